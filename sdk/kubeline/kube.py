@@ -1,0 +1,192 @@
+"""Thin access to the Kubernetes API for the SDK (Client, pipeline submission, CLI).
+
+The official ``kubernetes`` client is imported lazily: it is slow to import and
+memory-heavy, and ``import kubeline`` must stay light. Every request goes
+through :class:`Kube`, which counts requests (benchmarks and tests assert on
+bounded request counts) and turns API errors into :class:`KubelineError`
+subclasses with messages a user can act on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubeline.errors import (
+    AlreadyExistsError,
+    ClusterUnreachableError,
+    KubelineError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from kubeline.resources.names import GROUP, VERSION
+
+_IN_CLUSTER_NS = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+
+@dataclass
+class Kube:
+    """Custom-object CRUD in one namespace, with request counting."""
+
+    namespace: str
+    context: str | None = None
+    api_client: Any = None
+    requests: int = field(default=0)
+
+    # ------------------------------------------------------------------ setup
+    @classmethod
+    def connect(cls, namespace: str | None = None, context: str | None = None) -> Kube:
+        """Connect using in-cluster config or the kubeconfig (``KUBECONFIG``, current context)."""
+        from kubernetes import client, config
+
+        try:
+            if os.environ.get("KUBERNETES_SERVICE_HOST") and os.path.exists(_IN_CLUSTER_NS):
+                config.load_incluster_config()
+                cfg = client.Configuration.get_default_copy()
+                default_ns = open(_IN_CLUSTER_NS).read().strip()
+            else:
+                cfg = client.Configuration()
+                config.load_kube_config(context=context, client_configuration=cfg)
+                _, active = config.list_kube_config_contexts()
+                if context:
+                    contexts, _ = config.list_kube_config_contexts()
+                    active = next((c for c in contexts if c["name"] == context), active)
+                default_ns = (active or {}).get("context", {}).get("namespace") or "default"
+        except config.ConfigException as exc:
+            raise ClusterUnreachableError(
+                f"no Kubernetes cluster configured ({exc}). Start one with `kubeline dev up` "
+                "and `export KUBECONFIG=...` as it prints, or point KUBECONFIG at your cluster."
+            ) from None
+        cfg.retries = 2
+        api = client.ApiClient(cfg)
+        return cls(namespace=namespace or os.environ.get("KUBELINE_NAMESPACE") or default_ns,
+                   context=context, api_client=api)
+
+    @property
+    def custom(self) -> Any:
+        from kubernetes import client
+
+        return client.CustomObjectsApi(self.api_client)
+
+    @property
+    def core(self) -> Any:
+        from kubernetes import client
+
+        return client.CoreV1Api(self.api_client)
+
+    # ------------------------------------------------------------------ calls
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        self.requests += 1
+        kwargs.setdefault("_request_timeout", 30)
+        try:
+            return fn(*args, **kwargs)
+        except ApiException as exc:
+            raise translate_api_error(exc, what) from None
+        except (HTTPError, OSError) as exc:
+            host = getattr(self.api_client.configuration, "host", "?")
+            raise ClusterUnreachableError(
+                f"cannot reach the Kubernetes API server at {host} ({exc.__class__.__name__}). "
+                "Is the cluster up? (`kubeline dev status`)"
+            ) from None
+
+    def get(self, plural: str, name: str) -> dict[str, Any]:
+        return self._call(
+            f"{plural}/{name}", self.custom.get_namespaced_custom_object,
+            GROUP, VERSION, self.namespace, plural, name,
+        )
+
+    def list(
+        self, plural: str, label_selector: str | None = None, limit: int | None = None,
+        continue_token: str | None = None,
+    ) -> dict[str, Any]:
+        kw: dict[str, Any] = {}
+        if label_selector:
+            kw["label_selector"] = label_selector
+        if limit:
+            kw["limit"] = limit
+        if continue_token:
+            kw["_continue"] = continue_token
+        return self._call(
+            plural, self.custom.list_namespaced_custom_object,
+            GROUP, VERSION, self.namespace, plural, **kw,
+        )
+
+    def iter(self, plural: str, label_selector: str | None = None, page_size: int = 500
+             ) -> Iterator[dict[str, Any]]:
+        """All objects, fetched page by page with ``limit``/``continue``."""
+        token: str | None = None
+        while True:
+            page = self.list(plural, label_selector, limit=page_size, continue_token=token)
+            yield from page.get("items", [])
+            token = page.get("metadata", {}).get("continue")
+            if not token:
+                return
+
+    def create(self, plural: str, body: dict[str, Any]) -> dict[str, Any]:
+        body.setdefault("apiVersion", f"{GROUP}/{VERSION}")
+        return self._call(
+            f"{plural}/{body.get('metadata', {}).get('name', '?')}",
+            self.custom.create_namespaced_custom_object,
+            GROUP, VERSION, self.namespace, plural, body,
+        )
+
+    def patch(self, plural: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call(
+            f"{plural}/{name}", self.custom.patch_namespaced_custom_object,
+            GROUP, VERSION, self.namespace, plural, name, body,
+        )
+
+    def delete(self, plural: str, name: str) -> dict[str, Any]:
+        return self._call(
+            f"{plural}/{name}", self.custom.delete_namespaced_custom_object,
+            GROUP, VERSION, self.namespace, plural, name,
+        )
+
+    def create_or_get(self, plural: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Create ``body``; if an object of that name exists, return it. Returns (obj, created)."""
+        try:
+            return self.create(plural, body), True
+        except AlreadyExistsError:
+            return self.get(plural, body["metadata"]["name"]), False
+
+    def pod_logs(self, pod: str, tail_lines: int | None = None) -> str:
+        kw: dict[str, Any] = {}
+        if tail_lines:
+            kw["tail_lines"] = tail_lines
+        return self._call(f"pods/{pod}", self.core.read_namespaced_pod_log, pod, self.namespace, **kw)
+
+    def read_secret(self, name: str) -> dict[str, str]:
+        import base64
+
+        secret = self._call(f"secrets/{name}", self.core.read_namespaced_secret, name, self.namespace)
+        return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
+
+
+def translate_api_error(exc: Any, what: str) -> KubelineError:
+    """Turn a kubernetes ApiException into a specific, readable error."""
+    import json
+
+    message = exc.reason or ""
+    try:
+        message = json.loads(exc.body).get("message", message)
+    except (TypeError, ValueError, AttributeError):
+        pass
+    if exc.status == 404:
+        if "the server could not find the requested resource" in message:
+            return NotFoundError(
+                f"{what}: the kubeline.dev CRDs are not installed in this cluster "
+                "(install them: kubectl apply --server-side -f crds/, or helm install kubeline charts/kubeline)"
+            )
+        return NotFoundError(f"{what} not found")
+    if exc.status == 409:
+        return AlreadyExistsError(f"{what}: {message}")
+    if exc.status in (401, 403):
+        return PermissionDeniedError(f"permission denied on {what}: {message}")
+    if exc.status == 422:
+        return KubelineError(f"{what} rejected by the API server: {message}")
+    return KubelineError(f"{what}: API error {exc.status}: {message}")

@@ -1,0 +1,486 @@
+"""Pydantic models of Kubeline's custom resources (group ``kubeline.dev``).
+
+One model per spec and status, shared by the SDK and the operator. The CRDs in
+``crds/`` are generated from these models (``kubeline.resources.crdgen``):
+every field's ``description`` becomes ``kubectl explain`` text, and the bounds
+and ``x-kubernetes-validations`` (CEL) below are enforced by the API server.
+
+Field names are camelCase on the wire (Kubernetes convention) and snake_case in
+Python; ``model_validate`` accepts both, ``to_k8s`` writes camelCase.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+# Sizes: a 1,000-step snapshot with typical steps stays around 0.5 MB, and a
+# 1,000-step run's status around 0.4 MB: both far from etcd's ~1.5 MB limit.
+MAX_STEPS = 1000
+MAX_INPUTS = 64
+MAX_OUTPUTS = 64
+MAX_PARAMS = 64
+MAX_ENV = 64
+MAX_NAME = 253
+MAX_TEXT = 1024
+MAX_MESSAGE = 2048
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+# A parameter/output/artifact name as a user writes it in Python.
+IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
+
+RunPhase = Literal["initialized", "running", "completed", "failed", "cached", "cancelled"]
+StepPhase = Literal[
+    "pending", "running", "retrying", "completed", "failed", "cached", "cancelled", "skipped"
+]
+ModelStage = Literal["none", "staging", "production", "archived"]
+
+JSONValue = Annotated[
+    Any,
+    Field(json_schema_extra={"x-kubernetes-preserve-unknown-fields": True}),
+]
+
+
+def _cel(rule: str, message: str, **extra: str) -> dict[str, str]:
+    return {"rule": rule, "message": message, **extra}
+
+
+class K8sModel(BaseModel):
+    """Base: camelCase aliases, unknown fields rejected (the CRD prunes/rejects them too)."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=False
+    )
+
+    def to_k8s(self) -> dict[str, Any]:
+        """The wire form: camelCase keys, unset optional fields left out."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+def name_field(description: str, max_length: int = MAX_NAME, **kw: Any) -> Any:
+    return Field(description=description, min_length=1, max_length=max_length, **kw)
+
+
+# --------------------------------------------------------------------------- shared
+
+
+class ResourceRequirements(K8sModel):
+    """Compute resources of a step Pod."""
+
+    cpu: str | None = Field(None, max_length=32, description="CPU request and limit, e.g. '500m'.")
+    memory: str | None = Field(
+        None, max_length=32, description="Memory request and limit, e.g. '512Mi'."
+    )
+    gpu: int | None = Field(
+        None, ge=0, le=16, description="Number of GPUs (resource nvidia.com/gpu) to request."
+    )
+
+
+class RetryPolicy(K8sModel):
+    """How a failed step is retried."""
+
+    max_retries: int = Field(0, ge=0, le=20, description="Retries after the first attempt.")
+    backoff_seconds: float = Field(
+        10.0, ge=0, le=3600, description="Delay before the first retry, in seconds."
+    )
+    backoff_factor: float = Field(
+        2.0, ge=1, le=10, description="Multiplier applied to the delay after each retry."
+    )
+    max_backoff_seconds: float = Field(
+        600.0, ge=0, le=86400, description="Upper bound on the delay between retries."
+    )
+
+
+class StepRunConfig(K8sModel):
+    """Run-time configuration of one step, overriding the snapshot's defaults."""
+
+    parameters: dict[str, JSONValue] | None = Field(
+        None,
+        max_length=MAX_PARAMS,
+        description="Parameter values for this step (any JSON value), by parameter name.",
+    )
+    enable_cache: bool | None = Field(
+        None, description="Override caching for this step (true/false); unset keeps the default."
+    )
+
+
+class RunConfiguration(K8sModel):
+    """The configuration of a run: per-step parameters and cache switches."""
+
+    enable_cache: bool | None = Field(
+        None, description="Run-wide cache switch; false re-runs every step."
+    )
+    steps: dict[str, StepRunConfig] | None = Field(
+        None,
+        max_length=MAX_STEPS,
+        description="Per-step configuration, keyed by step invocation id (e.g. 'trainer').",
+    )
+    run_name: str | None = Field(
+        None, max_length=MAX_NAME, description="Display name of the run (defaults to its object name)."
+    )
+    tags: list[Annotated[str, Field(max_length=63)]] | None = Field(
+        None, max_length=32, description="Free-form tags recorded on the run."
+    )
+
+
+class Condition(K8sModel):
+    """A Kubernetes-style condition."""
+
+    type: str = Field(..., max_length=64, description="Condition type, e.g. 'Succeeded'.")
+    status: Literal["True", "False", "Unknown"] = Field(..., description="True, False or Unknown.")
+    reason: str = Field("", max_length=64, description="CamelCase reason for the last transition.")
+    message: str = Field("", max_length=MAX_MESSAGE, description="Human-readable detail.")
+    last_transition_time: str | None = Field(
+        None, max_length=64, description="When the condition last changed (RFC 3339)."
+    )
+
+
+# --------------------------------------------------------------------------- Pipeline
+
+
+class PipelineSpec(K8sModel):
+    """A named pipeline. Its runs and snapshots point at it by name."""
+
+    name: str = name_field("The pipeline's name as written in Python (kept verbatim).")
+    description: str | None = Field(None, max_length=MAX_TEXT, description="Free-text description.")
+
+
+class PipelineStatus(K8sModel):
+    """Pointers maintained by the operator so that lookups never list every run."""
+
+    run_count: int = Field(0, ge=0, description="How many runs of this pipeline were started.")
+    last_run: str | None = Field(None, max_length=MAX_NAME, description="Newest run's object name.")
+    last_successful_run: str | None = Field(
+        None, max_length=MAX_NAME, description="Newest completed or cached run's object name."
+    )
+    recent_runs: list[Annotated[str, Field(max_length=MAX_NAME)]] = Field(
+        default_factory=list, max_length=50, description="Recent runs' object names, newest first."
+    )
+    latest_snapshot: str | None = Field(
+        None, max_length=MAX_NAME, description="Newest runnable snapshot's object name."
+    )
+
+
+# --------------------------------------------------------------------------- Snapshot
+
+
+class ArtifactRef(K8sModel):
+    """An existing artifact version used as a step input (e.g. fetched in the pipeline body)."""
+
+    name: str = name_field("Artifact name.")
+    version: str | None = Field(None, max_length=128, description="Version; unset means latest.")
+    id: str | None = Field(None, max_length=64, description="ArtifactVersion uid, if pinned.")
+
+
+class StepInput(K8sModel):
+    """Where a step input comes from: an upstream step's output or an existing artifact."""
+
+    name: str = Field(..., max_length=128, pattern=IDENTIFIER, description="Argument name.")
+    step: str | None = Field(
+        None, max_length=63, pattern=DNS_LABEL, description="Upstream step's name (its DNS label)."
+    )
+    output: str | None = Field(None, max_length=128, description="Upstream output name.")
+    artifact: ArtifactRef | None = Field(None, description="An existing artifact version instead.")
+    unmaterialized: bool = Field(
+        False, description="Pass an UnmaterializedArtifact (id and URI) instead of loading data."
+    )
+
+
+class StepOutput(K8sModel):
+    """A declared step output."""
+
+    name: str = Field(..., max_length=128, pattern=IDENTIFIER, description="Output name.")
+    materializer: str = Field(
+        ..., max_length=MAX_NAME, description="Materializer class path used to save it."
+    )
+    data_type: str = Field("", max_length=MAX_NAME, description="Python type path of the value.")
+    artifact_name: str | None = Field(
+        None, max_length=MAX_NAME, description="Artifact name (defaults to '<pipeline>::<step>::<output>')."
+    )
+
+
+class StepSpec(K8sModel):
+    """One step invocation in the DAG."""
+
+    name: str = Field(
+        ...,
+        min_length=1,
+        max_length=63,
+        pattern=DNS_LABEL,
+        description="DNS-1123 label naming the step's Pods and labels, unique within the snapshot (the invocation id 'svc_trainer' becomes 'svc-trainer').",
+    )
+    id: str = Field(
+        ...,
+        min_length=1,
+        max_length=128,
+        pattern=IDENTIFIER,
+        description="Invocation id as written in Python (e.g. 'svc_trainer', 'trainer_2'): the key of run.steps and of run configurations.",
+    )
+    function: str = Field(..., max_length=MAX_NAME, description="The step's Python name as written.")
+    entrypoint: str = Field(
+        ...,
+        max_length=MAX_NAME,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_.]*$",
+        description="'module:function' imported in the step Pod.",
+    )
+    code_hash: str = Field(..., max_length=64, description="sha256 of the step's source code.")
+    image: str | None = Field(None, max_length=MAX_NAME, description="Image; unset uses the default.")
+    inputs: list[StepInput] = Field(
+        default_factory=list, max_length=MAX_INPUTS, description="Inputs by argument name."
+    )
+    parameters: dict[str, JSONValue] = Field(
+        default_factory=dict, max_length=MAX_PARAMS, description="Default parameter values (JSON)."
+    )
+    outputs: list[StepOutput] = Field(
+        default_factory=list, max_length=MAX_OUTPUTS, description="Declared outputs, in order."
+    )
+    after: list[Annotated[str, Field(max_length=63)]] = Field(
+        default_factory=list, max_length=MAX_INPUTS, description="Extra upstream steps to wait for."
+    )
+    enable_cache: bool = Field(True, description="Whether this step may be served from the cache.")
+    cache_version: str = Field("", max_length=64, description="Bump to invalidate cached results.")
+    cache_expires_after_seconds: int | None = Field(
+        None, ge=1, description="Cached results older than this are not reused."
+    )
+    retry: RetryPolicy | None = Field(None, description="Retry policy; unset means no retries.")
+    timeout_seconds: int | None = Field(None, ge=1, le=604800, description="Per-attempt timeout.")
+    resources: ResourceRequirements | None = Field(None, description="Compute resources.")
+    env: dict[str, Annotated[str, Field(max_length=MAX_TEXT)]] = Field(
+        default_factory=dict, max_length=MAX_ENV, description="Declared environment (part of the cache key)."
+    )
+    extra: dict[str, JSONValue] = Field(
+        default_factory=dict, max_length=32, description="Free-form user data, not interpreted."
+    )
+
+
+class CodeArchive(K8sModel):
+    """The user's source code, packed into a content-addressed archive."""
+
+    uri: str = Field(..., max_length=MAX_TEXT, description="s3:// URI of the .tar.gz archive.")
+    sha256: str = Field(..., min_length=64, max_length=64, description="Digest verified in the Pod.")
+    size: int = Field(0, ge=0, description="Archive size in bytes.")
+
+
+class SnapshotSpec(K8sModel):
+    """An immutable, runnable pipeline: DAG, code, images and default configuration."""
+
+    pipeline: str = name_field("Name of the Pipeline object this snapshot belongs to.", 63)
+    pipeline_name: str = name_field("The pipeline's name as written in Python.")
+    display_name: str | None = Field(
+        None, max_length=MAX_NAME, description="A user-given snapshot name (create_snapshot(name=...))."
+    )
+    image: str = name_field("Default image of the step Pods.")
+    code: CodeArchive | None = Field(
+        None, description="Code archive; unset when the image already contains the code."
+    )
+    steps: list[StepSpec] = Field(
+        ..., min_length=1, max_length=MAX_STEPS, description="The DAG's steps, in topological order."
+    )
+    config_template: RunConfiguration = Field(
+        default_factory=RunConfiguration, description="Default run configuration."
+    )
+    enable_cache: bool = Field(True, description="Pipeline-wide cache default.")
+    model: dict[str, JSONValue] | None = Field(
+        None, max_length=16, description="Model the runs belong to: {name, version}."
+    )
+    pipeline_parameters: dict[str, JSONValue] = Field(
+        default_factory=dict, max_length=MAX_PARAMS, description="The pipeline function's arguments."
+    )
+
+
+class SnapshotStatus(K8sModel):
+    """Set by the operator when it has validated the snapshot."""
+
+    valid: bool | None = Field(None, description="Whether the operator accepted the snapshot.")
+    reason: str | None = Field(None, max_length=64, description="CamelCase reason when invalid.")
+    message: str | None = Field(None, max_length=MAX_MESSAGE, description="What to fix.")
+    run_count: int = Field(0, ge=0, description="Runs started from this snapshot.")
+
+
+# --------------------------------------------------------------------------- PipelineRun
+
+
+class TriggerRef(K8sModel):
+    """The run and step that started this run, when it was started from inside a step."""
+
+    run: str = Field(..., max_length=MAX_NAME, description="Triggering run's object name.")
+    step: str = Field(..., max_length=63, description="Triggering step's invocation id.")
+
+
+class PipelineRunSpec(K8sModel):
+    """A run of a snapshot (by name) or of a pipeline's latest snapshot. Immutable except 'cancel'."""
+
+    snapshot: str | None = Field(
+        None, max_length=MAX_NAME, description="Snapshot object name (or its display name) to run."
+    )
+    pipeline: str | None = Field(
+        None, max_length=MAX_NAME, description="Pipeline to run with its latest snapshot, if no snapshot is set."
+    )
+    config: RunConfiguration = Field(
+        default_factory=RunConfiguration, description="Overrides of the snapshot's config template."
+    )
+    cancel: bool = Field(False, description="Set to true to cancel the run; its Pods are stopped.")
+    ttl_seconds_after_finished: int | None = Field(
+        None, ge=0, description="Delete the run's Pods this long after it finishes."
+    )
+    delete_after_ttl: bool = Field(
+        False, description="Also delete the PipelineRun itself when the TTL expires."
+    )
+    triggered_by: TriggerRef | None = Field(None, description="Set when started from a step.")
+
+
+class CacheInfo(K8sModel):
+    """Why a step was (or was not) served from the cache."""
+
+    key: str = Field(..., max_length=64, description="The cache key (sha256).")
+    parts: dict[str, Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=dict,
+        max_length=16,
+        description="Digest of each part that went into the key (code, image, parameters, inputs, ...).",
+    )
+
+
+class CachedFrom(K8sModel):
+    """The earlier step run whose outputs a cache hit reused."""
+
+    run: str = Field(..., max_length=MAX_NAME, description="Original run's object name.")
+    step: str = Field(..., max_length=63, description="Original step invocation id.")
+
+
+class StepStatus(K8sModel):
+    """State of one step of a run. Kept small: details live in Pods, logs and ArtifactVersions."""
+
+    name: str = Field(..., max_length=63, description="Step invocation id.")
+    phase: StepPhase = Field("pending", description="pending, running, retrying, completed, failed, cached, cancelled or skipped.")
+    attempts: int = Field(0, ge=0, description="Pods started for this step.")
+    pod: str | None = Field(None, max_length=63, description="Current or last Pod's name.")
+    start_time: str | None = Field(None, max_length=64, description="When the step started.")
+    end_time: str | None = Field(None, max_length=64, description="When the step ended.")
+    next_retry_time: str | None = Field(None, max_length=64, description="When the next attempt starts.")
+    cache: CacheInfo | None = Field(None, description="The cache key and what went into it.")
+    cached_from: CachedFrom | None = Field(None, description="Source of a cache hit.")
+    outputs: dict[str, Annotated[str, Field(max_length=MAX_NAME)]] = Field(
+        default_factory=dict, max_length=MAX_OUTPUTS, description="Output name -> ArtifactVersion object name."
+    )
+    message: str | None = Field(None, max_length=MAX_MESSAGE, description="Error or progress message.")
+    reason: str | None = Field(None, max_length=64, description="CamelCase reason of the last change.")
+
+
+class RunProgress(K8sModel):
+    """Counts of steps by state."""
+
+    total: int = Field(0, ge=0, description="Steps in the run.")
+    completed: int = Field(0, ge=0, description="Steps that ran and completed.")
+    cached: int = Field(0, ge=0, description="Steps served from the cache.")
+    failed: int = Field(0, ge=0, description="Steps that failed.")
+    running: int = Field(0, ge=0, description="Steps running now.")
+
+
+class PipelineRunStatus(K8sModel):
+    """Written by the operator only."""
+
+    phase: RunPhase = Field("initialized", description="initialized, running, completed, failed, cached or cancelled.")
+    pipeline: str | None = Field(None, max_length=MAX_NAME, description="Pipeline object name.")
+    snapshot: str | None = Field(None, max_length=MAX_NAME, description="Resolved Snapshot object name.")
+    index: int | None = Field(None, ge=1, description="1-based index of this run within its pipeline.")
+    start_time: str | None = Field(None, max_length=64, description="When the run started.")
+    end_time: str | None = Field(None, max_length=64, description="When the run ended.")
+    progress: str | None = Field(None, max_length=32, description="Done/total steps, e.g. '3/5'.")
+    counts: RunProgress | None = Field(None, description="Steps by state.")
+    cached_steps: int | None = Field(None, ge=0, description="Steps served from the cache.")
+    duration: str | None = Field(None, max_length=32, description="Wall time, e.g. '1m12s'.")
+    failed_step: str | None = Field(None, max_length=63, description="The step that failed the run.")
+    reason: str | None = Field(None, max_length=64, description="CamelCase reason of the outcome.")
+    message: str | None = Field(None, max_length=MAX_MESSAGE, description="Human-readable outcome.")
+    conditions: list[Condition] = Field(default_factory=list, max_length=8, description="Conditions.")
+    steps: list[StepStatus] = Field(
+        default_factory=list, max_length=MAX_STEPS, description="Per-step state, in DAG order."
+    )
+    parameters: dict[str, JSONValue] | None = Field(
+        None, max_length=MAX_STEPS, description="Effective parameters by step (after overrides)."
+    )
+    observed_generation: int | None = Field(None, description="Spec generation last acted on.")
+
+
+# --------------------------------------------------------------------------- ArtifactVersion
+
+
+class Visualization(K8sModel):
+    """A visualization stored beside an artifact."""
+
+    uri: str = Field(..., max_length=MAX_TEXT, description="s3:// URI of the file.")
+    type: Literal["html", "image", "markdown", "csv", "json"] = Field(..., description="Kind of file.")
+
+
+class Producer(K8sModel):
+    """The run and step that produced an artifact version."""
+
+    pipeline: str | None = Field(None, max_length=MAX_NAME, description="Pipeline object name.")
+    run: str = Field(..., max_length=MAX_NAME, description="Run object name.")
+    step: str = Field(..., max_length=63, description="Step invocation id.")
+    output: str = Field(..., max_length=128, description="Output name.")
+
+
+class ArtifactVersionSpec(K8sModel):
+    """One saved output. Written by the operator from the step's outputs manifest."""
+
+    artifact_name: str = name_field("Artifact name as given (e.g. 'iris_dataset').")
+    version: str = Field(..., min_length=1, max_length=128, description="Version: '1', '2', ... or user-given.")
+    uri: str = Field(..., max_length=MAX_TEXT, description="s3:// URI of the stored data.")
+    materializer: str = Field(..., max_length=MAX_NAME, description="Materializer class path.")
+    data_type: str = Field("", max_length=MAX_NAME, description="Python type path of the value.")
+    content_hash: str | None = Field(None, max_length=64, description="sha256 of the content.")
+    save_type: Literal["step_output", "manual"] = Field("step_output", description="How it was saved.")
+    metadata: dict[str, JSONValue] = Field(
+        default_factory=dict, max_length=64, description="Metadata (storage_size, shape, dtype, ...)."
+    )
+    visualizations: list[Visualization] = Field(default_factory=list, max_length=8, description="Visualizations.")
+    producer: Producer | None = Field(None, description="Producing run and step.")
+    tags: list[Annotated[str, Field(max_length=63)]] = Field(default_factory=list, max_length=32, description="Tags.")
+
+
+# --------------------------------------------------------------------------- Model
+
+
+class ModelSpec(K8sModel):
+    """A model in the model control plane."""
+
+    name: str = name_field("Model name as given.")
+    description: str | None = Field(None, max_length=MAX_TEXT, description="Description.")
+    license: str | None = Field(None, max_length=128, description="License.")
+    tags: list[Annotated[str, Field(max_length=63)]] = Field(default_factory=list, max_length=32, description="Tags.")
+
+
+class ModelStatus(K8sModel):
+    """Pointers kept by the operator."""
+
+    latest_version: str | None = Field(None, max_length=128, description="Newest version.")
+    production_version: str | None = Field(None, max_length=128, description="Version in production.")
+    version_count: int = Field(0, ge=0, description="Number of versions.")
+
+
+class ModelArtifactLink(K8sModel):
+    """An artifact version linked to a model version."""
+
+    name: str = Field(..., max_length=MAX_NAME, description="Link name (usually the output name).")
+    artifact_version: str = Field(..., max_length=MAX_NAME, description="ArtifactVersion object name.")
+
+
+class ModelVersionSpec(K8sModel):
+    """A version of a model, linking artifacts, with a stage."""
+
+    model: str = name_field("Model name.")
+    version: str = Field(..., min_length=1, max_length=128, description="Version name or number.")
+    stage: ModelStage = Field("none", description="none, staging, production or archived.")
+    description: str | None = Field(None, max_length=MAX_TEXT, description="Description.")
+    artifacts: list[ModelArtifactLink] = Field(default_factory=list, max_length=256, description="Linked artifacts.")
+    producer_run: str | None = Field(None, max_length=MAX_NAME, description="Run that created it.")
+
+
+class ModelVersionStatus(K8sModel):
+    """Set by the operator."""
+
+    number: int | None = Field(None, ge=1, description="1-based number of this version.")
+    stage_changed_time: str | None = Field(None, max_length=64, description="When the stage changed.")

@@ -1,0 +1,91 @@
+"""Kubernetes names, labels and constants shared by the SDK and the operator.
+
+Names users give (pipelines, artifacts) are kept as given in spec fields; the
+object names and label values derived from them are sanitized and, when they
+had to change, suffixed with a short hash so that the mapping stays
+deterministic and collision-free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+GROUP = "kubeline.dev"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+
+# Plural names of the custom resources.
+PIPELINES = "pipelines"
+SNAPSHOTS = "snapshots"
+PIPELINE_RUNS = "pipelineruns"
+ARTIFACT_VERSIONS = "artifactversions"
+MODELS = "models"
+MODEL_VERSIONS = "modelversions"
+
+# Labels on every child object.
+LABEL_PIPELINE = f"{GROUP}/pipeline"
+LABEL_RUN = f"{GROUP}/run"
+LABEL_STEP = f"{GROUP}/step"
+LABEL_ATTEMPT = f"{GROUP}/attempt"
+LABEL_ARTIFACT = f"{GROUP}/artifact"
+LABEL_VERSION = f"{GROUP}/version"
+LABEL_CACHE_KEY = f"{GROUP}/cache-key"
+LABEL_SNAPSHOT = f"{GROUP}/snapshot"
+LABEL_MODEL = f"{GROUP}/model"
+LABEL_STAGE = f"{GROUP}/stage"
+LABEL_COMPONENT = f"{GROUP}/component"
+
+# Annotations keeping user-given names verbatim.
+ANNOTATION_NAME = f"{GROUP}/name"
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+
+def short_hash(text: str, length: int = 8) -> str:
+    """A stable lowercase hex digest prefix of ``text``."""
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def is_dns_label(name: str) -> bool:
+    """True when ``name`` is a valid DNS-1123 label (step names, label keys)."""
+    return len(name) <= 63 and bool(_DNS_LABEL.match(name))
+
+
+def dns_name(text: str, max_length: int = 63) -> str:
+    """Map any text to a DNS-1123 label, deterministically.
+
+    Text that already is a valid label is returned unchanged; anything else is
+    lowercased, stripped of invalid characters and suffixed with a hash of the
+    original so that two different inputs never share a name.
+    """
+    if len(text) <= max_length and _DNS_LABEL.match(text):
+        return text
+    base = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-") or "x"
+    suffix = short_hash(text)
+    base = base[: max_length - len(suffix) - 1].rstrip("-") or "x"
+    return f"{base}-{suffix}"
+
+
+def label_value(text: str) -> str:
+    """Map any text to a valid label value (63 chars of ``[A-Za-z0-9_.-]``)."""
+    if len(text) <= 63 and _LABEL_VALUE.match(text):
+        return text
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-_.") or "x"
+    suffix = short_hash(text)
+    return f"{base[: 63 - len(suffix) - 1].rstrip('-_.')}-{suffix}".lstrip("-_.")
+
+
+def artifact_version_name(artifact: str, version: str) -> str:
+    """Object name of the ArtifactVersion ``artifact``/``version``: O(1) lookup by name.
+
+    The ``@`` never survives sanitizing, so the name always carries a hash of the
+    exact pair and two different pairs never collide.
+    """
+    return dns_name(f"{artifact}@{version}")
+
+
+def step_pod_name(run: str, step: str, attempt: int) -> str:
+    """Deterministic Pod name for one attempt of one step of a run."""
+    return dns_name(f"{run}-{step}-{attempt}", 63)
