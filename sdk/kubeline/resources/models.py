@@ -96,8 +96,8 @@ class RetryPolicy(K8sModel):
 class StepRunConfig(K8sModel):
     """Run-time configuration of one step, overriding the snapshot's defaults."""
 
-    parameters: dict[str, JSONValue] | None = Field(
-        None,
+    parameters: dict[str, JSONValue] = Field(
+        default_factory=dict,
         max_length=MAX_PARAMS,
         description="Parameter values for this step (any JSON value), by parameter name.",
     )
@@ -112,8 +112,8 @@ class RunConfiguration(K8sModel):
     enable_cache: bool | None = Field(
         None, description="Run-wide cache switch; false re-runs every step."
     )
-    steps: dict[str, StepRunConfig] | None = Field(
-        None,
+    steps: dict[str, StepRunConfig] = Field(
+        default_factory=dict,
         max_length=MAX_STEPS,
         description="Per-step configuration, keyed by step invocation id (e.g. 'trainer').",
     )
