@@ -177,6 +177,19 @@ class ArtifactRef(K8sModel):
 class StepInput(K8sModel):
     """Where a step input comes from: an upstream step's output or an existing artifact."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                _cel(
+                    "has(self.artifact) ? !has(self.step) && !has(self.output)"
+                    " : has(self.step) && has(self.output)",
+                    "a step input sets either step and output (an upstream step's output) "
+                    "or artifact (an existing artifact version), exactly one of the two",
+                )
+            ]
+        }
+    )
+
     name: str = Field(..., max_length=128, pattern=IDENTIFIER, description="Argument name.")
     step: str | None = Field(
         None, max_length=63, pattern=DNS_LABEL, description="Upstream step's name (its DNS label)."
@@ -237,7 +250,10 @@ class StepSpec(K8sModel):
         default_factory=list, max_length=MAX_OUTPUTS, description="Declared outputs, in order."
     )
     after: list[Annotated[str, Field(max_length=63)]] = Field(
-        default_factory=list, max_length=MAX_INPUTS, description="Extra upstream steps to wait for."
+        default_factory=list,
+        max_length=MAX_INPUTS,
+        description="Extra upstream steps to wait for.",
+        json_schema_extra={"x-kubernetes-list-type": "set"},
     )
     enable_cache: bool = Field(True, description="Whether this step may be served from the cache.")
     cache_version: str = Field("", max_length=64, description="Bump to invalidate cached results.")
@@ -263,8 +279,37 @@ class CodeArchive(K8sModel):
     size: int = Field(0, ge=0, description="Archive size in bytes.")
 
 
+# CEL over a whole snapshot. A map built once (step name -> set of output names)
+# keeps every lookup O(1): the estimated cost stays linear in steps x inputs,
+# far below the API server's per-rule limit even at MAX_STEPS x MAX_INPUTS. The
+# one-element list is CEL's way to bind a variable. Needs two-variable
+# comprehensions (transformMapEntry): Kubernetes >= 1.33.
+_STEP_OUTPUTS = (
+    "self.steps.transformMapEntry(i, s, "
+    "{s.name: s.outputs.transformMapEntry(j, o, {o.name: true})})"
+)
+SNAPSHOT_RULES = [
+    _cel(
+        f"[{_STEP_OUTPUTS}].all(m, self.steps.all(s, s.inputs.all(x, !has(x.step) || "
+        "(x.step in m && (!has(x.output) || x.output in m[x.step])))))",
+        "every step input's step must name a step in spec.steps and its output one of that "
+        "step's spec.steps[].outputs[].name (use artifact for an existing artifact version)",
+        fieldPath=".steps",
+        reason="FieldValueInvalid",
+    ),
+    _cel(
+        "self.steps.all(s, s.inputs.all(x, !has(x.step) || x.step != s.name))",
+        "a step cannot take its own output as an input (spec.steps[].inputs[].step)",
+        fieldPath=".steps",
+        reason="FieldValueInvalid",
+    ),
+]
+
+
 class SnapshotSpec(K8sModel):
     """An immutable, runnable pipeline: DAG, code, images and default configuration."""
+
+    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": SNAPSHOT_RULES})
 
     pipeline: str = name_field("Name of the Pipeline object this snapshot belongs to.", 63)
     pipeline_name: str = name_field("The pipeline's name as written in Python.")
@@ -276,7 +321,23 @@ class SnapshotSpec(K8sModel):
         None, description="Code archive; unset when the image already contains the code."
     )
     steps: list[StepSpec] = Field(
-        ..., min_length=1, max_length=MAX_STEPS, description="The DAG's steps, in topological order."
+        ...,
+        min_length=1,
+        max_length=MAX_STEPS,
+        description="The DAG's steps, in topological order; step names are unique.",
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["name"],
+            "x-kubernetes-validations": [
+                # A duplicate id makes the map insert fail; the API server reports
+                # "insert failed: key '<id>' already exists evaluating rule: <message>".
+                _cel(
+                    "size(self.transformMapEntry(i, s, {s.id: i})) == size(self)",
+                    "step ids (spec.steps[].id) must be unique",
+                    reason="FieldValueDuplicate",
+                )
+            ],
+        },
     )
     config_template: RunConfiguration = Field(
         default_factory=RunConfiguration, description="Default run configuration."
@@ -439,6 +500,13 @@ class ArtifactVersionSpec(K8sModel):
     visualizations: list[Visualization] = Field(default_factory=list, max_length=8, description="Visualizations.")
     producer: Producer | None = Field(None, description="Producing run and step.")
     tags: list[Annotated[str, Field(max_length=63)]] = Field(default_factory=list, max_length=32, description="Tags.")
+
+
+class ArtifactVersionStatus(K8sModel):
+    """Set by the operator when it finds a problem with the stored data."""
+
+    reason: str | None = Field(None, max_length=64, description="CamelCase reason of a problem.")
+    message: str | None = Field(None, max_length=MAX_MESSAGE, description="What is wrong.")
 
 
 # --------------------------------------------------------------------------- Model
