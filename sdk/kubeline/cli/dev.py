@@ -1,0 +1,109 @@
+"""``kubeline dev``: a local single-node Kubernetes cluster for trying and testing Kubeline."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+
+def _cluster():
+    from kubeline.dev.cluster import DevCluster
+
+    return DevCluster(log=lambda msg: click.echo(msg, err=True))
+
+
+def _fail(exc: Exception) -> None:
+    click.secho(f"error: {exc}", fg="red", err=True)
+    sys.exit(1)
+
+
+@click.group()
+def dev() -> None:
+    """Run a local Kubernetes cluster built from upstream sources (etcd, kube-apiserver,
+    controller-manager, scheduler, containerd, kube-proxy, kubelet) plus an S3 server.
+
+    State lives in ~/.cache/kubeline/dev (override with KUBELINE_DEV_HOME)."""
+
+
+@dev.command()
+@click.option("--image/--no-image", default=True, show_default=True,
+              help="Also build and import the Kubeline image.")
+@click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for Ready.")
+def up(image: bool, timeout: float) -> None:
+    """Start the cluster (idempotent; recovers after an unclean stop)."""
+    cluster = _cluster()
+    try:
+        cluster.up(timeout=timeout)
+        if image:
+            from kubeline.dev.images import ensure_kubeline_image
+
+            name = ensure_kubeline_image(cluster, log=lambda m: click.echo(m, err=True))
+            click.echo(f"image {name} is in the cluster's containerd", err=True)
+    except (RuntimeError, TimeoutError, FileNotFoundError) as exc:
+        _fail(exc)
+    click.echo(f"export KUBECONFIG={cluster.paths.kubeconfig}")
+
+
+@dev.command()
+def down() -> None:
+    """Stop every process the cluster started and remove its mounts, containers and network."""
+    try:
+        stopped = _cluster().down()
+    except RuntimeError as exc:
+        _fail(exc)
+    click.echo("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+
+
+@dev.command()
+@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
+def status(output: str) -> None:
+    """Show which components run, the API server, S3 and node readiness."""
+    info = _cluster().status()
+    if output == "json":
+        click.echo(json.dumps(info, indent=2))
+        return
+    for name, pid in info["processes"].items():  # type: ignore[union-attr]
+        mark = click.style("running", fg="green") if pid else click.style("stopped", fg="red")
+        click.echo(f"{name:<24} {mark}" + (f"  pid {pid}" if pid else ""))
+    for key in ("server", "s3", "kubeconfig", "nodeReady"):
+        if key in info:
+            click.echo(f"{key:<24} {info[key]}")
+    if not any(info["processes"].values()):  # type: ignore[union-attr]
+        sys.exit(3)
+
+
+@dev.command()
+def env() -> None:
+    """Print shell exports for the cluster (KUBECONFIG and the S3 settings)."""
+    cluster = _cluster()
+    click.echo(f"export KUBECONFIG={cluster.paths.kubeconfig}")
+    s3 = cluster.paths.home / "s3.env"
+    if s3.exists():
+        for line in s3.read_text().splitlines():
+            click.echo(f"export {line}")
+
+
+@dev.command()
+@click.argument("tools", nargs=-1)
+def build(tools: tuple[str, ...]) -> None:
+    """Build (or find cached) upstream tools: hyperkube, etcd, pause, helm, versitygw, kwok."""
+    from kubeline.dev.gobuild import build_all
+
+    try:
+        for name, path in build_all(list(tools) or None, log=lambda m: click.echo(m, err=True)).items():
+            click.echo(f"{name}\t{path}")
+    except (RuntimeError, KeyError) as exc:
+        _fail(exc)
+
+
+@dev.command()
+def image() -> None:
+    """Build the Kubeline image (cached by its inputs) and import it into the cluster."""
+    from kubeline.dev.images import ensure_kubeline_image
+
+    try:
+        click.echo(ensure_kubeline_image(_cluster(), log=lambda m: click.echo(m, err=True)))
+    except RuntimeError as exc:
+        _fail(exc)

@@ -1,0 +1,3 @@
+module kubeline.dev/pause
+
+go 1.24
