@@ -1,0 +1,38 @@
+# Kubeline developer entry points. `make demo` and `make test` do all set-up themselves.
+SHELL := /bin/bash
+CACHE ?= $(HOME)/.cache/kubeline
+VENV ?= $(CACHE)/venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test test-unit lint crds cluster-up cluster-down image bench
+
+setup:
+	@KUBELINE_VENV=$(VENV) ./scripts/install-prereqs.sh
+
+## The main job: local cluster, image, chart, the iris pipeline twice (second run cached).
+demo: setup
+	@PATH="$(VENV)/bin:$$PATH" ./scripts/demo.sh
+
+## Every test: unit, integration (real API server) and e2e (real pods and S3).
+test: setup
+	@$(VENV)/bin/kubeline dev build hyperkube etcd pause helm versitygw kwok
+	@$(PY) -m pytest tests $(PYTEST_ARGS)
+
+test-unit: setup
+	@$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)
+
+lint: setup
+	@$(VENV)/bin/ruff check sdk operator tests bench examples
+
+crds: setup
+	@$(PY) -m kubeline.resources.crdgen
+
+cluster-up: setup
+	@$(VENV)/bin/kubeline dev up
+
+cluster-down: setup
+	@$(VENV)/bin/kubeline dev down
+
+image: setup
+	@$(VENV)/bin/kubeline dev image
