@@ -1,0 +1,178 @@
+"""What the planner asks for: status transitions and side effects (plain data).
+
+Status actions are applied to the run's status by ``run_status.apply``; effect
+actions (``CreatePod``, ``DeletePod``, ``RecordOutputs``, ``DeleteRun``) are
+carried out by the controller's executor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubeline.resources.models import CachedFrom, CacheInfo
+
+
+@dataclass(frozen=True)
+class ArtifactInfo:
+    """A resolved ArtifactVersion as a step input sees it (the invocation's ``inputs`` entry)."""
+
+    artifact_version: str
+    id: str
+    uri: str
+    materializer: str
+    data_type: str
+    artifact_name: str
+    version: str
+    content_hash: str | None = None
+
+    def to_invocation(self) -> dict[str, Any]:
+        return {
+            "artifactVersion": self.artifact_version,
+            "id": self.id,
+            "uri": self.uri,
+            "materializer": self.materializer,
+            "dataType": self.data_type,
+            "artifactName": self.artifact_name,
+            "version": self.version,
+        }
+
+
+# ----------------------------------------------------------------- status actions
+
+
+@dataclass(frozen=True)
+class InitRun:
+    """Resolve the snapshot and lay out every step as pending."""
+
+    snapshot: str
+    pipeline: str
+    step_ids: tuple[str, ...]
+    parameters: Mapping[str, Mapping[str, Any]]
+    time: float
+
+
+@dataclass(frozen=True)
+class MarkStepRunning:
+    """A Pod was created (or adopted) for ``attempt`` of ``step``."""
+
+    step: str
+    attempt: int
+    pod: str
+    time: float
+    reason: str = "Started"
+    message: str | None = None
+    cache: CacheInfo | None = None
+
+
+@dataclass(frozen=True)
+class MarkCached:
+    """The step is served from an earlier run's outputs; no Pod is created."""
+
+    step: str
+    cache: CacheInfo
+    cached_from: CachedFrom
+    outputs: Mapping[str, str]
+    time: float
+
+
+@dataclass(frozen=True)
+class MarkStepCompleted:
+    """The step's Pod succeeded and its outputs were recorded."""
+
+    step: str
+    outputs: Mapping[str, str]
+    time: float
+
+
+@dataclass(frozen=True)
+class ScheduleRetry:
+    """The attempt failed; another one starts at ``next_time``."""
+
+    step: str
+    next_time: float
+    reason: str
+    message: str
+    time: float
+
+
+@dataclass(frozen=True)
+class MarkStepFailed:
+    step: str
+    reason: str
+    message: str
+    time: float
+
+
+@dataclass(frozen=True)
+class MarkStepCancelled:
+    step: str
+    reason: str
+    message: str
+    time: float
+
+
+@dataclass(frozen=True)
+class MarkStepSkipped:
+    step: str
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class FinishRun:
+    phase: str  # completed, failed, cached, cancelled
+    reason: str
+    message: str
+    time: float
+    failed_step: str | None = None
+
+
+# ----------------------------------------------------------------- effects
+
+
+@dataclass(frozen=True)
+class CreatePod:
+    step: str  # invocation id
+    attempt: int
+    pod: str
+    parameters: Mapping[str, Any]
+    inputs: Mapping[str, ArtifactInfo] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeletePod:
+    pod: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RecordOutputs:
+    """Read the attempt's outputs manifest and create ArtifactVersions, then complete the step."""
+
+    step: str
+    attempt: int
+    pod: str
+    manifest_uri: str | None
+    time: float
+
+
+@dataclass(frozen=True)
+class DeleteRun:
+    reason: str
+
+
+StatusAction = (
+    InitRun
+    | MarkStepRunning
+    | MarkCached
+    | MarkStepCompleted
+    | ScheduleRetry
+    | MarkStepFailed
+    | MarkStepCancelled
+    | MarkStepSkipped
+    | FinishRun
+)
+Effect = CreatePod | DeletePod | RecordOutputs | DeleteRun
+Action = StatusAction | Effect

@@ -1,0 +1,206 @@
+"""The step DAG of a snapshot: lookups, upstream edges and validation (pure).
+
+Validation here covers what the CRD's CEL rules cannot: unique step names and
+ids, inputs that reference existing steps and outputs, no cycles, and steps
+listed in topological order (the planner walks them in that order).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kubeline.resources.models import RunConfiguration, SnapshotSpec, StepSpec
+
+
+@dataclass(frozen=True)
+class Dag:
+    """Index of a snapshot's steps by id and name, with upstream edges by step id."""
+
+    steps: tuple[StepSpec, ...]
+    by_id: dict[str, StepSpec] = field(default_factory=dict)
+    by_name: dict[str, StepSpec] = field(default_factory=dict)
+    upstream: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, snapshot: SnapshotSpec) -> Dag:
+        by_id = {s.id: s for s in snapshot.steps}
+        by_name = {s.name: s for s in snapshot.steps}
+        upstream: dict[str, tuple[str, ...]] = {}
+        for step in snapshot.steps:
+            ups: list[str] = []
+            for ref in [i.step for i in step.inputs if i.step] + list(step.after):
+                target = by_name.get(ref) or by_id.get(ref)
+                if target is not None and target.id not in ups:
+                    ups.append(target.id)
+            upstream[step.id] = tuple(ups)
+        return cls(tuple(snapshot.steps), by_id, by_name, upstream)
+
+    def lookup(self, key: str) -> StepSpec | None:
+        """A step by invocation id or by name (run configurations may use either)."""
+        return self.by_id.get(key) or self.by_name.get(key)
+
+    def downstream_of(self, step_id: str) -> list[str]:
+        """Ids of the steps that (transitively) depend on ``step_id``, in DAG order."""
+        hit = {step_id}
+        out: list[str] = []
+        for step in self.steps:
+            if any(u in hit for u in self.upstream[step.id]):
+                hit.add(step.id)
+                out.append(step.id)
+        return out
+
+
+def validate_snapshot(snapshot: SnapshotSpec) -> list[str]:
+    """Problems that make a snapshot unrunnable, each saying what to fix; [] if valid."""
+    problems: list[str] = []
+    names: dict[str, int] = {}
+    ids: dict[str, int] = {}
+    for pos, step in enumerate(snapshot.steps):
+        if step.name in names:
+            problems.append(
+                f"step name '{step.name}' is used by steps #{names[step.name]} and #{pos}"
+            )
+        if step.id in ids:
+            problems.append(f"step id '{step.id}' is used by steps #{ids[step.id]} and #{pos}")
+        names.setdefault(step.name, pos)
+        ids.setdefault(step.id, pos)
+    by_name = {s.name: s for s in snapshot.steps}
+    by_id = {s.id: s for s in snapshot.steps}
+    position = {s.id: i for i, s in enumerate(snapshot.steps)}
+    for step in snapshot.steps:
+        seen_inputs: set[str] = set()
+        for inp in step.inputs:
+            if inp.name in seen_inputs:
+                problems.append(f"step '{step.id}' declares input '{inp.name}' twice")
+            seen_inputs.add(inp.name)
+            if inp.name in step.parameters:
+                problems.append(
+                    f"step '{step.id}': '{inp.name}' is both an input and a parameter"
+                )
+            if bool(inp.step) == bool(inp.artifact):
+                problems.append(
+                    f"step '{step.id}' input '{inp.name}' must name exactly one of "
+                    "'step' (with 'output') or 'artifact'"
+                )
+                continue
+            if inp.step:
+                up = by_name.get(inp.step) or by_id.get(inp.step)
+                if up is None:
+                    problems.append(
+                        f"step '{step.id}' input '{inp.name}' references unknown step '{inp.step}'"
+                    )
+                    continue
+                if not inp.output or inp.output not in {o.name for o in up.outputs}:
+                    problems.append(
+                        f"step '{step.id}' input '{inp.name}' references output "
+                        f"'{inp.output}' which step '{up.id}' does not declare"
+                    )
+                if up.id == step.id:
+                    problems.append(f"step '{step.id}' input '{inp.name}' references itself")
+        for ref in step.after:
+            if ref not in by_name and ref not in by_id:
+                problems.append(f"step '{step.id}' waits 'after' unknown step '{ref}'")
+        out_names = [o.name for o in step.outputs]
+        if len(set(out_names)) != len(out_names):
+            problems.append(f"step '{step.id}' declares an output name twice: {out_names}")
+    if problems:
+        return problems
+    dag = Dag.of(snapshot)
+    cycle = find_cycle(dag)
+    if cycle:
+        return [f"the steps form a cycle: {' -> '.join(cycle)}"]
+    for step in snapshot.steps:
+        for up in dag.upstream[step.id]:
+            if position[up] > position[step.id]:
+                problems.append(
+                    f"step '{step.id}' uses step '{up}', which is listed after it; "
+                    "list steps in topological order"
+                )
+    return problems
+
+
+def find_cycle(dag: Dag) -> list[str]:
+    """A cycle of step ids (first id repeated at the end), or [] when the graph is acyclic."""
+    state: dict[str, int] = {}  # 1 = on stack, 2 = done
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        stack.append(node)
+        for up in dag.upstream.get(node, ()):
+            if state.get(up) == 1:
+                return [*stack[stack.index(up):], up]
+            if up not in state:
+                found = visit(up)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return []
+
+    for step in dag.steps:
+        if step.id not in state:
+            found = visit(step.id)
+            if found:
+                return found
+    return []
+
+
+def validate_run_config(dag: Dag, *configs: RunConfiguration) -> list[str]:
+    """Unknown steps or parameters in run configurations, each named; [] if valid."""
+    problems: list[str] = []
+    for config in configs:
+        for key, step_config in config.steps.items():
+            step = dag.lookup(key)
+            if step is None:
+                known = ", ".join(s.id for s in dag.steps)
+                problems.append(f"unknown step '{key}' in run configuration (steps: {known})")
+                continue
+            inputs = {i.name for i in step.inputs}
+            for param in step_config.parameters:
+                if param in inputs:
+                    problems.append(
+                        f"step '{step.id}': '{param}' is an input from another step, "
+                        "not a parameter, and cannot be set in the run configuration"
+                    )
+                elif param not in step.parameters:
+                    known = ", ".join(sorted(step.parameters)) or "none"
+                    problems.append(
+                        f"unknown parameter '{param}' for step '{step.id}' (parameters: {known})"
+                    )
+    return problems
+
+
+def effective_parameters(dag: Dag, *configs: RunConfiguration) -> dict[str, dict]:
+    """Step id -> parameters after applying each configuration's overrides in order."""
+    params = {s.id: dict(s.parameters) for s in dag.steps}
+    for config in configs:
+        for key, step_config in config.steps.items():
+            step = dag.lookup(key)
+            if step is not None:
+                params[step.id].update(step_config.parameters)
+    return params
+
+
+def effective_enable_cache(
+    step: StepSpec, snapshot: SnapshotSpec, run_config: RunConfiguration
+) -> bool:
+    """Whether ``step`` may be served from the cache in a run with ``run_config``.
+
+    A step-level setting in the run configuration (then in the snapshot's config
+    template) decides outright. Otherwise the step's own switch must be on and so
+    must the pipeline-level one (run configuration, then template, then snapshot).
+    """
+    for config in (run_config, snapshot.config_template):
+        for key, step_config in config.steps.items():
+            if step_config.enable_cache is not None and key in (step.id, step.name):
+                return step_config.enable_cache
+    pipeline_level = next(
+        (
+            v
+            for v in (run_config.enable_cache, snapshot.config_template.enable_cache)
+            if v is not None
+        ),
+        snapshot.enable_cache,
+    )
+    return step.enable_cache and pipeline_level

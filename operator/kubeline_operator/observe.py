@@ -1,0 +1,134 @@
+"""Summaries of step Pods as plain data for the planner (pure)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kubeline.resources.names import LABEL_ATTEMPT, LABEL_RUN, LABEL_STEP
+
+from kubeline_operator.timeutil import parse_time
+
+STEP_CONTAINER = "step"
+
+#: Waiting reasons that never resolve by waiting longer.
+PERMANENT_WAITING = {"InvalidImageName": "InvalidImageName", "ErrImageNeverPull": "ImageNotPresent"}
+#: Waiting reasons that fail the step once they last longer than the grace period.
+TRANSIENT_WAITING = {
+    "ErrImagePull": "ImagePullFailed",
+    "ImagePullBackOff": "ImagePullFailed",
+    "CreateContainerConfigError": "ContainerConfigError",
+    "CreateContainerError": "ContainerCreateFailed",
+}
+
+
+@dataclass(frozen=True)
+class PodObservation:
+    """What the planner needs to know about one step Pod."""
+
+    name: str
+    step: str  # step name (DNS label)
+    attempt: int
+    phase: str  # Pending, Running, Succeeded, Failed, Unknown
+    created: float | None = None
+    finished: float | None = None
+    deleting: bool = False
+    exit_code: int | None = None
+    container_reason: str | None = None  # terminated reason: Completed, Error, OOMKilled
+    termination_message: str | None = None
+    waiting_reason: str | None = None
+    waiting_message: str | None = None
+    pod_reason: str | None = None  # Evicted, DeadlineExceeded, ...
+    pod_message: str | None = None
+
+    @property
+    def terminal(self) -> bool:
+        return self.phase in ("Succeeded", "Failed")
+
+    @property
+    def active(self) -> bool:
+        """Holds (or will hold) a pod slot: not finished and not being deleted."""
+        return not self.terminal and not self.deleting
+
+
+def observe_pod(pod: Mapping[str, Any]) -> PodObservation | None:
+    """Summarise a Pod (API dict form); None when it is not a Kubeline step Pod."""
+    meta = pod.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    if LABEL_RUN not in labels or LABEL_STEP not in labels:
+        return None
+    try:
+        attempt = int(labels.get(LABEL_ATTEMPT, "1"))
+    except ValueError:
+        attempt = 1
+    status = pod.get("status") or {}
+    phase = status.get("phase") or "Pending"
+    exit_code = container_reason = message = waiting_reason = waiting_message = None
+    finished = None
+    for cs in status.get("containerStatuses") or []:
+        if cs.get("name") != STEP_CONTAINER and len(status.get("containerStatuses") or []) > 1:
+            continue
+        state = cs.get("state") or {}
+        if "terminated" in state and state["terminated"] is not None:
+            term = state["terminated"]
+            exit_code = term.get("exitCode")
+            container_reason = term.get("reason")
+            message = term.get("message")
+            finished = parse_time(term.get("finishedAt"))
+        elif "waiting" in state and state["waiting"] is not None:
+            waiting_reason = state["waiting"].get("reason")
+            waiting_message = state["waiting"].get("message")
+    return PodObservation(
+        name=meta.get("name", ""),
+        step=labels[LABEL_STEP],
+        attempt=attempt,
+        phase=phase,
+        created=parse_time(meta.get("creationTimestamp")),
+        finished=finished,
+        deleting=bool(meta.get("deletionTimestamp")),
+        exit_code=exit_code,
+        container_reason=container_reason,
+        termination_message=message,
+        waiting_reason=waiting_reason,
+        waiting_message=waiting_message,
+        pod_reason=status.get("reason"),
+        pod_message=status.get("message"),
+    )
+
+
+def parse_termination_message(text: str | None) -> dict[str, Any] | None:
+    """The runtime's JSON termination message, or None when absent or not JSON."""
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def classify_failure(pod: PodObservation) -> tuple[str, str]:
+    """(CamelCase reason, message) explaining why a step Pod failed."""
+    if pod.pod_reason == "Evicted":
+        return "PodEvicted", f"step pod {pod.name} was evicted: {pod.pod_message or 'no detail'}"
+    if pod.pod_reason == "DeadlineExceeded":
+        return "StepTimeout", f"step pod {pod.name} exceeded its active deadline"
+    if pod.container_reason == "OOMKilled":
+        return (
+            "OOMKilled",
+            f"step pod {pod.name} ran out of memory (OOMKilled); raise the step's resources.memory",
+        )
+    data = parse_termination_message(pod.termination_message)
+    if data is not None and data.get("ok") is False:
+        text = f"{data.get('type') or 'Error'}: {data.get('message') or ''}".rstrip(": ")
+        if pod.exit_code == 2:
+            return "StepSetupFailed", f"step runtime could not run the step: {text}"
+        return "StepFailed", text
+    detail = (pod.termination_message or "").strip()
+    tail = f": {detail[-1000:]}" if detail else ""
+    if pod.exit_code is None:
+        why = pod.pod_reason or "no reason given"
+        return "PodFailed", f"step pod {pod.name} failed ({why}){tail}"
+    return "StepFailed", f"step container exited with code {pod.exit_code}{tail}"

@@ -1,0 +1,204 @@
+"""Build the step Pod (pure): name, labels, owner reference, invocation, S3 env, resources.
+
+The Pod follows docs/contracts.md ("The step Pod"): its container runs
+``python -m kubeline.runtime`` with ``KUBELINE_INVOCATION`` (JSON), the S3
+variables from the chart's Secret, and the step's declared env.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kubeline.resources.models import SnapshotSpec, StepSpec
+from kubeline.resources.names import (
+    API_VERSION,
+    LABEL_ATTEMPT,
+    LABEL_COMPONENT,
+    LABEL_PIPELINE,
+    LABEL_RUN,
+    LABEL_SNAPSHOT,
+    LABEL_STEP,
+    label_value,
+    step_pod_name,
+)
+
+from kubeline_operator.actions import ArtifactInfo
+from kubeline_operator.observe import STEP_CONTAINER
+
+#: Secret key -> environment variable, per docs/contracts.md.
+S3_SECRET_KEYS = {
+    "bucket": "KUBELINE_S3_BUCKET",
+    "endpoint": "KUBELINE_S3_ENDPOINT",
+    "region": "KUBELINE_S3_REGION",
+    "accessKeyId": "AWS_ACCESS_KEY_ID",
+    "secretAccessKey": "AWS_SECRET_ACCESS_KEY",
+}
+#: Extra seconds the Pod's activeDeadlineSeconds allows beyond the step timeout.
+DEADLINE_MARGIN_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class PodSettings:
+    """Cluster-wide settings of step Pods (from the operator's environment)."""
+
+    default_image: str = ""
+    image_pull_policy: str = "IfNotPresent"
+    service_account: str = "kubeline-step"
+    s3_secret: str = "kubeline-s3"
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """The PipelineRun a Pod belongs to."""
+
+    name: str
+    uid: str
+    namespace: str
+    pipeline: str  # Pipeline object name
+    snapshot: str
+
+
+def outputs_uri(bucket: str, run: RunRef, step: StepSpec, attempt: int) -> str:
+    """Where an attempt saves its outputs and manifest (docs/contracts.md object layout)."""
+    return (
+        f"s3://{bucket}/artifacts/{run.namespace}/{run.pipeline}/{run.name}/{step.name}/{attempt}"
+    )
+
+
+def step_image(step: StepSpec, snapshot: SnapshotSpec, settings: PodSettings) -> str:
+    """The step's image, else the snapshot's, else the operator default."""
+    return step.image or snapshot.image or settings.default_image
+
+
+def invocation(
+    run: RunRef,
+    snapshot: SnapshotSpec,
+    step: StepSpec,
+    attempt: int,
+    parameters: Mapping[str, Any],
+    inputs: Mapping[str, ArtifactInfo],
+    outputs: str,
+) -> dict[str, Any]:
+    """The ``KUBELINE_INVOCATION`` document."""
+    doc: dict[str, Any] = {
+        "namespace": run.namespace,
+        "pipeline": run.pipeline,
+        "pipelineName": snapshot.pipeline_name,
+        "run": run.name,
+        "runUid": run.uid,
+        "snapshot": run.snapshot,
+        "attempt": attempt,
+        "step": step.to_k8s(),
+        "parameters": dict(parameters),
+        "inputs": {name: info.to_invocation() for name, info in inputs.items()},
+        "outputsUri": outputs,
+        "code": snapshot.code.to_k8s() if snapshot.code else None,
+        "model": dict(snapshot.model) if snapshot.model else None,
+    }
+    return doc
+
+
+def labels_for(run: RunRef, step: StepSpec, attempt: int) -> dict[str, str]:
+    return {
+        LABEL_RUN: label_value(run.name),
+        LABEL_STEP: step.name,
+        LABEL_PIPELINE: label_value(run.pipeline),
+        LABEL_SNAPSHOT: label_value(run.snapshot),
+        LABEL_ATTEMPT: str(attempt),
+        LABEL_COMPONENT: "step",
+    }
+
+
+def _resources(step: StepSpec) -> dict[str, Any]:
+    res = step.resources
+    if res is None:
+        return {}
+    amounts: dict[str, Any] = {}
+    if res.cpu:
+        amounts["cpu"] = res.cpu
+    if res.memory:
+        amounts["memory"] = res.memory
+    out: dict[str, Any] = {}
+    if amounts:
+        out = {"requests": dict(amounts), "limits": dict(amounts)}
+    if res.gpu:
+        out.setdefault("limits", {})["nvidia.com/gpu"] = str(res.gpu)
+        out.setdefault("requests", {})["nvidia.com/gpu"] = str(res.gpu)
+    return out
+
+
+def build_step_pod(
+    run: RunRef,
+    snapshot: SnapshotSpec,
+    step: StepSpec,
+    attempt: int,
+    parameters: Mapping[str, Any],
+    inputs: Mapping[str, ArtifactInfo],
+    bucket: str,
+    settings: PodSettings,
+) -> dict[str, Any]:
+    """The Pod manifest for one attempt of one step."""
+    name = step_pod_name(run.name, step.name, attempt)
+    env: list[dict[str, Any]] = [
+        {
+            "name": "KUBELINE_INVOCATION",
+            "value": json.dumps(
+                invocation(run, snapshot, step, attempt, parameters, inputs,
+                           outputs_uri(bucket, run, step, attempt)),
+                separators=(",", ":"),
+            ),
+        }
+    ]
+    for key, var in S3_SECRET_KEYS.items():
+        env.append({
+            "name": var,
+            "valueFrom": {
+                "secretKeyRef": {
+                    "name": settings.s3_secret, "key": key, "optional": key != "bucket",
+                }
+            },
+        })
+    reserved = {e["name"] for e in env}
+    env.extend({"name": k, "value": v} for k, v in step.env.items() if k not in reserved)
+    container: dict[str, Any] = {
+        "name": STEP_CONTAINER,
+        "image": step_image(step, snapshot, settings),
+        "imagePullPolicy": settings.image_pull_policy,
+        "command": ["python", "-m", "kubeline.runtime"],
+        "env": env,
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+        "securityContext": {"allowPrivilegeEscalation": False},
+    }
+    resources = _resources(step)
+    if resources:
+        container["resources"] = resources
+    spec: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "serviceAccountName": settings.service_account,
+        "automountServiceAccountToken": True,
+        "containers": [container],
+    }
+    if step.timeout_seconds:
+        spec["activeDeadlineSeconds"] = step.timeout_seconds + DEADLINE_MARGIN_SECONDS
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": run.namespace,
+            "labels": labels_for(run, step, attempt),
+            "annotations": {"kubeline.dev/step-id": step.id},
+            "ownerReferences": [{
+                "apiVersion": API_VERSION,
+                "kind": "PipelineRun",
+                "name": run.name,
+                "uid": run.uid,
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }],
+        },
+        "spec": spec,
+    }
