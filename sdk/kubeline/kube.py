@@ -102,11 +102,13 @@ class Kube:
 
     def list(
         self, plural: str, label_selector: str | None = None, limit: int | None = None,
-        continue_token: str | None = None,
+        continue_token: str | None = None, field_selector: str | None = None,
     ) -> dict[str, Any]:
         kw: dict[str, Any] = {}
         if label_selector:
             kw["label_selector"] = label_selector
+        if field_selector:
+            kw["field_selector"] = field_selector
         if limit:
             kw["limit"] = limit
         if continue_token:
@@ -126,6 +128,40 @@ class Kube:
             token = page.get("metadata", {}).get("continue")
             if not token:
                 return
+
+    def watch(
+        self, plural: str, name: str, resource_version: str | None = None,
+        timeout_seconds: int = 60,
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Events ``(type, object)`` for one object, until the server ends the watch.
+
+        Counts as one request. ``timeout_seconds`` bounds the server side; the
+        client side gets a little more so a stalled watch cannot hang forever.
+        """
+        from kubernetes import watch
+        from kubernetes.client.exceptions import ApiException
+
+        self.requests += 1
+        kw: dict[str, Any] = {
+            "field_selector": f"metadata.name={name}",
+            "timeout_seconds": timeout_seconds,
+            "_request_timeout": timeout_seconds + 10,
+        }
+        if resource_version:
+            kw["resource_version"] = resource_version
+        stream = watch.Watch().stream(
+            self.custom.list_namespaced_custom_object,
+            GROUP, VERSION, self.namespace, plural, **kw,
+        )
+        try:
+            for event in stream:
+                obj = event.get("object")
+                if event.get("type") == "ERROR":
+                    code = (obj or {}).get("code") if isinstance(obj, dict) else None
+                    raise KubelineError(f"watch of {plural}/{name} ended: {code} {obj}")
+                yield event["type"], obj
+        except ApiException as exc:
+            raise translate_api_error(exc, f"{plural}/{name}") from None
 
     def create(self, plural: str, body: dict[str, Any]) -> dict[str, Any]:
         body.setdefault("apiVersion", f"{GROUP}/{VERSION}")

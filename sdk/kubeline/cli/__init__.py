@@ -1,0 +1,1 @@
+"""The ``kubeline`` command line (click). Commands import heavy modules only when they run."""

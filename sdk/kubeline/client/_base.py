@@ -1,0 +1,237 @@
+"""Small building blocks shared by the Client's views: lazy caching, times, metadata, pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
+
+if TYPE_CHECKING:
+    from kubeline.client.client import Client
+
+T = TypeVar("T")
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+TERMINAL_PHASES = frozenset({"completed", "failed", "cached", "cancelled"})
+SUCCESS_PHASES = frozenset({"completed", "cached"})
+
+
+def is_uuid(text: str) -> bool:
+    """True when ``text`` looks like a Kubernetes uid (a UUID)."""
+    return bool(_UUID.match(text))
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An RFC 3339 timestamp from the API server as an aware datetime (None stays None)."""
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def created(obj: Mapping[str, Any]) -> str:
+    """The object's creationTimestamp (RFC 3339 strings sort chronologically)."""
+    return str(obj.get("metadata", {}).get("creationTimestamp") or "")
+
+
+@dataclass(frozen=True)
+class MetadataValue:
+    """One metadata entry, read as ``run_metadata["storage_size"].value`` (ZenML's shape)."""
+
+    key: str
+    value: Any
+
+    def __repr__(self) -> str:
+        return f"MetadataValue({self.key}={self.value!r})"
+
+
+def metadata_dict(values: Mapping[str, Any]) -> dict[str, MetadataValue]:
+    """Wrap plain metadata values so each answers ``.value``."""
+    return {k: MetadataValue(k, v) for k, v in values.items()}
+
+
+class View:
+    """A read-only view of one Kubernetes object, with lazily computed, cached attributes.
+
+    ``refresh()`` re-reads the object (one GET) and drops everything cached.
+    """
+
+    plural: ClassVar[str] = ""
+
+    def __init__(self, client: Client, obj: dict[str, Any]) -> None:
+        self._client = client
+        self._obj = obj
+        self._cache: dict[str, Any] = {}
+
+    # -- raw access
+    @property
+    def object(self) -> dict[str, Any]:
+        """The Kubernetes object as returned by the API server."""
+        return self._obj
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self._obj.get("metadata", {})
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return self._obj.get("spec") or {}
+
+    @property
+    def k8s_status(self) -> dict[str, Any]:
+        """The object's ``status`` block (empty until the operator wrote it)."""
+        return self._obj.get("status") or {}
+
+    @property
+    def object_name(self) -> str:
+        """The Kubernetes object name."""
+        return str(self.metadata.get("name", ""))
+
+    @property
+    def id(self) -> str:
+        """The object's uid, stable for its lifetime (ZenML's ``id``)."""
+        return str(self.metadata.get("uid", ""))
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return self.metadata.get("labels") or {}
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        return self.metadata.get("annotations") or {}
+
+    @property
+    def created(self) -> datetime | None:
+        return parse_time(self.metadata.get("creationTimestamp"))
+
+    def _cached(self, key: str, compute: Callable[[], T]) -> T:
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def refresh(self) -> View:
+        """Re-read the object from the API server; returns ``self``."""
+        self._obj = self._client.kube.get(self.plural, self.object_name)
+        self._cache.clear()
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.id == self.id  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.id))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.object_name!r})"
+
+
+class LazyMapping(Mapping[str, T], Generic[T]):
+    """A read-only mapping whose values are built on first access and then kept."""
+
+    def __init__(self, keys: Sequence[str], build: Callable[[str], T], what: str) -> None:
+        self._keys = list(keys)
+        self._build = build
+        self._what = what
+        self._values: dict[str, T] = {}
+
+    def __getitem__(self, key: str) -> T:
+        if key not in self._keys:
+            from kubeline.errors import NotFoundError
+
+            known = ", ".join(self._keys) or "none"
+            raise NotFoundError(f"no {self._what} {key!r} (known: {known})")
+        if key not in self._values:
+            self._values[key] = self._build(key)
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __repr__(self) -> str:
+        return f"<{self._what}s: {', '.join(self._keys)}>"
+
+
+class LazySequence(Sequence[T], Generic[T]):
+    """A sequence filled from a source iterator only as far as it is read (``runs[1]`` reads 2)."""
+
+    def __init__(self, source: Iterator[T]) -> None:
+        self._source = source
+        self._items: list[T] = []
+        self._done = False
+
+    def _fill(self, upto: int | None) -> None:
+        while not self._done and (upto is None or len(self._items) <= upto):
+            try:
+                self._items.append(next(self._source))
+            except StopIteration:
+                self._done = True
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+    def __getitem__(self, index: int | slice) -> T | list[T]:
+        if isinstance(index, slice):
+            stop = index.stop
+            self._fill(None if stop is None or stop < 0 or (index.start or 0) < 0 else stop)
+            return self._items[index]
+        self._fill(None if index < 0 else index)
+        return self._items[index]
+
+    def __iter__(self) -> Iterator[T]:
+        i = 0
+        while True:
+            self._fill(i)
+            if i >= len(self._items):
+                return
+            yield self._items[i]
+            i += 1
+
+    def __len__(self) -> int:
+        self._fill(None)
+        return len(self._items)
+
+    def __bool__(self) -> bool:
+        self._fill(0)
+        return bool(self._items)
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+
+class Page(Sequence[T], Generic[T]):
+    """One page of a listing: ``items``, ``index`` (1-based), ``total``, ``total_pages``."""
+
+    def __init__(self, items: list[T], index: int, size: int, total: int) -> None:
+        self.items = items
+        self.index = index
+        self.max_size = size
+        self.total = total
+
+    @property
+    def size(self) -> int:
+        return len(self.items)
+
+    @property
+    def total_pages(self) -> int:
+        return max(1, -(-self.total // self.max_size)) if self.max_size else 1
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+    def __getitem__(self, index: int | slice) -> T | list[T]:
+        return self.items[index]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __repr__(self) -> str:
+        return f"Page(index={self.index}, total={self.total}, items={self.items!r})"

@@ -1,0 +1,194 @@
+"""Artifact views: ``ArtifactVersionView`` (one saved output), ``ArtifactView`` (all versions)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from kubeline.client._base import MetadataValue, View, created, metadata_dict
+from kubeline.errors import NotFoundError
+from kubeline.resources import names
+
+if TYPE_CHECKING:
+    from kubeline.client.client import Client
+    from kubeline.client.runs import RunView
+    from kubeline.client.steps import StepView
+
+
+class ArtifactVersionView(View):
+    """An ArtifactVersion: where an output is stored, how to load it, who produced it."""
+
+    plural = names.ARTIFACT_VERSIONS
+
+    @property
+    def name(self) -> str:
+        """The artifact's name (e.g. ``iris_dataset``)."""
+        return str(self.spec.get("artifactName") or "")
+
+    @property
+    def version(self) -> str:
+        return str(self.spec.get("version") or "")
+
+    @property
+    def uri(self) -> str:
+        return str(self.spec.get("uri") or "")
+
+    @property
+    def materializer(self) -> str:
+        return str(self.spec.get("materializer") or "")
+
+    @property
+    def data_type(self) -> str:
+        return str(self.spec.get("dataType") or "")
+
+    @property
+    def content_hash(self) -> str | None:
+        return self.spec.get("contentHash")
+
+    @property
+    def save_type(self) -> str:
+        return str(self.spec.get("saveType") or "step_output")
+
+    @property
+    def tags(self) -> list[str]:
+        return list(self.spec.get("tags") or [])
+
+    @property
+    def run_metadata(self) -> dict[str, MetadataValue]:
+        """Metadata saved with the artifact: ``run_metadata["storage_size"].value`` etc."""
+        return self._cached("run_metadata", lambda: metadata_dict(self.spec.get("metadata") or {}))
+
+    @property
+    def visualizations(self) -> list[dict[str, str]]:
+        """``[{"uri", "type"}]`` of the visualizations stored beside the data."""
+        return [dict(v) for v in self.spec.get("visualizations") or []]
+
+    @property
+    def producer(self) -> dict[str, Any] | None:
+        """``{"pipeline", "run", "step", "output"}`` of the producing step run."""
+        prod = self.spec.get("producer")
+        return dict(prod) if prod else None
+
+    @property
+    def producer_run(self) -> RunView | None:
+        """The run that produced this version (one GET)."""
+        prod = self.producer
+        if not prod:
+            return None
+        return self._cached("producer_run", lambda: self._client._run_by_object_name(prod["run"]))
+
+    @property
+    def producer_step(self) -> StepView | None:
+        """The step run that produced this version."""
+        run = self.producer_run
+        return run.steps[self.producer["step"]] if run and self.producer else None
+
+    @property
+    def artifact(self) -> ArtifactView:
+        """All versions of this artifact."""
+        return ArtifactView(self._client, self.name)
+
+    def to_artifact_ref(self) -> dict[str, str]:
+        """``{"name", "version", "id"}``: how a step input refers to this exact version."""
+        return {"name": self.name, "version": self.version, "id": self.id}
+
+    # ------------------------------------------------------------ data
+    def load(self) -> Any:
+        """Read the data back into memory through its materializer.
+
+        Unpickling materializers run code from the artifact: load only artifacts you trust.
+        """
+        from kubeline import materializers
+
+        return materializers.load(self.uri, self.materializer, self.data_type)
+
+    def visualize(self, title: str | None = None) -> list[str]:
+        """Show the stored visualizations: inline in a notebook, else saved to local files.
+
+        Returns the local paths (or URIs) shown.
+        """
+        from kubeline.client.visualize import show_visualizations
+
+        return show_visualizations(self, title=title)
+
+    def __repr__(self) -> str:
+        return f"ArtifactVersionView({self.name!r}, version={self.version!r})"
+
+
+def version_sort_key(obj: Mapping[str, Any]) -> tuple[str, int, str]:
+    """Creation time first, then numeric versions numerically, then text."""
+    version = str(obj.get("spec", {}).get("version") or "")
+    number = int(version) if re.fullmatch(r"\d{1,18}", version) else -1
+    return (created(obj), number, version)
+
+
+class ArtifactVersions(Mapping[str, ArtifactVersionView]):
+    """An artifact's versions by version string (``artifact.versions["2022"]``)."""
+
+    def __init__(self, client: Client, objs: list[dict[str, Any]]) -> None:
+        ordered = sorted(objs, key=version_sort_key)
+        self._by_version = {
+            str(o["spec"]["version"]): ArtifactVersionView(client, o) for o in ordered
+        }
+
+    def __getitem__(self, version: str | int) -> ArtifactVersionView:
+        try:
+            return self._by_version[str(version)]
+        except KeyError:
+            known = ", ".join(self._by_version) or "none"
+            raise NotFoundError(f"no version {version!r} (versions: {known})") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_version)
+
+    def __len__(self) -> int:
+        return len(self._by_version)
+
+    @property
+    def latest(self) -> ArtifactVersionView | None:
+        return next(reversed(self._by_version.values()), None)
+
+    def __repr__(self) -> str:
+        return f"<versions {', '.join(self._by_version)}>"
+
+
+class ArtifactView:
+    """An artifact: a name and its versions, found by the ``kubeline.dev/artifact`` label."""
+
+    def __init__(self, client: Client, name: str,
+                 objs: list[dict[str, Any]] | None = None) -> None:
+        self._client = client
+        self.name = name
+        self._objs = objs
+
+    @property
+    def label_selector(self) -> str:
+        return f"{names.LABEL_ARTIFACT}={names.label_value(self.name)}"
+
+    def _load(self) -> list[dict[str, Any]]:
+        if self._objs is None:
+            self._objs = [
+                o for o in self._client.kube.iter(names.ARTIFACT_VERSIONS, self.label_selector)
+                if o.get("spec", {}).get("artifactName") == self.name
+            ]
+        return self._objs
+
+    @property
+    def versions(self) -> ArtifactVersions:
+        """All versions, oldest first, by version string (one paged, label-selected list)."""
+        return ArtifactVersions(self._client, self._load())
+
+    @property
+    def latest(self) -> ArtifactVersionView:
+        latest = self.versions.latest
+        if latest is None:
+            raise NotFoundError(f"artifact {self.name!r} has no versions")
+        return latest
+
+    def refresh(self) -> ArtifactView:
+        self._objs = None
+        return self
+
+    def __repr__(self) -> str:
+        return f"ArtifactView({self.name!r})"

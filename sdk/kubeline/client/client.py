@@ -1,0 +1,469 @@
+"""``Client``: pipelines, runs, snapshots, artifacts and models, answered by the Kubernetes API.
+
+Every lookup of one object costs a bounded number of requests: by object name (one GET),
+through a status pointer (``Pipeline.status.lastRun``) or through a label selector. Listings
+page with ``limit``/``continue``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from kubeline.client._base import Page, created, is_uuid
+from kubeline.client.artifacts import ArtifactVersionView, ArtifactView, version_sort_key
+from kubeline.client.models_view import ModelVersionView, ModelView
+from kubeline.client.pipelines import PipelineView, newest_first
+from kubeline.client.runs import RunView
+from kubeline.client.snapshots import SnapshotView
+from kubeline.errors import ConfigurationError, KubelineError, NotFoundError
+from kubeline.resources import names
+
+if TYPE_CHECKING:
+    from kubeline.kube import Kube
+
+LABEL_UID = f"{names.GROUP}/uid"
+MODEL_STAGES = ("staging", "production", "archived", "none")
+_SORT_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "created": lambda o: (created(o), o["metadata"]["name"]),
+    "name": lambda o: o["metadata"]["name"],
+    "index": lambda o: (o.get("status") or {}).get("index") or 0,
+    "start_time": lambda o: (o.get("status") or {}).get("startTime") or "",
+    "end_time": lambda o: (o.get("status") or {}).get("endTime") or "",
+    "status": lambda o: (o.get("status") or {}).get("phase") or "initialized",
+}
+
+
+def _paginate(objs: list[dict[str, Any]], sort_by: str, page: int, size: int,
+              wrap: Callable[[dict[str, Any]], Any]) -> Page[Any]:
+    order, _, key = sort_by.rpartition(":")
+    if key not in _SORT_KEYS:
+        raise ConfigurationError(
+            f"cannot sort by {key!r}: use one of {', '.join(_SORT_KEYS)}, e.g. 'desc:created'"
+        )
+    if order not in ("", "asc", "desc"):
+        raise ConfigurationError(f"sort order {order!r} must be 'asc' or 'desc'")
+    if page < 1 or size < 1:
+        raise ConfigurationError("page and size start at 1")
+    ordered = sorted(objs, key=_SORT_KEYS[key], reverse=order != "asc")
+    chunk = ordered[(page - 1) * size: page * size]
+    return Page([wrap(o) for o in chunk], index=page, size=size, total=len(ordered))
+
+
+class Client:
+    """Access to Kubeline objects in one namespace.
+
+    ``Client()`` uses the current kube context and its namespace (in a Pod: the in-cluster
+    config and the Pod's namespace); ``namespace``/``context`` override them. Connecting is
+    lazy: creating a Client makes no request.
+    """
+
+    def __init__(self, namespace: str | None = None, context: str | None = None,
+                 kube: Kube | None = None) -> None:
+        self._namespace = namespace
+        self._context = context
+        self._kube = kube
+
+    @property
+    def kube(self) -> Kube:
+        """The API access layer (connects on first use; counts requests)."""
+        if self._kube is None:
+            from kubeline.kube import Kube
+
+            self._kube = Kube.connect(namespace=self._namespace, context=self._context)
+        return self._kube
+
+    @property
+    def namespace(self) -> str:
+        return self.kube.namespace
+
+    # ================================================================ generic lookups
+    def _get_or_none(self, plural: str, name: str) -> dict[str, Any] | None:
+        if not names.is_dns_label(name) and not _is_dns_subdomain(name):
+            return None  # not a possible object name: no request
+        try:
+            return self.kube.get(plural, name)
+        except NotFoundError as exc:
+            if "CRDs are not installed" in str(exc):
+                raise
+            return None
+
+    def _find_by_uid(self, plural: str, uid: str) -> dict[str, Any] | None:
+        """By ``kubeline.dev/uid`` label (one request), else a paged scan of the namespace."""
+        hits = self.kube.list(plural, label_selector=f"{LABEL_UID}={uid}", limit=2)
+        for obj in hits.get("items", []):
+            if obj["metadata"].get("uid") == uid:
+                return obj
+        for obj in self.kube.iter(plural):
+            if obj["metadata"].get("uid") == uid:
+                return obj
+        return None
+
+    def _find_by_prefix(self, plural: str, prefix: str, what: str) -> dict[str, Any] | None:
+        """The single object whose name starts with ``prefix``.
+
+        Lists are returned in name order, so the scan stops at the first name past the
+        prefix; it never reads beyond that point.
+        """
+        matches: list[str] = []
+        found: dict[str, Any] | None = None
+        last = ""
+        for obj in self.kube.iter(plural, page_size=250):
+            name = obj["metadata"]["name"]
+            ordered = name >= last
+            last = name
+            if name.startswith(prefix):
+                matches.append(name)
+                found = obj
+            elif ordered and name > prefix:
+                break  # every later name sorts after all names with this prefix
+        if len(matches) > 1:
+            shown = ", ".join(matches[:10]) + (" ..." if len(matches) > 10 else "")
+            raise KubelineError(f"{what} prefix {prefix!r} is ambiguous: {shown}")
+        return found
+
+    # ================================================================ pipelines
+    def _pipeline_by_object_name(self, name: str) -> PipelineView:
+        return PipelineView(self, self.kube.get(names.PIPELINES, name))
+
+    def get_pipeline(self, name_id_or_prefix: str) -> PipelineView:
+        """A pipeline by its name as written in Python, its object name or its id (one GET)."""
+        key = str(name_id_or_prefix)
+        for candidate in dict.fromkeys([names.dns_name(key), key]):
+            obj = self._get_or_none(names.PIPELINES, candidate)
+            if obj is not None:
+                return PipelineView(self, obj)
+        if is_uuid(key):
+            obj = self._find_by_uid(names.PIPELINES, key)
+            if obj is not None:
+                return PipelineView(self, obj)
+        for obj in self.kube.iter(names.PIPELINES):  # a name given another way (few pipelines)
+            if obj.get("spec", {}).get("name") == key:
+                return PipelineView(self, obj)
+        raise NotFoundError(
+            f"no pipeline {key!r} in namespace {self.namespace} "
+            "(run it once to register it; `kubeline pipeline list` shows the known ones)"
+        )
+
+    def list_pipelines(self, sort_by: str = "asc:name", page: int = 1, size: int = 100,
+                       name: str | None = None) -> Page[PipelineView]:
+        """Pipelines in the namespace; ``name`` filters on a substring of the Python name."""
+        objs = [o for o in self.kube.iter(names.PIPELINES)
+                if not name or name in (o.get("spec", {}).get("name") or "")]
+        return _paginate(objs, sort_by, page, size, lambda o: PipelineView(self, o))
+
+    # ================================================================ runs
+    def _run_by_object_name(self, name: str) -> RunView:
+        return RunView(self, self.kube.get(names.PIPELINE_RUNS, name))
+
+    def get_pipeline_run(self, name_id_or_prefix: str,
+                         allow_name_prefix_match: bool = True) -> RunView:
+        """A run by object name (one GET), id (uid) or a unique name prefix."""
+        key = str(name_id_or_prefix)
+        obj = self._get_or_none(names.PIPELINE_RUNS, key)
+        if obj is None and is_uuid(key):
+            obj = self._find_by_uid(names.PIPELINE_RUNS, key)
+        if obj is None and allow_name_prefix_match:
+            obj = self._find_by_prefix(names.PIPELINE_RUNS, key, "run")
+        if obj is None:
+            raise NotFoundError(
+                f"no pipeline run {key!r} in namespace {self.namespace} "
+                "(`kubeline pipeline runs list` shows the runs)"
+            )
+        return RunView(self, obj)
+
+    def _pipeline_label(self, pipeline: str | PipelineView) -> str:
+        view = pipeline if isinstance(pipeline, PipelineView) else self.get_pipeline(pipeline)
+        return view.object_name
+
+    def list_pipeline_runs(
+        self, pipeline: str | PipelineView | None = None, status: str | None = None,
+        sort_by: str = "desc:created", page: int = 1, size: int = 50,
+        snapshot: str | None = None, name: str | None = None, **kwargs: Any,
+    ) -> Page[RunView]:
+        """Runs, newest first by default, filtered by pipeline (label), status, snapshot or
+        name substring; ``pipeline_name``/``pipeline_id`` are accepted as ZenML spells them.
+        """
+        pipeline = pipeline or kwargs.pop("pipeline_name", None) or kwargs.pop("pipeline_id", None)
+        if kwargs:
+            raise ConfigurationError(f"unknown filter(s) {sorted(kwargs)} for list_pipeline_runs")
+        selector = None
+        if pipeline is not None:
+            selector = f"{names.LABEL_PIPELINE}={names.label_value(self._pipeline_label(pipeline))}"
+        if snapshot:
+            snap = f"{names.LABEL_SNAPSHOT}={names.label_value(snapshot)}"
+            selector = f"{selector},{snap}" if selector else snap
+        objs = [
+            o for o in self.kube.iter(names.PIPELINE_RUNS, label_selector=selector)
+            if (not status or ((o.get("status") or {}).get("phase") or "initialized") == status)
+            and (not name or name in o["metadata"]["name"])
+        ]
+        return _paginate(objs, sort_by, page, size, lambda o: RunView(self, o))
+
+    def delete_pipeline_run(self, name_id_or_prefix: str) -> None:
+        """Delete a run; its Pods go with it (owner references). Artifacts are kept."""
+        run = self.get_pipeline_run(name_id_or_prefix, allow_name_prefix_match=False)
+        self.kube.delete(names.PIPELINE_RUNS, run.name)
+
+    def cancel_pipeline_run(self, name_id_or_prefix: str) -> RunView:
+        """Ask the operator to cancel a run (sets its ``spec.cancel``)."""
+        return self.get_pipeline_run(name_id_or_prefix, allow_name_prefix_match=False).cancel()
+
+    # ================================================================ snapshots
+    def get_snapshot(self, name_or_id: str, pipeline: str | None = None) -> SnapshotView:
+        """A snapshot by object name (one GET), id, or the name given at creation."""
+        key = str(name_or_id)
+        obj = self._get_or_none(names.SNAPSHOTS, key)
+        if obj is None and is_uuid(key):
+            obj = self._find_by_uid(names.SNAPSHOTS, key)
+        if obj is None:
+            selector = None
+            if pipeline:
+                selector = f"{names.LABEL_PIPELINE}={self._pipeline_label(pipeline)}"
+            named = [o for o in self.kube.iter(names.SNAPSHOTS, label_selector=selector)
+                     if o.get("spec", {}).get("displayName") == key]
+            obj = newest_first(named)[0] if named else None
+        if obj is None:
+            raise NotFoundError(
+                f"no snapshot {key!r} in namespace {self.namespace} "
+                "(`kubeline snapshot list` shows them; create one with "
+                "`kubeline pipeline snapshot create <module.pipeline> --name NAME`)"
+            )
+        return SnapshotView(self, obj)
+
+    def list_snapshots(self, pipeline: str | PipelineView | None = None,
+                       sort_by: str = "desc:created", page: int = 1, size: int = 100,
+                       name: str | None = None) -> Page[SnapshotView]:
+        """Snapshots, newest first; ``pipeline`` filters by label, ``name`` by display name."""
+        selector = None
+        if pipeline is not None:
+            selector = f"{names.LABEL_PIPELINE}={self._pipeline_label(pipeline)}"
+        objs = [o for o in self.kube.iter(names.SNAPSHOTS, label_selector=selector)
+                if not name or o.get("spec", {}).get("displayName") == name]
+        if pipeline is not None and not objs:  # snapshots made without the label
+            label = self._pipeline_label(pipeline)
+            objs = [o for o in self.kube.iter(names.SNAPSHOTS)
+                    if o.get("spec", {}).get("pipeline") == label
+                    and (not name or o["spec"].get("displayName") == name)]
+        return _paginate(objs, sort_by, page, size, lambda o: SnapshotView(self, o))
+
+    def _latest_snapshot(self, pipeline: PipelineView) -> SnapshotView:
+        pointer = pipeline.latest_snapshot_name
+        if pointer:
+            obj = self._get_or_none(names.SNAPSHOTS, pointer)
+            if obj is not None:
+                return SnapshotView(self, obj)
+        for snap in self.list_snapshots(pipeline=pipeline, size=1000):
+            if snap.runnable:
+                return snap
+        raise NotFoundError(
+            f"pipeline {pipeline.name!r} has no runnable snapshot: run it once or create one "
+            "with `kubeline pipeline snapshot create`"
+        )
+
+    # ================================================================ trigger
+    def trigger_pipeline(
+        self, pipeline_name_or_id: str | None = None, run_configuration: Any = None,
+        config_path: str | None = None, snapshot_name_or_id: str | None = None,
+        synchronous: bool = False, run_name: str | None = None, **kwargs: Any,
+    ) -> RunView:
+        """Start a run of a snapshot (or of a pipeline's latest snapshot) with a configuration.
+
+        The configuration (a ``PipelineRunConfiguration``, dict or YAML path) is checked
+        against the snapshot before the run is created: an unknown step or parameter, or a
+        value of the wrong type, raises ``ConfigurationError`` naming it. Inside a step Pod
+        the new run records the triggering run and step.
+        """
+        from kubeline.client.trigger import build_run, check_run_configuration, parse_invocation
+        from kubeline.config.pipeline_run_configuration import PipelineRunConfiguration
+
+        snapshot_name_or_id = snapshot_name_or_id or kwargs.pop("snapshot_id", None) or \
+            kwargs.pop("template_id", None)
+        if kwargs:
+            raise ConfigurationError(f"unknown argument(s) {sorted(kwargs)} for trigger_pipeline")
+        if snapshot_name_or_id:
+            snapshot = self.get_snapshot(snapshot_name_or_id)
+        elif pipeline_name_or_id:
+            snapshot = self._latest_snapshot(self.get_pipeline(pipeline_name_or_id))
+        else:
+            raise ConfigurationError(
+                "trigger_pipeline needs pipeline_name_or_id or snapshot_name_or_id"
+            )
+        if not snapshot.runnable:
+            raise ConfigurationError(
+                f"snapshot {snapshot.name} is not runnable: {snapshot.validation_message}"
+            )
+        source = run_configuration if run_configuration is not None else config_path
+        config = PipelineRunConfiguration.coerce(source).to_k8s()
+        if run_name:
+            config["runName"] = run_name
+        check_run_configuration(config, snapshot.object)
+        trigger = parse_invocation(os.environ.get("KUBELINE_INVOCATION"))
+        body = build_run(snapshot.object, config, triggered_by=trigger)
+        run = RunView(self, self.kube.create(names.PIPELINE_RUNS, body))
+        run._cache["snapshot"] = snapshot
+        if synchronous:
+            run.wait()
+        return run
+
+    # ================================================================ artifacts
+    def _artifact_version_by_object_name(self, name: str) -> ArtifactVersionView:
+        return ArtifactVersionView(self, self.kube.get(names.ARTIFACT_VERSIONS, name))
+
+    def get_artifact(self, name_or_id: str) -> ArtifactView:
+        """An artifact and its versions (one label-selected, paged list)."""
+        key = str(name_or_id)
+        if is_uuid(key):
+            return self.get_artifact_version(key).artifact
+        view = ArtifactView(self, key)
+        if not view.versions:
+            raise NotFoundError(
+                f"no artifact {key!r} in namespace {self.namespace} "
+                "(`kubeline artifact list` shows the artifacts)"
+            )
+        return view
+
+    def list_artifacts(self, name: str | None = None) -> list[ArtifactView]:
+        """Artifacts (grouped from their versions), by name; ``name`` filters on a substring."""
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for obj in self.kube.iter(names.ARTIFACT_VERSIONS):
+            art = obj.get("spec", {}).get("artifactName") or ""
+            if not name or name in art:
+                grouped.setdefault(art, []).append(obj)
+        return [ArtifactView(self, art, objs) for art, objs in sorted(grouped.items())]
+
+    def get_artifact_version(self, name_id_or_prefix: str | None = None,
+                             version: str | int | None = None, *,
+                             name: str | None = None) -> ArtifactVersionView:
+        """An artifact version: by name and version (one GET), by name alone (the latest),
+        by id (uid) or by object name.
+        """
+        key = str(name_id_or_prefix if name_id_or_prefix is not None else name or "")
+        if not key:
+            raise ConfigurationError("get_artifact_version needs an artifact name or id")
+        if version is not None:
+            obj = self._get_or_none(names.ARTIFACT_VERSIONS,
+                                    names.artifact_version_name(key, str(version)))
+            if obj is None:  # a version written another way: use the labels
+                selector = (f"{names.LABEL_ARTIFACT}={names.label_value(key)},"
+                            f"{names.LABEL_VERSION}={names.label_value(str(version))}")
+                obj = next((o for o in self.kube.iter(names.ARTIFACT_VERSIONS, selector)
+                            if o["spec"].get("artifactName") == key
+                            and str(o["spec"].get("version")) == str(version)), None)
+            if obj is None:
+                raise NotFoundError(
+                    f"no version {version!r} of artifact {key!r} in namespace {self.namespace} "
+                    f"(`kubeline artifact versions {key}` lists them)"
+                )
+            return ArtifactVersionView(self, obj)
+        if is_uuid(key):
+            obj = self._find_by_uid(names.ARTIFACT_VERSIONS, key)
+            if obj is not None:
+                return ArtifactVersionView(self, obj)
+        selector = f"{names.LABEL_ARTIFACT}={names.label_value(key)}"
+        objs = [o for o in self.kube.iter(names.ARTIFACT_VERSIONS, selector)
+                if o.get("spec", {}).get("artifactName") == key]
+        if objs:
+            return ArtifactVersionView(self, max(objs, key=version_sort_key))
+        obj = self._get_or_none(names.ARTIFACT_VERSIONS, key)
+        if obj is not None:
+            return ArtifactVersionView(self, obj)
+        raise NotFoundError(
+            f"no artifact version {key!r} in namespace {self.namespace} "
+            "(give an artifact name, a name and version, or an id)"
+        )
+
+    def list_artifact_versions(
+        self, name: str | None = None, run: str | None = None, step: str | None = None,
+        pipeline: str | None = None, sort_by: str = "desc:created", page: int = 1,
+        size: int = 100, **kwargs: Any,
+    ) -> Page[ArtifactVersionView]:
+        """Artifact versions selected by the labels ``name``, ``run``, ``step`` and ``pipeline``."""
+        name = name or kwargs.pop("artifact_name", None) or kwargs.pop("artifact", None)
+        if kwargs:
+            raise ConfigurationError(
+                f"unknown filter(s) {sorted(kwargs)} for list_artifact_versions"
+            )
+        parts = []
+        if name:
+            parts.append(f"{names.LABEL_ARTIFACT}={names.label_value(name)}")
+        if run:
+            parts.append(f"{names.LABEL_RUN}={names.label_value(run)}")
+        if step:
+            parts.append(f"{names.LABEL_STEP}={names.label_value(step)}")
+        if pipeline:
+            parts.append(f"{names.LABEL_PIPELINE}={self._pipeline_label(pipeline)}")
+        objs = [o for o in self.kube.iter(names.ARTIFACT_VERSIONS, ",".join(parts) or None)
+                if not name or o.get("spec", {}).get("artifactName") == name]
+        return _paginate(objs, sort_by, page, size, lambda o: ArtifactVersionView(self, o))
+
+    # ================================================================ models
+    def get_model(self, name_or_id: str) -> ModelView:
+        """A model by name (one GET) or id."""
+        key = str(name_or_id)
+        for candidate in dict.fromkeys([names.dns_name(key), key]):
+            obj = self._get_or_none(names.MODELS, candidate)
+            if obj is not None:
+                return ModelView(self, obj)
+        obj = self._find_by_uid(names.MODELS, key) if is_uuid(key) else None
+        if obj is None:
+            obj = next((o for o in self.kube.iter(names.MODELS)
+                        if o.get("spec", {}).get("name") == key), None)
+        if obj is None:
+            raise NotFoundError(f"no model {key!r} in namespace {self.namespace}")
+        return ModelView(self, obj)
+
+    def list_models(self) -> list[ModelView]:
+        return [ModelView(self, o) for o in self.kube.iter(names.MODELS)]
+
+    def _model_versions(self, model: str, extra: str = "") -> Iterator[dict[str, Any]]:
+        selector = f"{names.LABEL_MODEL}={names.label_value(model)}{extra}"
+        for obj in self.kube.iter(names.MODEL_VERSIONS, selector):
+            if obj.get("spec", {}).get("model") == model:
+                yield obj
+
+    def list_model_versions(self, model_name_or_id: str) -> list[ModelVersionView]:
+        """Versions of a model, oldest first."""
+        model = self.get_model(model_name_or_id).name
+        objs = sorted(self._model_versions(model),
+                      key=lambda o: ((o.get("status") or {}).get("number") or 0, created(o)))
+        return [ModelVersionView(self, o) for o in objs]
+
+    def get_model_version(self, model_name_or_id: str,
+                          model_version_name_or_number_or_id: Any = None) -> ModelVersionView:
+        """A model version by version name, number, stage (``production``...), ``latest`` or id."""
+        ref = model_version_name_or_number_or_id
+        ref = getattr(ref, "value", ref)  # ModelStages enum members
+        ref = None if ref is None else str(ref)
+        if ref and is_uuid(ref):
+            obj = self._find_by_uid(names.MODEL_VERSIONS, ref)
+            if obj is not None:
+                return ModelVersionView(self, obj)
+        model = self.get_model(model_name_or_id)
+        if ref in (None, "latest"):
+            ref = model.latest_version_name
+            if ref is None:
+                versions = self.list_model_versions(model.name)
+                if not versions:
+                    raise NotFoundError(f"model {model.name!r} has no versions")
+                return versions[-1]
+        elif ref in MODEL_STAGES:
+            staged = [o for o in self._model_versions(
+                model.name, f",{names.LABEL_STAGE}={ref}") if o["spec"].get("stage") == ref]
+            if not staged:
+                staged = [o for o in self._model_versions(model.name)
+                          if o["spec"].get("stage") == ref]
+            if not staged:
+                raise NotFoundError(f"model {model.name!r} has no version in stage {ref!r}")
+            return ModelVersionView(self, max(staged, key=created))
+        for obj in self._model_versions(model.name):
+            number = (obj.get("status") or {}).get("number")
+            if ref in (str(obj["spec"].get("version")), None if number is None else str(number)):
+                return ModelVersionView(self, obj)
+        raise NotFoundError(f"model {model.name!r} has no version {ref!r}")
+
+
+def _is_dns_subdomain(name: str) -> bool:
+    parts = name.split(".")
+    return 0 < len(name) <= 253 and all(names.is_dns_label(p) for p in parts)

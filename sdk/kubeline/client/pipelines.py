@@ -1,0 +1,117 @@
+"""``PipelineView``: a pipeline, its runs (newest first) and its snapshots."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from kubeline.client._base import SUCCESS_PHASES, LazySequence, Page, View, created
+from kubeline.errors import NotFoundError
+from kubeline.resources import names
+
+if TYPE_CHECKING:
+    from kubeline.client.runs import RunView
+    from kubeline.client.snapshots import SnapshotView
+
+
+class PipelineView(View):
+    """A Pipeline object. Run pointers come from its status, kept by the operator."""
+
+    plural = names.PIPELINES
+
+    @property
+    def name(self) -> str:
+        """The pipeline's name as written in Python (e.g. ``training_pipeline``)."""
+        return str(self.spec.get("name") or self.object_name)
+
+    @property
+    def description(self) -> str | None:
+        return self.spec.get("description")
+
+    @property
+    def num_runs(self) -> int:
+        return int(self.k8s_status.get("runCount") or 0)
+
+    @property
+    def latest_snapshot_name(self) -> str | None:
+        return self.k8s_status.get("latestSnapshot")
+
+    def _run(self, name: str) -> RunView:
+        return self._client._run_by_object_name(name)
+
+    def _recent_runs(self) -> Iterator[RunView]:
+        recent = self.k8s_status.get("recentRuns")
+        if recent is None:
+            # No pointers yet (no operator has seen this pipeline): fall back to a listing.
+            yield from self._client.list_pipeline_runs(pipeline=self.object_name, size=50)
+            return
+        for name in recent:
+            try:
+                yield self._run(name)
+            except NotFoundError:
+                continue  # deleted since the operator last updated the list
+
+    @property
+    def runs(self) -> LazySequence[RunView]:
+        """The most recent runs, newest first (up to 50; older ones via ``get_runs``).
+
+        Runs are read one GET each, only as far as they are used: ``runs[1]`` costs two.
+        """
+        return self._cached("runs", lambda: LazySequence(self._recent_runs()))
+
+    @property
+    def last_run(self) -> RunView:
+        """The newest run (one GET through the ``lastRun`` pointer)."""
+
+        def find() -> RunView:
+            pointer = self.k8s_status.get("lastRun")
+            if pointer:
+                try:
+                    return self._run(pointer)
+                except NotFoundError:
+                    pass
+            if self.runs:
+                return self.runs[0]
+            raise NotFoundError(f"pipeline {self.name!r} has no runs yet")
+
+        return self._cached("last_run", find)
+
+    @property
+    def last_successful_run(self) -> RunView:
+        """The newest completed or cached run."""
+
+        def find() -> RunView:
+            pointer = self.k8s_status.get("lastSuccessfulRun")
+            if pointer:
+                try:
+                    return self._run(pointer)
+                except NotFoundError:
+                    pass
+            for run in self.runs:
+                if run.status in SUCCESS_PHASES:
+                    return run
+            raise NotFoundError(f"pipeline {self.name!r} has no successful run yet")
+
+        return self._cached("last_successful_run", find)
+
+    def get_runs(self, **kwargs: Any) -> Page[RunView]:
+        """Runs of this pipeline with filters and paging (see ``Client.list_pipeline_runs``)."""
+        return self._client.list_pipeline_runs(pipeline=self.object_name, **kwargs)
+
+    @property
+    def snapshots(self) -> list[SnapshotView]:
+        """This pipeline's snapshots, newest first."""
+        return list(self._client.list_snapshots(pipeline=self.object_name))
+
+    @property
+    def latest_snapshot(self) -> SnapshotView:
+        """The newest runnable snapshot (status pointer, else the newest valid one)."""
+        return self._client._latest_snapshot(self)
+
+    def __repr__(self) -> str:
+        return f"PipelineView({self.name!r}, runs={self.num_runs})"
+
+
+def newest_first(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Objects sorted newest first by creationTimestamp, then by name (descending)."""
+    return sorted(objs, key=lambda o: (created(o), o["metadata"]["name"]), reverse=True)

@@ -1,0 +1,148 @@
+"""Progress of a run while waiting: plain lines (logs, CI) or a live rich table (terminal).
+
+The text is computed by pure functions of the run's status so it can be tested without a
+terminal or a cluster.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from kubeline.client.runs import RunView
+
+STEP_STYLE = {
+    "pending": "dim", "running": "cyan", "retrying": "yellow", "completed": "green",
+    "cached": "blue", "failed": "red", "cancelled": "magenta", "skipped": "dim",
+}
+RUN_STYLE = {"initialized": "dim", "running": "cyan", "completed": "green", "cached": "blue",
+             "failed": "red", "cancelled": "magenta"}
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """``"850ms"``, ``"12.3s"``, ``"2m05s"``, ``"1h02m"`` or ``"-"``."""
+    if seconds is None:
+        return "-"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+    return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
+
+
+def step_line(step: dict[str, Any]) -> str:
+    """One step's state as a short phrase: ``"cached (from run-a/loader)"``."""
+    phase = step.get("phase") or "pending"
+    text = phase
+    if phase == "cached" and step.get("cachedFrom"):
+        ref = step["cachedFrom"]
+        text += f" (from {ref.get('run')}/{ref.get('step')})"
+    elif phase in ("running", "retrying") and (step.get("attempts") or 0) > 1:
+        text += f" (attempt {step['attempts']})"
+    elif phase == "failed" and step.get("message"):
+        text += f": {str(step['message']).splitlines()[0][:200]}"
+    return text
+
+
+def step_changes(before: dict[str, str], steps: list[dict[str, Any]]) -> list[str]:
+    """Lines for steps whose phase changed since ``before`` (updated in place)."""
+    lines = []
+    for step in steps:
+        phase = step.get("phase") or "pending"
+        if before.get(step["name"]) != phase:
+            before[step["name"]] = phase
+            if phase != "pending":
+                lines.append(f"  step {step['name']}: {step_line(step)}")
+    return lines
+
+
+def outcome_line(run: RunView) -> str:
+    """The final summary of a run."""
+    counts = run.k8s_status.get("counts") or {}
+    steps = run.step_statuses
+    total = counts.get("total") or len(steps)
+    cached = counts.get("cached", sum(1 for s in steps if s.get("phase") == "cached"))
+    line = f"Run {run.name} {run.status}"
+    if run.duration is not None:
+        line += f" in {fmt_duration(run.duration)}"
+    line += f" ({total} steps, {cached} cached)"
+    if run.status in ("failed", "cancelled"):
+        where = f" at step {run.failed_step}" if run.failed_step else ""
+        line += f"{where}: {run.message or run.status_reason or 'no message'}"
+    return line
+
+
+class PlainReporter:
+    """Prints a line per change: fit for logs and non-terminals."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._seen: dict[str, str] = {}
+        self._phase: str | None = None
+
+    def update(self, run: RunView) -> None:
+        lines = []
+        if run.status != self._phase:
+            self._phase = run.status
+            progress = f" [{run.progress}]" if run.progress else ""
+            lines.append(f"Run {run.name}: {run.status}{progress}")
+        lines += step_changes(self._seen, run.step_statuses)
+        for line in lines:
+            print(line, file=self.stream, flush=True)
+
+    def finish(self, run: RunView) -> None:
+        self.update(run)
+        print(outcome_line(run), file=self.stream, flush=True)
+
+    def close(self) -> None:
+        return None
+
+
+class LiveReporter:
+    """A live rich table of the steps, redrawn on every change."""
+
+    def __init__(self, stream: TextIO) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        self.console = Console(file=stream)
+        self.live = Live(console=self.console, refresh_per_second=8, transient=False)
+        self.live.start()
+
+    def update(self, run: RunView) -> None:
+        from kubeline.client.render import run_table
+
+        self.live.update(run_table(run))
+
+    def finish(self, run: RunView) -> None:
+        self.update(run)
+        self.live.stop()
+        style = RUN_STYLE.get(run.status, "")
+        self.console.print(f"[{style}]{outcome_line(run)}[/]" if style else outcome_line(run))
+
+    def close(self) -> None:
+        self.live.stop()
+
+
+class NullReporter:
+    def update(self, run: RunView) -> None:
+        return None
+
+    def finish(self, run: RunView) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def make_reporter(show_progress: bool, stream: TextIO | None = None) -> Any:
+    """Live table on a terminal, plain lines otherwise, nothing when progress is off."""
+    if not show_progress:
+        return NullReporter()
+    stream = stream or sys.stderr
+    if stream.isatty():
+        return LiveReporter(stream)
+    return PlainReporter(stream)

@@ -1,0 +1,124 @@
+"""How runs, steps and artifacts are shown: rich tables/trees for people, dicts for -o json/yaml.
+
+rich is imported inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from kubeline.client.progress import RUN_STYLE, STEP_STYLE, fmt_duration, step_line
+from kubeline.errors import KubelineError
+
+if TYPE_CHECKING:
+    from kubeline.client.runs import RunView
+    from kubeline.client.steps import StepView
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def step_summary(step: StepView, resolve_outputs: bool = True) -> dict[str, Any]:
+    """A step as plain data: state, timing, cache and outputs (artifact name and version)."""
+    outputs: dict[str, Any] = {}
+    for out, av_name in step.output_names.items():
+        entry: dict[str, Any] = {"artifactVersion": av_name}
+        if resolve_outputs:
+            try:
+                av = step.outputs[out]
+                entry.update(artifact=av.name, version=av.version, uri=av.uri, id=av.id)
+            except KubelineError as exc:
+                entry["error"] = str(exc)
+        outputs[out] = entry
+    data: dict[str, Any] = {
+        "name": step.name, "status": step.status, "attempts": step.attempts,
+        "startTime": _iso(step.start_time), "endTime": _iso(step.end_time),
+        "durationSeconds": step.duration, "pod": step.pod, "cacheKey": step.cache_key,
+        "cachedFrom": step.cached_from, "message": step.message, "outputs": outputs,
+    }
+    return {k: v for k, v in data.items() if v not in (None, {}, "")}
+
+
+def run_summary(run: RunView, resolve_outputs: bool = True) -> dict[str, Any]:
+    """A run and its steps as plain data (what ``kubeline run describe -o json`` prints)."""
+    data: dict[str, Any] = {
+        "name": run.name, "id": run.id, "pipeline": run.pipeline_object_name,
+        "snapshot": run.snapshot_name, "status": run.status, "index": run.index,
+        "progress": run.progress, "startTime": _iso(run.start_time), "endTime": _iso(run.end_time),
+        "durationSeconds": run.duration, "failedStep": run.failed_step, "message": run.message,
+        "reason": run.status_reason, "config": run.spec.get("config") or {},
+        "triggeredBy": run.spec.get("triggeredBy"),
+        "steps": [step_summary(s, resolve_outputs) for s in run.steps.values()],
+    }
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def _styled(text: str, style: str | None) -> str:
+    return f"[{style}]{text}[/]" if style else text
+
+
+def run_table(run: RunView) -> Any:
+    """A table of the run's steps: status, duration, attempts, cache and outputs (no request)."""
+    from rich.table import Table
+
+    status = _styled(run.status, RUN_STYLE.get(run.status))
+    progress = f"  {run.progress}" if run.progress else ""
+    table = Table(title=f"Run {run.name}: {status}{progress}", title_justify="left")
+    for col in ("step", "status", "duration", "attempts", "outputs"):
+        table.add_column(col)
+    for step in run.step_statuses:
+        phase = step.get("phase") or "pending"
+        from kubeline.client.steps import StepView
+
+        view = StepView(run, step)
+        table.add_row(
+            step["name"], _styled(step_line(step), STEP_STYLE.get(phase)),
+            fmt_duration(view.duration), str(step.get("attempts") or 0),
+            ", ".join(step.get("outputs") or {}),
+        )
+    return table
+
+
+def lineage_tree(run: RunView) -> Any:
+    """The run's lineage: each step with its inputs (where they came from) and outputs."""
+    from rich.markup import escape
+    from rich.tree import Tree
+
+    header = (f"[bold]{escape(run.name)}[/] "
+              f"{_styled(run.status, RUN_STYLE.get(run.status))}")
+    if run.duration is not None:
+        header += f" in {fmt_duration(run.duration)}"
+    if run.pipeline_object_name:
+        header += f"  pipeline {escape(run.pipeline_object_name)}"
+    tree = Tree(header)
+    if run.message and run.status in ("failed", "cancelled"):
+        tree.add(f"[red]{escape(run.message)}[/]")
+    try:
+        snapshot_steps = {s["id"]: s for s in run.snapshot.spec.get("steps") or []}
+        by_dns = {s["name"]: s["id"] for s in snapshot_steps.values()}
+    except KubelineError:
+        snapshot_steps, by_dns = {}, {}
+    for view in run.steps.values():
+        label = (f"[bold]{escape(view.name)}[/] "
+                 f"{_styled(escape(step_line(view._status)), STEP_STYLE.get(view.status))}")
+        if view.status not in ("pending", "cached") or view.duration:
+            label += f"  {fmt_duration(view.duration)}"
+        node = tree.add(label)
+        for inp in (snapshot_steps.get(view.name) or {}).get("inputs") or []:
+            if inp.get("artifact"):
+                ref = inp["artifact"]
+                src = f"artifact {ref.get('name')}:{ref.get('version') or 'latest'}"
+            else:
+                src = f"{by_dns.get(inp.get('step'), inp.get('step'))}.{inp.get('output')}"
+            node.add(f"[dim]in[/]  {escape(inp['name'])} <- {escape(src)}")
+        for out in view.output_names:
+            try:
+                av = view.outputs[out]
+                text = f"{av.name}:{av.version}  {av.uri}"
+            except KubelineError as exc:
+                text = f"({exc})"
+            node.add(f"[dim]out[/] {escape(out)} -> {escape(text)}")
+        if view.cache_key:
+            node.add(f"[dim]cache key {view.cache_key[:16]}[/]")
+    return tree

@@ -1,0 +1,334 @@
+"""``RunView``: one PipelineRun, its configuration, steps, lineage links and ``wait()``."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from kubeline.client._base import (
+    SUCCESS_PHASES,
+    TERMINAL_PHASES,
+    LazyMapping,
+    MetadataValue,
+    View,
+    metadata_dict,
+    parse_time,
+)
+from kubeline.client.trigger import LABEL_TRIGGERED_BY_RUN
+from kubeline.errors import NotFoundError
+from kubeline.resources import names
+
+if TYPE_CHECKING:
+    from kubeline.client.pipelines import PipelineView
+    from kubeline.client.snapshots import SnapshotView
+    from kubeline.client.steps import StepView
+
+ANNOTATION_RUN_METADATA = f"{names.GROUP}/run-metadata"
+
+
+@dataclass
+class StepConfigView:
+    """A step's effective configuration: ``parameters`` after overrides, and ``settings``."""
+
+    parameters: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    enable_cache: bool | None = None
+    cache_version: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunConfigView:
+    """A run's configuration: pipeline ``parameters``, ``settings`` and per-step ``steps``."""
+
+    parameters: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    steps: dict[str, StepConfigView] = field(default_factory=dict)
+    enable_cache: bool | None = None
+    run_name: str | None = None
+    tags: list[str] = field(default_factory=list)
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TriggerInfo:
+    """The run and step that started a run from inside a step."""
+
+    run: RunView
+    step: StepView
+
+
+def effective_step_parameters(
+    defaults: dict[str, Any], override: dict[str, Any], recorded: dict[str, Any] | None
+) -> dict[str, Any]:
+    """What a step ran with: the operator's record if present, else defaults + overrides."""
+    if recorded is not None:
+        return dict(recorded)
+    return {**defaults, **override}
+
+
+def step_settings(step: dict[str, Any], snapshot_spec: dict[str, Any]) -> dict[str, Any]:
+    """A step's settings in one dict: image, resources, retry, timeout, env."""
+    settings: dict[str, Any] = {"image": step.get("image") or snapshot_spec.get("image")}
+    for key, out in (("resources", "resources"), ("retry", "retry"),
+                     ("timeoutSeconds", "timeout_seconds"), ("env", "env")):
+        if step.get(key):
+            settings[out] = step[key]
+    return settings
+
+
+class RunView(View):
+    """A PipelineRun. Everything but ``steps`` and times is read lazily and cached."""
+
+    plural = names.PIPELINE_RUNS
+
+    # ------------------------------------------------------------ identity and state
+    @property
+    def name(self) -> str:
+        """The run's object name (its ``run_name`` when one was given)."""
+        return self.object_name
+
+    @property
+    def status(self) -> str:
+        """initialized, running, completed, failed, cached or cancelled."""
+        return str(self.k8s_status.get("phase") or "initialized")
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in TERMINAL_PHASES
+
+    @property
+    def is_successful(self) -> bool:
+        return self.status in SUCCESS_PHASES
+
+    @property
+    def index(self) -> int | None:
+        """1-based index of this run within its pipeline."""
+        return self.k8s_status.get("index")
+
+    @property
+    def start_time(self) -> datetime | None:
+        return parse_time(self.k8s_status.get("startTime"))
+
+    @property
+    def end_time(self) -> datetime | None:
+        return parse_time(self.k8s_status.get("endTime"))
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end (None while running)."""
+        if self.start_time and self.end_time:
+            return (self.end_time - self.start_time).total_seconds()
+        return None
+
+    @property
+    def progress(self) -> str | None:
+        return self.k8s_status.get("progress")
+
+    @property
+    def message(self) -> str | None:
+        return self.k8s_status.get("message")
+
+    @property
+    def status_reason(self) -> str | None:
+        return self.k8s_status.get("reason")
+
+    @property
+    def failed_step(self) -> str | None:
+        return self.k8s_status.get("failedStep")
+
+    @property
+    def cancel_requested(self) -> bool:
+        return bool(self.spec.get("cancel"))
+
+    # ------------------------------------------------------------ links
+    @property
+    def pipeline_object_name(self) -> str | None:
+        return (self.k8s_status.get("pipeline") or self.labels.get(names.LABEL_PIPELINE)
+                or self.spec.get("pipeline"))
+
+    @property
+    def snapshot_name(self) -> str | None:
+        return self.k8s_status.get("snapshot") or self.spec.get("snapshot")
+
+    @property
+    def pipeline(self) -> PipelineView:
+        """The run's pipeline (one GET)."""
+
+        def find() -> PipelineView:
+            name = self.pipeline_object_name
+            if not name:
+                snap = self.snapshot
+                name = snap.spec.get("pipeline")
+            if not name:
+                raise NotFoundError(f"run {self.name} names no pipeline and no snapshot")
+            return self._client._pipeline_by_object_name(name)
+
+        return self._cached("pipeline", find)
+
+    @property
+    def snapshot(self) -> SnapshotView:
+        """The snapshot this run runs (one GET)."""
+
+        def find() -> SnapshotView:
+            name = self.snapshot_name
+            if name:
+                return self._client.get_snapshot(name)
+            pipeline = self.spec.get("pipeline")
+            if pipeline:
+                return self._client.get_pipeline(pipeline).latest_snapshot
+            raise NotFoundError(f"run {self.name} names no snapshot")
+
+        return self._cached("snapshot", find)
+
+    def _snapshot_or_none(self) -> SnapshotView | None:
+        try:
+            return self.snapshot
+        except NotFoundError:
+            return None
+
+    # ------------------------------------------------------------ configuration
+    @property
+    def config(self) -> RunConfigView:
+        """The effective configuration (snapshot defaults with this run's overrides)."""
+        return self._cached("config", self._build_config)
+
+    def _build_config(self) -> RunConfigView:
+        overrides = self.spec.get("config") or {}
+        snap = self._snapshot_or_none()
+        snap_spec = snap.spec if snap else {}
+        recorded = self.k8s_status.get("parameters") or {}
+        step_overrides = overrides.get("steps") or {}
+        steps: dict[str, StepConfigView] = {}
+        for step in snap_spec.get("steps") or []:
+            sid = step["id"]
+            ov = step_overrides.get(sid) or step_overrides.get(step["name"]) or {}
+            enable = ov.get("enableCache")
+            steps[sid] = StepConfigView(
+                parameters=effective_step_parameters(
+                    step.get("parameters") or {}, ov.get("parameters") or {}, recorded.get(sid)
+                ),
+                settings=step_settings(step, snap_spec),
+                enable_cache=step.get("enableCache", True) if enable is None else enable,
+                cache_version=step.get("cacheVersion", ""),
+                extra=step.get("extra") or {},
+            )
+        if not snap_spec:  # snapshot gone: what the run itself says
+            for sid, ov in step_overrides.items():
+                steps[sid] = StepConfigView(
+                    parameters=dict(recorded.get(sid) or ov.get("parameters") or {}),
+                    enable_cache=ov.get("enableCache"),
+                )
+        enable = overrides.get("enableCache")
+        settings = {"image": snap_spec.get("image")} if snap_spec.get("image") else {}
+        if snap_spec.get("model"):
+            settings["model"] = snap_spec["model"]
+        return RunConfigView(
+            parameters=dict(snap_spec.get("pipelineParameters") or {}),
+            settings=settings,
+            steps=steps,
+            enable_cache=snap_spec.get("enableCache", True) if enable is None else enable,
+            run_name=overrides.get("runName"),
+            tags=list(overrides.get("tags") or []),
+            overrides=dict(overrides),
+        )
+
+    @property
+    def run_metadata(self) -> dict[str, MetadataValue]:
+        """Run metadata: what Kubeline records about the run, plus metadata logged by steps."""
+
+        def build() -> dict[str, Any]:
+            values: dict[str, Any] = {
+                "orchestrator": "kubernetes",
+                "namespace": self.metadata.get("namespace"),
+                "orchestrator_run_id": self.id,
+            }
+            st = self.k8s_status
+            for key, out in (("progress", "progress"), ("duration", "duration"),
+                             ("cachedSteps", "cached_steps"), ("reason", "status_reason")):
+                if st.get(key) is not None:
+                    values[out] = st[key]
+            logged = self.annotations.get(ANNOTATION_RUN_METADATA)
+            if logged:
+                with contextlib.suppress(ValueError):
+                    values.update(json.loads(logged))
+            return metadata_dict(values)
+
+        return self._cached("run_metadata", build)
+
+    # ------------------------------------------------------------ steps
+    @property
+    def steps(self) -> LazyMapping[StepView]:
+        """The run's steps by invocation id, in DAG order (no request)."""
+
+        def build() -> LazyMapping[StepView]:
+            from kubeline.client.steps import StepView
+
+            by_id = {s["name"]: s for s in self.k8s_status.get("steps") or []}
+            return LazyMapping(list(by_id), lambda k: StepView(self, by_id[k]), "step")
+
+        return self._cached("steps", build)
+
+    @property
+    def step_statuses(self) -> list[dict[str, Any]]:
+        return list(self.k8s_status.get("steps") or [])
+
+    # ------------------------------------------------------------ triggers
+    @property
+    def triggered_by(self) -> TriggerInfo | None:
+        """The run and step that started this run, when it was started from a step."""
+        ref = self.spec.get("triggeredBy")
+        if not ref:
+            return None
+
+        def build() -> TriggerInfo:
+            run = self._client._run_by_object_name(ref["run"])
+            return TriggerInfo(run=run, step=run.steps[ref["step"]])
+
+        return self._cached("triggered_by", build)
+
+    @property
+    def triggered_runs(self) -> list[RunView]:
+        """Runs started from this run's steps, newest first (one label-selected list)."""
+
+        def find() -> list[RunView]:
+            selector = f"{LABEL_TRIGGERED_BY_RUN}={names.label_value(self.name)}"
+            objs = [o for o in self._client.kube.iter(self.plural, label_selector=selector)
+                    if (o.get("spec", {}).get("triggeredBy") or {}).get("run") == self.name]
+            from kubeline.client.pipelines import newest_first
+
+            return [RunView(self._client, o) for o in newest_first(objs)]
+
+        return self._cached("triggered_runs", find)
+
+    # ------------------------------------------------------------ actions
+    def wait(
+        self, timeout: float | None = None, show_progress: bool = True,
+        raise_on_failure: bool = False, poll_interval: float = 1.0,
+    ) -> RunView:
+        """Block until the run ends; returns ``self`` refreshed.
+
+        Follows the run with a watch (falling back to polling), showing live progress on
+        a terminal and plain lines otherwise. ``raise_on_failure`` raises ``RunFailedError``
+        for a failed or cancelled run; ``timeout`` (seconds) raises ``TimeoutError``.
+        """
+        from kubeline.client.waiting import wait_for_run
+
+        return wait_for_run(self, timeout=timeout, show_progress=show_progress,
+                            raise_on_failure=raise_on_failure, poll_interval=poll_interval)
+
+    def cancel(self) -> RunView:
+        """Ask the operator to cancel this run (sets ``spec.cancel``)."""
+        self._obj = self._client.kube.patch(self.plural, self.name, {"spec": {"cancel": True}})
+        self._cache.clear()
+        return self
+
+    def _replace(self, obj: dict[str, Any]) -> None:
+        self._obj = obj
+        self._cache.clear()
+
+    def __repr__(self) -> str:
+        return f"RunView({self.name!r}, status={self.status!r})"

@@ -1,0 +1,242 @@
+"""``StepView``: one step of a run, from the run's status (no request) plus lazy lookups."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from kubeline.client._base import LazyMapping, MetadataValue, metadata_dict, parse_time
+from kubeline.errors import KubelineError, NotFoundError
+
+if TYPE_CHECKING:
+    from kubeline.client.artifacts import ArtifactVersionView
+    from kubeline.client.runs import RunConfigView, RunView, StepConfigView
+
+
+class StepView:
+    """A step run: its state lives in the run's status; outputs are ArtifactVersions."""
+
+    def __init__(self, run: RunView, status: dict[str, Any]) -> None:
+        self.run = run
+        self._status = status
+        self._cache: dict[str, Any] = {}
+
+    def _cached(self, key: str, compute: Any) -> Any:
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    # ------------------------------------------------------------ state
+    @property
+    def name(self) -> str:
+        """The invocation id (``svc_trainer``, ``trainer_2``)."""
+        return str(self._status["name"])
+
+    @property
+    def id(self) -> str:
+        """A stable id of this step run: ``<run uid>/<invocation id>``."""
+        return f"{self.run.id}/{self.name}"
+
+    @property
+    def status(self) -> str:
+        """pending, running, retrying, completed, failed, cached, cancelled or skipped."""
+        return str(self._status.get("phase") or "pending")
+
+    @property
+    def is_cached(self) -> bool:
+        return self.status == "cached"
+
+    @property
+    def pod(self) -> str | None:
+        return self._status.get("pod")
+
+    @property
+    def attempts(self) -> int:
+        return int(self._status.get("attempts") or 0)
+
+    @property
+    def message(self) -> str | None:
+        return self._status.get("message")
+
+    @property
+    def reason(self) -> str | None:
+        return self._status.get("reason")
+
+    @property
+    def start_time(self) -> datetime | None:
+        return parse_time(self._status.get("startTime"))
+
+    @property
+    def end_time(self) -> datetime | None:
+        return parse_time(self._status.get("endTime"))
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds the step took (0 for a cache hit; None while running)."""
+        if self.start_time and self.end_time:
+            return (self.end_time - self.start_time).total_seconds()
+        return 0.0 if self.is_cached else None
+
+    # ------------------------------------------------------------ cache
+    @property
+    def cache_key(self) -> str | None:
+        return (self._status.get("cache") or {}).get("key")
+
+    @property
+    def cache_parts(self) -> dict[str, str]:
+        """Digest of each part that went into the cache key (code, image, parameters, ...)."""
+        return dict((self._status.get("cache") or {}).get("parts") or {})
+
+    @property
+    def cached_from(self) -> dict[str, str] | None:
+        """``{"run", "step"}`` of the step run a cache hit reused, else None."""
+        ref = self._status.get("cachedFrom")
+        return dict(ref) if ref else None
+
+    @property
+    def original_step_run(self) -> StepView | None:
+        """The step run whose outputs this cache hit reused (one GET of that run)."""
+        ref = self.cached_from
+        if not ref:
+            return None
+
+        def find() -> StepView:
+            run = self.run._client._run_by_object_name(ref["run"])
+            return run.steps[ref["step"]]
+
+        return self._cached("original", find)
+
+    # ------------------------------------------------------------ spec and config
+    @property
+    def spec(self) -> dict[str, Any]:
+        """This step's StepSpec from the run's snapshot (one GET of the snapshot)."""
+
+        def find() -> dict[str, Any]:
+            for step in self.run.snapshot.spec.get("steps") or []:
+                if step.get("id") == self.name or step.get("name") == self.name:
+                    return step
+            raise NotFoundError(f"step {self.name} is not in snapshot {self.run.snapshot_name}")
+
+        return self._cached("spec", find)
+
+    @property
+    def config(self) -> StepConfigView:
+        """``parameters`` (after overrides) and ``settings`` of this step."""
+        from kubeline.client.runs import StepConfigView
+
+        cfg: RunConfigView = self.run.config
+        return cfg.steps.get(self.name) or StepConfigView(
+            parameters=dict((self.run.k8s_status.get("parameters") or {}).get(self.name) or {})
+        )
+
+    @property
+    def entrypoint(self) -> str | None:
+        return self.spec.get("entrypoint")
+
+    @property
+    def docstring(self) -> str | None:
+        return (self.spec.get("extra") or {}).get("docstring")
+
+    @property
+    def source_code(self) -> str | None:
+        return (self.spec.get("extra") or {}).get("sourceCode")
+
+    @property
+    def code_hash(self) -> str | None:
+        return self.spec.get("codeHash")
+
+    @property
+    def run_metadata(self) -> dict[str, MetadataValue]:
+        """What Kubeline records about this step run (pod, attempts, cache key, ...)."""
+        values: dict[str, Any] = {"attempts": self.attempts}
+        for key, value in (("pod", self.pod), ("cache_key", self.cache_key),
+                           ("duration_seconds", self.duration), ("message", self.message)):
+            if value is not None:
+                values[key] = value
+        return metadata_dict(values)
+
+    # ------------------------------------------------------------ artifacts
+    @property
+    def output_names(self) -> dict[str, str]:
+        """Output name -> ArtifactVersion object name."""
+        return dict(self._status.get("outputs") or {})
+
+    @property
+    def outputs(self) -> LazyMapping[ArtifactVersionView]:
+        """Outputs by name; each is read (one GET) on first access."""
+        names = self.output_names
+        client = self.run._client
+        return self._cached(
+            "outputs",
+            lambda: LazyMapping(list(names), lambda k: client._artifact_version_by_object_name(
+                names[k]), f"output of step {self.name}"),
+        )
+
+    @property
+    def output(self) -> ArtifactVersionView:
+        """The single output; an error says which names to use when there are several."""
+        names = list(self.output_names)
+        if len(names) != 1:
+            detail = f"outputs {', '.join(names)}" if names else "no outputs"
+            raise KubelineError(
+                f"step {self.name} has {detail}: use step.outputs['<name>'] instead of .output"
+            )
+        return self.outputs[names[0]]
+
+    @property
+    def input_sources(self) -> dict[str, dict[str, Any]]:
+        """Argument name -> its StepInput from the snapshot (upstream output or artifact)."""
+        return {i["name"]: i for i in self.spec.get("inputs") or []}
+
+    @property
+    def inputs(self) -> LazyMapping[ArtifactVersionView]:
+        """Input artifact versions by argument name, resolved through the snapshot."""
+        return self._cached(
+            "inputs",
+            lambda: LazyMapping(list(self.input_sources), self._resolve_input,
+                                f"input of step {self.name}"),
+        )
+
+    @property
+    def input(self) -> ArtifactVersionView:
+        """The single input; an error says which names to use when there are several."""
+        names = list(self.input_sources)
+        if len(names) != 1:
+            detail = f"inputs {', '.join(names)}" if names else "no inputs"
+            raise KubelineError(
+                f"step {self.name} has {detail}: use step.inputs['<name>'] instead of .input"
+            )
+        return self.inputs[names[0]]
+
+    def _resolve_input(self, arg: str) -> ArtifactVersionView:
+        source = self.input_sources[arg]
+        client = self.run._client
+        if source.get("artifact"):
+            ref = source["artifact"]
+            if ref.get("id"):
+                return client.get_artifact_version(ref["id"])
+            return client.get_artifact_version(ref["name"], ref.get("version"))
+        upstream = source.get("step")
+        producer = None
+        for step in self.run.snapshot.spec.get("steps") or []:
+            if upstream in (step.get("name"), step.get("id")):
+                producer = step.get("id")
+        if producer is None or producer not in self.run.steps:
+            raise NotFoundError(
+                f"input {arg!r} of step {self.name} comes from step {upstream!r}, "
+                f"which has no record in run {self.run.name}"
+            )
+        return self.run.steps[producer].outputs[source.get("output") or ""]
+
+    # ------------------------------------------------------------ logs
+    def logs(self, tail_lines: int | None = None) -> str:
+        """The step Pod's logs (the last attempt's)."""
+        if not self.pod:
+            raise NotFoundError(
+                f"step {self.name} of run {self.run.name} has no Pod "
+                f"(status {self.status}{': served from the cache' if self.is_cached else ''})"
+            )
+        return self.run._client.kube.pod_logs(self.pod, tail_lines=tail_lines)
+
+    def __repr__(self) -> str:
+        return f"StepView({self.name!r}, status={self.status!r})"

@@ -1,0 +1,623 @@
+"""Client views against recorded API objects (tests/unit/fixtures/client_objects.json),
+served by an in-memory stand-in for ``kubeline.kube.Kube`` that counts requests.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubeline.client import Client
+from kubeline.client.progress import PlainReporter, fmt_duration, outcome_line
+from kubeline.client.render import run_summary
+from kubeline.client.snapshots import full_config_template
+from kubeline.client.trigger import (
+    build_run,
+    check_run_configuration,
+    new_run_name,
+    parse_invocation,
+)
+from kubeline.config.pipeline_run_configuration import PipelineRunConfiguration
+from kubeline.errors import (
+    AlreadyExistsError,
+    ConfigurationError,
+    KubelineError,
+    NotFoundError,
+    RunFailedError,
+)
+from kubeline.resources import models
+from kubeline.resources import names as n
+
+FIXTURES = Path(__file__).parent / "fixtures" / "client_objects.json"
+PLURALS = {"Pipeline": n.PIPELINES, "Snapshot": n.SNAPSHOTS, "PipelineRun": n.PIPELINE_RUNS,
+           "ArtifactVersion": n.ARTIFACT_VERSIONS, "Model": n.MODELS,
+           "ModelVersion": n.MODEL_VERSIONS}
+
+
+def _selected(obj: dict[str, Any], selector: str | None) -> bool:
+    labels = obj["metadata"].get("labels") or {}
+    for term in filter(None, (selector or "").split(",")):
+        key, _, value = term.partition("=")
+        if labels.get(key) != value:
+            return False
+    return True
+
+
+class FakeKube:
+    """The subset of ``Kube`` the Client uses, in memory, counting requests like Kube."""
+
+    def __init__(self, objects: list[dict[str, Any]], namespace: str = "ml") -> None:
+        self.namespace = namespace
+        self.requests = 0
+        self.store: dict[str, dict[str, dict[str, Any]]] = {p: {} for p in PLURALS.values()}
+        for obj in objects:
+            self.store[PLURALS[obj["kind"]]][obj["metadata"]["name"]] = copy.deepcopy(obj)
+        self.logs: dict[str, str] = {}
+        self.watch_events: list[tuple[str, dict[str, Any]]] = []
+        self.created: list[dict[str, Any]] = []
+
+    def get(self, plural: str, name: str) -> dict[str, Any]:
+        self.requests += 1
+        try:
+            return copy.deepcopy(self.store[plural][name])
+        except KeyError:
+            raise NotFoundError(f"{plural}/{name} not found") from None
+
+    def list(self, plural: str, label_selector: str | None = None, limit: int | None = None,
+             continue_token: str | None = None, field_selector: str | None = None
+             ) -> dict[str, Any]:
+        self.requests += 1
+        items = [o for _, o in sorted(self.store[plural].items()) if _selected(o, label_selector)]
+        start = int(continue_token or 0)
+        end = start + limit if limit else len(items)
+        meta = {"continue": str(end)} if end < len(items) else {}
+        return {"items": copy.deepcopy(items[start:end]), "metadata": meta}
+
+    def iter(self, plural: str, label_selector: str | None = None, page_size: int = 500
+             ) -> Iterator[dict[str, Any]]:
+        token = None
+        while True:
+            page = self.list(plural, label_selector, limit=page_size, continue_token=token)
+            yield from page["items"]
+            token = page["metadata"].get("continue")
+            if not token:
+                return
+
+    def create(self, plural: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.requests += 1
+        name = body["metadata"]["name"]
+        if name in self.store[plural]:
+            raise AlreadyExistsError(f"{plural}/{name}: already exists")
+        obj = copy.deepcopy(body)
+        obj["metadata"].update(uid=str(uuid.uuid4()), namespace=self.namespace,
+                               creationTimestamp="2025-03-02T00:00:00Z", resourceVersion="5000")
+        self.store[plural][name] = obj
+        self.created.append(obj)
+        return copy.deepcopy(obj)
+
+    def patch(self, plural: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.requests += 1
+        obj = self.store[plural].get(name)
+        if obj is None:
+            raise NotFoundError(f"{plural}/{name} not found")
+        for key, value in body.items():
+            if isinstance(value, dict):
+                obj.setdefault(key, {}).update(value)
+            else:
+                obj[key] = value
+        return copy.deepcopy(obj)
+
+    def delete(self, plural: str, name: str) -> dict[str, Any]:
+        self.requests += 1
+        if self.store[plural].pop(name, None) is None:
+            raise NotFoundError(f"{plural}/{name} not found")
+        return {}
+
+    def pod_logs(self, pod: str, tail_lines: int | None = None) -> str:
+        self.requests += 1
+        if pod not in self.logs:
+            raise NotFoundError(f"pods/{pod} not found")
+        lines = self.logs[pod].splitlines(keepends=True)
+        return "".join(lines[-tail_lines:] if tail_lines else lines)
+
+    def watch(self, plural: str, name: str, resource_version: str | None = None,
+              timeout_seconds: int = 60) -> Iterator[tuple[str, dict[str, Any]]]:
+        self.requests += 1
+        while self.watch_events:
+            kind, obj = self.watch_events.pop(0)
+            if kind != "DELETED":
+                self.store[plural][name] = copy.deepcopy(obj)
+            yield kind, copy.deepcopy(obj)
+
+
+def load_objects() -> tuple[str, list[dict[str, Any]]]:
+    data = json.loads(FIXTURES.read_text())
+    return data["namespace"], data["objects"]
+
+
+def by_kind(kind: str) -> list[dict[str, Any]]:
+    return [o for o in load_objects()[1] if o["kind"] == kind]
+
+
+P = n.dns_name("training_pipeline")
+R1, R2, R3 = (o["metadata"]["name"] for o in by_kind("PipelineRun"))
+SNAP = by_kind("Snapshot")[0]["metadata"]["name"]
+
+
+@pytest.fixture
+def kube() -> FakeKube:
+    namespace, objects = load_objects()
+    return FakeKube(objects, namespace)
+
+
+@pytest.fixture
+def client(kube: FakeKube) -> Client:
+    return Client(kube=kube)  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------- fixtures
+
+
+def test_recorded_objects_follow_the_resource_models() -> None:
+    specs = {"Pipeline": (models.PipelineSpec, models.PipelineStatus),
+             "Snapshot": (models.SnapshotSpec, models.SnapshotStatus),
+             "PipelineRun": (models.PipelineRunSpec, models.PipelineRunStatus),
+             "ArtifactVersion": (models.ArtifactVersionSpec, None),
+             "Model": (models.ModelSpec, models.ModelStatus),
+             "ModelVersion": (models.ModelVersionSpec, models.ModelVersionStatus)}
+    for obj in load_objects()[1]:
+        spec_model, status_model = specs[obj["kind"]]
+        spec_model.model_validate(obj["spec"])
+        if status_model and "status" in obj:
+            status_model.model_validate(obj["status"])
+
+
+# ----------------------------------------------------------------------------- pipelines
+
+
+def test_client_makes_no_request_until_used(kube: FakeKube) -> None:
+    Client(kube=kube)  # type: ignore[arg-type]
+    assert kube.requests == 0
+
+
+def test_lineage_query_costs_three_requests(client: Client, kube: FakeKube) -> None:
+    output = client.get_pipeline("training_pipeline").last_run.steps[
+        "training_data_loader"].outputs["X_train"]
+    assert (output.name, output.version) == ("X_train", "1")
+    assert kube.requests == 3  # pipeline, run, artifact version: no listing
+
+
+def test_get_pipeline_by_python_name_object_name_and_id(client: Client, kube: FakeKube) -> None:
+    pipeline = client.get_pipeline("training_pipeline")
+    assert (pipeline.name, pipeline.object_name, pipeline.num_runs) == ("training_pipeline", P, 3)
+    assert client.get_pipeline(P).id == pipeline.id
+    assert client.get_pipeline(pipeline.id).name == "training_pipeline"
+    with pytest.raises(NotFoundError, match="no pipeline 'nope'"):
+        client.get_pipeline("nope")
+
+
+def test_pipeline_runs_newest_first_and_lazy(client: Client, kube: FakeKube) -> None:
+    pipeline = client.get_pipeline("training_pipeline")
+    before = kube.requests
+    assert pipeline.runs[1].name == R2
+    assert kube.requests - before == 2  # runs[1] reads two runs, not all
+    assert [r.name for r in pipeline.runs] == [R3, R2, R1]
+    assert pipeline.last_run.name == R3
+    assert pipeline.last_successful_run.name == R2
+    assert [r.index for r in pipeline.get_runs(sort_by="asc:index")] == [1, 2, 3]
+
+
+def test_pipeline_runs_skip_deleted_and_fall_back_without_pointers(
+        client: Client, kube: FakeKube) -> None:
+    del kube.store[n.PIPELINE_RUNS][R3]
+    pipeline = client.get_pipeline("training_pipeline")
+    assert [r.name for r in pipeline.runs] == [R2, R1]
+    assert pipeline.last_run.name == R2
+    kube.store[n.PIPELINES][P].pop("status")
+    bare = client.get_pipeline("training_pipeline")
+    assert [r.name for r in bare.runs] == [R2, R1]
+    assert bare.last_successful_run.name == R2
+
+
+def test_pipeline_without_runs_says_so(client: Client, kube: FakeKube) -> None:
+    kube.store[n.PIPELINE_RUNS].clear()
+    kube.store[n.PIPELINES][P]["status"] = {"runCount": 0, "recentRuns": []}
+    with pytest.raises(NotFoundError, match="has no runs yet"):
+        _ = client.get_pipeline("training_pipeline").last_run
+
+
+def test_list_pipelines(client: Client) -> None:
+    page = client.list_pipelines()
+    assert [p.name for p in page] == ["training_pipeline"]
+    assert (page.total, page.index, page.total_pages) == (1, 1, 1)
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+def test_get_pipeline_run_by_name_id_and_prefix(client: Client, kube: FakeKube) -> None:
+    run = client.get_pipeline_run(R1)
+    assert (run.name, run.status, run.index) == (R1, "completed", 1)
+    assert client.get_pipeline_run(run.id).name == R1
+    assert client.get_pipeline_run(R3[:-3]).name == R3
+    with pytest.raises(KubelineError, match="ambiguous"):
+        client.get_pipeline_run(f"{P}-20250301")
+    with pytest.raises(NotFoundError, match="no pipeline run 'zzz'"):
+        client.get_pipeline_run("zzz")
+
+
+def test_prefix_lookup_stops_at_the_first_name_past_the_prefix(
+        client: Client, kube: FakeKube) -> None:
+    for i in range(1200):  # runs of another pipeline sorting after ours
+        kube.store[n.PIPELINE_RUNS][f"zz-other-{i:05d}"] = {
+            "kind": "PipelineRun", "metadata": {"name": f"zz-other-{i:05d}", "uid": str(i)},
+            "spec": {}}
+    before = kube.requests
+    assert client.get_pipeline_run(R3[:-3]).name == R3
+    assert kube.requests - before == 2  # the GET, then one page of the listing
+
+
+def test_run_information(client: Client) -> None:
+    run = client.get_pipeline_run(R1)
+    assert run.start_time.isoformat() == "2025-03-01T09:00:11+00:00"
+    assert run.duration == 210.0
+    assert run.config.steps["svc_trainer"].parameters == {"gamma": 0.002}
+    assert run.config.parameters == {"gamma": 0.002}
+    assert run.config.settings["image"] == "localhost/kubeline:0.1.0"
+    assert run.config.enable_cache is True
+    assert run.run_metadata["experiment"].value == "baseline"
+    assert run.run_metadata["orchestrator"].value == "kubernetes"
+    assert run.pipeline.name == "training_pipeline"
+    assert run.snapshot.name == "nightly"
+    assert list(run.steps) == ["training_data_loader", "svc_trainer", "evaluator"]
+
+
+def test_run_config_applies_overrides(client: Client) -> None:
+    run = client.get_pipeline_run(R3)
+    assert run.config.steps["svc_trainer"].parameters == {"gamma": 0.01}
+    assert run.config.steps["svc_trainer"].settings["resources"] == {"cpu": "500m",
+                                                                     "memory": "512Mi"}
+    assert run.config.overrides == {"steps": {"svc_trainer": {"parameters": {"gamma": 0.01}}}}
+    assert run.failed_step == "svc_trainer"
+
+
+def test_list_pipeline_runs_filters_and_pages(client: Client) -> None:
+    assert [r.name for r in client.list_pipeline_runs()] == [R3, R2, R1]
+    assert [r.name for r in client.list_pipeline_runs(status="cached")] == [R2]
+    page = client.list_pipeline_runs(pipeline="training_pipeline", size=2, page=2)
+    assert ([r.name for r in page], page.total, page.total_pages) == ([R1], 3, 2)
+    assert client.list_pipeline_runs(pipeline_name="training_pipeline").total == 3
+    with pytest.raises(ConfigurationError, match="cannot sort by 'colour'"):
+        client.list_pipeline_runs(sort_by="desc:colour")
+    with pytest.raises(ConfigurationError, match="unknown filter"):
+        client.list_pipeline_runs(colour="red")
+
+
+def test_delete_and_cancel_run(client: Client, kube: FakeKube) -> None:
+    client.cancel_pipeline_run(R3)
+    assert kube.store[n.PIPELINE_RUNS][R3]["spec"]["cancel"] is True
+    client.delete_pipeline_run(R1)
+    assert R1 not in kube.store[n.PIPELINE_RUNS]
+    with pytest.raises(NotFoundError):
+        client.get_pipeline_run(R1)
+
+
+def test_trigger_links_both_ways(client: Client) -> None:
+    run = client.get_pipeline_run(R3)
+    assert run.triggered_by.run.name == R1
+    assert run.triggered_by.step.name == "evaluator"
+    assert [r.name for r in client.get_pipeline_run(R1).triggered_runs] == [R3]
+    assert client.get_pipeline_run(R2).triggered_by is None
+
+
+# ----------------------------------------------------------------------------- steps
+
+
+def test_step_information(client: Client, kube: FakeKube) -> None:
+    run = client.get_pipeline_run(R1)
+    step = run.steps["svc_trainer"]
+    assert (step.status, step.attempts, step.duration) == ("completed", 1, 97.0)
+    assert step.config.parameters == {"gamma": 0.002}
+    assert step.config.settings["resources"]["cpu"] == "500m"
+    assert step.cache_key == "s" * 64
+    assert step.cache_parts == {"code": "1" * 16, "parameters": "2" * 16}
+    assert step.run_metadata["pod"].value == step.pod
+    assert step.entrypoint == "run:svc_trainer"
+    assert run.steps["training_data_loader"].docstring.startswith("Load the iris dataset")
+    with pytest.raises(NotFoundError, match="no step 'nope'"):
+        run.steps["nope"]
+
+
+def test_step_outputs_and_single_output(client: Client) -> None:
+    run = client.get_pipeline_run(R1)
+    trainer = run.steps["svc_trainer"]
+    assert set(trainer.outputs) == {"trained_model", "training_acc"}
+    with pytest.raises(KubelineError, match="outputs trained_model, training_acc"):
+        _ = trainer.output
+    assert run.steps["evaluator"].output.name == "evaluator::accuracy"
+    with pytest.raises(NotFoundError, match="no output of step svc_trainer 'x'"):
+        trainer.outputs["x"]
+
+
+def test_step_inputs_resolve_upstream_outputs_and_artifact_refs(client: Client) -> None:
+    run = client.get_pipeline_run(R1)
+    trainer = run.steps["svc_trainer"]
+    assert {k: v.name for k, v in trainer.inputs.items()} == {"X_train": "X_train",
+                                                               "y_train": "y_train"}
+    evaluator = run.steps["evaluator"]
+    assert evaluator.inputs["model"].name == "trained_model"
+    assert (evaluator.inputs["dataset"].name, evaluator.inputs["dataset"].version) == (
+        "iris_dataset", "2022")
+    with pytest.raises(KubelineError, match="inputs X_train, y_train"):
+        _ = trainer.input
+
+
+def test_cached_step_points_at_its_original(client: Client) -> None:
+    run = client.get_pipeline_run(R2)
+    step = run.steps["svc_trainer"]
+    assert step.is_cached and step.duration == 0.0
+    assert step.cached_from == {"run": R1, "step": "svc_trainer"}
+    original = step.original_step_run
+    assert (original.run.name, original.name, original.status) == (R1, "svc_trainer",
+                                                                    "completed")
+    assert step.outputs["trained_model"].id == original.outputs["trained_model"].id
+    with pytest.raises(NotFoundError, match="served from the cache"):
+        step.logs()
+
+
+def test_step_logs(client: Client, kube: FakeKube) -> None:
+    step = client.get_pipeline_run(R1).steps["svc_trainer"]
+    kube.logs[step.pod] = "start\nTrain accuracy: 0.97\n"
+    assert step.logs() == "start\nTrain accuracy: 0.97\n"
+    assert step.logs(tail_lines=1) == "Train accuracy: 0.97\n"
+
+
+# ----------------------------------------------------------------------------- artifacts
+
+
+def test_artifact_versions_by_version_string(client: Client, kube: FakeKube) -> None:
+    artifact = client.get_artifact("iris_dataset")
+    assert list(artifact.versions) == ["2022", "2023"]
+    output = artifact.versions["2022"]
+    assert output.run_metadata["storage_size"].value == 1234
+    assert artifact.latest.version == "2023"
+    with pytest.raises(NotFoundError, match="no version '2024'"):
+        artifact.versions["2024"]
+    with pytest.raises(NotFoundError, match="no artifact 'nope'"):
+        client.get_artifact("nope")
+
+
+def test_get_artifact_version_by_name_version_latest_and_uuid(
+        client: Client, kube: FakeKube) -> None:
+    before = kube.requests
+    pinned = client.get_artifact_version("iris_dataset", "2022")
+    assert kube.requests - before == 1  # one GET by the derived object name
+    assert client.get_artifact_version(name="iris_dataset", version="2022").id == pinned.id
+    assert client.get_artifact_version("iris_dataset").version == "2023"
+    assert client.get_artifact_version(pinned.id).version == "2022"
+    with pytest.raises(NotFoundError, match="no version '1999'"):
+        client.get_artifact_version("iris_dataset", "1999")
+
+
+def test_artifact_version_links_and_ref(client: Client) -> None:
+    av = client.get_artifact_version("trained_model", "1")
+    assert av.producer_run.name == R1
+    assert av.producer_step.name == "svc_trainer"
+    assert av.to_artifact_ref() == {"name": "trained_model", "version": "1", "id": av.id}
+    assert av.data_type == "sklearn.svm._classes.SVC"
+    assert av.uri.endswith("/svc_trainer/1/trained_model")
+
+
+def test_list_artifact_versions_and_artifacts(client: Client) -> None:
+    assert [v.version for v in client.list_artifact_versions(name="iris_dataset")] == [
+        "2023", "2022"]
+    assert {v.name for v in client.list_artifact_versions(run=R1)} >= {"X_train", "trained_model"}
+    assert [a.name for a in client.list_artifacts(name="iris")] == ["iris_dataset"]
+
+
+def test_visualize_outside_a_notebook_saves_files(client: Client, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from kubeline.client.visualize import show_visualizations
+
+    av = client.get_artifact_version("X_train", "1")
+    paths = show_visualizations(av, reader=lambda uri: b"<table></table>", out_dir=tmp_path)
+    assert Path(paths[0]).read_bytes() == b"<table></table>"
+    assert str(tmp_path) in capsys.readouterr().out
+    with pytest.raises(NotFoundError, match="no visualizations"):
+        show_visualizations(client.get_artifact_version("X_test", "1"), reader=lambda u: b"")
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def test_model_versions_by_stage_number_and_latest(client: Client) -> None:
+    assert client.get_model("iris_classifier").production_version_name == "2"
+    prod = client.get_model_version("iris_classifier", "production")
+    assert (prod.version, prod.stage) == ("2", "production")
+    assert client.get_model_version("iris_classifier", 1).stage == "archived"
+    assert client.get_model_version("iris_classifier").version == "2"
+    assert prod.get_model_artifact("trained_model").name == "trained_model"
+    assert [v.version for v in client.get_model("iris_classifier").versions] == ["1", "2"]
+    with pytest.raises(NotFoundError, match="no version in stage 'staging'"):
+        client.get_model_version("iris_classifier", "staging")
+
+
+# ----------------------------------------------------------------------------- snapshots
+
+
+def test_snapshot_lookup_and_config_template(client: Client) -> None:
+    snap = client.get_snapshot("nightly")
+    assert snap.object_name == SNAP
+    assert client.get_snapshot(SNAP).id == snap.id == client.get_snapshot(snap.id).id
+    config = snap.config_template
+    config.steps["evaluator"].parameters["threshold"] = 0.9
+    assert snap.config_template.steps["evaluator"].parameters["threshold"] == 0.5  # a copy
+    assert set(config.steps) == {"training_data_loader", "svc_trainer", "evaluator"}
+    assert [s.name for s in client.list_snapshots(pipeline="training_pipeline")] == ["nightly"]
+    with pytest.raises(NotFoundError, match="no snapshot 'weekly'"):
+        client.get_snapshot("weekly")
+
+
+def test_full_config_template_keeps_template_values() -> None:
+    spec = {"steps": [{"id": "a", "parameters": {"x": 1, "y": 2}}],
+            "configTemplate": {"steps": {"a": {"parameters": {"y": 3}}}, "enableCache": False}}
+    assert full_config_template(spec) == {
+        "steps": {"a": {"parameters": {"x": 1, "y": 3}}}, "enableCache": False}
+
+
+# ----------------------------------------------------------------------------- trigger
+
+
+def test_trigger_snapshot_by_display_name_creates_a_run(client: Client, kube: FakeKube) -> None:
+    run = client.trigger_pipeline(
+        snapshot_name_or_id="nightly",
+        run_configuration={"steps": {"svc_trainer": {"parameters": {"gamma": 0.05}}}},
+    )
+    created = kube.created[-1]
+    assert created["spec"] == {"snapshot": SNAP, "config": {
+        "steps": {"svc_trainer": {"parameters": {"gamma": 0.05}}}}}
+    assert created["metadata"]["labels"][n.LABEL_PIPELINE] == P
+    assert run.name.startswith(P) and run.status == "initialized"
+    assert run.config.steps["svc_trainer"].parameters == {"gamma": 0.05}
+
+
+def test_trigger_by_pipeline_uses_latest_snapshot_and_config_template(
+        client: Client, kube: FakeKube) -> None:
+    config = client.get_snapshot("nightly").config_template
+    config.steps["svc_trainer"].parameters["gamma"] = 0.2
+    client.trigger_pipeline("training_pipeline", run_configuration=config)
+    assert kube.created[-1]["spec"]["snapshot"] == SNAP
+    assert kube.created[-1]["spec"]["config"]["steps"]["svc_trainer"]["parameters"] == {
+        "gamma": 0.2}
+
+
+def test_trigger_from_a_yaml_file(client: Client, kube: FakeKube, tmp_path: Path) -> None:
+    path = tmp_path / "run.yaml"
+    path.write_text("enable_cache: false\nsteps:\n  svc_trainer:\n    parameters:\n"
+                    "      gamma: 0.3\n")
+    client.trigger_pipeline(snapshot_name_or_id=SNAP, run_configuration=str(path))
+    assert kube.created[-1]["spec"]["config"] == {
+        "enableCache": False, "steps": {"svc_trainer": {"parameters": {"gamma": 0.3}}}}
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    ({"steps": {"trainer": {"parameters": {}}}}, "unknown step 'trainer'"),
+    ({"steps": {"svc_trainer": {"parameters": {"C": 1.0}}}}, "has no parameter 'C'"),
+    ({"steps": {"svc_trainer": {"parameters": {"gamma": "high"}}}},
+     "parameter 'gamma' of step 'svc_trainer' must be of JSON type number"),
+    ({"steps": {"evaluator": {"parameters": {"verbose": 1}}}}, "JSON type boolean"),
+    ({"steps": {"evaluator": {"parameters": {"label": 3}}}}, "JSON type string"),
+])
+def test_trigger_rejects_bad_configuration_before_creating(
+        client: Client, kube: FakeKube, config: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        client.trigger_pipeline(snapshot_name_or_id="nightly", run_configuration=config)
+    assert kube.created == []
+
+
+def test_trigger_needs_a_target(client: Client) -> None:
+    with pytest.raises(ConfigurationError, match="needs pipeline_name_or_id or snapshot"):
+        client.trigger_pipeline()
+
+
+def test_trigger_from_a_step_records_the_trigger(client: Client, kube: FakeKube,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    invocation = {"namespace": "ml", "run": R1, "step": {"id": "evaluator", "name": "evaluator"}}
+    monkeypatch.setenv("KUBELINE_INVOCATION", json.dumps(invocation))
+    run = client.trigger_pipeline(pipeline_name_or_id="training_pipeline")
+    assert kube.created[-1]["spec"]["triggeredBy"] == {"run": R1, "step": "evaluator"}
+    assert run.triggered_by.run.name == R1
+    assert run.name in [r.name for r in client.get_pipeline_run(R1).triggered_runs]
+
+
+def test_unrunnable_snapshot_is_refused(client: Client, kube: FakeKube) -> None:
+    kube.store[n.SNAPSHOTS][SNAP]["status"] = {"valid": False, "message": "image missing"}
+    with pytest.raises(ConfigurationError, match="not runnable: image missing"):
+        client.trigger_pipeline(snapshot_name_or_id="nightly")
+
+
+def test_trigger_pure_helpers() -> None:
+    assert parse_invocation(None) is None
+    assert parse_invocation("not json") is None
+    assert parse_invocation(json.dumps({"run": "r", "step": {"id": "s"}})) == {
+        "run": "r", "step": "s", "namespace": ""}
+    name = new_run_name("a" * 70)
+    assert n.is_dns_label(name) and len(name) <= 63
+    snapshot = {"metadata": {"name": "snap"}, "spec": {"pipeline": "p", "steps": [
+        {"id": "a_b", "name": "a-b", "parameters": {"x": None}}]}}
+    check_run_configuration({"steps": {"a-b": {"parameters": {"x": [1]}}}}, snapshot)
+    body = build_run(snapshot, {"runName": "My Run"}, {"run": "r1", "step": "s"})
+    assert body["metadata"]["name"] == n.dns_name("My Run")
+    assert body["metadata"]["labels"]["kubeline.dev/triggered-by-run"] == "r1"
+    check_run_configuration(
+        {"steps": {"a_b": {"parameters": {"y": 1}}}},
+        {**snapshot, "spec": {**snapshot["spec"], "steps": [
+            {"id": "a_b", "name": "a-b", "parameters": {},
+             "extra": {"parameterTypes": {"y": "integer"}}}]}})
+
+
+def test_pipeline_run_configuration_round_trip() -> None:
+    config = PipelineRunConfiguration(steps={"trainer": {"parameters": {"data_artifact_id": "x"}}})
+    assert config.to_k8s() == {"steps": {"trainer": {"parameters": {"data_artifact_id": "x"}}}}
+
+
+# ----------------------------------------------------------------------------- wait
+
+
+def _with_status(kube: FakeKube, name: str, **status: Any) -> dict[str, Any]:
+    obj = copy.deepcopy(kube.store[n.PIPELINE_RUNS][name])
+    obj["status"].update(status)
+    return obj
+
+
+def test_wait_follows_the_watch_and_prints_progress(client: Client, kube: FakeKube) -> None:
+    from kubeline.client.waiting import wait_for_run
+
+    run_obj = kube.store[n.PIPELINE_RUNS][R1]
+    done = copy.deepcopy(run_obj)
+    run_obj["status"] = {"phase": "running", "steps": [
+        {"name": "training_data_loader", "phase": "running", "attempts": 1}]}
+    kube.watch_events = [("MODIFIED", done)]
+    stream = io.StringIO()
+    run = wait_for_run(client.get_pipeline_run(R1), stream=stream)
+    assert run.status == "completed"
+    text = stream.getvalue()
+    assert "Run " + R1 + ": running" in text
+    assert "step svc_trainer: completed" in text
+    assert text.strip().splitlines()[-1] == f"Run {R1} completed in 3m30s (3 steps, 0 cached)"
+
+
+def test_wait_raise_on_failure(client: Client) -> None:
+    with pytest.raises(RunFailedError, match="at step svc_trainer: step svc_trainer failed"):
+        client.get_pipeline_run(R3).wait(show_progress=False, raise_on_failure=True)
+    assert client.get_pipeline_run(R3).wait(show_progress=False).status == "failed"
+
+
+def test_wait_times_out(client: Client, kube: FakeKube) -> None:
+    kube.store[n.PIPELINE_RUNS][R1]["status"]["phase"] = "running"
+    with pytest.raises(TimeoutError, match="still running"):
+        client.get_pipeline_run(R1).wait(timeout=0.05, show_progress=False, poll_interval=0.01)
+
+
+def test_progress_lines() -> None:
+    reporter = PlainReporter(io.StringIO())
+    assert fmt_duration(0.25) == "250ms"
+    assert fmt_duration(75) == "1m15s"
+    assert fmt_duration(None) == "-"
+    assert reporter is not None
+
+
+def test_cached_run_outcome_and_summary(client: Client) -> None:
+    run = client.get_pipeline_run(R2)
+    assert outcome_line(run) == f"Run {R2} cached in 1.0s (3 steps, 3 cached)"
+    summary = run_summary(run)
+    assert summary["status"] == "cached"
+    trainer = next(s for s in summary["steps"] if s["name"] == "svc_trainer")
+    assert trainer["cachedFrom"] == {"run": R1, "step": "svc_trainer"}
+    assert trainer["outputs"]["trained_model"]["version"] == "1"
