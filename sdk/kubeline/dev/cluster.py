@@ -272,6 +272,9 @@ state = "{paths.containerd_state}"
 
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "{images.PAUSE_IMAGE}"
+  # Without CAP_SYS_RESOURCE (as in these VMs) no process may lower its
+  # oom_score_adj: clamp containers' values to containerd's own.
+  restrict_oom_score_adj = {"true" if _restricted_oom_adj() else "false"}
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -308,6 +311,7 @@ state = "{paths.containerd_state}"
             f"--kubeconfig={self.paths.component_kubeconfig('kube-proxy')}",
             f"--hostname-override={NODE_NAME}", f"--cluster-cidr={network.POD_CIDR}",
             "--proxy-mode=iptables", "--conntrack-max-per-core=0",
+            f"--oom-score-adj={0 if _restricted_oom_adj() else -999}",
             "--metrics-bind-address=127.0.0.1:10249", "--healthz-bind-address=127.0.0.1:10256",
             "--v=1",
         ])
@@ -332,6 +336,7 @@ tlsCertFile: "{p.cert('kubelet')}"
 tlsPrivateKeyFile: "{p.key('kubelet')}"
 resolvConf: "{resolv}"
 evictionHard: {{"memory.available": "100Mi", "nodefs.available": "1%", "imagefs.available": "1%", "nodefs.inodesFree": "1%"}}
+oomScoreAdj: {-999 if not _restricted_oom_adj() else 0}
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 serializeImagePulls: false
@@ -513,6 +518,14 @@ def _kill_tree(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def _restricted_oom_adj() -> bool:
+    """True when this process lacks CAP_SYS_RESOURCE, so negative oom_score_adj is refused."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("CapEff:"):
+            return not (int(line.split()[1], 16) >> 24) & 1
+    return False
 
 
 def _http_ok(url: str, ctx: ssl.SSLContext | None = None) -> bool:

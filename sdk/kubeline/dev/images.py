@@ -161,7 +161,7 @@ def ensure_pause_image(cluster: DevCluster, log: Log = print) -> None:
     from kubeline.dev.gobuild import tool_path
 
     pause = tool_path("pause", log=log)
-    layout = OciLayout(images_dir() / "oci")
+    layout = OciLayout(images_dir() / "pause-oci")
     tag = f"pause-{_digest(pause.read_bytes())}"
     if tag not in layout.tags():
         layout.ensure()
