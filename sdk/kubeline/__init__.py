@@ -1,3 +1,63 @@
-"""Kubeline: Kubernetes-native ML pipelines with a ZenML-style API."""
+"""Kubeline: Kubernetes-native ML pipelines with a ZenML-style API.
+
+Names are exported lazily so that ``import kubeline`` stays light.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "step": "kubeline.steps",
+    "pipeline": "kubeline.pipelines",
+    "Step": "kubeline.steps",
+    "Pipeline": "kubeline.pipelines",
+    "get_step_context": "kubeline.context",
+    "get_pipeline_context": "kubeline.context",
+    "log_metadata": "kubeline.context",
+    "Model": "kubeline.model",
+    "ArtifactConfig": "kubeline.artifacts.artifact_config",
+    "load_artifact": "kubeline.artifacts.utils",
+    "UnmaterializedArtifact": "kubeline.artifacts.unmaterialized_artifact",
+    "ResourceSettings": "kubeline.settings",
+    "DockerSettings": "kubeline.settings",
+    "StepRetryConfig": "kubeline.settings",
+    "PipelineRunConfiguration": "kubeline.config.pipeline_run_configuration",
+    "Client": "kubeline.client",
+}
+
+__all__ = [
+    "ArtifactConfig", "Client", "DockerSettings", "Model", "Pipeline", "PipelineRunConfiguration",
+    "ResourceSettings", "Step", "StepRetryConfig", "UnmaterializedArtifact", "__version__",
+    "get_pipeline_context", "get_step_context", "load_artifact", "log_metadata", "pipeline",
+    "step",
+]
+
+if TYPE_CHECKING:
+    from kubeline.artifacts.artifact_config import ArtifactConfig
+    from kubeline.artifacts.unmaterialized_artifact import UnmaterializedArtifact
+    from kubeline.artifacts.utils import load_artifact
+    from kubeline.config.pipeline_run_configuration import PipelineRunConfiguration
+    from kubeline.context import get_pipeline_context, get_step_context, log_metadata
+    from kubeline.model import Model
+    from kubeline.pipelines import Pipeline, pipeline
+    from kubeline.settings import DockerSettings, ResourceSettings, StepRetryConfig
+    from kubeline.steps import Step, step
+
+    # Client is provided by kubeline.client (exported lazily as well).
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kubeline' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

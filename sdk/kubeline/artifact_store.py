@@ -1,0 +1,182 @@
+"""The artifact store: S3 through s3fs (or a local folder in tests).
+
+Configuration (see docs/contracts.md): environment variables ``KUBELINE_S3_*``
+and ``AWS_*`` first; outside a Pod, the chart's Secret ``kubeline-s3`` in the
+current namespace as a fallback. Listing caches are disabled: other processes
+(step Pods) write the same bucket.
+
+Layout: ``s3://<bucket>/code/<sha256>.tar.gz`` and
+``s3://<bucket>/artifacts/<namespace>/<pipeline>/<run>/<step>/<attempt>/<output>/``;
+an attempt writes only under its own prefix and its ``manifest.json`` last, so
+a partial write never looks like a saved artifact.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from kubeline.errors import ArtifactStoreError
+
+SECRET_NAME = "kubeline-s3"
+_lock = threading.Lock()
+_default: ArtifactStore | None = None
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """Where the bucket is and how to authenticate."""
+
+    bucket: str
+    endpoint: str | None = None
+    region: str = "us-east-1"
+    access_key: str | None = None
+    secret_key: str | None = None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> S3Settings | None:
+        env = dict(os.environ if env is None else env)
+        bucket = env.get("KUBELINE_S3_BUCKET")
+        if not bucket:
+            return None
+        return cls(
+            bucket=bucket, endpoint=env.get("KUBELINE_S3_ENDPOINT") or None,
+            region=env.get("KUBELINE_S3_REGION") or "us-east-1",
+            access_key=env.get("AWS_ACCESS_KEY_ID") or None,
+            secret_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
+        )
+
+    @classmethod
+    def from_secret(cls, data: dict[str, str]) -> S3Settings:
+        if not data.get("bucket"):
+            raise ArtifactStoreError(
+                f"Secret {SECRET_NAME} has no 'bucket' key; reinstall the chart with s3.bucket set"
+            )
+        return cls(
+            bucket=data["bucket"], endpoint=data.get("endpoint") or None,
+            region=data.get("region") or "us-east-1",
+            access_key=data.get("accessKeyId") or None,
+            secret_key=data.get("secretAccessKey") or None,
+        )
+
+    @classmethod
+    def resolve(cls, kube: Any = None) -> S3Settings:
+        """The environment, else the ``kubeline-s3`` Secret via ``kube`` (or a new connection)."""
+        settings = cls.from_env()
+        if settings is not None:
+            return settings
+        if kube is None:
+            from kubeline.kube import Kube
+
+            kube = Kube.connect()
+        from kubeline.errors import KubelineError
+
+        try:
+            return cls.from_secret(kube.read_secret(SECRET_NAME))
+        except KubelineError as exc:
+            raise ArtifactStoreError(
+                "no artifact store configured: set KUBELINE_S3_BUCKET (and KUBELINE_S3_ENDPOINT, "
+                f"AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), or install the chart so the Secret "
+                f"{SECRET_NAME} exists in namespace {kube.namespace} ({exc})"
+            ) from None
+
+
+class ArtifactStore:
+    """A filesystem (s3fs or local) plus the bucket/root under which Kubeline writes."""
+
+    def __init__(self, fs: Any, root: str, settings: S3Settings | None = None) -> None:
+        self.fs = fs
+        self.root = root.rstrip("/")
+        self.settings = settings
+
+    @classmethod
+    def from_settings(cls, settings: S3Settings) -> ArtifactStore:
+        import s3fs
+
+        client_kwargs: dict[str, Any] = {"region_name": settings.region}
+        if settings.endpoint:
+            client_kwargs["endpoint_url"] = settings.endpoint
+        fs = s3fs.S3FileSystem(
+            key=settings.access_key, secret=settings.secret_key,
+            anon=False, client_kwargs=client_kwargs,
+            use_listings_cache=False, skip_instance_cache=True,
+        )
+        return cls(fs, f"s3://{settings.bucket}", settings)
+
+    @classmethod
+    def local(cls, root: str) -> ArtifactStore:
+        """A store over a local folder (tests, debugging)."""
+        from fsspec.implementations.local import LocalFileSystem
+
+        os.makedirs(root, exist_ok=True)
+        return cls(LocalFileSystem(auto_mkdir=True), os.path.abspath(root))
+
+    # ------------------------------------------------------------------ paths
+    def uri(self, *parts: str) -> str:
+        """Join ``parts`` under the store's root."""
+        return "/".join([self.root, *(p.strip("/") for p in parts if p)])
+
+    def code_uri(self, sha256: str) -> str:
+        return self.uri("code", f"{sha256}.tar.gz")
+
+    def attempt_uri(self, namespace: str, pipeline: str, run: str, step: str,
+                    attempt: int) -> str:
+        return self.uri("artifacts", namespace, pipeline, run, step, str(attempt))
+
+    # ------------------------------------------------------------------ I/O
+    def _call(self, what: str, uri: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise ArtifactStoreError(f"{what} {uri} failed: {exc}") from exc
+
+    def open(self, uri: str, mode: str = "rb", **kwargs: Any) -> Any:
+        return self._call("opening", uri, self.fs.open, uri, mode, **kwargs)
+
+    def exists(self, uri: str) -> bool:
+        return bool(self._call("checking", uri, self.fs.exists, uri))
+
+    def read_bytes(self, uri: str) -> bytes:
+        return self._call("reading", uri, self.fs.cat_file, uri)
+
+    def write_bytes(self, uri: str, data: bytes) -> None:
+        self._call("writing", uri, self.fs.pipe_file, uri, data)
+
+    def put_file(self, local: str, uri: str) -> None:
+        self._call("uploading to", uri, self.fs.put_file, local, uri)
+
+    def get_file(self, uri: str, local: str) -> None:
+        self._call("downloading", uri, self.fs.get_file, uri, local)
+
+    def find(self, uri: str) -> list[str]:
+        return list(self._call("listing", uri, self.fs.find, uri))
+
+    def size(self, uri: str) -> int:
+        return int(self._call("sizing", uri, self.fs.size, uri))
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket if it does not exist (dev setups)."""
+        if self.settings is None:
+            return
+        if not self.fs.exists(self.root):
+            self._call("creating bucket", self.root, self.fs.mkdir, self.root)
+
+
+def set_default_store(store: ArtifactStore | None) -> None:
+    """Use ``store`` for all artifact I/O in this process (runtime, tests)."""
+    global _default
+    with _lock:
+        _default = store
+
+
+def default_store(kube: Any = None) -> ArtifactStore:
+    """The process-wide store, configured from the environment or the Secret on first use."""
+    global _default
+    with _lock:
+        if _default is None:
+            _default = ArtifactStore.from_settings(S3Settings.resolve(kube))
+        return _default

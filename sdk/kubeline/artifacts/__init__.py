@@ -1,0 +1,1 @@
+"""Artifact helpers: ``ArtifactConfig``, ``UnmaterializedArtifact``, ``load_artifact``."""

@@ -1,0 +1,592 @@
+"""Compile a ``@pipeline`` function into a SnapshotSpec (pure: no cluster, no S3).
+
+The pipeline function runs once with a tracer active; each step call records an
+*invocation* (id ``trainer``, ``trainer_2``, ... or an explicit ``id=``) and
+returns :class:`OutputRef` placeholders. The invocations, run configuration and
+options then become the SnapshotSpec, whose canonical JSON hash names the
+Snapshot: the same code, DAG and configuration give the same Snapshot name.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import inspect
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kubeline.errors import CompileError
+from kubeline.resources.names import LABEL_PIPELINE, dns_name, is_dns_label
+from kubeline.settings import StepOptions
+from kubeline.signature import OutputSpec, parameter_names, parse_outputs, type_hints, type_path
+
+if TYPE_CHECKING:
+    from kubeline.pipelines import Pipeline
+    from kubeline.resources.models import SnapshotSpec
+    from kubeline.steps import Step
+
+_TRACER: contextvars.ContextVar[Tracer | None] = contextvars.ContextVar(
+    "kubeline_tracer", default=None
+)
+_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+SOURCE_ROOT_MARKER = ".kubeline"
+UNMATERIALIZED = "kubeline.artifacts.unmaterialized_artifact.UnmaterializedArtifact"
+
+
+def active_tracer() -> Tracer | None:
+    """The tracer of the pipeline being compiled in this context, if any."""
+    return _TRACER.get()
+
+
+def is_json(value: Any) -> bool:
+    """True when ``value`` survives a JSON round trip unchanged (strict types)."""
+    if value is None or isinstance(value, (bool, str)):
+        return True
+    if isinstance(value, (int, float)) and type(value) in (int, float):
+        return value == value and value not in (float("inf"), float("-inf"))
+    if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
+        return all(is_json(v) for v in value)
+    if isinstance(value, dict) and type(value) is dict:
+        return all(isinstance(k, str) and is_json(v) for k, v in value.items())
+    return False
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class OutputRef:
+    """A step output inside a pipeline being compiled: pass it to another step."""
+
+    def __init__(self, invocation_id: str, output: str) -> None:
+        self.invocation_id = invocation_id
+        self.output = output
+
+    def __iter__(self) -> Any:
+        raise CompileError(
+            f"step '{self.invocation_id}' has a single output ('{self.output}') and cannot be "
+            "unpacked; declare a Tuple[...] return annotation for several outputs"
+        )
+
+    def __bool__(self) -> bool:
+        raise CompileError(
+            f"output '{self.output}' of step '{self.invocation_id}' is a reference resolved when "
+            "the pipeline runs; it cannot drive Python control flow in the pipeline function"
+        )
+
+    def __repr__(self) -> str:
+        return f"<OutputRef {self.invocation_id}.{self.output}>"
+
+
+@dataclass
+class Invocation:
+    """One step call recorded while tracing."""
+
+    id: str
+    step: Step
+    outputs: list[OutputSpec]
+    arg_names: list[str]
+    var_kwargs: bool
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    after: list[Any] = field(default_factory=list)
+
+
+def _describe(value: Any) -> str:
+    tp = type(value)
+    return f"{tp.__module__}.{tp.__qualname__}" if tp.__module__ != "builtins" else tp.__name__
+
+
+class Tracer:
+    """Records step invocations while the pipeline function runs."""
+
+    def __init__(self, pipeline_name: str) -> None:
+        self.pipeline_name = pipeline_name
+        self.invocations: dict[str, Invocation] = {}
+        self._outputs_of: dict[str, list[OutputSpec]] = {}
+
+    def _new_id(self, step: Step, explicit: str | None) -> str:
+        if explicit is not None:
+            if not isinstance(explicit, str) or not _ID.match(explicit) or len(explicit) > 128:
+                raise CompileError(
+                    f"step '{step.name}': invocation id {explicit!r} must start with a letter or "
+                    "'_' and contain only letters, digits, '_', '.', '-'"
+                )
+            if explicit in self.invocations:
+                raise CompileError(
+                    f"step '{step.name}': invocation id '{explicit}' is already used in pipeline "
+                    f"'{self.pipeline_name}'; pass a different id="
+                )
+            return explicit
+        base = step.name
+        if base not in self.invocations:
+            return base
+        n = 2
+        while f"{base}_{n}" in self.invocations:
+            n += 1
+        return f"{base}_{n}"
+
+    def add_invocation(self, step: Step, args: tuple[Any, ...], kwargs: dict[str, Any],
+                       invocation_id: str | None = None, after: Any = None) -> Any:
+        inv_id = self._new_id(step, invocation_id)
+        func = step.entrypoint
+        names, var_kw = parameter_names(func)
+        where = f"step '{inv_id}'"
+        if len(args) > len(names):
+            raise CompileError(
+                f"{where}: takes {len(names)} arguments ({', '.join(names)}) but "
+                f"{len(args)} were given positionally"
+            )
+        given = dict(zip(names, args, strict=False))
+        for key, value in kwargs.items():
+            if key in given:
+                raise CompileError(f"{where}: argument '{key}' given twice")
+            if key not in names and not var_kw:
+                raise CompileError(
+                    f"{where}: unknown parameter '{key}'; the function accepts: "
+                    f"{', '.join(names) or '(no arguments)'}"
+                )
+            given[key] = value
+        hints = type_hints(func, inv_id)
+        inv = Invocation(id=inv_id, step=step, outputs=parse_outputs(func, step.name),
+                         arg_names=names, var_kwargs=var_kw)
+        for arg, value in given.items():
+            if isinstance(value, OutputRef):
+                inv.inputs[arg] = {"step": value.invocation_id, "output": value.output}
+            elif callable(getattr(value, "to_artifact_ref", None)):
+                ref = value.to_artifact_ref()
+                inv.inputs[arg] = {"artifact": {k: v for k, v in dict(ref).items()
+                                                if v is not None}}
+            elif isinstance(value, (list, tuple)) and any(isinstance(v, OutputRef) for v in value):
+                raise CompileError(
+                    f"{where}: argument '{arg}' is a list of step outputs; pass each output to "
+                    "its own argument"
+                )
+            elif is_json(value):
+                inv.parameters[arg] = value
+            else:
+                raise CompileError(
+                    f"{where}: argument '{arg}' got a {_describe(value)}, which is neither a step "
+                    "output nor a JSON value; produce it in a step, or pass a JSON value"
+                )
+            if arg in inv.inputs and type_path(hints.get(arg)) == UNMATERIALIZED:
+                inv.inputs[arg]["unmaterialized"] = True
+        inv.after = list(after) if isinstance(after, (list, tuple)) else (
+            [] if after is None else [after])
+        self.invocations[inv_id] = inv
+        refs = [OutputRef(inv_id, o.name) for o in inv.outputs]
+        if not refs:
+            return None
+        return refs[0] if len(refs) == 1 else tuple(refs)
+
+
+# --------------------------------------------------------------------------- context
+
+
+@dataclass
+class PipelineContext:
+    """What ``get_pipeline_context()`` returns while a pipeline function is compiled."""
+
+    name: str
+    model: Any = None
+    enable_cache: bool | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_PIPELINE_CONTEXT: contextvars.ContextVar[PipelineContext | None] = contextvars.ContextVar(
+    "kubeline_pipeline_context", default=None
+)
+
+
+def current_pipeline_context() -> PipelineContext | None:
+    return _PIPELINE_CONTEXT.get()
+
+
+# --------------------------------------------------------------------------- source root
+
+
+def find_source_root(func: Any) -> Path:
+    """The directory whose contents are packaged as the step code.
+
+    In order: ``KUBELINE_SOURCE_ROOT``; the nearest ancestor of the pipeline's file
+    holding a ``.kubeline`` marker; for a module imported by dotted name, the
+    sys.path entry it was imported from; else the directory of the pipeline's file.
+    """
+    env = os.environ.get("KUBELINE_SOURCE_ROOT")
+    if env:
+        return Path(env).resolve()
+    file = inspect.getsourcefile(func)
+    if not file:
+        raise CompileError(
+            f"pipeline '{func.__name__}' has no source file (defined interactively?); define "
+            "pipelines and steps in a .py file"
+        )
+    path = Path(file).resolve()
+    for parent in path.parents:
+        if (parent / SOURCE_ROOT_MARKER).exists():
+            return parent
+    module = getattr(func, "__module__", "__main__")
+    if module != "__main__" and path.stem == module.rsplit(".", 1)[-1]:
+        depth = module.count(".") + (1 if path.stem == "__init__" else 0)
+        return path.parents[depth]
+    return path.parent
+
+
+def entrypoint_of(func: Any, root: Path, step_name: str) -> str:
+    """'module:qualname' to import ``func`` (or its Step) from the source root."""
+    qualname = func.__qualname__
+    if "<locals>" in qualname:
+        raise CompileError(
+            f"step '{step_name}' is defined inside a function; define steps at module level so "
+            "the step Pod can import them"
+        )
+    module = func.__module__
+    file = inspect.getsourcefile(func)
+    rel: Path | None = None
+    if file:
+        try:
+            rel = Path(file).resolve().relative_to(root.resolve())
+        except ValueError:
+            rel = None
+    if rel is not None and not _importable_from(root, module):
+        parts = list(rel.with_suffix("").parts)
+        if parts and parts[-1] == "__init__":
+            parts.pop()
+        if parts and all(p.isidentifier() for p in parts):
+            module = ".".join(parts)
+    if module == "__main__":
+        raise CompileError(
+            f"step '{step_name}' lives in a __main__ module outside the source root {root}; "
+            "move it into a .py file under the source root"
+        )
+    return f"{module}:{qualname}"
+
+
+def _importable_from(root: Path, module: str) -> bool:
+    if module == "__main__":
+        return False
+    base = root.joinpath(*module.split("."))
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
+def step_dns_names(ids: list[str]) -> dict[str, str]:
+    """Invocation id -> unique DNS label ('svc_trainer' -> 'svc-trainer'), deterministic."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for inv_id in ids:
+        candidate = inv_id.replace("_", "-").replace(".", "-")
+        if not is_dns_label(candidate) or candidate in used:
+            candidate = dns_name(inv_id)
+        out[inv_id] = candidate
+        used.add(candidate)
+    return out
+
+
+# --------------------------------------------------------------------------- compile
+
+
+@dataclass
+class CompiledPipeline:
+    """The result of compiling: the SnapshotSpec, its object name and the run config."""
+
+    spec: SnapshotSpec
+    snapshot_name: str
+    pipeline_object_name: str
+    source_root: Path
+    run_config: dict[str, Any]
+    code_in_image: bool
+
+    def snapshot_object(self) -> dict[str, Any]:
+        from kubeline.resources.names import API_VERSION
+
+        return {
+            "apiVersion": API_VERSION, "kind": "Snapshot",
+            "metadata": {"name": self.snapshot_name,
+                         "labels": {LABEL_PIPELINE: self.pipeline_object_name}},
+            "spec": self.spec.to_k8s(),
+        }
+
+
+def default_image() -> str:
+    from kubeline import __version__
+
+    return os.environ.get("KUBELINE_IMAGE") or f"localhost/kubeline:{__version__}"
+
+
+def snapshot_name(spec: SnapshotSpec) -> str:
+    """Content-addressed Snapshot object name: '<pipeline dns>-<sha256(spec)[:12]>'."""
+    digest = hashlib.sha256(canonical_json(spec.to_k8s()).encode()).hexdigest()[:12]
+    return f"{spec.pipeline[:50].rstrip('-')}-{digest}"
+
+
+def _bind_pipeline_params(pipeline: Pipeline, args: tuple[Any, ...],
+                          kwargs: dict[str, Any]) -> dict[str, Any]:
+    sig = inspect.signature(pipeline.entrypoint)
+    merged = dict(pipeline.options.parameters)
+    merged.update(kwargs)
+    try:
+        bound = sig.bind(*args, **{k: v for k, v in merged.items()
+                                   if k in sig.parameters or _has_var_kw(sig)})
+    except TypeError as exc:
+        raise CompileError(f"pipeline '{pipeline.name}': {exc}") from None
+    unknown = [k for k in merged if k not in sig.parameters and not _has_var_kw(sig)]
+    if unknown:
+        raise CompileError(
+            f"pipeline '{pipeline.name}': unknown parameter(s) {unknown}; the pipeline function "
+            f"accepts: {', '.join(sig.parameters) or '(no arguments)'}"
+        )
+    bound.apply_defaults()
+    params = dict(bound.arguments)
+    for key, value in params.items():
+        if not is_json(value) and not callable(getattr(value, "to_artifact_ref", None)):
+            raise CompileError(
+                f"pipeline '{pipeline.name}': parameter '{key}' is a {_describe(value)}, not a "
+                "JSON value; pipeline parameters must be JSON (numbers, strings, lists, dicts)"
+            )
+    return params
+
+
+def _has_var_kw(sig: inspect.Signature) -> bool:
+    return any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+
+
+def _apply_run_config(pipeline: Pipeline, tracer: Tracer, dns: dict[str, str]) -> None:
+    by_name = {v: k for k, v in dns.items()}
+    for key, cfg in pipeline.options.steps.items():
+        inv_id = key if key in tracer.invocations else by_name.get(key)
+        if inv_id is None:
+            raise CompileError(
+                f"run configuration names step '{key}', which is not in pipeline "
+                f"'{pipeline.name}' (steps: {', '.join(tracer.invocations)})"
+            )
+        inv = tracer.invocations[inv_id]
+        for param, value in (cfg.get("parameters") or {}).items():
+            if param not in inv.arg_names and not inv.var_kwargs:
+                raise CompileError(
+                    f"run configuration for step '{inv_id}': unknown parameter '{param}'; the "
+                    f"function accepts: {', '.join(inv.arg_names) or '(no arguments)'}"
+                )
+            if param in inv.inputs:
+                raise CompileError(
+                    f"run configuration for step '{inv_id}': '{param}' is an input fed by "
+                    f"{_source_of(inv.inputs[param])}, not a parameter"
+                )
+            if not is_json(value):
+                raise CompileError(
+                    f"run configuration for step '{inv_id}': parameter '{param}' is a "
+                    f"{_describe(value)}, not a JSON value"
+                )
+            inv.parameters[param] = value
+    for key in pipeline.options.step_options:
+        if key not in tracer.invocations and key not in by_name:
+            raise CompileError(
+                f"step settings name step '{key}', which is not in pipeline '{pipeline.name}' "
+                f"(steps: {', '.join(tracer.invocations)})"
+            )
+
+
+def _source_of(inp: dict[str, Any]) -> str:
+    if "step" in inp:
+        return f"output '{inp['output']}' of step '{inp['step']}'"
+    return f"artifact '{inp['artifact'].get('name')}'"
+
+
+def _fill_defaults_and_check(tracer: Tracer) -> None:
+    for inv in tracer.invocations.values():
+        sig = inspect.signature(inv.step.entrypoint)
+        for name in inv.arg_names:
+            if name in inv.inputs or name in inv.parameters:
+                continue
+            param = sig.parameters[name]
+            if param.default is inspect.Parameter.empty:
+                raise CompileError(
+                    f"step '{inv.id}': missing input '{name}'; pass a step output or a value "
+                    f"for it in the pipeline, or set steps.{inv.id}.parameters.{name} in the run "
+                    "configuration"
+                )
+            if not is_json(param.default):
+                raise CompileError(
+                    f"step '{inv.id}': parameter '{name}' has a non-JSON default "
+                    f"({_describe(param.default)}); use a JSON default or pass the value"
+                )
+            inv.parameters[name] = param.default
+
+
+def _topological_order(tracer: Tracer) -> tuple[list[str], dict[str, list[str]]]:
+    """Invocation ids in a stable topological order, and each one's extra upstream ids."""
+    after: dict[str, list[str]] = {}
+    for inv in tracer.invocations.values():
+        resolved: list[str] = []
+        for item in inv.after:
+            if isinstance(item, OutputRef):
+                target = item.invocation_id
+            elif isinstance(item, str):
+                target = item
+            elif hasattr(item, "entrypoint") and hasattr(item, "name"):
+                target = item.name
+            else:
+                raise CompileError(
+                    f"step '{inv.id}': after= takes invocation ids, steps or outputs, not "
+                    f"{_describe(item)}"
+                )
+            if target not in tracer.invocations:
+                raise CompileError(
+                    f"step '{inv.id}': after='{target}' names no step in this pipeline "
+                    f"(steps: {', '.join(tracer.invocations)})"
+                )
+            if target == inv.id:
+                raise CompileError(f"step '{inv.id}': after= names the step itself")
+            if target not in resolved:
+                resolved.append(target)
+        after[inv.id] = resolved
+    deps = {
+        inv.id: {i["step"] for i in inv.inputs.values() if "step" in i} | set(after[inv.id])
+        for inv in tracer.invocations.values()
+    }
+    order: list[str] = []
+    done: set[str] = set()
+    pending = list(tracer.invocations)
+    while pending:  # invocation order, except where a dependency comes later (after=)
+        ready = next((i for i in pending if deps[i] <= done), None)
+        if ready is None:
+            raise CompileError(
+                f"the steps {pending} depend on each other in a cycle (check after=)")
+        order.append(ready)
+        done.add(ready)
+        pending.remove(ready)
+    return order, after
+
+
+def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str, Any], *,
+                     image: str | None = None, code: Any = None,
+                     source_root: Path | None = None,
+                     display_name: str | None = None) -> CompiledPipeline:
+    """Trace ``pipeline`` with its arguments and build the SnapshotSpec."""
+    from kubeline.materializers.registry import materializer_path_for_type, materializer_path_of
+    from kubeline.resources.models import (
+        CodeArchive,
+        ResourceRequirements,
+        RetryPolicy,
+        RunConfiguration,
+        SnapshotSpec,
+        StepInput,
+        StepOutput,
+        StepRunConfig,
+        StepSpec,
+    )
+    from kubeline.source_hash import code_hash
+
+    options = pipeline.options
+    params = _bind_pipeline_params(pipeline, args, kwargs)
+    root = (source_root or find_source_root(pipeline.entrypoint)).resolve()
+    tracer = Tracer(pipeline.name)
+    ctx = PipelineContext(name=pipeline.name, model=options.model,
+                          enable_cache=options.enable_cache, parameters=dict(params))
+    token, ctx_token = _TRACER.set(tracer), _PIPELINE_CONTEXT.set(ctx)
+    try:
+        pipeline.entrypoint(**params)
+    finally:
+        _TRACER.reset(token)
+        _PIPELINE_CONTEXT.reset(ctx_token)
+    if not tracer.invocations:
+        raise CompileError(f"pipeline '{pipeline.name}' calls no steps")
+    dns = step_dns_names(list(tracer.invocations))
+    _apply_run_config(pipeline, tracer, dns)
+    _fill_defaults_and_check(tracer)
+    order, after = _topological_order(tracer)
+
+    defaults = options.step_defaults
+    snapshot_image = image or defaults.image or default_image()
+    pipeline_dns = dns_name(pipeline.name)
+    by_name = {v: k for k, v in dns.items()}
+    step_specs = []
+    config_steps = {}
+    code_in_image = bool(defaults.code_in_image)
+    for inv_id in order:
+        inv = tracer.invocations[inv_id]
+        opts: StepOptions = defaults.merged(inv.step.options)
+        for key, extra in options.step_options.items():
+            if key == inv_id or by_name.get(key) == inv_id:
+                opts = opts.merged(extra)
+        code_in_image = code_in_image or bool(opts.code_in_image)
+        run_cfg = options.steps.get(inv_id) or options.steps.get(dns[inv_id]) or {}
+        enable_cache = run_cfg.get("enable_cache")
+        if enable_cache is None:  # a False at step or pipeline level wins over a True
+            enable_cache = (inv.step.options.enable_cache is not False
+                            and options.enable_cache is not False)
+        func = inv.step.entrypoint
+        inputs = []
+        for arg in inv.arg_names + sorted(set(inv.inputs) - set(inv.arg_names)):
+            src = inv.inputs.get(arg)
+            if src is None:
+                continue
+            if "step" in src:
+                inputs.append(StepInput(name=arg, step=dns[src["step"]], output=src["output"],
+                                        unmaterialized=src.get("unmaterialized", False)))
+            else:
+                inputs.append(StepInput(name=arg, artifact=src["artifact"],
+                                        unmaterialized=src.get("unmaterialized", False)))
+        outputs = []
+        for out in inv.outputs:
+            override = opts.output_materializers.get(out.name)
+            outputs.append(StepOutput(
+                name=out.name,
+                materializer=(materializer_path_of(override) if override is not None
+                              else materializer_path_for_type(out.type)),
+                data_type=type_path(out.type),
+                artifact_name=out.name if out.named else f"{pipeline.name}::{inv_id}::{out.name}",
+            ))
+        step_specs.append(StepSpec(
+            name=dns[inv_id], id=inv_id, function=func.__qualname__,
+            entrypoint=entrypoint_of(func, root, inv_id),
+            code_hash=code_hash(func, root),
+            image=opts.image if opts.image and opts.image != snapshot_image else None,
+            inputs=inputs, parameters=dict(sorted(inv.parameters.items())), outputs=outputs,
+            after=[dns[a] for a in after[inv_id]],
+            enable_cache=True if enable_cache is None else bool(enable_cache),
+            cache_version=opts.cache_version or "",
+            cache_expires_after_seconds=opts.cache_expires_after,
+            retry=RetryPolicy.model_validate(opts.retry) if opts.retry else None,
+            timeout_seconds=opts.timeout,
+            resources=ResourceRequirements(**opts.resources) if opts.resources else None,
+            env=dict(sorted(opts.env.items())), extra=opts.extra,
+        ))
+        config_steps[inv_id] = StepRunConfig(parameters=dict(sorted(inv.parameters.items())))
+
+    if code_in_image or os.environ.get("KUBELINE_CODE_IN_IMAGE", "").lower() in ("1", "true"):
+        code_in_image, code = True, None
+    if isinstance(code, dict):
+        code = CodeArchive.model_validate(code)
+    spec = SnapshotSpec(
+        pipeline=pipeline_dns, pipeline_name=pipeline.name, display_name=display_name,
+        image=snapshot_image, code=code, steps=step_specs,
+        config_template=RunConfiguration(enable_cache=options.enable_cache, steps=config_steps),
+        enable_cache=True if options.enable_cache is None else bool(options.enable_cache),
+        model=options.model.to_spec() if options.model else None,
+        pipeline_parameters={k: v for k, v in params.items() if is_json(v)},
+    )
+    run_config: dict[str, Any] = {}
+    if options.enable_cache is not None:
+        run_config["enableCache"] = options.enable_cache
+    if options.run_name:
+        run_config["runName"] = options.run_name
+    if options.tags:
+        run_config["tags"] = list(options.tags)
+    user_steps = {
+        (k if k in tracer.invocations else by_name[k]): {
+            **({"parameters": v["parameters"]} if v.get("parameters") else {}),
+            **({"enableCache": v["enable_cache"]} if v.get("enable_cache") is not None else {}),
+        }
+        for k, v in options.steps.items()
+    }
+    user_steps = {k: v for k, v in user_steps.items() if v}
+    if user_steps:
+        run_config["steps"] = user_steps
+    return CompiledPipeline(spec=spec, snapshot_name=snapshot_name(spec),
+                            pipeline_object_name=pipeline_dns, source_root=root,
+                            run_config=run_config, code_in_image=code_in_image)

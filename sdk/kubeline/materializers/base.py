@@ -1,0 +1,170 @@
+"""``BaseMaterializer``: save/load one value under a URI, with content hash and metadata."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any, ClassVar
+
+from kubeline.artifact_store import ArtifactStore, default_store
+
+VISUALIZATIONS_DIR = "visualizations"
+
+
+class HashingWriter:
+    """A write-only file wrapper feeding every byte into a sha256 (no extra copies)."""
+
+    def __init__(self, raw: Any, on_close: Any) -> None:
+        self._raw = raw
+        self._on_close = on_close
+        self._sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self._sha.update(view)
+        self._raw.write(view)
+        self.size += view.nbytes
+        return view.nbytes
+
+    def tell(self) -> int:
+        return self.size
+
+    def writable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return False
+
+    def seekable(self) -> bool:
+        return False
+
+    def flush(self) -> None:
+        self._raw.flush()
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._raw.closed)
+
+    def close(self) -> None:
+        if not self._raw.closed:
+            self._raw.close()
+            self._on_close(self._sha.hexdigest(), self.size)
+
+    def __enter__(self) -> HashingWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        if exc_type is None:
+            self.close()
+        else:  # do not commit a half-written file
+            discard = getattr(self._raw, "discard", None)
+            if callable(discard):
+                discard()
+            else:
+                self._raw.close()
+
+
+def json_safe(value: Any) -> Any:
+    """Metadata values as JSON (NaN/inf -> None, numpy scalars -> Python)."""
+    if hasattr(value, "item") and not isinstance(value, (list, dict, str, bytes)):
+        try:
+            value = value.item()
+        except (ValueError, TypeError):
+            value = str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+class BaseMaterializer:
+    """Subclass, set ``ASSOCIATED_TYPES`` and implement ``save``/``load``.
+
+    Write files with ``self.open(name, "wb")`` (hashed: they make up the
+    content hash and ``storage_size``); write visualizations with
+    ``self.save_visualization(name, bytes, type)``.
+    """
+
+    ASSOCIATED_TYPES: ClassVar[tuple[type, ...]] = ()
+    # Built-ins name their types as strings so that nothing heavy is imported.
+    ASSOCIATED_TYPE_PATHS: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("ASSOCIATED_TYPES"):
+            from kubeline.materializers.registry import materializer_registry
+
+            for tp in cls.ASSOCIATED_TYPES:
+                materializer_registry.register_materializer_type(tp, cls)
+
+    def __init__(self, uri: str, artifact_store: ArtifactStore | None = None) -> None:
+        self.uri = uri.rstrip("/")
+        self.artifact_store = artifact_store or default_store()
+        self._files: dict[str, tuple[str, int]] = {}
+        self.visualizations: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ files
+    def path(self, name: str) -> str:
+        return f"{self.uri}/{name}"
+
+    def open(self, name: str, mode: str = "rb", **kwargs: Any) -> Any:
+        """Open a file of this artifact; writes are hashed and counted."""
+        raw = self.artifact_store.open(self.path(name), mode, **kwargs)
+        if "w" not in mode:
+            return raw
+
+        def done(digest: str, size: int) -> None:
+            self._files[name] = (digest, size)
+
+        return HashingWriter(raw, done)
+
+    @property
+    def storage_size(self) -> int:
+        return sum(size for _, size in self._files.values())
+
+    def content_hash(self) -> str:
+        """sha256 over the saved files' names and digests (stable for equal bytes)."""
+        sha = hashlib.sha256()
+        for name in sorted(self._files):
+            digest, size = self._files[name]
+            sha.update(f"{name}\0{digest}\0{size}\n".encode())
+        return sha.hexdigest()
+
+    def save_visualization(self, name: str, data: bytes, kind: str) -> str:
+        uri = self.path(f"{VISUALIZATIONS_DIR}/{name}")
+        self.artifact_store.write_bytes(uri, data)
+        self.visualizations[uri] = kind
+        return uri
+
+    # ------------------------------------------------------------------ API
+    @classmethod
+    def can_handle_type(cls, data_type: type) -> bool:
+        from kubeline.materializers.registry import _mro_paths
+
+        if cls.ASSOCIATED_TYPES and issubclass(data_type, cls.ASSOCIATED_TYPES):
+            return True
+        return bool(set(_mro_paths(data_type)) & set(cls.ASSOCIATED_TYPE_PATHS))
+
+    def save(self, data: Any) -> None:
+        raise NotImplementedError(f"{type(self).__name__}.save")
+
+    def load(self, data_type: type) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}.load")
+
+    def extract_metadata(self, data: Any) -> dict[str, Any]:
+        """Type-specific metadata (storage_size is added by the caller)."""
+        return {}
+
+    def save_visualizations(self, data: Any) -> dict[str, str]:
+        """Write visualizations; returns {uri: 'html'|'image'|...}."""
+        return {}
+
+
+class AutoMaterializer(BaseMaterializer):
+    """Declared for outputs without a usable annotation: the value's type picks at save time."""

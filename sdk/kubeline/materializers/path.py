@@ -1,0 +1,66 @@
+"""Files and directories (``pathlib.Path`` values)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+from kubeline.materializers.base import BaseMaterializer
+
+SCHEMA = "schema.json"
+FILES = "files"
+COPY_CHUNK = 8 * 1024 * 1024
+
+
+class PathMaterializer(BaseMaterializer):
+    """A local file or folder: copied under ``files/``; loads into a fresh temp folder."""
+
+    ASSOCIATED_TYPE_PATHS: ClassVar[tuple[str, ...]] = ("pathlib.PurePath", "pathlib.Path")
+
+    def _copy_in(self, local: Path, rel: str) -> None:
+        with open(local, "rb") as src, self.open(f"{FILES}/{rel}", "wb") as dst:
+            while chunk := src.read(COPY_CHUNK):
+                dst.write(chunk)
+
+    def save(self, data: Any) -> None:
+        path = Path(data)
+        if not path.exists():
+            raise FileNotFoundError(f"output path {path} does not exist")
+        files: list[str] = []
+        if path.is_dir():
+            for dirpath, dirnames, filenames in os.walk(path):
+                dirnames.sort()
+                for name in sorted(filenames):
+                    full = Path(dirpath) / name
+                    rel = full.relative_to(path).as_posix()
+                    self._copy_in(full, rel)
+                    files.append(rel)
+        else:
+            self._copy_in(path, path.name)
+            files.append(path.name)
+        schema = {"kind": "dir" if path.is_dir() else "file", "name": path.name, "files": files}
+        with self.open(SCHEMA, "wb") as f:
+            f.write(json.dumps(schema, sort_keys=True).encode())
+
+    def load(self, data_type: type) -> Path:
+        with self.open(SCHEMA, "rb") as f:
+            schema = json.loads(f.read())
+        target = Path(tempfile.mkdtemp(prefix="kubeline-artifact-"))
+        for rel in schema["files"]:
+            if rel.startswith("/") or ".." in Path(rel).parts:
+                raise ValueError(f"unsafe file name {rel!r} in {self.uri}")
+            local = target / schema["name"] / rel if schema["kind"] == "dir" else target / rel
+            local.parent.mkdir(parents=True, exist_ok=True)
+            self.artifact_store.get_file(self.path(f"{FILES}/{rel}"), str(local))
+        if schema["kind"] == "dir":
+            (target / schema["name"]).mkdir(exist_ok=True)
+            return target / schema["name"]
+        return target / schema["name"]
+
+    def extract_metadata(self, data: Any) -> dict[str, Any]:
+        path = Path(data)
+        count = sum(len(f) for _, _, f in os.walk(path)) if path.is_dir() else 1
+        return {"kind": "dir" if path.is_dir() else "file", "file_count": count}

@@ -1,0 +1,129 @@
+"""Which materializer handles which type; loading data given a URI and materializer path."""
+
+from __future__ import annotations
+
+import importlib
+import typing
+from typing import Any
+
+AUTO = "kubeline.materializers.base.AutoMaterializer"
+FALLBACK = "kubeline.materializers.pickle.CloudpickleMaterializer"
+_BUILTIN = "kubeline.materializers.builtin.BuiltInMaterializer"
+_PANDAS = "kubeline.materializers.pandas.PandasMaterializer"
+_SKLEARN = "kubeline.materializers.pickle.SklearnMaterializer"
+
+# Type path -> materializer path: no heavy import needed to decide.
+BUILTIN_TYPES: dict[str, str] = {
+    **{f"builtins.{t}": _BUILTIN for t in
+       ("int", "float", "bool", "str", "NoneType", "list", "tuple", "dict")},
+    "builtins.bytes": "kubeline.materializers.builtin.BytesMaterializer",
+    "numpy.ndarray": "kubeline.materializers.numpy.NumpyMaterializer",
+    "pandas.DataFrame": _PANDAS, "pandas.core.frame.DataFrame": _PANDAS,
+    "pandas.Series": _PANDAS, "pandas.core.series.Series": _PANDAS,
+    "pathlib.Path": "kubeline.materializers.path.PathMaterializer",
+    "pathlib.PurePath": "kubeline.materializers.path.PathMaterializer",
+    **{f"sklearn.base.{t}": _SKLEARN for t in
+       ("BaseEstimator", "ClassifierMixin", "RegressorMixin", "TransformerMixin",
+        "ClusterMixin")},
+}
+
+
+def _mro_paths(tp: type) -> list[str]:
+    return [f"{c.__module__}.{c.__qualname__}" for c in getattr(tp, "__mro__", (tp,))]
+
+
+def import_object(path: str) -> Any:
+    """Import ``pkg.mod.Name`` or ``pkg.mod:Name.attr``."""
+    if ":" in path:
+        module_name, attr = path.split(":", 1)
+    else:
+        module_name, _, attr = path.rpartition(".")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def materializer_path_of(cls: Any) -> str:
+    if isinstance(cls, str):
+        return cls
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+class MaterializerRegistry:
+    """User registrations (exact types and subclasses) on top of the built-in table."""
+
+    def __init__(self) -> None:
+        self._types: dict[type, type] = {}
+
+    def register_materializer_type(self, key: type, materializer: type) -> None:
+        self._types[key] = materializer
+
+    def __contains__(self, key: type) -> bool:
+        return self.path_for(key) not in (AUTO, FALLBACK)
+
+    def path_for(self, tp: Any) -> str:
+        """Materializer path for a type (Any/object -> decided by the value at save time)."""
+        if typing.get_origin(tp) is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        origin = typing.get_origin(tp)
+        if origin is not None:
+            tp = origin
+        if not isinstance(tp, type) or tp is object:
+            return AUTO
+        for cls in getattr(tp, "__mro__", (tp,)):
+            if cls in self._types:
+                return materializer_path_of(self._types[cls])
+            path = BUILTIN_TYPES.get(f"{cls.__module__}.{cls.__qualname__}")
+            if path:
+                return path
+        return FALLBACK
+
+    def __getitem__(self, tp: type) -> type:
+        return import_object(self.path_for(tp))
+
+
+materializer_registry = MaterializerRegistry()
+
+
+def register_materializer(materializer: type, *types: type) -> type:
+    """Register ``materializer`` for ``types`` (default: its ``ASSOCIATED_TYPES``)."""
+    for tp in types or materializer.ASSOCIATED_TYPES:
+        materializer_registry.register_materializer_type(tp, materializer)
+    return materializer
+
+
+def materializer_path_for_type(tp: Any) -> str:
+    return materializer_registry.path_for(tp)
+
+
+def materializer_for_value(value: Any, declared: str | None = None) -> type:
+    """The materializer class to save ``value``: the declared one if it fits, else by type."""
+    from kubeline.compiler import is_json
+
+    if declared and declared not in (AUTO,):
+        cls = import_object(declared)
+        if cls.can_handle_type(type(value)) and (
+                declared != _BUILTIN or is_json(value)):
+            return cls
+    path = materializer_registry.path_for(type(value))
+    if path == AUTO:
+        path = FALLBACK
+    if path == _BUILTIN and not is_json(value):
+        path = FALLBACK
+    if path == "kubeline.materializers.numpy.NumpyMaterializer" and value.dtype.hasobject:
+        path = FALLBACK
+    return import_object(path)
+
+
+def load_artifact_data(uri: str, materializer: str, data_type: str | type | None = None,
+                       artifact_store: Any = None) -> Any:
+    """Load the value stored at ``uri`` by ``materializer`` (used by ``.load()`` views)."""
+    cls = import_object(materializer)
+    tp: Any = data_type
+    if isinstance(data_type, str):
+        try:
+            tp = import_object(data_type) if data_type != "typing.Any" else object
+        except (ImportError, AttributeError):
+            tp = object
+    return cls(uri, artifact_store).load(tp if isinstance(tp, type) else object)

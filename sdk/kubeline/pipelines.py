@@ -1,0 +1,246 @@
+"""``@pipeline``: a function whose step calls form a DAG; calling it runs it on Kubernetes."""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TypeVar, overload
+
+from kubeline.errors import ConfigurationError
+from kubeline.model import Model
+from kubeline.settings import StepOptions, options_from_kwargs
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("kubeline")
+
+# Set by the step runtime while it imports user code: a module-level pipeline
+# call (a script without `if __name__ == "__main__":`) must not submit a run.
+IMPORTING_STEP_CODE: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "kubeline_importing_step_code", default=False
+)
+
+_RUN_CONFIG_KEYS = ("enable_cache", "run_name", "tags")
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """Everything configurable on a pipeline (see ``Pipeline.with_options``)."""
+
+    name: str | None = None
+    enable_cache: bool | None = None
+    model: Model | None = None
+    step_defaults: StepOptions = field(default_factory=StepOptions)
+    synchronous: bool = True
+    parameters: dict[str, Any] = field(default_factory=dict)
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    step_options: dict[str, StepOptions] = field(default_factory=dict)
+    run_name: str | None = None
+    tags: tuple[str, ...] = ()
+    namespace: str | None = None
+    code_max_bytes: int | None = None
+
+
+def _coerce_model(value: Any, where: str) -> Model | None:
+    if value is None or isinstance(value, Model):
+        return value
+    if isinstance(value, dict):
+        return Model(**value)
+    raise ConfigurationError(f"{where}: model must be a Model(...) or a dict with a name")
+
+
+def _load_yaml(path: str | Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read configuration file {path}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"configuration file {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"configuration file {path} must hold a mapping at top level")
+    return data
+
+
+def build_options(base: PipelineOptions, where: str, **kw: Any) -> PipelineOptions:
+    """Apply decorator / with_options keywords (and a ``config_path`` YAML) onto ``base``."""
+    config_path = kw.pop("config_path", None)
+    if config_path is not None:
+        file_kw = _load_yaml(config_path)
+        file_kw.update(kw)
+        kw = file_kw
+    run_configuration = kw.pop("run_configuration", None)
+    if run_configuration is not None:
+        from kubeline.config.pipeline_run_configuration import PipelineRunConfiguration
+
+        rc = PipelineRunConfiguration.coerce(run_configuration).model_dump(exclude_none=True)
+        for key, val in rc.items():
+            kw.setdefault(key, val)
+    updates: dict[str, Any] = {}
+    if "name" in kw:
+        updates["name"] = kw.pop("name")
+    if "enable_cache" in kw:
+        updates["enable_cache"] = kw.pop("enable_cache")
+    if "model" in kw:
+        updates["model"] = _coerce_model(kw.pop("model"), where)
+    if "synchronous" in kw:
+        updates["synchronous"] = bool(kw.pop("synchronous"))
+    for key in ("run_name", "namespace", "code_max_bytes"):
+        if key in kw:
+            updates[key] = kw.pop(key)
+    if "tags" in kw:
+        updates["tags"] = tuple(kw.pop("tags") or ())
+    if "parameters" in kw:
+        params = kw.pop("parameters") or {}
+        if not isinstance(params, dict):
+            raise ConfigurationError(f"{where}: parameters must be a mapping")
+        updates["parameters"] = {**base.parameters, **params}
+    steps_cfg = kw.pop("steps", None) or {}
+    if not isinstance(steps_cfg, dict):
+        raise ConfigurationError(f"{where}: steps must be a mapping of step id -> configuration")
+    new_steps = {k: dict(v) for k, v in base.steps.items()}
+    new_step_options = dict(base.step_options)
+    for step_id, cfg in steps_cfg.items():
+        if hasattr(cfg, "model_dump"):
+            cfg = cfg.model_dump(exclude_none=True)
+        cfg = dict(cfg or {})
+        run_part = {k: cfg.pop(k) for k in ("parameters", "enable_cache") if k in cfg}
+        merged = new_steps.setdefault(step_id, {})
+        if "parameters" in run_part:
+            merged["parameters"] = {**merged.get("parameters", {}), **run_part["parameters"]}
+        if "enable_cache" in run_part:
+            merged["enable_cache"] = run_part["enable_cache"]
+        if cfg:
+            opts = options_from_kwargs(f"{where}, steps.{step_id}", **cfg)
+            prev = new_step_options.get(step_id, StepOptions())
+            new_step_options[step_id] = prev.merged(opts)
+    updates["steps"] = new_steps
+    updates["step_options"] = new_step_options
+    step_kw = {k: kw.pop(k) for k in list(kw) if k in (
+        "settings", "resources", "image", "env", "retry", "retries", "timeout", "extra",
+        "cache_version", "cache_expires_after")}
+    if step_kw:
+        updates["step_defaults"] = base.step_defaults.merged(options_from_kwargs(where, **step_kw))
+    if kw:
+        raise ConfigurationError(f"{where}: unknown option(s) {sorted(kw)}")
+    return replace(base, **updates)
+
+
+class Pipeline:
+    """A pipeline: call it to run, ``with_options`` to configure, ``compile`` to inspect."""
+
+    def __init__(self, func: Callable[..., Any], options: PipelineOptions) -> None:
+        self.entrypoint = func
+        self.options = options
+        functools.update_wrapper(self, func)
+
+    @property
+    def name(self) -> str:
+        return self.options.name or self.entrypoint.__name__
+
+    @property
+    def enable_cache(self) -> bool | None:
+        return self.options.enable_cache
+
+    def with_options(self, **options: Any) -> Pipeline:
+        """A copy with options changed.
+
+        Keywords: ``config_path`` (YAML with any of these keys), ``run_configuration``
+        (PipelineRunConfiguration/dict), ``steps`` ({step id: {parameters, enable_cache,
+        settings, ...}}), ``parameters`` (pipeline arguments), ``enable_cache``,
+        ``synchronous``, ``model``, ``settings``, ``run_name``, ``tags``, ``namespace``,
+        ``code_max_bytes`` and step defaults (``image``, ``resources``, ``env``, ...).
+        """
+        return Pipeline(self.entrypoint,
+                        build_options(self.options, f"pipeline '{self.name}'", **options))
+
+    def configure(self, **options: Any) -> Pipeline:
+        self.options = build_options(self.options, f"pipeline '{self.name}'", **options)
+        return self
+
+    def compile(self, *args: Any, image: str | None = None, code: Any = None,
+                source_root: Path | None = None, display_name: str | None = None,
+                **kwargs: Any) -> Any:
+        """Trace the pipeline into a ``CompiledPipeline`` (pure: no cluster, no S3)."""
+        from kubeline.compiler import compile_pipeline
+
+        return compile_pipeline(self, args, kwargs, image=image, code=code,
+                                source_root=source_root, display_name=display_name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Compile, upload code, create the Snapshot and a PipelineRun; wait unless async."""
+        from kubeline.compiler import active_tracer
+
+        if active_tracer() is not None:
+            raise ConfigurationError(
+                f"pipeline '{self.name}' was called inside another pipeline; call its steps "
+                "directly instead"
+            )
+        if IMPORTING_STEP_CODE.get():
+            log.info("not running pipeline %s: called while a step Pod imports its code",
+                     self.name)
+            return None
+        from kubeline.submit import run_pipeline
+
+        return run_pipeline(self, args, kwargs)
+
+    def create_snapshot(self, name: str | None = None, **parameters: Any) -> Any:
+        """Create (or reuse) a Snapshot of this pipeline without running it.
+
+        ``name`` is the snapshot's display name (runnable by that name);
+        ``parameters`` are pipeline arguments.
+        """
+        from kubeline.submit import create_snapshot
+
+        return create_snapshot(self, (), parameters, display_name=name)
+
+    @property
+    def model(self) -> Any:
+        """The pipeline as stored in the cluster: ``Client().get_pipeline(name)``."""
+        from kubeline.client import Client
+
+        return Client(**_client_kwargs(self.options.namespace)).get_pipeline(self.name)
+
+    def __repr__(self) -> str:
+        return f"<Pipeline {self.name}>"
+
+
+def _client_kwargs(namespace: str | None) -> dict[str, Any]:
+    return {"namespace": namespace} if namespace else {}
+
+
+@overload
+def pipeline(_func: F) -> Pipeline: ...
+
+
+@overload
+def pipeline(
+    _func: None = None, *, name: str | None = None, enable_cache: bool | None = None,
+    model: Model | None = None, settings: dict[str, Any] | None = None,
+    synchronous: bool | None = None, **options: Any,
+) -> Callable[[F], Pipeline]: ...
+
+
+def pipeline(_func: Any = None, **options: Any) -> Any:
+    """Decorate a function as a pipeline: ``@pipeline`` or ``@pipeline(enable_cache=..., ...)``.
+
+    Options as in :meth:`Pipeline.with_options`; ``settings`` and step options given
+    here are defaults for every step.
+    """
+
+    def decorate(func: Callable[..., Any]) -> Pipeline:
+        where = f"pipeline '{options.get('name') or getattr(func, '__name__', func)}'"
+        return Pipeline(func, build_options(PipelineOptions(), where, **dict(options)))
+
+    if _func is not None:
+        if options:
+            raise TypeError("use @pipeline or @pipeline(...), not both a function and options")
+        return decorate(_func)
+    return decorate
+
+
+BasePipeline = Pipeline

@@ -1,0 +1,5 @@
+import sys
+
+from kubeline.runtime.executor import main
+
+sys.exit(main())

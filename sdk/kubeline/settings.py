@@ -1,0 +1,218 @@
+"""Step and pipeline options: resources, image, env, retries, timeout, cache switches.
+
+Options come from ``@step(...)``/``@pipeline(...)`` keywords, from
+``settings={"resources": ..., "docker": ...}`` (ZenML's keys) and from
+``with_options(...)``. All are normalized into :class:`StepOptions`, a frozen
+value merged with :meth:`StepOptions.merged` (later values win).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from kubeline.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class ResourceSettings:
+    """Compute resources of a step Pod (``cpu_count`` cores, ``memory`` like '2GB' or '512Mi')."""
+
+    cpu_count: float | None = None
+    memory: str | None = None
+    gpu_count: int | None = None
+
+
+@dataclass(frozen=True)
+class DockerSettings:
+    """Image settings: ``image`` (or ``parent_image``); ``code_in_image`` skips the code archive."""
+
+    image: str | None = None
+    parent_image: str | None = None
+    code_in_image: bool | None = None
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepRetryConfig:
+    """Retries after a failed attempt: ``delay`` seconds, multiplied by ``backoff`` each time."""
+
+    max_retries: int = 1
+    delay: float = 10.0
+    backoff: float = 2.0
+    max_delay: float = 600.0
+
+
+@dataclass(frozen=True)
+class StepOptions:
+    """Everything configurable on a step (None/empty = inherit)."""
+
+    name: str | None = None
+    enable_cache: bool | None = None
+    cache_version: str | None = None
+    cache_expires_after: int | None = None
+    image: str | None = None
+    code_in_image: bool | None = None
+    resources: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    retry: dict[str, Any] | None = None
+    timeout: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    output_materializers: dict[str, Any] = field(default_factory=dict)
+
+    def merged(self, other: StepOptions) -> StepOptions:
+        """``self`` overridden by the set fields of ``other`` (dicts are merged)."""
+        updates: dict[str, Any] = {}
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(mine, dict) and isinstance(theirs, dict):
+                if theirs:
+                    updates[f.name] = {**mine, **theirs}
+            elif theirs is not None:
+                updates[f.name] = theirs
+        return replace(self, **updates)
+
+
+def _cpu(value: Any, where: str) -> str:
+    if isinstance(value, bool):
+        raise ConfigurationError(f"{where}: cpu must be a number of cores or a string like '500m'")
+    if isinstance(value, (int, float)):
+        if value <= 0:
+            raise ConfigurationError(f"{where}: cpu must be positive, got {value}")
+        return str(int(value)) if float(value).is_integer() else f"{round(value * 1000)}m"
+    if isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?m?", value.strip()):
+        return value.strip()
+    raise ConfigurationError(f"{where}: cpu {value!r} is not a core count like 2, 0.5 or '500m'")
+
+
+_MEMORY_UNITS = {"KB": "k", "MB": "M", "GB": "G", "TB": "T", "KIB": "Ki", "MIB": "Mi",
+                 "GIB": "Gi", "TIB": "Ti", "K": "k", "M": "M", "G": "G", "T": "T",
+                 "KI": "Ki", "MI": "Mi", "GI": "Gi", "TI": "Ti", "": ""}
+
+
+def _memory(value: Any, where: str) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return str(value)
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", str(value))
+    if m and m.group(2).upper() in _MEMORY_UNITS:
+        return f"{m.group(1)}{_MEMORY_UNITS[m.group(2).upper()]}"
+    raise ConfigurationError(
+        f"{where}: memory {value!r} is not a size like '512Mi', '2GB' or a byte count"
+    )
+
+
+def normalize_resources(value: Any, where: str) -> dict[str, Any]:
+    """ResourceSettings or a dict (cpu/cpu_count, memory, gpu/gpu_count) -> {cpu, memory, gpu}."""
+    if value is None:
+        return {}
+    if isinstance(value, ResourceSettings):
+        value = asdict(value)
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"{where}: resources must be a dict or ResourceSettings")
+    out: dict[str, Any] = {}
+    for key, val in value.items():
+        if val is None:
+            continue
+        if key in ("cpu", "cpu_count"):
+            out["cpu"] = _cpu(val, where)
+        elif key == "memory":
+            out["memory"] = _memory(val, where)
+        elif key in ("gpu", "gpu_count"):
+            if not isinstance(val, int) or isinstance(val, bool) or val < 0:
+                raise ConfigurationError(f"{where}: gpu count must be a non-negative integer")
+            out["gpu"] = val
+        else:
+            raise ConfigurationError(
+                f"{where}: unknown resource {key!r} (use cpu_count, memory, gpu_count)"
+            )
+    return out
+
+
+def normalize_retry(value: Any, where: str) -> dict[str, Any] | None:
+    """int (max retries), StepRetryConfig or dict -> RetryPolicy wire dict."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ConfigurationError(f"{where}: retries must be a count or a StepRetryConfig")
+    if isinstance(value, int):
+        value = {"max_retries": value}
+    if isinstance(value, StepRetryConfig):
+        value = asdict(value)
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"{where}: retries must be a count, dict or StepRetryConfig")
+    aliases = {"max_retries": "maxRetries", "delay": "backoffSeconds",
+               "backoff_seconds": "backoffSeconds", "backoff": "backoffFactor",
+               "backoff_factor": "backoffFactor", "max_delay": "maxBackoffSeconds",
+               "max_backoff_seconds": "maxBackoffSeconds"}
+    out: dict[str, Any] = {}
+    for key, val in value.items():
+        wire = aliases.get(key, key if key in aliases.values() else None)
+        if wire is None:
+            raise ConfigurationError(
+                f"{where}: unknown retry option {key!r} "
+                "(use max_retries, delay, backoff, max_delay)"
+            )
+        out[wire] = val
+    return out
+
+
+def _positive_seconds(value: Any, what: str, where: str) -> int | None:
+    if value is None:
+        return None
+    seconds = value.total_seconds() if hasattr(value, "total_seconds") else value
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
+        raise ConfigurationError(f"{where}: {what} must be a positive number of seconds")
+    return int(seconds)
+
+
+SETTINGS_KEYS = ("resources", "docker", "retry", "env", "timeout")
+
+
+def options_from_kwargs(where: str, **kw: Any) -> StepOptions:
+    """Build StepOptions from decorator / with_options keywords (``settings`` included)."""
+    settings = dict(kw.pop("settings", None) or {})
+    unknown = [k for k in settings if k not in SETTINGS_KEYS]
+    if unknown:
+        raise ConfigurationError(
+            f"{where}: unknown settings key(s) {unknown} (known: {', '.join(SETTINGS_KEYS)})"
+        )
+    docker = settings.get("docker")
+    if isinstance(docker, dict):
+        docker = DockerSettings(**docker)
+    if docker is not None and not isinstance(docker, DockerSettings):
+        raise ConfigurationError(f"{where}: settings['docker'] must be a dict or DockerSettings")
+    resources = normalize_resources(settings.get("resources"), where)
+    resources.update(normalize_resources(kw.pop("resources", None), where))
+    env = dict(docker.environment) if docker else {}
+    env.update(settings.get("env") or {})
+    env.update(kw.pop("env", None) or {})
+    bad_env = [k for k, v in env.items() if not isinstance(k, str) or not isinstance(v, str)]
+    if bad_env:
+        raise ConfigurationError(f"{where}: env values must be strings (check {bad_env})")
+    retry = kw.pop("retry", None)
+    retries = kw.pop("retries", None)
+    retry = next((r for r in (retry, retries, settings.get("retry")) if r is not None), None)
+    cache_version = kw.pop("cache_version", None)
+    extra = kw.pop("extra", None) or {}
+    if not isinstance(extra, dict):
+        raise ConfigurationError(f"{where}: extra must be a dict")
+    options = StepOptions(
+        name=kw.pop("name", None),
+        enable_cache=kw.pop("enable_cache", None),
+        cache_version=None if cache_version is None else str(cache_version),
+        cache_expires_after=_positive_seconds(
+            kw.pop("cache_expires_after", None), "cache_expires_after", where),
+        image=kw.pop("image", None) or (docker and (docker.image or docker.parent_image)) or None,
+        code_in_image=docker.code_in_image if docker else None,
+        resources=resources,
+        env=env,
+        retry=normalize_retry(retry, where),
+        timeout=_positive_seconds(kw.pop("timeout", None) or settings.get("timeout"),
+                                  "timeout", where),
+        extra=dict(extra),
+        output_materializers=dict(kw.pop("output_materializers", None) or {}),
+    )
+    if kw:
+        raise ConfigurationError(f"{where}: unknown option(s) {sorted(kw)}")
+    return options

@@ -1,0 +1,123 @@
+"""Reading a step function's signature: declared outputs and input annotations.
+
+Pure: works on the function object only (annotations resolved with
+``typing.get_type_hints``), so the compiler and the step runtime agree.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+from kubeline.artifacts.artifact_config import ArtifactConfig
+from kubeline.errors import CompileError
+
+DEFAULT_OUTPUT = "output"
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """One declared output: its name, Python type and artifact naming."""
+
+    name: str
+    type: Any
+    named: bool  # the user gave the name (Annotated) -> it is also the artifact name
+    version: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+def type_path(tp: Any) -> str:
+    """``module.QualName`` of a type (generic aliases use their origin; Any -> typing.Any)."""
+    if tp is Any or tp is None:
+        return "typing.Any"
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return type_path(typing.get_args(tp)[0])
+    if origin is not None:
+        tp = origin
+    if isinstance(tp, type):
+        return f"{tp.__module__}.{tp.__qualname__}"
+    return "typing.Any"
+
+
+def concrete_type(tp: Any) -> type | None:
+    """The class behind an annotation (``list[int]`` -> list), or None for Any/unions."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return concrete_type(typing.get_args(tp)[0])
+    if origin is not None:
+        return origin if isinstance(origin, type) else None
+    return tp if isinstance(tp, type) else None
+
+
+def type_hints(func: Any, step_name: str) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(func, include_extras=True)
+    except Exception as exc:  # NameError on an unresolvable forward reference, etc.
+        raise CompileError(
+            f"step '{step_name}': cannot resolve its type annotations ({exc}); import the "
+            "types used in the signature at module level"
+        ) from None
+
+
+def _one_output(tp: Any, index: int | None, step_name: str) -> OutputSpec:
+    fallback = DEFAULT_OUTPUT if index is None else f"output_{index}"
+    if typing.get_origin(tp) is typing.Annotated:
+        base, *meta = typing.get_args(tp)
+        for m in meta:
+            if isinstance(m, str):
+                return OutputSpec(name=m, type=base, named=True)
+            if isinstance(m, ArtifactConfig):
+                name = m.name or fallback
+                version = None if m.version is None else str(m.version)
+                return OutputSpec(name=name, type=base, named=m.name is not None,
+                                  version=version, tags=tuple(m.tags))
+        return OutputSpec(name=fallback, type=base, named=False)
+    return OutputSpec(name=fallback, type=tp, named=False)
+
+
+def parse_outputs(func: Any, step_name: str) -> list[OutputSpec]:
+    """Outputs from the return annotation (no annotation: one output named ``output``)."""
+    hints = type_hints(func, step_name)
+    if "return" not in hints:
+        return [OutputSpec(name=DEFAULT_OUTPUT, type=Any, named=False)]
+    ret = hints["return"]
+    if ret is None or ret is type(None):
+        return []
+    origin = typing.get_origin(ret)
+    args = typing.get_args(ret)
+    if origin is tuple and args and args[-1] is not Ellipsis and args != ((),):
+        outputs = [_one_output(a, i, step_name) for i, a in enumerate(args)]
+    else:
+        outputs = [_one_output(ret, None, step_name)]
+    seen: set[str] = set()
+    for out in outputs:
+        if out.name in seen:
+            raise CompileError(
+                f"step '{step_name}': output name '{out.name}' is used twice in the return "
+                "annotation; give each output a distinct Annotated name"
+            )
+        if not out.name.isidentifier() and not _valid_output_name(out.name):
+            raise CompileError(
+                f"step '{step_name}': output name '{out.name}' must start with a letter or '_' "
+                "and contain only letters, digits, '_', '.', '-'"
+            )
+        seen.add(out.name)
+    return outputs
+
+
+def _valid_output_name(name: str) -> bool:
+    import re
+
+    return bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", name)) and len(name) <= 128
+
+
+def parameter_names(func: Any) -> tuple[list[str], bool]:
+    """The function's argument names and whether it takes ``**kwargs``."""
+    sig = inspect.signature(func)
+    names = [p.name for p in sig.parameters.values()
+             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    var_kw = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+    return names, var_kw

@@ -1,0 +1,114 @@
+"""Running a pipeline: compile -> package code -> Pipeline -> Snapshot -> PipelineRun -> wait.
+
+I/O only; the decisions (DAG, names, hashes) are made by the pure compiler.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from kubeline.resources.names import (
+    API_VERSION,
+    LABEL_PIPELINE,
+    LABEL_SNAPSHOT,
+    PIPELINE_RUNS,
+    PIPELINES,
+    SNAPSHOTS,
+    label_value,
+)
+
+if TYPE_CHECKING:
+    from kubeline.compiler import CompiledPipeline
+    from kubeline.kube import Kube
+    from kubeline.pipelines import Pipeline
+
+log = logging.getLogger("kubeline")
+
+
+def run_name_for(pipeline_dns: str, now: datetime | None = None, suffix: str | None = None) -> str:
+    """'<pipeline dns>-<yyyymmdd-hhmmss>-<4 hex>': sortable, unique, a valid DNS label."""
+    now = now or datetime.now(UTC)
+    suffix = suffix or secrets.token_hex(2)
+    return f"{pipeline_dns[:40].rstrip('-')}-{now:%Y%m%d-%H%M%S}-{suffix}"
+
+
+def pipeline_object(compiled: CompiledPipeline, description: str | None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"name": compiled.spec.pipeline_name}
+    if description:
+        spec["description"] = description[:1024]
+    return {"apiVersion": API_VERSION, "kind": "Pipeline",
+            "metadata": {"name": compiled.pipeline_object_name}, "spec": spec}
+
+
+def run_object(compiled: CompiledPipeline, name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": API_VERSION, "kind": "PipelineRun",
+        "metadata": {"name": name, "labels": {
+            LABEL_PIPELINE: compiled.pipeline_object_name,
+            LABEL_SNAPSHOT: label_value(compiled.snapshot_name)}},
+        "spec": {"snapshot": compiled.snapshot_name, "config": compiled.run_config},
+    }
+
+
+def _package_code(pipeline: Pipeline, compiled_root: Any, kube: Kube) -> dict[str, Any]:
+    from kubeline.artifact_store import ArtifactStore, S3Settings
+    from kubeline.code_archive import build_archive, upload_archive
+
+    archive = build_archive(compiled_root, max_bytes=pipeline.options.code_max_bytes)
+    try:
+        store = ArtifactStore.from_settings(S3Settings.resolve(kube))
+        uri = upload_archive(store, archive)
+    finally:
+        archive.path.unlink(missing_ok=True)
+    log.info("code archive %s (%d files, %d bytes)", uri, archive.file_count, archive.size)
+    return {"uri": uri, "sha256": archive.sha256, "size": archive.size}
+
+
+def _compile_and_store(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str, Any],
+                       display_name: str | None) -> tuple[Kube, CompiledPipeline]:
+    """Compile (once without code to validate cheaply), package, then create the objects."""
+    from kubeline.compiler import compile_pipeline
+    from kubeline.kube import Kube
+
+    draft = compile_pipeline(pipeline, args, kwargs, display_name=display_name)
+    kube = Kube.connect(namespace=pipeline.options.namespace)
+    code = None if draft.code_in_image else _package_code(pipeline, draft.source_root, kube)
+    compiled = compile_pipeline(pipeline, args, kwargs, code=code, source_root=draft.source_root,
+                                display_name=display_name) if code else draft
+    kube.create_or_get(PIPELINES, pipeline_object(compiled, pipeline.entrypoint.__doc__))
+    kube.create_or_get(SNAPSHOTS, compiled.snapshot_object())
+    return kube, compiled
+
+
+def _client(kube: Kube) -> Any:
+    from kubeline.client import Client
+
+    return Client(namespace=kube.namespace)
+
+
+def run_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Submit a run; wait for it (with progress) unless the pipeline is asynchronous."""
+    kube, compiled = _compile_and_store(pipeline, args, kwargs, display_name=None)
+    name = run_name_for(compiled.pipeline_object_name)
+    kube.create(PIPELINE_RUNS, run_object(compiled, name))
+    print(f"Pipeline run {name} created (snapshot {compiled.snapshot_name}, namespace "
+          f"{kube.namespace}).", flush=True)
+    run = _client(kube).get_pipeline_run(name)
+    if pipeline.options.synchronous:
+        run.wait(show_progress=True)
+        run = _client(kube).get_pipeline_run(name)
+    return run
+
+
+def create_snapshot(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str, Any],
+                    display_name: str | None = None) -> Any:
+    """Create (or reuse) the pipeline's Snapshot without running it; returns its view."""
+    kube, compiled = _compile_and_store(pipeline, args, kwargs, display_name=display_name)
+    client = _client(kube)
+    getter = getattr(client, "get_snapshot", None)
+    if callable(getter):
+        return getter(compiled.snapshot_name)
+    return kube.get(SNAPSHOTS, compiled.snapshot_name)
