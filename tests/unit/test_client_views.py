@@ -621,3 +621,28 @@ def test_cached_run_outcome_and_summary(client: Client) -> None:
     trainer = next(s for s in summary["steps"] if s["name"] == "svc_trainer")
     assert trainer["cachedFrom"] == {"run": R1, "step": "svc_trainer"}
     assert trainer["outputs"]["trained_model"]["version"] == "1"
+
+
+def test_load_and_visualize_through_the_artifact_store(
+        client: Client, kube: FakeKube, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from kubeline.artifact_store import ArtifactStore, set_default_store
+    from kubeline.materializers.builtin import BuiltInMaterializer
+
+    store = ArtifactStore.local(str(tmp_path / "store"))
+    set_default_store(store)
+    try:
+        uri = store.uri("artifacts", "ml", "acc")
+        BuiltInMaterializer(uri, store).save({"accuracy": 0.97})
+        store.write_bytes(f"{uri}/visualizations/0.html", b"<p>0.97</p>")
+        av_obj = kube.store[n.ARTIFACT_VERSIONS][n.artifact_version_name("training_acc", "1")]
+        av_obj["spec"].update(
+            uri=uri, materializer="kubeline.materializers.builtin.BuiltInMaterializer",
+            dataType="builtins.dict",
+            visualizations=[{"uri": f"{uri}/visualizations/0.html", "type": "html"}])
+        av = client.get_pipeline_run(R1).steps["svc_trainer"].outputs["training_acc"]
+        assert av.load() == {"accuracy": 0.97}
+        [path] = av.visualize()
+        assert Path(path).read_bytes() == b"<p>0.97</p>"
+    finally:
+        set_default_store(None)

@@ -51,21 +51,23 @@ def emit_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequenc
     if not rows:
         click.echo(empty)
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title, title_justify="left", box=None, header_style="bold")
     for col in columns:
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for row in rows:
         table.add_row(*["-" if v is None or v == "" else str(v) for v in row])
-    Console(soft_wrap=True).print(table)
+    console().print(table)
 
 
 def console() -> Any:
+    """A rich console; off a terminal it never truncates (pipes, files, tests)."""
+    import sys
+
     from rich.console import Console
 
-    return Console()
+    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 1000)
 
 
 def ago(value: Any) -> str:

@@ -36,9 +36,9 @@ def describe(ctx: click.Context, run_name: str, output: str) -> None:
     if output != "table":
         emit_data(run_summary(view), output)
         return
-    from rich.console import Console
+    from kubeline.cli.output import console as make_console
 
-    console = Console(soft_wrap=True)
+    console = make_console()
     console.print(lineage_tree(view))
     trig = view.spec.get("triggeredBy")
     if trig:

@@ -99,18 +99,22 @@ class ArtifactVersionView(View):
 
         Unpickling materializers run code from the artifact: load only artifacts you trust.
         """
-        from kubeline import materializers
+        from kubeline.artifact_store import default_store
+        from kubeline.materializers import load_artifact_data
 
-        return materializers.load(self.uri, self.materializer, self.data_type)
+        store = default_store(self._client.kube)
+        return load_artifact_data(self.uri, self.materializer, self.data_type, store)
 
     def visualize(self, title: str | None = None) -> list[str]:
         """Show the stored visualizations: inline in a notebook, else saved to local files.
 
         Returns the local paths (or URIs) shown.
         """
+        from kubeline.artifact_store import default_store
         from kubeline.client.visualize import show_visualizations
 
-        return show_visualizations(self, title=title)
+        store = default_store(self._client.kube)
+        return show_visualizations(self, title=title, reader=store.read_bytes)
 
     def __repr__(self) -> str:
         return f"ArtifactVersionView({self.name!r}, version={self.version!r})"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kubeline.errors import NotFoundError
 
@@ -24,13 +25,6 @@ def in_notebook() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def read_bytes(uri: str) -> bytes:
-    """The bytes at ``uri`` through Kubeline's artifact store."""
-    from kubeline import artifact_store
-
-    return artifact_store.read_bytes(uri)
-
-
 def _display(kind: str, data: bytes) -> None:
     from IPython import display
 
@@ -45,7 +39,7 @@ def _display(kind: str, data: bytes) -> None:
 
 
 def show_visualizations(
-    av: ArtifactVersionView, title: str | None = None, reader: Any = read_bytes,
+    av: ArtifactVersionView, reader: Callable[[str], bytes], title: str | None = None,
     out_dir: Path | None = None,
 ) -> list[str]:
     """Display each visualization inline in a notebook; elsewhere save it to files and say where."""
