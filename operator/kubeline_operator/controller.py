@@ -1,0 +1,509 @@
+"""The run controller: a work queue of runs, each reconciled by plan -> execute -> patch status.
+
+Level-triggered: a run is reconciled whenever it or one of its step Pods
+changes, or when a planner deadline (retry, timeout, grace, TTL) comes due. One
+pass plans and executes repeatedly until the plan changes nothing more, then
+writes the status once through the status subresource, guarded by the run's
+resourceVersion. Pods are created before the status says so, so a crash in
+between leaves a Pod that the next pass adopts, never a missing one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from kubeline.resources.models import (
+    PipelineRunSpec,
+    PipelineRunStatus,
+    SnapshotSpec,
+    StepSpec,
+)
+from kubeline.resources.names import ARTIFACT_VERSIONS, PIPELINE_RUNS
+
+from kubeline_operator import actions as A
+from kubeline_operator import bookkeeping, metrics
+from kubeline_operator.api import Conflict, Gone, OperatorApi
+from kubeline_operator.artifacts import (
+    ManifestError,
+    artifact_info,
+    artifact_version_body,
+    next_version,
+    parse_manifest,
+)
+from kubeline_operator.dag import Dag, validate_snapshot
+from kubeline_operator.observe import PodObservation
+from kubeline_operator.planner import TERMINAL_RUN, Plan, RunState, plan, ready_steps
+from kubeline_operator.pod_spec import RunRef, build_step_pod, outputs_uri, step_image
+from kubeline_operator.resolution import resolve_step
+from kubeline_operator.run_status import apply
+from kubeline_operator.settings import OperatorSettings
+from kubeline_operator.stores import AvEntry, Stores
+from kubeline_operator.timeutil import parse_time, to_rfc3339
+from kubeline_operator.workqueue import WorkQueue
+
+log = logging.getLogger("kubeline.operator")
+OUTPUT_READ_RETRIES = 12
+SLOT_POLL_SECONDS = 5.0
+
+
+@dataclass
+class Snap:
+    name: str | None
+    spec: SnapshotSpec | None
+    pipeline: str | None
+    missing: str | None = None
+    invalid: str | None = None
+
+
+def _rv(body: dict[str, Any]) -> int:
+    try:
+        return int(body["metadata"]["resourceVersion"])
+    except (KeyError, TypeError, ValueError):
+        return 0
+
+
+def status_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """A JSON merge patch turning status ``old`` into ``new`` (removed keys become null)."""
+    patch: dict[str, Any] = {k: v for k, v in new.items() if old.get(k) != v}
+    patch.update({k: None for k in old if k not in new})
+    return patch
+
+
+class Controller:
+    def __init__(self, settings: OperatorSettings, api: OperatorApi, stores: Stores) -> None:
+        self.settings = settings
+        self.api = api
+        self.stores = stores
+        self.queue = WorkQueue()
+        self.runs: dict[tuple[str, str], dict[str, Any]] = {}
+        self.phases: dict[tuple[str, str], str] = {}
+        self.waiting_for_slots: set[tuple[str, str]] = set()
+        self.output_failures: dict[tuple[str, str, str, int], int] = {}
+        self.events: asyncio.Queue[tuple[dict[str, Any], str, str, str]] = asyncio.Queue(10000)
+        self._snapshots: dict[tuple[str, str, str], tuple[SnapshotSpec | None, str | None]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._store: Any = None
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        for i in range(self.settings.workers):
+            self._tasks.append(asyncio.create_task(self._worker(), name=f"kubeline-worker-{i}"))
+        self._tasks.append(asyncio.create_task(self._post_events(), name="kubeline-events"))
+        self._tasks.append(asyncio.create_task(self._poll_slots(), name="kubeline-slots"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    # ------------------------------------------------------------------ inputs
+    def observe_run(self, body: dict[str, Any], deleted: bool = False) -> None:
+        meta = body.get("metadata") or {}
+        key = (meta.get("namespace", ""), meta.get("name", ""))
+        if deleted:
+            self.runs.pop(key, None)
+            self.phases.pop(key, None)
+            self.queue.forget(key)
+            self._update_phase_gauge()
+            return
+        known = self.runs.get(key)
+        if known is None or _rv(body) >= _rv(known) or known["metadata"].get("uid") != meta.get(
+                "uid"):
+            self.runs[key] = body
+        self.queue.add(key)
+
+    def wake(self, namespace: str, run: str) -> None:
+        if (namespace, run) in self.runs:
+            self.queue.add((namespace, run))
+
+    def pod_freed(self) -> None:
+        """A step Pod finished somewhere: runs waiting for a global slot may proceed."""
+        for key in list(self.waiting_for_slots):
+            self.queue.add(key)
+        self.waiting_for_slots.clear()
+
+    # ------------------------------------------------------------------ workers
+    async def _worker(self) -> None:
+        while True:
+            key = await self.queue.get()
+            started = time.perf_counter()
+            try:
+                await self.reconcile(key)  # type: ignore[arg-type]
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                metrics.RECONCILE_ERRORS.inc()
+                log.exception("reconcile of run %s/%s failed; retrying in 5s", *key)
+                self.queue.add_after(key, 5.0)
+            finally:
+                metrics.RECONCILE_SECONDS.observe(time.perf_counter() - started)
+                self.queue.done(key)
+
+    async def _poll_slots(self) -> None:
+        while True:
+            await asyncio.sleep(SLOT_POLL_SECONDS)
+            if self.waiting_for_slots:
+                self.pod_freed()
+
+    async def _post_events(self) -> None:
+        while True:
+            involved, type_, reason, message = await self.events.get()
+            try:
+                await self.api.post_event(involved, type_, reason, message, to_rfc3339(time.time()))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # events are best effort
+                log.debug("could not post event %s: %s", reason, exc)
+
+    def _event(self, body: dict[str, Any], type_: str, reason: str, message: str) -> None:
+        try:
+            self.events.put_nowait((body, type_, reason, message))
+        except asyncio.QueueFull:
+            log.debug("event queue full, dropping %s", reason)
+
+    def _update_phase_gauge(self) -> None:
+        counts: dict[str, int] = {}
+        for phase in self.phases.values():
+            counts[phase] = counts.get(phase, 0) + 1
+        for phase in ("initialized", "running", "completed", "failed", "cached", "cancelled"):
+            metrics.RUNS_BY_PHASE.labels(phase).set(counts.get(phase, 0))
+
+    # ------------------------------------------------------------------ snapshots
+    def _snapshot(self, namespace: str, spec: PipelineRunSpec, status: PipelineRunStatus,
+                  pipeline_status: dict[str, Any] | None) -> Snap:
+        name = status.snapshot or spec.snapshot
+        pipeline = status.pipeline
+        if not name:
+            latest = (pipeline_status or {}).get("latestSnapshot")
+            if not latest:
+                return Snap(None, None, spec.pipeline, missing=(
+                    f"pipeline '{spec.pipeline}' has no snapshot to run (no Pipeline object or "
+                    "no status.latestSnapshot); set spec.snapshot or create a snapshot first"
+                    if spec.pipeline else "the run names neither spec.snapshot nor spec.pipeline"))
+            name = latest
+        raw = self.stores.snapshot(namespace, name)
+        if raw is None:
+            return Snap(name, None, pipeline, missing=(
+                f"snapshot '{name}' not found in namespace {namespace}; create it or fix "
+                "spec.snapshot"))
+        cache_key = (namespace, raw["name"], raw.get("uid", ""))
+        if cache_key not in self._snapshots:
+            try:
+                parsed: SnapshotSpec | None = SnapshotSpec.model_validate(raw["spec"])
+                problems = validate_snapshot(parsed)
+                problem = "; ".join(problems) if problems else None
+            except ValueError as exc:
+                parsed, problem = None, f"snapshot spec does not parse: {exc}"
+            self._snapshots[cache_key] = (parsed, problem)
+            if len(self._snapshots) > 2000:
+                self._snapshots.pop(next(iter(self._snapshots)))
+        parsed, problem = self._snapshots[cache_key]
+        if problem or parsed is None:
+            return Snap(raw["name"], None, pipeline,
+                        invalid=f"snapshot '{raw['name']}' is invalid: {problem}")
+        return Snap(raw["name"], parsed, pipeline or parsed.pipeline)
+
+    # ------------------------------------------------------------------ reconcile
+    async def reconcile(self, key: tuple[str, str]) -> None:
+        body = self.runs.get(key)
+        if body is None:
+            return
+        namespace, name = key
+        meta = body["metadata"]
+        try:
+            spec = PipelineRunSpec.model_validate(body.get("spec") or {})
+        except ValueError as exc:
+            spec = PipelineRunSpec()
+            log.warning("run %s/%s has an invalid spec: %s", namespace, name, exc)
+        try:
+            status = PipelineRunStatus.model_validate(body.get("status") or {})
+        except ValueError:
+            status = PipelineRunStatus()
+        original = status.to_k8s()
+        created = parse_time(meta.get("creationTimestamp")) or time.time()
+
+        pipeline_status = None
+        if not status.steps and not status.snapshot and not spec.snapshot and spec.pipeline:
+            try:
+                from kubeline.resources.names import PIPELINES, dns_name
+
+                pobj = await self.api.get(PIPELINES, namespace, dns_name(spec.pipeline))
+                pipeline_status = pobj.get("status") or {}
+            except Gone:
+                pipeline_status = None
+        snap = self._snapshot(namespace, spec, status, pipeline_status)
+        run_ref = RunRef(name=name, uid=meta.get("uid", ""), namespace=namespace,
+                         pipeline=snap.pipeline or "", snapshot=snap.name or "")
+        deferred: set[str] = set()
+        last = Plan()
+        limit = (len(snap.spec.steps) if snap.spec else 0) + 8
+        for _ in range(limit):
+            now = time.time()
+            state = RunState(
+                name=name, created=created, spec=spec, status=status, now=now,
+                snapshot_name=snap.name, snapshot=snap.spec, pipeline=snap.pipeline,
+                snapshot_missing=snap.missing, snapshot_invalid=snap.invalid,
+                pods=self.stores.run_pods(namespace, name),
+                global_slots=max(self.settings.max_pods_global - self.stores.active_pods(), 0),
+                settings=self.settings.planner,
+            )
+            if snap.spec is not None:
+                state.resolutions = self._resolve(namespace, snap.spec, state)
+            last = plan(state)
+            if any(isinstance(a, A.RecordOutputs) and a.step in deferred for a in last.actions):
+                last.actions = [a for a in last.actions
+                                if not (isinstance(a, A.RecordOutputs) and a.step in deferred)]
+            produced, deleted_run = await self._execute(body, run_ref, snap, status, last,
+                                                        deferred)
+            if deleted_run:
+                self.runs.pop(key, None)
+                self.phases.pop(key, None)
+                return
+            changes = [a for a in last.actions if not isinstance(a, A.Effect)] + produced
+            if not changes:
+                break
+            new = apply(status, changes, now)
+            if any(isinstance(a, A.InitRun) for a in changes) and new.pipeline:
+                new.index = await bookkeeping.assign_run_index(self.api, namespace,
+                                                               new.pipeline, name)
+                if new.snapshot:
+                    await bookkeeping.count_snapshot_run(self.api, namespace, new.snapshot)
+            self._announce(body, status, changes)
+            status = new
+        new_status = status.to_k8s()
+        if new_status != original:
+            patched = await self._patch_status(key, body, original, new_status)
+            if patched is None:
+                return
+            finished = status.phase in TERMINAL_RUN and original.get("phase") not in TERMINAL_RUN
+            if finished and status.pipeline:
+                await bookkeeping.record_finish(self.api, namespace, status.pipeline, name,
+                                                status.phase in ("completed", "cached"))
+        self.phases[key] = status.phase
+        self._update_phase_gauge()
+        if last.waiting_for_slots:
+            self.waiting_for_slots.add(key)
+        if last.requeue_after is not None:
+            self.queue.add_after(key, last.requeue_after + 0.05)
+        elif status.phase in TERMINAL_RUN and not any(
+                isinstance(a, A.DeletePod) for a in last.actions):
+            # Nothing more to do for this run: free its memory (a new event brings it back).
+            self.runs.pop(key, None)
+
+    async def _patch_status(self, key: tuple[str, str], body: dict[str, Any],
+                            old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
+        namespace, name = key
+        patch = {"metadata": {"resourceVersion": body["metadata"].get("resourceVersion")},
+                 "status": status_patch(old, new)}
+        try:
+            result = await self.api.patch_status(PIPELINE_RUNS, namespace, name, patch)
+        except Conflict:
+            # Someone changed the run (e.g. set spec.cancel): re-read it and plan again.
+            try:
+                fresh = await self.api.get(PIPELINE_RUNS, namespace, name)
+            except Gone:
+                self.runs.pop(key, None)
+                return None
+            self.runs[key] = fresh
+            self.queue.add(key)
+            return None
+        except Gone:
+            self.runs.pop(key, None)
+            return None
+        if key in self.runs and _rv(result) >= _rv(self.runs[key]):
+            self.runs[key] = result
+        return result
+
+    def _resolve(self, namespace: str, snapshot: SnapshotSpec, state: RunState
+                 ) -> dict[str, Any]:
+        dag = Dag.of(snapshot)
+        params = state.status.parameters or {}
+        out = {}
+        for step_id in ready_steps(state):
+            step = dag.by_id[step_id]
+            out[step_id] = resolve_step(
+                namespace=namespace, snapshot=snapshot, dag=dag, step=step,
+                status=state.status, run_config=state.spec.config,
+                parameters=params.get(step_id, {}),
+                image=step_image(step, snapshot, self.settings.pod),
+                artifacts=self.stores, cache=self.stores, now=state.now,
+            )
+        return out
+
+    # ------------------------------------------------------------------ effects
+    async def _execute(self, body: dict[str, Any], run: RunRef, snap: Snap,
+                       status: PipelineRunStatus, p: Plan, deferred: set[str]
+                       ) -> tuple[list[A.Action], bool]:
+        produced: list[A.Action] = []
+        jobs = []
+        for action in p.actions:
+            if isinstance(action, A.CreatePod):
+                jobs.append(self._create_pod(run, snap, action))
+            elif isinstance(action, A.DeletePod):
+                jobs.append(self.api.delete_pod(run.namespace, action.pod))
+            elif isinstance(action, A.RecordOutputs):
+                jobs.append(self._record_outputs(run, snap, status, action, deferred))
+        for result in await asyncio.gather(*jobs):
+            if isinstance(result, list):
+                produced.extend(result)
+        if any(isinstance(a, A.DeleteRun) for a in p.actions):
+            await self.api.delete(PIPELINE_RUNS, run.namespace, run.name)
+            return produced, True
+        return produced, False
+
+    async def _create_pod(self, run: RunRef, snap: Snap, action: A.CreatePod) -> list[A.Action]:
+        assert snap.spec is not None
+        step = Dag.of(snap.spec).by_id[action.step]
+        if not self.settings.s3_bucket:
+            return [A.MarkStepFailed(action.step, "OperatorMisconfigured",
+                                     "the operator has no KUBELINE_S3_BUCKET: set s3.bucket in "
+                                     "the chart values", time.time())]
+        pod = build_step_pod(run, snap.spec, step, action.attempt, action.parameters,
+                             action.inputs, self.settings.s3_bucket, self.settings.pod)
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            created = await self.api.create_pod(run.namespace, pod)
+        except ApiException as exc:
+            if exc.status in (400, 403, 422):
+                detail = exc.body if isinstance(exc.body, str) else exc.reason
+                with contextlib.suppress(TypeError, ValueError):
+                    detail = json.loads(detail).get("message", detail)
+                return [A.MarkStepFailed(action.step, "PodCreateFailed",
+                                         f"cannot create step pod {action.pod}: {detail}",
+                                         time.time())]
+            raise
+        if created:
+            metrics.PODS_CREATED.inc()
+        self.stores.remember_pod(run.namespace, run.name, PodObservation(
+            name=action.pod, step=step.name, attempt=action.attempt, phase="Pending",
+            created=time.time()))
+        return []
+
+    async def _record_outputs(self, run: RunRef, snap: Snap, status: PipelineRunStatus,
+                              action: A.RecordOutputs, deferred: set[str]) -> list[A.Action]:
+        assert snap.spec is not None
+        step = Dag.of(snap.spec).by_id[action.step]
+        existing = self.stores.produced(run.namespace, run.name, step.id)
+        if all(o.name in existing for o in step.outputs):
+            return [A.MarkStepCompleted(step.id, {o.name: existing[o.name] for o in step.outputs},
+                                        action.time)]
+        manifest_uri = action.manifest_uri or (
+            outputs_uri(self.settings.s3_bucket, run, step, action.attempt) + "/manifest.json")
+        fail_key = (run.namespace, run.name, step.id, action.attempt)
+        try:
+            raw = await asyncio.to_thread(self._read, manifest_uri)
+            data = json.loads(raw)
+            outputs = parse_manifest(data, step, snap.spec.pipeline_name)
+        except FileNotFoundError:
+            return [A.MarkStepFailed(step.id, "OutputsMissing",
+                                     f"step pod {action.pod} succeeded but wrote no outputs "
+                                     f"manifest at {manifest_uri}", time.time())]
+        except (ManifestError, ValueError) as exc:
+            return [A.MarkStepFailed(step.id, "OutputsMissing", str(exc), time.time())]
+        except Exception as exc:  # S3 unreachable from the operator: retry, then fail
+            tries = self.output_failures.get(fail_key, 0) + 1
+            self.output_failures[fail_key] = tries
+            if tries >= OUTPUT_READ_RETRIES:
+                self.output_failures.pop(fail_key, None)
+                return [A.MarkStepFailed(step.id, "OutputsUnreadable",
+                                         f"cannot read outputs manifest {manifest_uri}: {exc}",
+                                         time.time())]
+            log.warning("reading %s failed (%s); retry %d", manifest_uri, exc, tries)
+            deferred.add(step.id)
+            self.queue.add_after((run.namespace, run.name), min(2.0 * tries, 30.0))
+            return []
+        self.output_failures.pop(fail_key, None)
+        cache = next((s.cache for s in status.steps if s.name == step.id), None)
+        recorded: dict[str, str] = {}
+        for out in outputs:
+            if out.output in existing:
+                recorded[out.output] = existing[out.output]
+                continue
+            name = await self._create_artifact_version(run, step, out, cache.key if cache else None)
+            if isinstance(name, A.MarkStepFailed):
+                return [name]
+            recorded[out.output] = name
+        return [A.MarkStepCompleted(step.id, recorded, action.time)]
+
+    async def _create_artifact_version(self, run: RunRef, step: StepSpec, out: Any,
+                                       cache_key: str | None) -> str | A.MarkStepFailed:
+        for _ in range(20):
+            version = out.version or next_version(
+                e.info.version for e in self.stores.versions(run.namespace, out.artifact_name))
+            body = artifact_version_body(out, version, run.namespace, run.pipeline, run.name,
+                                         step, cache_key)
+            try:
+                created = await self.api.create(ARTIFACT_VERSIONS, run.namespace, body)
+            except Conflict:
+                if out.version:
+                    return A.MarkStepFailed(
+                        step.id, "ArtifactVersionExists",
+                        f"artifact '{out.artifact_name}' already has version '{out.version}'; "
+                        "give a new version or leave it unset to auto-increment", time.time())
+                # Someone took this number: remember it and try the next one.
+                self.stores.remember_av(run.namespace, AvEntry(
+                    info=A.ArtifactInfo(body["metadata"]["name"], "", "", "", "",
+                                        out.artifact_name, version), created=time.time()))
+                continue
+            info = artifact_info(created)
+            self.stores.remember_av(run.namespace, AvEntry(
+                info=info, created=time.time(), output=out.output, run=run.name, step_id=step.id))
+            return info.artifact_version
+        return A.MarkStepFailed(step.id, "ArtifactVersionConflict",
+                                f"could not allocate a version of '{out.artifact_name}'",
+                                time.time())
+
+    def _read(self, uri: str) -> bytes:
+        if self._store is None:
+            from kubeline.artifact_store import ArtifactStore, S3Settings
+
+            s3 = S3Settings.from_env()
+            if s3 is None:
+                raise RuntimeError("KUBELINE_S3_BUCKET is not set in the operator")
+            self._store = ArtifactStore.from_settings(s3)
+        return self._store.read_bytes(uri)
+
+    # ------------------------------------------------------------------ events
+    def _announce(self, body: dict[str, Any], old: PipelineRunStatus,
+                  changes: list[A.Action]) -> None:
+        for a in changes:
+            if isinstance(a, A.InitRun):
+                self._event(body, "Normal", "RunStarted",
+                            f"run started: {len(a.step_ids)} steps from snapshot {a.snapshot}")
+            elif isinstance(a, A.MarkStepRunning):
+                if a.reason == "CacheMiss":
+                    metrics.CACHE_MISSES.inc()
+                reason = "PodAdopted" if a.reason == "PodAdopted" else "StepStarted"
+                self._event(body, "Normal", reason,
+                            f"step {a.step} attempt {a.attempt}: pod {a.pod} ({a.reason})")
+            elif isinstance(a, A.MarkCached):
+                metrics.CACHE_HITS.inc()
+                self._event(body, "Normal", "CacheHit",
+                            f"step {a.step} reused outputs of run {a.cached_from.run}, "
+                            f"step {a.cached_from.step}")
+            elif isinstance(a, A.MarkStepCompleted):
+                self._event(body, "Normal", "StepCompleted", f"step {a.step} completed")
+            elif isinstance(a, A.ScheduleRetry):
+                delay = max(a.next_time - a.time, 0)
+                self._event(body, "Warning", "StepRetrying",
+                            f"step {a.step} failed ({a.reason}: {a.message}); "
+                            f"retrying in {delay:.0f}s")
+            elif isinstance(a, A.MarkStepFailed):
+                self._event(body, "Warning", "StepFailed",
+                            f"step {a.step}: {a.reason}: {a.message}")
+            elif isinstance(a, A.MarkStepCancelled):
+                self._event(body, "Normal", "StepCancelled", f"step {a.step}: {a.message}")
+            elif isinstance(a, A.FinishRun):
+                metrics.RUNS_FINISHED.labels(a.phase).inc()
+                reason = {"completed": "RunCompleted", "cached": "RunCached",
+                          "failed": "RunFailed", "cancelled": "RunCancelled"}[a.phase]
+                self._event(body, "Warning" if a.phase == "failed" else "Normal", reason,
+                            f"{a.reason}: {a.message}")

@@ -1,0 +1,234 @@
+"""kopf registrations: indices, silent event handlers and startup/cleanup. Thin by design.
+
+No change-detecting handlers, timers or daemons are used, so kopf never writes
+annotations or finalizers on any object: ``on.event`` handlers only feed the
+controller's work queue, and ``kopf.index`` keeps in-memory views that kopf
+fills completely before any event handler runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+from kubeline.resources.models import SnapshotSpec
+from kubeline.resources.names import (
+    ANNOTATION_NAME,
+    GROUP,
+    LABEL_COMPONENT,
+    LABEL_RUN,
+    MODEL_VERSIONS,
+    PIPELINE_RUNS,
+    SNAPSHOTS,
+)
+
+from kubeline_operator import bookkeeping, models_ctl
+from kubeline_operator.api import OperatorApi
+from kubeline_operator.artifacts import ANNOTATION_OUTPUT, ANNOTATION_STEP_ID, artifact_info
+from kubeline_operator.cache_key import CacheCandidate
+from kubeline_operator.controller import Controller
+from kubeline_operator.dag import validate_snapshot
+from kubeline_operator.observe import observe_pod
+from kubeline_operator.settings import OperatorSettings
+from kubeline_operator.stores import AvEntry, Stores
+from kubeline_operator.timeutil import parse_time
+
+log = logging.getLogger("kubeline.operator")
+STEP_PODS = {LABEL_COMPONENT: "step"}
+
+
+class Runtime:
+    """The process-wide controller, created at startup."""
+
+    settings: OperatorSettings | None = None
+    api: OperatorApi | None = None
+    stores = Stores()
+    controller: Controller | None = None
+
+
+def _owner_run(body: Any) -> str | None:
+    for ref in body.get("metadata", {}).get("ownerReferences") or []:
+        if ref.get("kind") == "PipelineRun" and ref.get("apiVersion", "").startswith(GROUP):
+            return ref.get("name")
+    return (body.get("metadata", {}).get("labels") or {}).get(LABEL_RUN)
+
+
+# ----------------------------------------------------------------------------- startup
+
+
+@kopf.on.startup()
+async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+    cfg = Runtime.settings or OperatorSettings.from_env()
+    Runtime.settings = cfg
+    settings.watching.server_timeout = cfg.watch_server_timeout
+    settings.watching.client_timeout = cfg.watch_client_timeout
+    settings.watching.connect_timeout = cfg.watch_connect_timeout
+    settings.posting.level = logging.WARNING  # our own Events carry the story
+    Runtime.api = OperatorApi(cfg.api_qps, cfg.api_burst, threads=max(cfg.workers, 4))
+    Runtime.controller = Controller(cfg, Runtime.api, Runtime.stores)
+    await Runtime.controller.start()
+    log.info("kubeline operator started (namespaces: %s, peering: %s)",
+             ",".join(cfg.namespaces) or "all", cfg.peering or "standalone")
+
+
+@kopf.on.cleanup()
+async def cleanup(**_: Any) -> None:
+    if Runtime.controller is not None:
+        await Runtime.controller.stop()
+    if Runtime.api is not None:
+        Runtime.api.close()
+
+
+# ----------------------------------------------------------------------------- indices
+
+
+@kopf.index("pods", labels=STEP_PODS)
+def kubeline_step_pods(body: Any, namespace: str, **_: Any) -> dict[Any, Any]:
+    pod = observe_pod(body)
+    run = _owner_run(body)
+    if pod is None or run is None:
+        return {}
+    out: dict[Any, Any] = {(namespace, run): pod}
+    if pod.active:
+        out["active"] = (namespace, pod.name)
+    return out
+
+
+@kopf.index(GROUP, "v1alpha1", "artifactversions")
+def kubeline_artifacts(body: Any, namespace: str, name: str, meta: Any, **_: Any
+                       ) -> dict[Any, Any]:
+    info = artifact_info(body)
+    annotations = meta.get("annotations") or {}
+    spec = body.get("spec") or {}
+    producer = spec.get("producer") or {}
+    entry = AvEntry(
+        info=info, created=parse_time(meta.get("creationTimestamp")) or 0.0,
+        output=producer.get("output") or annotations.get(ANNOTATION_OUTPUT),
+        run=producer.get("run"),
+        step_id=producer.get("step") or annotations.get(ANNOTATION_STEP_ID),
+    )
+    out: dict[Any, Any] = {
+        ("name", namespace, name): entry,
+        ("artifact", namespace, info.artifact_name or annotations.get(ANNOTATION_NAME, "")): entry,
+    }
+    if info.id:
+        out[("uid", namespace, info.id)] = entry
+    if entry.run and entry.step_id:
+        out[("producer", namespace, entry.run, entry.step_id)] = entry
+    return out
+
+
+@kopf.index(GROUP, "v1alpha1", "pipelineruns")
+def kubeline_cache(body: Any, namespace: str, name: str, **_: Any) -> dict[Any, Any]:
+    """Completed steps by cache key: the cache lookup never lists runs."""
+    out: dict[Any, Any] = {}
+    for step in (body.get("status") or {}).get("steps") or []:
+        cache = step.get("cache") or {}
+        end = parse_time(step.get("endTime"))
+        if step.get("phase") == "completed" and cache.get("key") and end is not None:
+            out[(namespace, cache["key"])] = CacheCandidate(
+                run=name, step=step.get("name", ""), outputs=dict(step.get("outputs") or {}),
+                end_time=end, key=cache["key"])
+    return out
+
+
+@kopf.index(GROUP, "v1alpha1", "snapshots")
+def kubeline_snapshots(body: Any, namespace: str, name: str, meta: Any, **_: Any
+                       ) -> dict[Any, Any]:
+    spec = body.get("spec") or {}
+    entry = {"name": name, "uid": meta.get("uid", ""), "spec": dict(spec)}
+    out: dict[Any, Any] = {(namespace, name): entry}
+    if spec.get("displayName"):
+        out[("display", namespace, spec["displayName"])] = name
+    return out
+
+
+# ----------------------------------------------------------------------------- events
+
+
+def _bind(kwargs: dict[str, Any]) -> Controller | None:
+    Runtime.stores.bind(kwargs)
+    return Runtime.controller
+
+
+@kopf.on.event(GROUP, "v1alpha1", "pipelineruns")
+async def run_event(body: Any, event: dict[str, Any], **kwargs: Any) -> None:
+    controller = _bind(kwargs)
+    if controller is not None:
+        controller.observe_run(dict(body), deleted=event.get("type") == "DELETED")
+
+
+@kopf.on.event("pods", labels=STEP_PODS)
+async def pod_event(body: Any, namespace: str, event: dict[str, Any], **kwargs: Any) -> None:
+    controller = _bind(kwargs)
+    run = _owner_run(body)
+    if controller is None or run is None:
+        return
+    phase = (body.get("status") or {}).get("phase")
+    if phase in ("Succeeded", "Failed") or event.get("type") == "DELETED":
+        controller.pod_freed()
+    controller.wake(namespace, run)
+
+
+@kopf.on.event(GROUP, "v1alpha1", "snapshots")
+async def snapshot_event(body: Any, namespace: str, name: str, event: dict[str, Any],
+                         **kwargs: Any) -> None:
+    """Validate new snapshots (what CEL cannot) and point their Pipeline at them."""
+    controller = _bind(kwargs)
+    if controller is None or event.get("type") == "DELETED":
+        return
+    status = body.get("status") or {}
+    if status.get("valid") is not None:
+        return
+    try:
+        problems = validate_snapshot(SnapshotSpec.model_validate(dict(body.get("spec") or {})))
+    except ValueError as exc:
+        problems = [f"spec does not parse: {exc}"]
+    patch = ({"valid": True, "reason": None, "message": None} if not problems else
+             {"valid": False, "reason": "InvalidSnapshot", "message": "; ".join(problems)[:2048]})
+    assert Runtime.api is not None
+    await bookkeeping.update_status(Runtime.api, SNAPSHOTS, namespace, name,
+                                    lambda st: None if st.get("valid") is not None else patch)
+    pipeline = (body.get("spec") or {}).get("pipeline")
+    if not problems and pipeline:
+        await bookkeeping.set_latest_snapshot(Runtime.api, namespace, pipeline, name)
+    for key in list(controller.runs):
+        if key[0] == namespace:
+            controller.queue.add(key)
+
+
+@kopf.index(GROUP, "v1alpha1", MODEL_VERSIONS)
+def kubeline_model_versions(body: Any, namespace: str, name: str, meta: Any, **_: Any
+                            ) -> dict[Any, Any]:
+    spec = body.get("spec") or {}
+    if not spec.get("model"):
+        return {}
+    return {(namespace, spec["model"]): models_ctl.VersionEntry(
+        name=name, version=str(spec.get("version", "")), stage=spec.get("stage") or "none",
+        created=parse_time(meta.get("creationTimestamp")) or 0.0,
+        status=dict(body.get("status") or {}))}
+
+
+@kopf.index(GROUP, "v1alpha1", "models")
+def kubeline_models(body: Any, namespace: str, name: str, **_: Any) -> dict[Any, Any]:
+    model = (body.get("spec") or {}).get("name")
+    return {(namespace, model): name} if model else {}
+
+
+@kopf.on.event(GROUP, "v1alpha1", MODEL_VERSIONS)
+async def model_version_event(body: Any, namespace: str, kubeline_model_versions: Any,
+                              kubeline_models: Any, **kwargs: Any) -> None:
+    """Number versions, keep one production version per model, update the Model's status."""
+    _bind(kwargs)
+    model = (body.get("spec") or {}).get("model")
+    if Runtime.api is None or not model:
+        return
+    key = (namespace, model)
+    versions = list(kubeline_model_versions[key]) if key in kubeline_model_versions else []
+    objects = list(kubeline_models[key]) if key in kubeline_models else []
+    await models_ctl.reconcile_model(Runtime.api, namespace, model, versions,
+                                     objects[0] if objects else None)
+
+
+__all__ = ["PIPELINE_RUNS", "Runtime"]

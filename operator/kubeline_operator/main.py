@@ -1,0 +1,35 @@
+"""Run the operator: metrics server, kopf with liveness probe, namespaces and peering."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+import kopf
+
+from kubeline_operator import handlers, metrics
+from kubeline_operator.settings import OperatorSettings
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=os.environ.get("KUBELINE_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    settings = OperatorSettings.from_env()
+    handlers.Runtime.settings = settings
+    metrics.serve(settings.metrics_port)
+    namespaces = list(settings.namespaces)
+    asyncio.run(kopf.operator(
+        clusterwide=not namespaces,
+        namespaces=namespaces or None,
+        liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz",
+        standalone=not settings.peering,
+        peering_name=settings.peering or None,
+        priority=int(os.environ.get("KUBELINE_PEERING_PRIORITY", "0") or 0),
+    ))
+
+
+if __name__ == "__main__":
+    main()

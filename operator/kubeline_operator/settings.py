@@ -1,0 +1,76 @@
+"""The operator's settings, read from its environment (the chart sets these)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from kubeline_operator.planner import PlannerSettings
+from kubeline_operator.pod_spec import PodSettings
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class OperatorSettings:
+    namespaces: tuple[str, ...] = ()  # empty: all namespaces
+    peering: str = ""  # empty: standalone
+    pod: PodSettings = field(default_factory=PodSettings)
+    planner: PlannerSettings = field(default_factory=PlannerSettings)
+    max_pods_global: int = 1000
+    api_qps: float = 50.0
+    api_burst: int = 100
+    workers: int = 8
+    s3_bucket: str = ""
+    health_port: int = 8080
+    metrics_port: int = 9090
+    watch_server_timeout: int = 300
+    watch_client_timeout: int = 330
+    watch_connect_timeout: int = 30
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> OperatorSettings:
+        env = dict(os.environ if environ is None else environ)
+        namespaces = tuple(n.strip() for n in env.get("KUBELINE_WATCH_NAMESPACES", "").split(",")
+                           if n.strip())
+        qps = _float(env, "KUBELINE_API_QPS", 50.0)
+        return cls(
+            namespaces=namespaces,
+            peering=env.get("KUBELINE_PEERING", "").strip(),
+            pod=PodSettings(
+                default_image=env.get("KUBELINE_DEFAULT_IMAGE", ""),
+                image_pull_policy=env.get("KUBELINE_IMAGE_PULL_POLICY", "") or "IfNotPresent",
+                service_account=env.get("KUBELINE_STEP_SERVICE_ACCOUNT", "") or "kubeline-step",
+                s3_secret=env.get("KUBELINE_S3_SECRET", "") or "kubeline-s3",
+            ),
+            planner=PlannerSettings(
+                max_pods_per_run=_int(env, "KUBELINE_MAX_PODS_PER_RUN", 100),
+                image_pull_grace_seconds=_float(env, "KUBELINE_IMAGE_PULL_GRACE_SECONDS", 120.0),
+                snapshot_grace_seconds=_float(env, "KUBELINE_SNAPSHOT_GRACE_SECONDS", 30.0),
+            ),
+            max_pods_global=_int(env, "KUBELINE_MAX_PODS_GLOBAL", 1000),
+            api_qps=qps,
+            api_burst=_int(env, "KUBELINE_API_BURST", max(int(qps * 2), 1)),
+            workers=_int(env, "KUBELINE_WORKERS", 8),
+            s3_bucket=env.get("KUBELINE_S3_BUCKET", ""),
+            health_port=_int(env, "KUBELINE_HEALTH_PORT", 8080),
+            metrics_port=_int(env, "KUBELINE_METRICS_PORT", 9090),
+        )
