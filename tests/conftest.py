@@ -89,11 +89,7 @@ def _dev_cluster() -> Iterator[Cluster]:
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    hyperkube = str(tool_path("hyperkube"))
-    kubectl = Path(dev.paths.home) / "bin" / "kubectl"
-    kubectl.parent.mkdir(exist_ok=True)
-    kubectl.write_text(f'#!/bin/sh\nexec "{hyperkube}" kubectl "$@"\n')
-    kubectl.chmod(0o755)
+    kubectl = dev.write_shims() / "kubectl"
     try:
         yield Cluster(kubeconfig=str(dev.paths.kubeconfig), kubectl_bin=str(kubectl),
                       helm_bin=str(tool_path("helm")), image=image, node_ip=st.node_ip, s3=s3)

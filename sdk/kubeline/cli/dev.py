@@ -79,6 +79,7 @@ def env() -> None:
     """Print shell exports for the cluster (KUBECONFIG and the S3 settings)."""
     cluster = _cluster()
     click.echo(f"export KUBECONFIG={cluster.paths.kubeconfig}")
+    click.echo(f'export PATH="{cluster.paths.home / "bin"}:$PATH"')
     s3 = cluster.paths.home / "s3.env"
     if s3.exists():
         for line in s3.read_text().splitlines():

@@ -148,7 +148,7 @@ class DevCluster:
         self.check_prerequisites()
         st = self.state()
         self.log(f"node {NODE_NAME} at {st.node_ip} (state in {self.paths.home})")
-        for name in ("hyperkube", "etcd", "pause", "versitygw"):
+        for name in ("hyperkube", "etcd", "pause", "versitygw", "helm"):
             self.tool(name)
         self.pki.ensure(NODE_NAME, st.node_ip, network.SERVICE_IP)
         self._write_kubeconfigs(st)
@@ -169,6 +169,7 @@ class DevCluster:
         self._start_s3(st)
         self._wait_node_ready(timeout)
         self._ensure_s3_secret(st)
+        self.write_shims()
         self.log(f"cluster ready in {time.monotonic() - t0:.1f}s")
         return st
 
@@ -310,7 +311,7 @@ state = "{paths.containerd_state}"
             self.tool("hyperkube"), "kube-proxy",
             f"--kubeconfig={self.paths.component_kubeconfig('kube-proxy')}",
             f"--hostname-override={NODE_NAME}", f"--cluster-cidr={network.POD_CIDR}",
-            "--proxy-mode=iptables", "--conntrack-max-per-core=0",
+            "--proxy-mode=iptables", "--conntrack-max-per-core=0", "--nodeport-addresses=primary",
             f"--oom-score-adj={0 if _restricted_oom_adj() else -999}",
             "--metrics-bind-address=127.0.0.1:10249", "--healthz-bind-address=127.0.0.1:10256",
             "--v=1",
@@ -392,6 +393,18 @@ registerNode: true
             f"AWS_SECRET_ACCESS_KEY={st.s3_secret_key}\n"
         )
         env.chmod(0o600)
+
+    def write_shims(self) -> Path:
+        """``<home>/bin`` with ``kubectl`` (v1.34, this build) and ``helm``, for PATH."""
+        bin_dir = self.paths.home / "bin"
+        bin_dir.mkdir(parents=True, exist_ok=True)
+        kubectl = bin_dir / "kubectl"
+        kubectl.write_text(f'#!/bin/sh\nexec "{self.tool("hyperkube")}" kubectl "$@"\n')
+        kubectl.chmod(0o755)
+        helm = bin_dir / "helm"
+        helm.unlink(missing_ok=True)
+        helm.symlink_to(self.tool("helm"))
+        return bin_dir
 
     # ------------------------------------------------------------------ down
     def down(self) -> list[str]:
