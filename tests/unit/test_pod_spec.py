@@ -1,0 +1,127 @@
+"""The step Pod builder (pure): contract of docs/contracts.md."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from kubeline.resources.models import (
+    CodeArchive,
+    ResourceRequirements,
+    SnapshotSpec,
+    StepOutput,
+    StepSpec,
+)
+from kubeline.resources.names import step_pod_name
+from kubeline_operator.actions import ArtifactInfo
+from kubeline_operator.pod_spec import PodSettings, RunRef, build_step_pod
+
+pytestmark = pytest.mark.unit
+
+STEP = StepSpec(
+    name="svc-trainer", id="svc_trainer", function="svc_trainer", entrypoint="steps:svc_trainer",
+    code_hash="c" * 64, outputs=[StepOutput(name="model", materializer="m.Pickle")],
+    env={"MODE": "fast", "KUBELINE_INVOCATION": "ignored"}, timeout_seconds=300,
+    resources=ResourceRequirements(cpu="500m", memory="1Gi", gpu=1),
+)
+SNAP = SnapshotSpec(pipeline="training-pipeline", pipeline_name="training_pipeline",
+                    image="kubeline/step:1", steps=[STEP],
+                    code=CodeArchive(uri="s3://b/code/x.tar.gz", sha256="d" * 64),
+                    model={"name": "iris", "version": "1"})
+RUN = RunRef(name="training-pipeline-x7k2p", uid="uid-1", namespace="ml",
+             pipeline="training-pipeline", snapshot="snap-1")
+INFO = ArtifactInfo("x-train-1", "uid-av", "s3://b/x", "m.Pandas", "pandas.DataFrame",
+                    "X_train", "3", "h" * 64)
+SETTINGS = PodSettings(default_image="fallback:1", image_pull_policy="Never",
+                       service_account="kubeline-step", s3_secret="my-s3")
+
+
+def build(**kw: object) -> dict:
+    args = {"run": RUN, "snapshot": SNAP, "step": STEP, "attempt": 2,
+            "parameters": {"gamma": 0.002}, "inputs": {"X_train": INFO}, "bucket": "b",
+            "settings": SETTINGS}
+    args.update(kw)
+    return build_step_pod(**args)
+
+
+def env_of(pod: dict) -> dict:
+    return {e["name"]: e for e in pod["spec"]["containers"][0]["env"]}
+
+
+def test_identity_labels_and_owner() -> None:
+    pod = build()
+    meta = pod["metadata"]
+    assert meta["name"] == step_pod_name(RUN.name, "svc-trainer", 2)
+    assert meta["labels"] == {
+        "kubeline.dev/run": RUN.name, "kubeline.dev/step": "svc-trainer",
+        "kubeline.dev/pipeline": "training-pipeline", "kubeline.dev/snapshot": "snap-1",
+        "kubeline.dev/attempt": "2", "kubeline.dev/component": "step"}
+    owner = meta["ownerReferences"][0]
+    assert owner == {"apiVersion": "kubeline.dev/v1alpha1", "kind": "PipelineRun",
+                     "name": RUN.name, "uid": "uid-1", "controller": True,
+                     "blockOwnerDeletion": True}
+
+
+def test_pod_spec_settings() -> None:
+    spec = build()["spec"]
+    container = spec["containers"][0]
+    assert spec["restartPolicy"] == "Never"
+    assert spec["serviceAccountName"] == "kubeline-step"
+    assert spec["automountServiceAccountToken"] is True
+    assert spec["activeDeadlineSeconds"] == 360
+    assert container["command"] == ["python", "-m", "kubeline.runtime"]
+    assert container["image"] == "kubeline/step:1"
+    assert container["imagePullPolicy"] == "Never"
+    assert container["terminationMessagePolicy"] == "FallbackToLogsOnError"
+    assert container["securityContext"] == {"allowPrivilegeEscalation": False}
+    assert container["resources"] == {
+        "requests": {"cpu": "500m", "memory": "1Gi", "nvidia.com/gpu": "1"},
+        "limits": {"cpu": "500m", "memory": "1Gi", "nvidia.com/gpu": "1"}}
+
+
+def test_invocation_matches_contract() -> None:
+    inv = json.loads(env_of(build())["KUBELINE_INVOCATION"]["value"])
+    assert inv["namespace"] == "ml" and inv["pipeline"] == "training-pipeline"
+    assert inv["pipelineName"] == "training_pipeline" and inv["run"] == RUN.name
+    assert inv["runUid"] == "uid-1" and inv["snapshot"] == "snap-1" and inv["attempt"] == 2
+    assert inv["step"]["id"] == "svc_trainer" and inv["step"]["entrypoint"] == "steps:svc_trainer"
+    assert inv["parameters"] == {"gamma": 0.002}
+    assert inv["inputs"]["X_train"] == {
+        "artifactVersion": "x-train-1", "id": "uid-av", "uri": "s3://b/x",
+        "materializer": "m.Pandas", "dataType": "pandas.DataFrame", "artifactName": "X_train",
+        "version": "3"}
+    assert inv["outputsUri"] == f"s3://b/artifacts/ml/training-pipeline/{RUN.name}/svc-trainer/2"
+    assert inv["code"]["sha256"] == "d" * 64
+    assert inv["model"] == {"name": "iris", "version": "1"}
+
+
+def test_s3_env_from_secret_and_declared_env() -> None:
+    env = env_of(build())
+    refs = {name: env[name]["valueFrom"]["secretKeyRef"] for name in (
+        "KUBELINE_S3_BUCKET", "KUBELINE_S3_ENDPOINT", "KUBELINE_S3_REGION",
+        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    assert {n: r["key"] for n, r in refs.items()} == {
+        "KUBELINE_S3_BUCKET": "bucket", "KUBELINE_S3_ENDPOINT": "endpoint",
+        "KUBELINE_S3_REGION": "region", "AWS_ACCESS_KEY_ID": "accessKeyId",
+        "AWS_SECRET_ACCESS_KEY": "secretAccessKey"}
+    assert all(r["name"] == "my-s3" for r in refs.values())
+    assert refs["KUBELINE_S3_BUCKET"]["optional"] is False
+    assert env["MODE"] == {"name": "MODE", "value": "fast"}
+    # A declared env var may not shadow the invocation.
+    assert json.loads(env["KUBELINE_INVOCATION"]["value"])["run"] == RUN.name
+
+
+def test_defaults_without_timeout_resources_or_step_image() -> None:
+    plain = STEP.model_copy(update={"timeout_seconds": None, "resources": None, "image": None})
+    snap = SNAP.model_copy(update={"image": ""})
+    pod = build(step=plain, snapshot=snap)
+    assert "activeDeadlineSeconds" not in pod["spec"]
+    assert "resources" not in pod["spec"]["containers"][0]
+    assert pod["spec"]["containers"][0]["image"] == "fallback:1"
+
+
+def test_pod_validates_as_kubernetes_pod() -> None:
+    from kubernetes.client import V1Pod
+
+    pod = V1Pod.model_validate(build())
+    assert pod.spec.containers[0].env[1].value_from.secret_key_ref.key == "bucket"
