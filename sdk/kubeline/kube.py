@@ -48,10 +48,12 @@ class Kube:
                 default_ns = open(_IN_CLUSTER_NS).read().strip()
             else:
                 cfg = client.Configuration()
-                config.load_kube_config(context=context, client_configuration=cfg)
-                _, active = config.list_kube_config_contexts()
+                # Read KUBECONFIG now: the kubernetes package reads it once, at import.
+                kubeconfig = os.environ.get("KUBECONFIG") or None
+                config.load_kube_config(config_file=kubeconfig, context=context,
+                                        client_configuration=cfg)
+                contexts, active = config.list_kube_config_contexts(config_file=kubeconfig)
                 if context:
-                    contexts, _ = config.list_kube_config_contexts()
                     active = next((c for c in contexts if c["name"] == context), active)
                 default_ns = (active or {}).get("context", {}).get("namespace") or "default"
         except config.ConfigException as exc:

@@ -1,0 +1,210 @@
+"""The Client and the CLI against a real API server (no operator: objects and statuses are
+written here, statuses through the status subresource as the operator would).
+
+Uses the ``cluster``, ``crds`` and ``namespace`` fixtures of tests/conftest.py and the
+recorded objects of tests/unit/fixtures/client_objects.json.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubeline.client import Client
+from kubeline.errors import ConfigurationError, NotFoundError, PermissionDeniedError
+from kubeline.kube import Kube
+from kubeline.resources import names as n
+
+pytestmark = pytest.mark.integration
+
+FIXTURES = Path(__file__).parents[1] / "unit" / "fixtures" / "client_objects.json"
+PLURALS = {"Pipeline": n.PIPELINES, "Snapshot": n.SNAPSHOTS, "PipelineRun": n.PIPELINE_RUNS,
+           "ArtifactVersion": n.ARTIFACT_VERSIONS, "Model": n.MODELS,
+           "ModelVersion": n.MODEL_VERSIONS}
+OBJECTS: list[dict[str, Any]] = json.loads(FIXTURES.read_text())["objects"]
+RUNS = [o["metadata"]["name"] for o in OBJECTS if o["kind"] == "PipelineRun"]
+R1, R2, R3 = RUNS
+SNAP = next(o["metadata"]["name"] for o in OBJECTS if o["kind"] == "Snapshot")
+
+
+def write_status(kube: Kube, plural: str, name: str, status: dict[str, Any]) -> None:
+    """Write a status through the status subresource (what the operator does)."""
+    kube._call(f"{plural}/{name}/status", kube.custom.patch_namespaced_custom_object_status,
+               n.GROUP, n.VERSION, kube.namespace, plural, name, {"status": status})
+
+
+def create_recorded(kube: Kube, obj: dict[str, Any]) -> None:
+    body = copy.deepcopy(obj)
+    meta = body["metadata"]
+    body["metadata"] = {k: meta[k] for k in ("name", "labels", "annotations") if k in meta}
+    status = body.pop("status", None)
+    kube.create(PLURALS[body["kind"]], body)
+    if status is not None:
+        write_status(kube, PLURALS[body["kind"]], meta["name"], status)
+
+
+@pytest.fixture
+def kube(crds: Any, namespace: str, monkeypatch: pytest.MonkeyPatch) -> Kube:
+    monkeypatch.setenv("KUBECONFIG", crds.kubeconfig)
+    return Kube.connect(namespace=namespace)
+
+
+@pytest.fixture
+def recorded(kube: Kube) -> Kube:
+    """The namespace holding the recorded pipeline, snapshot, runs, artifacts and models."""
+    for obj in OBJECTS:
+        create_recorded(kube, obj)
+    kube.requests = 0
+    return kube
+
+
+def test_lineage_query_is_three_requests_on_the_real_server(recorded: Kube) -> None:
+    client = Client(namespace=recorded.namespace)
+    output = client.get_pipeline("training_pipeline").last_run.steps[
+        "training_data_loader"].outputs["X_train"]
+    assert (output.name, output.version) == ("X_train", "1")
+    assert output.run_metadata["storage_size"].value == 4096
+    assert client.kube.requests == 3
+
+
+def test_runs_by_name_uid_and_prefix(recorded: Kube) -> None:
+    client = Client(kube=recorded)
+    run = client.get_pipeline_run(R1)
+    assert (run.status, run.index, run.pipeline.name) == ("completed", 1, "training_pipeline")
+    assert client.get_pipeline_run(run.id).name == R1  # uid: no label, paged scan
+    assert client.get_pipeline_run(R2[:-2]).name == R2  # prefix, in the server's name order
+    with pytest.raises(NotFoundError):
+        client.get_pipeline_run("nothing-like-this")
+    assert [r.name for r in client.get_pipeline("training_pipeline").runs] == [R3, R2, R1]
+
+
+def test_listing_pages_with_limit_and_continue(recorded: Kube) -> None:
+    recorded.requests = 0
+    names = [o["metadata"]["name"] for o in recorded.iter(n.ARTIFACT_VERSIONS, page_size=3)]
+    assert len(names) == 9 and names == sorted(names)
+    assert recorded.requests in (3, 4)  # 9 objects in pages of 3 (+1 if the last says "more")
+    page = Client(kube=recorded).list_pipeline_runs(pipeline="training_pipeline", size=2)
+    assert ([r.name for r in page], page.total) == ([R3, R2], 3)
+
+
+def test_artifacts_and_models(recorded: Kube) -> None:
+    client = Client(kube=recorded)
+    artifact = client.get_artifact("iris_dataset")
+    assert list(artifact.versions) == ["2022", "2023"]
+    recorded.requests = 0
+    assert client.get_artifact_version("iris_dataset", "2022").version == "2022"
+    assert recorded.requests == 1
+    av = client.get_artifact_version("trained_model", "1")
+    assert client.get_artifact_version(av.id).name == "trained_model"
+    assert client.get_model_version("iris_classifier", "production").version == "2"
+    cached = client.get_pipeline_run(R2).steps["svc_trainer"]
+    assert cached.original_step_run.run.name == R1
+    assert cached.inputs["X_train"].name == "X_train"
+
+
+def test_trigger_snapshot_creates_a_valid_run_and_links_its_trigger(
+        recorded: Kube, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = Client(kube=recorded)
+    with pytest.raises(ConfigurationError, match="has no parameter 'C'"):
+        client.trigger_pipeline(snapshot_name_or_id="nightly", run_configuration={
+            "steps": {"svc_trainer": {"parameters": {"C": 1}}}})
+    monkeypatch.setenv("KUBELINE_INVOCATION", json.dumps(
+        {"run": R1, "step": {"id": "evaluator", "name": "evaluator"}}))
+    config = client.get_snapshot("nightly").config_template
+    config.steps["svc_trainer"].parameters["gamma"] = 0.05
+    run = client.trigger_pipeline("training_pipeline", run_configuration=config)
+    stored = recorded.get(n.PIPELINE_RUNS, run.name)
+    assert stored["spec"]["snapshot"] == SNAP
+    assert stored["spec"]["config"]["steps"]["svc_trainer"]["parameters"] == {"gamma": 0.05}
+    assert stored["spec"]["triggeredBy"] == {"run": R1, "step": "evaluator"}
+    assert run.name in [r.name for r in client.get_pipeline_run(R1).triggered_runs]
+    assert client.get_pipeline_run(run.name).triggered_by.step.name == "evaluator"
+
+
+def test_cancel_patches_the_one_mutable_field_and_delete_removes(recorded: Kube) -> None:
+    client = Client(kube=recorded)
+    run = client.cancel_pipeline_run(R3)
+    assert run.cancel_requested
+    assert recorded.get(n.PIPELINE_RUNS, R3)["spec"]["cancel"] is True
+    client.delete_pipeline_run(R3)
+    with pytest.raises(NotFoundError):
+        client.get_pipeline_run(R3, allow_name_prefix_match=False)
+
+
+def test_wait_follows_a_watch_until_the_operator_writes_the_end(recorded: Kube) -> None:
+    client = Client(kube=recorded)
+    write_status(recorded, n.PIPELINE_RUNS, R1, {"phase": "running", "endTime": None})
+    done = next(o for o in OBJECTS if o["metadata"]["name"] == R1)["status"]
+
+    def finish() -> None:
+        time.sleep(1.0)
+        writer = Kube.connect(namespace=recorded.namespace)
+        write_status(writer, n.PIPELINE_RUNS, R1, done)
+
+    thread = threading.Thread(target=finish)
+    thread.start()
+    started = time.monotonic()
+    run = client.get_pipeline_run(R1).wait(timeout=30, show_progress=False)
+    thread.join()
+    assert run.status == "completed"
+    assert time.monotonic() - started < 10  # woken by the watch, not a long poll
+
+
+def _cli(kubeconfig: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "KUBECONFIG": kubeconfig}
+    return subprocess.run([sys.executable, "-m", "kubeline.cli.main", *args],
+                          capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_cli_on_the_real_server(recorded: Kube, crds: Any) -> None:
+    ns = recorded.namespace
+    listed = _cli(crds.kubeconfig, "-n", ns, "pipeline", "runs", "list", "-o", "json")
+    assert listed.returncode == 0, listed.stderr
+    assert {i["metadata"]["name"] for i in json.loads(listed.stdout)["items"]} == set(RUNS)
+    described = _cli(crds.kubeconfig, "-n", ns, "run", "describe", R2)
+    assert described.returncode == 0 and "cached (from" in described.stdout
+    missing = _cli(crds.kubeconfig, "-n", ns, "run", "describe", "no-such-run")
+    assert missing.returncode == 1 and "no pipeline run 'no-such-run'" in missing.stderr
+
+
+@pytest.fixture
+def unprivileged_kubeconfig(crds: Any, namespace: str, tmp_path: Path) -> Iterator[str]:
+    """A kubeconfig for a ServiceAccount with no rights in ``namespace``."""
+    crds.kubectl("create", "serviceaccount", "nobody", "-n", namespace)
+    token = crds.kubectl("create", "token", "nobody", "-n", namespace).stdout.strip()
+    config = yaml.safe_load(Path(crds.kubeconfig).read_text())
+    ctx = next(c for c in config["contexts"] if c["name"] == config["current-context"])
+    cluster = next(c for c in config["clusters"] if c["name"] == ctx["context"]["cluster"])
+    entry = dict(cluster["cluster"])
+    if "certificate-authority" in entry:
+        ca = Path(entry.pop("certificate-authority")).read_bytes()
+        entry["certificate-authority-data"] = base64.b64encode(ca).decode()
+    path = tmp_path / "nobody.kubeconfig"
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "nobody",
+        "clusters": [{"name": "c", "cluster": entry}],
+        "users": [{"name": "nobody", "user": {"token": token}}],
+        "contexts": [{"name": "nobody", "context": {"cluster": "c", "user": "nobody",
+                                                    "namespace": namespace}}]}))
+    yield str(path)
+
+
+def test_no_permission_is_a_clear_error(unprivileged_kubeconfig: str,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUBECONFIG", unprivileged_kubeconfig)
+    with pytest.raises(PermissionDeniedError, match="permission denied on pipelineruns"):
+        Client().list_pipeline_runs()
+    result = _cli(unprivileged_kubeconfig, "pipeline", "runs", "list")
+    assert result.returncode == 1
+    assert "permission denied" in result.stderr and "forbidden" in result.stderr
