@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kubeline.errors import CompileError
-from kubeline.resources.names import LABEL_PIPELINE, dns_name, is_dns_label
+from kubeline.resources.names import LABEL_PIPELINE, dns_name, is_dns_label, short_hash
 from kubeline.settings import StepOptions
 from kubeline.signature import OutputSpec, parameter_names, parse_outputs, type_hints, type_path
 
@@ -280,8 +280,10 @@ def step_dns_names(ids: list[str]) -> dict[str, str]:
     used: set[str] = set()
     for inv_id in ids:
         candidate = inv_id.replace("_", "-").replace(".", "-")
-        if not is_dns_label(candidate) or candidate in used:
+        if not is_dns_label(candidate):
             candidate = dns_name(inv_id)
+        if candidate in used:
+            candidate = f"{candidate[:54].rstrip('-')}-{short_hash(inv_id)}"
         out[inv_id] = candidate
         used.add(candidate)
     return out

@@ -66,7 +66,9 @@ class Model:
 
     def get_model_artifact(self, name: str) -> Any:
         """The artifact version linked as ``name`` to this model version (an artifact view)."""
-        return self._model_version().get_model_artifact(name)
+        version = self._model_version()
+        getter = getattr(version, "get_model_artifact", None) or version.get_artifact
+        return getter(name)
 
     def get_artifact(self, name: str) -> Any:
         """The artifact version linked as ``name`` to this model version."""

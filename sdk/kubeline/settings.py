@@ -197,6 +197,9 @@ def options_from_kwargs(where: str, **kw: Any) -> StepOptions:
     extra = kw.pop("extra", None) or {}
     if not isinstance(extra, dict):
         raise ConfigurationError(f"{where}: extra must be a dict")
+    timeout = kw.pop("timeout", None)
+    if timeout is None:
+        timeout = settings.get("timeout")
     options = StepOptions(
         name=kw.pop("name", None),
         enable_cache=kw.pop("enable_cache", None),
@@ -208,8 +211,7 @@ def options_from_kwargs(where: str, **kw: Any) -> StepOptions:
         resources=resources,
         env=env,
         retry=normalize_retry(retry, where),
-        timeout=_positive_seconds(kw.pop("timeout", None) or settings.get("timeout"),
-                                  "timeout", where),
+        timeout=_positive_seconds(timeout, "timeout", where),
         extra=dict(extra),
         output_materializers=dict(kw.pop("output_materializers", None) or {}),
     )

@@ -49,7 +49,7 @@ def concrete_type(tp: Any) -> type | None:
         return concrete_type(typing.get_args(tp)[0])
     if origin is not None:
         return origin if isinstance(origin, type) else None
-    return tp if isinstance(tp, type) else None
+    return tp if isinstance(tp, type) and tp is not Any else None
 
 
 def type_hints(func: Any, step_name: str) -> dict[str, Any]:

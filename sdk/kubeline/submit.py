@@ -86,7 +86,7 @@ def _compile_and_store(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[s
 def _client(kube: Kube) -> Any:
     from kubeline.client import Client
 
-    return Client(namespace=kube.namespace)
+    return Client(namespace=kube.namespace, kube=kube)
 
 
 def run_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -62,25 +62,30 @@ class MaterializerRegistry:
     def __contains__(self, key: type) -> bool:
         return self.path_for(key) not in (AUTO, FALLBACK)
 
-    def path_for(self, tp: Any) -> str:
-        """Materializer path for a type (Any/object -> decided by the value at save time)."""
+    def lookup(self, tp: Any) -> type | str:
+        """A registered class, or the path of a built-in (AUTO for Any/object/unions)."""
         if typing.get_origin(tp) is typing.Annotated:
             tp = typing.get_args(tp)[0]
         origin = typing.get_origin(tp)
         if origin is not None:
             tp = origin
-        if not isinstance(tp, type) or tp is object:
+        if tp is typing.Any or not isinstance(tp, type) or tp is object:
             return AUTO
         for cls in getattr(tp, "__mro__", (tp,)):
             if cls in self._types:
-                return materializer_path_of(self._types[cls])
+                return self._types[cls]
             path = BUILTIN_TYPES.get(f"{cls.__module__}.{cls.__qualname__}")
             if path:
                 return path
         return FALLBACK
 
+    def path_for(self, tp: Any) -> str:
+        """Materializer path for a type (Any/object -> decided by the value at save time)."""
+        return materializer_path_of(self.lookup(tp))
+
     def __getitem__(self, tp: type) -> type:
-        return import_object(self.path_for(tp))
+        found = self.lookup(tp)
+        return import_object(found) if isinstance(found, str) else found
 
 
 materializer_registry = MaterializerRegistry()
@@ -106,9 +111,10 @@ def materializer_for_value(value: Any, declared: str | None = None) -> type:
         if cls.can_handle_type(type(value)) and (
                 declared != _BUILTIN or is_json(value)):
             return cls
-    path = materializer_registry.path_for(type(value))
-    if path == AUTO:
-        path = FALLBACK
+    found = materializer_registry.lookup(type(value))
+    if not isinstance(found, str):
+        return found
+    path = FALLBACK if found == AUTO else found
     if path == _BUILTIN and not is_json(value):
         path = FALLBACK
     if path == "kubeline.materializers.numpy.NumpyMaterializer" and value.dtype.hasobject:
