@@ -67,11 +67,13 @@ class Client:
 
     @property
     def kube(self) -> Kube:
-        """The API access layer (connects on first use; counts requests)."""
-        if self._kube is None:
-            from kubeline.kube import Kube
+        """The API access layer (connects on first use; counts this Client's requests).
 
-            self._kube = Kube.connect(namespace=self._namespace, context=self._context)
+        Clients in one process share the HTTP connection of the same kubeconfig and
+        context, so a fresh ``Client()`` does not pay for a new TLS handshake.
+        """
+        if self._kube is None:
+            self._kube = connect_shared(self._namespace, self._context)
         return self._kube
 
     @property
@@ -462,6 +464,40 @@ class Client:
             if ref in (str(obj["spec"].get("version")), None if number is None else str(number)):
                 return ModelVersionView(self, obj)
         raise NotFoundError(f"model {model.name!r} has no version {ref!r}")
+
+
+_CONNECTIONS: dict[tuple[Any, ...], tuple[Any, str]] = {}
+
+
+def _connection_key(namespace: str | None, context: str | None) -> tuple[Any, ...]:
+    files = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+    stamps = []
+    for path in files.split(os.pathsep):
+        try:
+            stamps.append((path, os.stat(path).st_mtime_ns))
+        except OSError:
+            stamps.append((path, None))
+    return (namespace, context, os.environ.get("KUBELINE_NAMESPACE"),
+            os.environ.get("KUBERNETES_SERVICE_HOST"), tuple(stamps))
+
+
+def connect_shared(namespace: str | None = None, context: str | None = None) -> Kube:
+    """A new ``Kube`` (own request count) over a connection shared within the process."""
+    from kubeline.kube import Kube
+
+    key = _connection_key(namespace, context)
+    cached = _CONNECTIONS.get(key)
+    if cached is None:
+        kube = Kube.connect(namespace=namespace, context=context)
+        _CONNECTIONS[key] = (kube.api_client, kube.namespace)
+        return kube
+    api_client, resolved = cached
+    return Kube(namespace=resolved, context=context, api_client=api_client)
+
+
+def forget_connections() -> None:
+    """Drop the shared connections (the next Client connects anew)."""
+    _CONNECTIONS.clear()
 
 
 def _is_dns_subdomain(name: str) -> bool:
