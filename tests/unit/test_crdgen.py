@@ -105,6 +105,9 @@ def test_every_node_is_typed_or_a_json_value() -> None:
 def test_every_property_has_a_description() -> None:
     for path, node in _all_nodes():
         for name, sub in node.get("properties", {}).items():
+            if "." not in path and name == "metadata":
+                assert sub == {"type": "object"}, "the API server refuses more on metadata"
+                continue
             assert sub.get("description", "").strip(), f"{path}.{name} has no description"
 
 

@@ -406,7 +406,8 @@ def resource_schema(res: Resource) -> dict[str, Any]:
                 "description": "Versioned schema of this object: kubeline.dev/v1alpha1.",
             },
             "kind": {"type": "string", "description": f"The kind: {res.kind}."},
-            "metadata": {"type": "object", "description": "Standard object metadata."},
+            # The API server owns metadata's schema: anything but a type is refused.
+            "metadata": {"type": "object"},
             "spec": spec,
             "status": status,
         },

@@ -288,12 +288,15 @@ _STEP_OUTPUTS = (
     "self.steps.transformMapEntry(i, s, "
     "{s.name: s.outputs.transformMapEntry(j, o, {o.name: true})})"
 )
+_INPUT_OK = "!has(x.step) || (x.step in m && (!has(x.output) || x.output in m[x.step]))"
+_REFERENCE_HELP = (
+    "every step input's step must name a step in spec.steps and its output one of that "
+    "step's spec.steps[].outputs[].name (use artifact for an existing artifact version)"
+)
 SNAPSHOT_RULES = [
     _cel(
-        f"[{_STEP_OUTPUTS}].all(m, self.steps.all(s, s.inputs.all(x, !has(x.step) || "
-        "(x.step in m && (!has(x.output) || x.output in m[x.step])))))",
-        "every step input's step must name a step in spec.steps and its output one of that "
-        "step's spec.steps[].outputs[].name (use artifact for an existing artifact version)",
+        f"[{_STEP_OUTPUTS}].all(m, self.steps.all(s, s.inputs.all(x, {_INPUT_OK})))",
+        _REFERENCE_HELP,
         fieldPath=".steps",
         reason="FieldValueInvalid",
     ),
