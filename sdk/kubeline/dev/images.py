@@ -63,6 +63,15 @@ def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
     return result
 
 
+def _unmount(path: Path) -> None:
+    """Unmount ``path``, retrying while it is briefly busy, lazily as a last resort."""
+    for _ in range(20):
+        if subprocess.run(["umount", str(path)], capture_output=True).returncode == 0:
+            return
+        time.sleep(0.25)
+    _run(["umount", "-l", str(path)])
+
+
 def _digest(*parts: str | bytes) -> str:
     h = hashlib.sha256()
     for p in parts:
@@ -294,7 +303,7 @@ class KubelineImageBuilder:
             _run(["chroot", str(rootfs), "/opt/kubeline/venv/bin/python", "-m", "compileall",
                   "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", "/opt/kubeline/venv"])
         finally:
-            subprocess.run(["umount", str(mnt)], capture_output=True)
+            _unmount(mnt)
             mnt.rmdir()
         tag = f"deps-{self.deps_key}"
         _run(["umoci", "tag", "--image", self.layout.ref(f"base-{self.base_key}"), tag])
