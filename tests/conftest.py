@@ -175,3 +175,36 @@ def step_namespace(crds: Cluster) -> Iterator[str]:
     cluster.kubectl("create", "serviceaccount", "kubeline-step", "-n", name)
     yield name
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+OPERATOR_RELEASE = "kubeline"
+OPERATOR_NAMESPACE = "kubeline-system"
+
+
+@pytest.fixture(scope="session")
+def operator(crds: Cluster) -> Iterator[Cluster]:
+    """The Kubeline operator running in-cluster from the Helm chart and the locally built image.
+
+    Installs (or upgrades, rolling to the current image) release ``kubeline`` in
+    ``kubeline-system``, watching all namespaces; uninstalls it afterwards only if
+    this session installed it.
+    """
+    cluster = crds
+    existed = OPERATOR_RELEASE in cluster.helm("list", "-q", "-n", OPERATOR_NAMESPACE).stdout
+    repo, _, tag = cluster.image.rpartition(":")
+    args = [
+        "upgrade", "--install", OPERATOR_RELEASE, str(ROOT / "charts" / "kubeline"),
+        "-n", OPERATOR_NAMESPACE, "--create-namespace", "--wait", "--timeout", "300s",
+        "--set", f"image.repository={repo}", "--set", f"image.tag={tag}",
+        "--set-json", "stepNamespaces=[]",
+        "--set", f"podAnnotations.kubeline\\.dev/test-session={uuid.uuid4().hex[:8]}",
+    ]
+    for key, value in cluster.s3.items():
+        args += ["--set", f"s3.{key}={value}"]
+    cluster.helm(*args, timeout=400)
+    cluster.kubectl("rollout", "status", "deployment/kubeline-operator", "-n",
+                    OPERATOR_NAMESPACE, "--timeout=300s", timeout=320)
+    yield cluster
+    if not existed:
+        cluster.helm("uninstall", OPERATOR_RELEASE, "-n", OPERATOR_NAMESPACE, "--wait",
+                     check=False)
