@@ -1,0 +1,185 @@
+"""`helm install / upgrade / uninstall` of charts/kubeline on the local cluster, and its RBAC.
+
+The tests run in file order against one release in its own namespace. The release
+watches only that namespace, so its operator never touches other tests' runs, and
+it gets a unique name and peering so that cluster-scoped objects never collide.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+CHART = Path(__file__).resolve().parents[2] / "charts" / "kubeline"
+
+
+@dataclass
+class Release:
+    cluster: Any
+    name: str
+    namespace: str
+
+    @property
+    def operator(self) -> str:
+        return f"{self.name}-operator"
+
+    def values(self, *extra: str) -> list[str]:
+        """``--set`` arguments: the locally built image, this namespace only, local S3."""
+        repository, _, tag = self.cluster.image.rpartition(":")
+        if "/" in tag or not repository:  # an image without a tag
+            repository, tag = self.cluster.image, ""
+        sets = [
+            f"image.repository={repository}",
+            f"image.tag={tag}",
+            "image.pullPolicy=IfNotPresent",
+            f"watchNamespaces={{{self.namespace}}}",
+            f"stepNamespaces={{{self.namespace}}}",
+            f"operator.peering={self.name}",
+        ]
+        for key, value in (getattr(self.cluster, "s3", None) or {}).items():
+            if key in {"bucket", "endpoint", "region", "accessKeyId", "secretAccessKey"}:
+                sets.append(f"s3.{key}={value}")
+        args: list[str] = []
+        for item in [*sets, *extra]:
+            args += ["--set", item]
+        return args
+
+    def kubectl(self, *args: str, check: bool = True) -> Any:
+        return self.cluster.kubectl("-n", self.namespace, *args, check=check)
+
+    def can(self, sa: str, verb: str, resource: str) -> bool:
+        """`kubectl auth can-i` as ServiceAccount ``sa`` of this namespace."""
+        result = self.kubectl("auth", "can-i", verb, resource,
+                              f"--as=system:serviceaccount:{self.namespace}:{sa}", check=False)
+        answer = result.stdout.strip()
+        assert answer in {"yes", "no"}, f"kubectl auth can-i failed: {result.stderr}"
+        return answer == "yes"
+
+    def operator_pods(self) -> list[dict[str, Any]]:
+        out = self.kubectl("get", "pods", "-l",
+                           "app.kubernetes.io/component=operator,"
+                           f"app.kubernetes.io/instance={self.name}", "-o", "json").stdout
+        return json.loads(out)["items"]
+
+    def diagnose(self) -> str:
+        """Pod states and operator logs, for failure messages."""
+        pods = self.kubectl("get", "pods", "-o", "wide", check=False).stdout
+        events = self.kubectl("get", "events", "--sort-by=.lastTimestamp", check=False).stdout
+        logs = self.kubectl("logs", f"deployment/{self.operator}", "--tail=40",
+                            check=False).stdout
+        return f"pods:\n{pods}\nevents:\n{events[-3000:]}\noperator logs:\n{logs}"
+
+    def wait_ready(self, timeout: float = 240) -> dict[str, Any]:
+        """The single operator Pod once it is Ready (and no other operator Pod is left)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pods = [p for p in self.operator_pods() if not p["metadata"].get("deletionTimestamp")]
+            ready = [
+                p for p in pods
+                if any(c["type"] == "Ready" and c["status"] == "True"
+                       for c in p.get("status", {}).get("conditions", []))
+            ]
+            if len(pods) == 1 and ready:
+                return ready[0]
+            time.sleep(2)
+        raise AssertionError(f"the operator Pod did not become Ready in {timeout:.0f}s\n"
+                             + self.diagnose())
+
+
+@pytest.fixture(scope="module")
+def release(crds: Any) -> Iterator[Release]:
+    cluster = crds
+    suffix = uuid.uuid4().hex[:6]
+    rel = Release(cluster, f"kubeline-{suffix}", f"kl-chart-{suffix}")
+    cluster.kubectl("create", "namespace", rel.namespace)
+    try:
+        yield rel
+    finally:
+        cluster.helm("uninstall", rel.name, "-n", rel.namespace, "--wait", check=False)
+        cluster.kubectl("delete", "namespace", rel.namespace, "--wait=false", check=False)
+
+
+def test_install_brings_the_operator_to_ready(release: Release) -> None:
+    release.cluster.helm("install", release.name, str(CHART), "-n", release.namespace,
+                         *release.values(), "--timeout", "240s")
+    pod = release.wait_ready()
+    (container,) = pod["spec"]["containers"]
+    assert container["image"] == release.cluster.image
+    assert container["command"] == ["python", "-m", "kubeline_operator"]
+    status = pod["status"]["containerStatuses"][0]
+    assert status["ready"] is True
+    # The step ServiceAccount exists, with no token mounted by default.
+    sa = json.loads(release.kubectl("get", "serviceaccount", "kubeline-step", "-o",
+                                    "json").stdout)
+    assert sa["automountServiceAccountToken"] is False
+
+
+def test_operator_rbac(release: Release) -> None:
+    op = release.operator
+    assert not release.can(op, "get", "secrets")
+    assert not release.can(op, "list", "secrets")
+    assert release.can(op, "create", "pods")
+    assert release.can(op, "get", "pods/log")
+    assert release.can(op, "patch", "pipelineruns.kubeline.dev/status")
+    assert release.can(op, "create", "artifactversions.kubeline.dev")
+    assert release.can(op, "create", "events")
+    assert not release.can(op, "create", "deployments.apps")
+    assert not release.can(op, "create", "rolebindings.rbac.authorization.k8s.io")
+
+
+def test_step_service_account_has_no_api_rights_by_default(release: Release) -> None:
+    for verb, resource in [("list", "pods"), ("get", "secrets"),
+                           ("create", "pipelineruns.kubeline.dev"),
+                           ("get", "pipelines.kubeline.dev"), ("list", "configmaps")]:
+        assert not release.can("kubeline-step", verb, resource), f"{verb} {resource}"
+
+
+def test_upgrade_rolls_out_a_new_pod_and_opt_in_lets_steps_trigger_runs(
+    release: Release,
+) -> None:
+    before = release.wait_ready()["metadata"]["uid"]
+    release.cluster.helm("upgrade", release.name, str(CHART), "-n", release.namespace,
+                         *release.values("operator.apiQps=25", "steps.allowTriggeringRuns=true"),
+                         "--timeout", "240s")
+    pod = release.wait_ready()
+    assert pod["metadata"]["uid"] != before, "helm upgrade did not replace the operator Pod"
+    env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+    assert env["KUBELINE_API_QPS"] == "25"
+    step = "kubeline-step"
+    assert release.can(step, "create", "pipelineruns.kubeline.dev")
+    assert release.can(step, "get", "pipelines.kubeline.dev")
+    assert release.can(step, "get", "snapshots.kubeline.dev")
+    assert release.can(step, "watch", "pipelineruns.kubeline.dev")
+    assert not release.can(step, "list", "pods")
+    assert not release.can(step, "get", "secrets")
+    assert not release.can(step, "patch", "pipelineruns.kubeline.dev/status")
+
+
+def test_uninstall_removes_everything_but_the_crds(release: Release) -> None:
+    release.cluster.helm("uninstall", release.name, "-n", release.namespace, "--wait",
+                         "--timeout", "120s")
+    label = f"app.kubernetes.io/instance={release.name}"
+    left = release.kubectl("get", "deployments,services,serviceaccounts,secrets,roles,"
+                           "rolebindings,kopfpeerings.kopf.dev", "-l", label, "-o", "name").stdout
+    assert left.strip() == "", f"left behind after helm uninstall:\n{left}"
+    cluster_left = release.cluster.kubectl(
+        "get", "clusterroles,clusterrolebindings,clusterkopfpeerings.kopf.dev", "-l", label,
+        "-o", "name").stdout
+    assert cluster_left.strip() == "", f"left behind after helm uninstall:\n{cluster_left}"
+    crds = release.cluster.kubectl("get", "crd", "-o", "name").stdout.split()
+    for plural in ("pipelines", "snapshots", "pipelineruns", "artifactversions", "models",
+                   "modelversions"):
+        assert f"customresourcedefinition.apiextensions.k8s.io/{plural}.kubeline.dev" in crds
+    deadline = time.monotonic() + 60
+    while release.operator_pods() and time.monotonic() < deadline:
+        time.sleep(1)
+    assert release.operator_pods() == [], "the operator Pod outlived helm uninstall"
