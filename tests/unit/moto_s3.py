@@ -12,9 +12,8 @@ BUCKET = "kubeline-unit"
 def moto_store() -> Iterator[object]:
     """Start ThreadedMotoServer, create a bucket, yield an ArtifactStore over it."""
     import boto3
-    from moto.server import ThreadedMotoServer
-
     from kubeline.artifact_store import ArtifactStore, S3Settings
+    from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
-from typing_extensions import Annotated, Tuple
-
 from kubeline import get_step_context, log_metadata, pipeline, step
 from kubeline.artifacts.unmaterialized_artifact import UnmaterializedArtifact
 
@@ -18,13 +16,13 @@ def helper(x: int) -> int:
 
 
 @step
-def load() -> Tuple[Annotated[pd.DataFrame, "features"], Annotated[pd.Series, "labels"]]:
+def load() -> tuple[Annotated[pd.DataFrame, "features"], Annotated[pd.Series, "labels"]]:
     frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [4.0, 5.0, 6.0]})
     return frame, pd.Series([0, 1, 0], name="label")
 
 
 @step
-def train(features: pd.DataFrame, labels: pd.Series, gamma: float = 0.1) -> Tuple[
+def train(features: pd.DataFrame, labels: pd.Series, gamma: float = 0.1) -> tuple[
     Annotated[dict, "model"], Annotated[float, "accuracy"]
 ]:
     log_metadata({"rows": len(features)})
@@ -61,12 +59,12 @@ def fails(message: str = "boom") -> int:
 
 
 @step
-def bad_arity() -> Tuple[Annotated[int, "a"], Annotated[int, "b"]]:
+def bad_arity() -> tuple[Annotated[int, "a"], Annotated[int, "b"]]:
     return 1  # type: ignore[return-value]
 
 
 @step
-def collide() -> Tuple[Annotated[int, "same"], Annotated[int, "same"]]:
+def collide() -> tuple[Annotated[int, "same"], Annotated[int, "same"]]:
     return 1, 2
 
 

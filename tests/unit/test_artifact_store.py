@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from kubeline.artifact_store import ArtifactStore, S3Settings
 from kubeline.errors import ArtifactStoreError, NotFoundError
 
@@ -37,7 +36,7 @@ def test_settings_from_secret_when_env_is_empty(monkeypatch) -> None:
     s = S3Settings.resolve(SecretOnly({"bucket": "b2", "endpoint": "http://e", "region": "eu",
                                        "accessKeyId": "a", "secretAccessKey": "z"}))
     assert (s.bucket, s.endpoint, s.region, s.access_key) == ("b2", "http://e", "eu", "a")
-    with pytest.raises(ArtifactStoreError, match="KUBELINE_S3_BUCKET.*team-a"):
+    with pytest.raises(ArtifactStoreError, match=r"KUBELINE_S3_BUCKET.*team-a"):
         S3Settings.resolve(SecretOnly(None))
 
 

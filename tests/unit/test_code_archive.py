@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from kubeline.artifact_store import ArtifactStore
 from kubeline.code_archive import (
     CodeArchiveError,

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import sample_steps as s
-
 from kubeline import pipeline, step
 from kubeline.compiler import snapshot_name, step_dns_names
 from kubeline.errors import CompileError
@@ -141,7 +140,7 @@ def test_run_config_errors_name_step_and_parameter() -> None:
     with pytest.raises(CompileError, match="step 'nope'"):
         compile_(bad_step)
     bad_param = s.two_step.with_options(steps={"train": {"parameters": {"delta": 1}}})
-    with pytest.raises(CompileError, match="step 'train'.*unknown parameter 'delta'"):
+    with pytest.raises(CompileError, match=r"step 'train'.*unknown parameter 'delta'"):
         compile_(bad_param)
     input_param = s.two_step.with_options(steps={"train": {"parameters": {"features": 1}}})
     with pytest.raises(CompileError, match="'features' is an input"):

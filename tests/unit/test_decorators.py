@@ -8,7 +8,6 @@ import sys
 import pandas as pd
 import pytest
 import sample_steps as s
-
 from kubeline import pipeline, step
 from kubeline.errors import ConfigurationError, KubelineError
 from kubeline.settings import ResourceSettings, StepRetryConfig

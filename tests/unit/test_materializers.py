@@ -7,9 +7,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from moto_s3 import moto_store
-from sklearn.svm import SVC
-
 from kubeline.artifact_store import ArtifactStore
 from kubeline.materializers import load_artifact_data
 from kubeline.materializers.registry import (
@@ -19,6 +16,8 @@ from kubeline.materializers.registry import (
     materializer_path_of,
     materializer_registry,
 )
+from moto_s3 import moto_store
+from sklearn.svm import SVC
 
 pytestmark = pytest.mark.unit
 
@@ -73,14 +72,14 @@ def test_content_hash_is_deterministic_over_bytes(store: ArtifactStore) -> None:
 
 def test_dataframe_and_series_round_trip(store: ArtifactStore) -> None:
     df = pd.DataFrame({"x": [1.0, 2.5], "name": ["a", "b"]}, index=[10, 20])
-    m, meta, viz, loaded = save(store, df)
+    _m, meta, viz, loaded = save(store, df)
     pd.testing.assert_frame_equal(loaded, df)
     assert meta["shape"] == [2, 2] and meta["columns"] == ["x", "name"]
     assert meta["dtypes"]["x"] == "float64"
     (uri, kind), = viz.items()
     assert kind == "html" and b"<table" in store.read_bytes(uri)
     series = pd.Series([1, 2, 3], name="target")
-    m, meta, _, loaded_s = save(store, series, "s")
+    _m, meta, _, loaded_s = save(store, series, "s")
     pd.testing.assert_series_equal(loaded_s, series)
     assert meta["shape"] == [3]
     odd = pd.DataFrame({0: [1], 1: [2]})  # non-string columns -> pickle format
@@ -89,12 +88,12 @@ def test_dataframe_and_series_round_trip(store: ArtifactStore) -> None:
 
 def test_builtins_bytes_and_fallback(store: ArtifactStore) -> None:
     for i, value in enumerate([3, 2.5, True, "hi", None, [1, "a"], {"k": [1, 2]}]):
-        m, meta, _, loaded = save(store, value, f"b{i}")
+        m, _meta, _, loaded = save(store, value, f"b{i}")
         assert loaded == value and type(m).__name__ == "BuiltInMaterializer"
     assert save(store, (1, 2), "tuple")[3] == (1, 2)
     assert save(store, b"\x00\x01", "bytes")[3] == b"\x00\x01"
     weird = {1: {2, 3}}  # not JSON -> cloudpickle
-    m, meta, _, loaded = save(store, weird, "weird")
+    m, _meta, _, loaded = save(store, weird, "weird")
     assert loaded == weird and type(m).__name__ == "CloudpickleMaterializer"
 
 
@@ -111,7 +110,7 @@ def test_files_and_directories(store: ArtifactStore, tmp_path: Path) -> None:
     (folder / "sub").mkdir(parents=True)
     (folder / "a.txt").write_text("A")
     (folder / "sub" / "b.txt").write_text("B")
-    m, meta, _, loaded = save(store, folder, "dir")
+    _m, meta, _, loaded = save(store, folder, "dir")
     assert meta == {"kind": "dir", "file_count": 2}
     assert (loaded / "a.txt").read_text() == "A" and (loaded / "sub" / "b.txt").read_text() == "B"
     single = tmp_path / "one.csv"

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 import sample_steps as s
-from moto_s3 import moto_store
-
 from kubeline.code_archive import build_archive, upload_archive
 from kubeline.materializers import load_artifact_data
 from kubeline.runtime import EXIT_OK, EXIT_SETUP, EXIT_STEP, run_invocation
 from kubeline.runtime.messages import failure_message
+from moto_s3 import moto_store
 
 pytestmark = pytest.mark.unit
 ROOT = Path(s.__file__).parent

@@ -26,7 +26,7 @@ class NumpyMaterializer(BaseMaterializer):
         import numpy as np
 
         fmt = np.lib.format
-        with self.open(FILENAME, "wb") as f:
+        with self.open(FILENAME, "wb", block_size=max(CHUNK, 5 * 2**20)) as f:
             if data.dtype.hasobject:  # pickled objects: see the trust boundary note
                 fmt.write_array(f, data, allow_pickle=True)
                 return

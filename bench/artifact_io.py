@@ -1,0 +1,141 @@
+"""Save/load throughput of a numpy array through the materializer vs raw s3fs, and peak RSS.
+
+Usage: python bench/artifact_io.py [--mib 512]
+S3: KUBELINE_S3_ENDPOINT (+ KUBELINE_S3_BUCKET, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) if
+set, else a local versitygw (kubeline.dev.s3server.local_s3), else moto (--moto).
+Each phase runs in its own process so that its peak RSS is its own.
+Goals: materializer/raw throughput ratio >= 0.8; peak RSS <= 1.5x the array size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+PHASES = ("raw_put", "raw_get", "save", "load")
+
+
+def _store():
+    from kubeline.artifact_store import ArtifactStore, S3Settings
+
+    return ArtifactStore.from_settings(S3Settings.from_env())
+
+
+def _array(mib: int):
+    import numpy as np
+
+    return np.arange(mib * 2**20 // 8, dtype=np.float64)
+
+
+def run_phase(phase: str, mib: int, prefix: str) -> dict[str, float]:
+    """Runs in a child process; prints one JSON line."""
+    import resource
+
+    store = _store()
+    raw_uri, mat_uri = store.uri(prefix, "raw.bin"), store.uri(prefix, "materialized")
+    nbytes = mib * 2**20
+    if phase == "raw_put":
+        data = _array(mib).tobytes()
+        start = time.perf_counter()
+        store.fs.pipe_file(raw_uri, data)
+    elif phase == "raw_get":
+        start = time.perf_counter()
+        data = store.fs.cat_file(raw_uri)
+        assert len(data) == nbytes
+    elif phase == "save":
+        from kubeline.materializers.numpy import NumpyMaterializer
+
+        arr = _array(mib)
+        start = time.perf_counter()
+        NumpyMaterializer(mat_uri, store).save(arr)
+    else:
+        from kubeline.materializers.numpy import NumpyMaterializer
+
+        start = time.perf_counter()
+        arr = NumpyMaterializer(mat_uri, store).load(object)
+        elapsed = time.perf_counter() - start
+        assert arr.nbytes == nbytes and arr[-1] == arr.size - 1 and arr[12345] == 12345
+        start = time.perf_counter() - elapsed
+    elapsed = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": elapsed, "peak_rss_mib": peak}
+
+
+@contextlib.contextmanager
+def s3_env(use_moto: bool) -> Iterator[dict[str, str]]:
+    if os.environ.get("KUBELINE_S3_ENDPOINT"):
+        yield {}
+        return
+    if not use_moto:
+        try:
+            from kubeline.dev.s3server import local_s3
+
+            with local_s3(bucket="kubeline-bench") as s3:
+                yield {"KUBELINE_S3_ENDPOINT": s3["endpoint"], "KUBELINE_S3_BUCKET": s3["bucket"],
+                       "AWS_ACCESS_KEY_ID": s3["access_key"],
+                       "AWS_SECRET_ACCESS_KEY": s3["secret_key"], "S3_SERVER": "versitygw"}
+            return
+        except (ImportError, FileNotFoundError, RuntimeError) as exc:
+            print(f"versitygw unavailable ({exc}); use --moto or set KUBELINE_S3_ENDPOINT")
+            raise SystemExit(2) from None
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                     aws_access_key_id="b", aws_secret_access_key="b").create_bucket(
+            Bucket="kubeline-bench")
+        yield {"KUBELINE_S3_ENDPOINT": endpoint, "KUBELINE_S3_BUCKET": "kubeline-bench",
+               "AWS_ACCESS_KEY_ID": "b", "AWS_SECRET_ACCESS_KEY": "b", "S3_SERVER": "moto"}
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mib", type=int, default=512)
+    parser.add_argument("--moto", action="store_true", help="use moto instead of versitygw")
+    parser.add_argument("--phase", choices=PHASES, help=argparse.SUPPRESS)
+    parser.add_argument("--prefix", default="bench/artifact-io", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        print(json.dumps(run_phase(args.phase, args.mib, args.prefix)))
+        return
+    prefix = f"bench/artifact-io-{int(time.time())}"
+    with s3_env(args.moto) as extra:
+        env = {**os.environ, **extra}
+        results = {}
+        for phase in PHASES:
+            out = subprocess.run(
+                [sys.executable, __file__, "--phase", phase, "--mib", str(args.mib),
+                 "--prefix", prefix], env=env, capture_output=True, text=True)
+            if out.returncode != 0:
+                raise SystemExit(f"phase {phase} failed:\n{out.stderr[-3000:]}")
+            results[phase] = json.loads(out.stdout.strip().splitlines()[-1])
+        server = extra.get("S3_SERVER", os.environ.get("KUBELINE_S3_ENDPOINT"))
+    mib = args.mib
+    print(f"numpy array of {mib} MiB through S3 ({server})")
+    for phase in PHASES:
+        r = results[phase]
+        print(f"  {phase:8s} {r['seconds']:7.2f} s  {mib / r['seconds']:8.1f} MiB/s  "
+              f"peak RSS {r['peak_rss_mib']:7.1f} MiB")
+    save_ratio = results["raw_put"]["seconds"] / results["save"]["seconds"]
+    load_ratio = results["raw_get"]["seconds"] / results["load"]["seconds"]
+    peak = max(results["save"]["peak_rss_mib"], results["load"]["peak_rss_mib"])
+    print(f"save throughput ratio (materializer / raw put): {save_ratio:.2f}   (goal >= 0.8)")
+    print(f"load throughput ratio (materializer / raw get): {load_ratio:.2f}   (goal >= 0.8)")
+    print(f"materializer peak RSS: {peak:.0f} MiB = {peak / mib:.2f}x the array  (goal <= 1.5x)")
+
+
+if __name__ == "__main__":
+    main()
