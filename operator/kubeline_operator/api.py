@@ -30,13 +30,16 @@ class OperatorApi:
     """The few API operations the operator needs, each one request."""
 
     def __init__(self, qps: float, burst: int, threads: int = 8) -> None:
+        import os
+
         from kubernetes import client, config
 
+        cfg = client.Configuration()
         try:
-            config.load_incluster_config()
+            config.load_incluster_config(client_configuration=cfg)
         except config.ConfigException:
-            config.load_kube_config()
-        cfg = client.Configuration.get_default_copy()
+            config.load_kube_config(config_file=os.environ.get("KUBECONFIG") or None,
+                                    client_configuration=cfg)
         cfg.connection_pool_maxsize = max(threads * 2, 16)
         self.client = client.ApiClient(cfg)
         self.custom = client.CustomObjectsApi(self.client)

@@ -57,6 +57,12 @@ def _owner_run(body: Any) -> str | None:
 # ----------------------------------------------------------------------------- startup
 
 
+@kopf.on.login()
+def login(**kwargs: Any) -> Any:
+    """In-cluster ServiceAccount, else the kubeconfig in KUBECONFIG (read now, not at import)."""
+    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+
+
 @kopf.on.startup()
 async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     cfg = Runtime.settings or OperatorSettings.from_env()
