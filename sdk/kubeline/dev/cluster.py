@@ -375,7 +375,7 @@ registerNode: true
         self.procs.start(
             "versitygw",
             [self.tool("versitygw"), "--port", f"{st.node_ip}:{S3_PORT}",
-             "posix", "--nometa", str(self.paths.s3_data)],
+             "posix", str(self.paths.s3_data)],
             env={"ROOT_ACCESS_KEY": st.s3_access_key, "ROOT_SECRET_KEY": st.s3_secret_key},
         )
         wait_for("S3 server", lambda: _port_open(st.node_ip, S3_PORT), 30,

@@ -37,7 +37,7 @@ def local_s3(bucket: str = "kubeline", data_dir: Path | None = None) -> Iterator
         (root / bucket).mkdir(parents=True, exist_ok=True)
         port = _free_port()
         proc = subprocess.Popen(
-            [str(binary), "--port", f"127.0.0.1:{port}", "posix", "--nometa", str(root)],
+            [str(binary), "--port", f"127.0.0.1:{port}", "posix", str(root)],
             env={"ROOT_ACCESS_KEY": access, "ROOT_SECRET_KEY": secret, "PATH": "/usr/bin:/bin"},
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
