@@ -286,7 +286,7 @@ class CodeArchive(K8sModel):
 # comprehensions (transformMapEntry): Kubernetes >= 1.33.
 _STEP_OUTPUTS = (
     "self.steps.transformMapEntry(i, s, "
-    "{s.name: s.outputs.transformMapEntry(j, o, {o.name: true})})"
+    "{s.name: has(s.outputs) ? s.outputs.transformMapEntry(j, o, {o.name: true}) : {'': true}})"
 )
 _INPUT_OK = "!has(x.step) || (x.step in m && (!has(x.output) || x.output in m[x.step]))"
 _REFERENCE_HELP = (
@@ -295,13 +295,14 @@ _REFERENCE_HELP = (
 )
 SNAPSHOT_RULES = [
     _cel(
-        f"[{_STEP_OUTPUTS}].all(m, self.steps.all(s, s.inputs.all(x, {_INPUT_OK})))",
+        f"[{_STEP_OUTPUTS}].all(m, self.steps.all(s, !has(s.inputs) || "
+        f"s.inputs.all(x, {_INPUT_OK})))",
         _REFERENCE_HELP,
         fieldPath=".steps",
         reason="FieldValueInvalid",
     ),
     _cel(
-        "self.steps.all(s, s.inputs.all(x, !has(x.step) || x.step != s.name))",
+        "self.steps.all(s, !has(s.inputs) || s.inputs.all(x, !has(x.step) || x.step != s.name))",
         "a step cannot take its own output as an input (spec.steps[].inputs[].step)",
         fieldPath=".steps",
         reason="FieldValueInvalid",
