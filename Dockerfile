@@ -26,6 +26,7 @@ ENV PATH=/opt/kubeline/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HOME=/tmp \
+    USER=kubeline \
     MPLCONFIGDIR=/tmp/matplotlib
 WORKDIR /tmp
 LABEL org.opencontainers.image.version=0.1.0

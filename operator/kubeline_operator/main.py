@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 
 import kopf
 
@@ -28,7 +29,14 @@ def main() -> None:
         standalone=not settings.peering,
         peering_name=settings.peering or None,
         priority=int(os.environ.get("KUBELINE_PEERING_PRIORITY", "0") or 0),
+        identity=peering_identity(),
     ))
+
+
+def peering_identity() -> str:
+    """This replica's peering id: the Pod name and PID (no passwd lookup: the image's
+    non-root uid has no passwd entry, and kopf's default id needs one)."""
+    return f"{socket.gethostname()}@{os.getpid()}"
 
 
 if __name__ == "__main__":

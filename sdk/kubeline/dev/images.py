@@ -46,6 +46,7 @@ IMAGE_ENV = {
     "PYTHONDONTWRITEBYTECODE": "1",
     "PYTHONUNBUFFERED": "1",
     "HOME": "/tmp",
+    "USER": "kubeline",
     "MPLCONFIGDIR": "/tmp/matplotlib",
 }
 
