@@ -194,17 +194,38 @@ def operator(crds: Cluster) -> Iterator[Cluster]:
     repo, _, tag = cluster.image.rpartition(":")
     args = [
         "upgrade", "--install", OPERATOR_RELEASE, str(ROOT / "charts" / "kubeline"),
-        "-n", OPERATOR_NAMESPACE, "--create-namespace", "--wait", "--timeout", "300s",
+        "-n", OPERATOR_NAMESPACE, "--create-namespace",
         "--set", f"image.repository={repo}", "--set", f"image.tag={tag}",
         "--set-json", "stepNamespaces=[]",
         "--set", f"podAnnotations.kubeline\\.dev/test-session={uuid.uuid4().hex[:8]}",
     ]
     for key, value in cluster.s3.items():
         args += ["--set", f"s3.{key}={value}"]
-    cluster.helm(*args, timeout=400)
-    cluster.kubectl("rollout", "status", "deployment/kubeline-operator", "-n",
-                    OPERATOR_NAMESPACE, "--timeout=300s", timeout=320)
+    cluster.helm(*args, timeout=120)
+    wait_operator_ready(cluster, OPERATOR_NAMESPACE)
     yield cluster
     if not existed:
         cluster.helm("uninstall", OPERATOR_RELEASE, "-n", OPERATOR_NAMESPACE, "--wait",
                      check=False)
+
+
+def wait_operator_ready(cluster: Cluster, namespace: str, timeout: float = 240) -> None:
+    """Wait for the operator rollout; fail at once with its log if it crash-loops."""
+    selector = "app.kubernetes.io/component=operator"
+    deadline = time.monotonic() + timeout
+    while True:
+        done = cluster.kubectl("rollout", "status", "deployment/kubeline-operator", "-n",
+                               namespace, "--timeout=5s", check=False)
+        if done.returncode == 0:
+            return
+        pods = cluster.kubectl("get", "pods", "-n", namespace, "-l", selector, "-o", "json")
+        import json
+
+        for pod in json.loads(pods.stdout)["items"]:
+            for cs in pod["status"].get("containerStatuses", []):
+                if cs.get("restartCount", 0) >= 1:
+                    logs = cluster.kubectl("logs", pod["metadata"]["name"], "-n", namespace,
+                                           "--previous", "--tail=40", check=False).stdout
+                    raise AssertionError(f"the operator crashed:\n{logs}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the operator was not Ready in {timeout:.0f}s: {done.stdout}")

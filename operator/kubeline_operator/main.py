@@ -24,7 +24,7 @@ def main() -> None:
     namespaces = list(settings.namespaces)
     asyncio.run(kopf.operator(
         clusterwide=not namespaces,
-        namespaces=namespaces or None,
+        namespaces=namespaces,
         liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz",
         standalone=not settings.peering,
         peering_name=settings.peering or None,
