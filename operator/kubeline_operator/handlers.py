@@ -9,6 +9,7 @@ fills completely before any event handler runs.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import kopf
@@ -60,7 +61,35 @@ def _owner_run(body: Any) -> str | None:
 @kopf.on.login()
 def login(**kwargs: Any) -> Any:
     """In-cluster ServiceAccount, else the kubeconfig in KUBECONFIG (read now, not at import)."""
-    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+    return _login_in_cluster() or kopf.login_with_kubeconfig(**kwargs)
+
+
+_SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def _login_in_cluster() -> kopf.ConnectionInfo | None:
+    """The ServiceAccount token, with the API server at KUBERNETES_SERVICE_HOST:PORT.
+
+    kopf's own helper dials ``kubernetes.default.svc``, which needs cluster DNS;
+    like client-go, use the address the kubelet puts in the environment instead.
+    """
+    host = os.environ.get("KUBERNETES_SERVICE_HOST")
+    token_path = f"{_SA_DIR}/token"
+    if not host or not os.path.exists(token_path):
+        return None
+    port = os.environ.get("KUBERNETES_SERVICE_PORT", "443")
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    with open(token_path) as f:
+        token = f.read().strip()
+    namespace = None
+    if os.path.exists(f"{_SA_DIR}/namespace"):
+        with open(f"{_SA_DIR}/namespace") as f:
+            namespace = f.read().strip()
+    return kopf.ConnectionInfo(
+        server=f"https://{host}:{port}", ca_path=f"{_SA_DIR}/ca.crt", scheme="Bearer",
+        token=token, default_namespace=namespace,
+    )
 
 
 @kopf.on.startup()
