@@ -216,7 +216,10 @@ def wait_operator_ready(cluster: Cluster, namespace: str, timeout: float = 240) 
     while True:
         done = cluster.kubectl("rollout", "status", "deployment/kubeline-operator", "-n",
                                namespace, "--timeout=5s", check=False)
-        if done.returncode == 0:
+        ready = cluster.kubectl("get", "deployment/kubeline-operator", "-n", namespace, "-o",
+                                "jsonpath={.status.readyReplicas}/{.status.updatedReplicas}",
+                                check=False).stdout
+        if done.returncode == 0 and ready == "1/1":
             return
         pods = cluster.kubectl("get", "pods", "-n", namespace, "-l", selector, "-o", "json")
         import json
