@@ -66,7 +66,8 @@ def _measure(dev, label: str) -> dict[str, float]:
     row = {"ready_s": ready, "first_pod_s": first_pod, "pod_only_s": pod,
            "control_plane_peak_mib": _peak_rss_mib(dev)}
     print(f"{label:>6}: node Ready {ready:6.1f}s | first Pod Succeeded {first_pod:6.1f}s "
-          f"(pod itself {pod:.1f}s) | control plane peak RSS {row['control_plane_peak_mib']:.0f} MiB",
+          f"(pod itself {pod:.1f}s) | control plane peak RSS "
+          f"{row['control_plane_peak_mib']:.0f} MiB",
           flush=True)
     return row
 
@@ -97,7 +98,8 @@ def main() -> int:
         shutil.rmtree(home, ignore_errors=True)
     med = {k: statistics.median(r[k] for r in warm) for k in warm[0]}
     print()
-    print(f"cold: node Ready {cold['ready_s']:.1f}s, first Pod Succeeded {cold['first_pod_s']:.1f}s")
+    print(f"cold: node Ready {cold['ready_s']:.1f}s, "
+          f"first Pod Succeeded {cold['first_pod_s']:.1f}s")
     print(f"warm (median of {len(warm)}): node Ready {med['ready_s']:.1f}s, first Pod Succeeded "
           f"{med['first_pod_s']:.1f}s (goal < {GOAL_WARM_S:.0f}s: "
           f"{'met' if med['first_pod_s'] < GOAL_WARM_S else 'MISSED'})")

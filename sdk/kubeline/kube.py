@@ -9,6 +9,7 @@ subclasses with messages a user can act on.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -45,7 +46,8 @@ class Kube:
             if os.environ.get("KUBERNETES_SERVICE_HOST") and os.path.exists(_IN_CLUSTER_NS):
                 config.load_incluster_config()
                 cfg = client.Configuration.get_default_copy()
-                default_ns = open(_IN_CLUSTER_NS).read().strip()
+                with open(_IN_CLUSTER_NS) as f:
+                    default_ns = f.read().strip()
             else:
                 cfg = client.Configuration()
                 # Read KUBECONFIG now: the kubernetes package reads it once, at import.
@@ -196,12 +198,14 @@ class Kube:
         kw: dict[str, Any] = {}
         if tail_lines:
             kw["tail_lines"] = tail_lines
-        return self._call(f"pods/{pod}", self.core.read_namespaced_pod_log, pod, self.namespace, **kw)
+        return self._call(f"pods/{pod}", self.core.read_namespaced_pod_log, pod,
+                          self.namespace, **kw)
 
     def read_secret(self, name: str) -> dict[str, str]:
         import base64
 
-        secret = self._call(f"secrets/{name}", self.core.read_namespaced_secret, name, self.namespace)
+        secret = self._call(f"secrets/{name}", self.core.read_namespaced_secret, name,
+                            self.namespace)
         return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
 
 
@@ -210,15 +214,14 @@ def translate_api_error(exc: Any, what: str) -> KubelineError:
     import json
 
     message = exc.reason or ""
-    try:
+    with contextlib.suppress(TypeError, ValueError, AttributeError):
         message = json.loads(exc.body).get("message", message)
-    except (TypeError, ValueError, AttributeError):
-        pass
     if exc.status == 404:
         if "the server could not find the requested resource" in message:
             return NotFoundError(
                 f"{what}: the kubeline.dev CRDs are not installed in this cluster "
-                "(install them: kubectl apply --server-side -f crds/, or helm install kubeline charts/kubeline)"
+                "(install them: kubectl apply --server-side -f crds/, "
+                "or helm install kubeline charts/kubeline)"
             )
         return NotFoundError(f"{what} not found")
     if exc.status == 409:

@@ -55,7 +55,8 @@ def test_down_then_up(cluster):
     assert "kube-apiserver" in stopped and "kubelet" in stopped
     assert dev.procs.running() == []
     home = str(dev.paths.home.resolve())
-    mounts = open("/proc/mounts").read()
+    with open("/proc/mounts") as f:
+        mounts = f.read()
     assert home not in mounts, "mounts left under the state directory"
     assert not os.path.exists("/sys/class/net/kubeline0"), "bridge left behind"
     dev.up()

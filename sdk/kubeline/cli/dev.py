@@ -93,7 +93,8 @@ def build(tools: tuple[str, ...]) -> None:
     from kubeline.dev.gobuild import build_all
 
     try:
-        for name, path in build_all(list(tools) or None, log=lambda m: click.echo(m, err=True)).items():
+        built = build_all(list(tools) or None, log=lambda m: click.echo(m, err=True))
+        for name, path in built.items():
             click.echo(f"{name}\t{path}")
     except (RuntimeError, KeyError) as exc:
         _fail(exc)

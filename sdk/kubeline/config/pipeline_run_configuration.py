@@ -14,7 +14,8 @@ from kubeline.resources.models import RunConfiguration, StepRunConfig
 
 
 class PipelineRunConfiguration(RunConfiguration):
-    """A run configuration: ``PipelineRunConfiguration(steps={"trainer": {"parameters": {...}}})``."""
+    """A run configuration, e.g.
+    ``PipelineRunConfiguration(steps={"trainer": {"parameters": {...}}})``."""
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> PipelineRunConfiguration:

@@ -10,6 +10,7 @@ started, and ``up`` recovers after an unclean stop.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -182,7 +183,8 @@ class DevCluster:
         }
         for stem, user in users.items():
             text = kubeconfig(st.server, self.pki, stem, user)
-            target = self.paths.kubeconfig if stem == "admin" else self.paths.component_kubeconfig(stem)
+            target = (self.paths.kubeconfig if stem == "admin"
+                      else self.paths.component_kubeconfig(stem))
             if not target.exists() or target.read_text() != text:
                 target.write_text(text)
                 target.chmod(0o600)
@@ -216,7 +218,8 @@ class DevCluster:
             f"--etcd-servers=http://127.0.0.1:{ETCD_CLIENT_PORT}",
             f"--bind-address={st.node_ip}", f"--advertise-address={st.node_ip}",
             f"--secure-port={APISERVER_PORT}",
-            f"--tls-cert-file={p.cert('apiserver')}", f"--tls-private-key-file={p.key('apiserver')}",
+            f"--tls-cert-file={p.cert('apiserver')}",
+            f"--tls-private-key-file={p.key('apiserver')}",
             f"--client-ca-file={p.ca_cert}",
             f"--service-account-key-file={p.sa_pub}",
             f"--service-account-signing-key-file={p.sa_key}",
@@ -336,7 +339,11 @@ failCgroupV1: false
 tlsCertFile: "{p.cert('kubelet')}"
 tlsPrivateKeyFile: "{p.key('kubelet')}"
 resolvConf: "{resolv}"
-evictionHard: {{"memory.available": "100Mi", "nodefs.available": "1%", "imagefs.available": "1%", "nodefs.inodesFree": "1%"}}
+evictionHard:
+  memory.available: "100Mi"
+  nodefs.available: "1%"
+  imagefs.available: "1%"
+  nodefs.inodesFree: "1%"
 oomScoreAdj: {-999 if not _restricted_oom_adj() else 0}
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
@@ -521,16 +528,12 @@ def _kill_tree(pid: int) -> None:
 
     children = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
+        with contextlib.suppress(OSError):
             children += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            pass
     for child in children:
         _kill_tree(child)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def _restricted_oom_adj() -> bool:

@@ -60,7 +60,8 @@ def images_dir() -> Path:
 def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
     result = subprocess.run(cmd, capture_output=True, text=True, **kw)
     if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd[:4])} ... failed:\n{(result.stderr or result.stdout)[-3000:]}")
+        detail = (result.stderr or result.stdout)[-3000:]
+        raise RuntimeError(f"{' '.join(cmd[:4])} ... failed:\n{detail}")
     return result
 
 
@@ -150,7 +151,7 @@ def containerd_digest(cluster: DevCluster, name: str) -> str | None:
 
 def import_image(cluster: DevCluster, layout: OciLayout, tag: str, name: str, log: Log) -> None:
     """Import ``tag`` as ``name`` unless containerd already has that exact manifest."""
-    desc, manifest = layout.manifest(tag)
+    desc, _ = layout.manifest(tag)
     if containerd_digest(cluster, name) == desc["digest"]:
         return
     present = set(cluster.ctr("content", "ls", "-q", check=False, text=True).stdout.split())
@@ -208,7 +209,8 @@ def requirements() -> list[str]:
 def project_root() -> Path | None:
     """The source checkout (with pyproject.toml) this kubeline runs from, if any."""
     root = Path(__file__).resolve().parents[3]
-    return root if (root / "pyproject.toml").exists() and (root / "sdk" / "kubeline").exists() else None
+    is_checkout = (root / "pyproject.toml").exists() and (root / "sdk" / "kubeline").exists()
+    return root if is_checkout else None
 
 
 def _source_digest() -> str:
@@ -336,7 +338,8 @@ class KubelineImageBuilder:
                   "unchecked-hash", str(app)])
             tag = self.tag
             _run(["umoci", "tag", "--image", self.layout.ref(f"deps-{self.deps_key}"), tag])
-            _run(["umoci", "insert", "--image", self.layout.ref(tag), str(app), "/opt/kubeline/app"])
+            _run(["umoci", "insert", "--image", self.layout.ref(tag), str(app),
+                  "/opt/kubeline/app"])
         cfg = ["umoci", "config", "--image", self.layout.ref(tag), "--config.workingdir", "/tmp",
                "--config.cmd", "python", "--config.cmd", "-m", "--config.cmd", "kubeline_operator",
                "--config.label", f"org.opencontainers.image.version={__version__}"]

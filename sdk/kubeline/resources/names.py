@@ -35,6 +35,8 @@ LABEL_SNAPSHOT = f"{GROUP}/snapshot"
 LABEL_MODEL = f"{GROUP}/model"
 LABEL_STAGE = f"{GROUP}/stage"
 LABEL_COMPONENT = f"{GROUP}/component"
+#: Which operator instance acts on a PipelineRun (and its Pods); absent = the default one.
+LABEL_OPERATOR_CLASS = f"{GROUP}/operator-class"
 
 # Annotations keeping user-given names verbatim.
 ANNOTATION_NAME = f"{GROUP}/name"
