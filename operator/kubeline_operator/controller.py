@@ -68,6 +68,16 @@ def _rv(body: dict[str, Any]) -> int:
         return 0
 
 
+def finished_run_needs_work(body: dict[str, Any], pods: list[PodObservation]) -> bool:
+    """False for a finished run with no live Pod and no TTL left to apply: nothing to plan."""
+    status = body.get("status") or {}
+    if status.get("phase") not in TERMINAL_RUN:
+        return True
+    if (body.get("spec") or {}).get("ttlSecondsAfterFinished") is not None:
+        return bool(pods) or bool((body.get("spec") or {}).get("deleteAfterTtl"))
+    return any(p.active for p in pods)
+
+
 def status_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """A JSON merge patch turning status ``old`` into ``new`` (removed keys become null)."""
     patch: dict[str, Any] = {k: v for k, v in new.items() if old.get(k) != v}
@@ -83,6 +93,7 @@ class Controller:
         self.queue = WorkQueue()
         self.runs: dict[tuple[str, str], dict[str, Any]] = {}
         self.phases: dict[tuple[str, str], str] = {}
+        self.phase_counts: dict[str, int] = {}
         self.waiting_for_slots: set[tuple[str, str]] = set()
         self.output_failures: dict[tuple[str, str, str, int], int] = {}
         self.events: asyncio.Queue[tuple[dict[str, Any], str, str, str]] = asyncio.Queue(10000)
@@ -109,9 +120,14 @@ class Controller:
         key = (meta.get("namespace", ""), meta.get("name", ""))
         if deleted:
             self.runs.pop(key, None)
-            self.phases.pop(key, None)
+            self._set_phase(key, None)
             self.queue.forget(key)
-            self._update_phase_gauge()
+            return
+        if not finished_run_needs_work(body, self.stores.run_pods(*key)):
+            # A finished run with no Pod left running and no TTL pending (e.g. one of
+            # thousands listed at start-up): count its phase, keep nothing, plan nothing.
+            self.runs.pop(key, None)
+            self._set_phase(key, str((body.get("status") or {}).get("phase")))
             return
         known = self.runs.get(key)
         if known is None or _rv(body) >= _rv(known) or known["metadata"].get("uid") != meta.get(
@@ -168,12 +184,18 @@ class Controller:
         except asyncio.QueueFull:
             log.debug("event queue full, dropping %s", reason)
 
-    def _update_phase_gauge(self) -> None:
-        counts: dict[str, int] = {}
-        for phase in self.phases.values():
-            counts[phase] = counts.get(phase, 0) + 1
-        for phase in ("initialized", "running", "completed", "failed", "cached", "cancelled"):
-            metrics.RUNS_BY_PHASE.labels(phase).set(counts.get(phase, 0))
+    def _set_phase(self, key: tuple[str, str], phase: str | None) -> None:
+        """Record a run's phase (None: forget the run) and update the gauge in O(1)."""
+        old = self.phases.pop(key, None) if phase is None else self.phases.get(key)
+        if old == phase:
+            return
+        if old is not None:
+            self.phase_counts[old] -= 1
+            metrics.RUNS_BY_PHASE.labels(old).set(self.phase_counts[old])
+        if phase is not None:
+            self.phases[key] = phase
+            self.phase_counts[phase] = self.phase_counts.get(phase, 0) + 1
+            metrics.RUNS_BY_PHASE.labels(phase).set(self.phase_counts[phase])
 
     # ------------------------------------------------------------------ snapshots
     def _snapshot(self, namespace: str, spec: PipelineRunSpec, status: PipelineRunStatus,
@@ -264,7 +286,7 @@ class Controller:
                                                         deferred)
             if deleted_run:
                 self.runs.pop(key, None)
-                self.phases.pop(key, None)
+                self._set_phase(key, None)
                 return
             changes = [a for a in last.actions if not isinstance(a, A.Effect)] + produced
             if not changes:
@@ -286,8 +308,7 @@ class Controller:
             if finished and status.pipeline:
                 await bookkeeping.record_finish(self.api, namespace, status.pipeline, name,
                                                 status.phase in ("completed", "cached"))
-        self.phases[key] = status.phase
-        self._update_phase_gauge()
+        self._set_phase(key, status.phase)
         if last.waiting_for_slots:
             self.waiting_for_slots.add(key)
         if last.requeue_after is not None:

@@ -48,6 +48,12 @@ class Runtime:
     controller: Controller | None = None
 
 
+def _owns(body: Any) -> bool:
+    """Whether this operator's class matches the object's kubeline.dev/operator-class label."""
+    settings = Runtime.settings or OperatorSettings()
+    return settings.owns(body.get("metadata", {}).get("labels"))
+
+
 def _owner_run(body: Any) -> str | None:
     for ref in body.get("metadata", {}).get("ownerReferences") or []:
         if ref.get("kind") == "PipelineRun" and ref.get("apiVersion", "").startswith(GROUP):
@@ -122,7 +128,7 @@ async def cleanup(**_: Any) -> None:
 def kubeline_step_pods(body: Any, namespace: str, **_: Any) -> dict[Any, Any]:
     pod = observe_pod(body)
     run = _owner_run(body)
-    if pod is None or run is None:
+    if pod is None or run is None or not _owns(body):
         return {}
     out: dict[Any, Any] = {(namespace, run): pod}
     if pod.active:
@@ -158,6 +164,8 @@ def kubeline_artifacts(body: Any, namespace: str, name: str, meta: Any, **_: Any
 def kubeline_cache(body: Any, namespace: str, name: str, **_: Any) -> dict[Any, Any]:
     """Completed steps by cache key: the cache lookup never lists runs."""
     out: dict[Any, Any] = {}
+    if not _owns(body):
+        return out
     for step in (body.get("status") or {}).get("steps") or []:
         cache = step.get("cache") or {}
         end = parse_time(step.get("endTime"))
@@ -190,7 +198,7 @@ def _bind(kwargs: dict[str, Any]) -> Controller | None:
 @kopf.on.event(GROUP, "v1alpha1", "pipelineruns")
 async def run_event(body: Any, event: dict[str, Any], **kwargs: Any) -> None:
     controller = _bind(kwargs)
-    if controller is not None:
+    if controller is not None and _owns(body):
         controller.observe_run(dict(body), deleted=event.get("type") == "DELETED")
 
 
@@ -198,7 +206,7 @@ async def run_event(body: Any, event: dict[str, Any], **kwargs: Any) -> None:
 async def pod_event(body: Any, namespace: str, event: dict[str, Any], **kwargs: Any) -> None:
     controller = _bind(kwargs)
     run = _owner_run(body)
-    if controller is None or run is None:
+    if controller is None or run is None or not _owns(body):
         return
     phase = (body.get("status") or {}).get("phase")
     if phase in ("Succeeded", "Failed") or event.get("type") == "DELETED":

@@ -17,6 +17,7 @@ from kubeline.resources.names import (
     API_VERSION,
     LABEL_ATTEMPT,
     LABEL_COMPONENT,
+    LABEL_OPERATOR_CLASS,
     LABEL_PIPELINE,
     LABEL_RUN,
     LABEL_SNAPSHOT,
@@ -48,6 +49,9 @@ class PodSettings:
     image_pull_policy: str = "IfNotPresent"
     service_account: str = "kubeline-step"
     s3_secret: str = "kubeline-s3"
+    node_selector: tuple[tuple[str, str], ...] = ()  # pins step Pods, e.g. to kwok nodes
+    tolerations: tuple[dict[str, Any], ...] = ()
+    operator_class: str = ""  # non-empty: labels step Pods kubeline.dev/operator-class
 
 
 @dataclass(frozen=True)
@@ -101,8 +105,9 @@ def invocation(
     return doc
 
 
-def labels_for(run: RunRef, step: StepSpec, attempt: int) -> dict[str, str]:
-    return {
+def labels_for(run: RunRef, step: StepSpec, attempt: int, operator_class: str = ""
+               ) -> dict[str, str]:
+    labels = {
         LABEL_RUN: label_value(run.name),
         LABEL_STEP: step.name,
         LABEL_PIPELINE: label_value(run.pipeline),
@@ -110,6 +115,9 @@ def labels_for(run: RunRef, step: StepSpec, attempt: int) -> dict[str, str]:
         LABEL_ATTEMPT: str(attempt),
         LABEL_COMPONENT: "step",
     }
+    if operator_class:
+        labels[LABEL_OPERATOR_CLASS] = operator_class
+    return labels
 
 
 def _resources(step: StepSpec) -> dict[str, Any]:
@@ -181,6 +189,10 @@ def build_step_pod(
         "automountServiceAccountToken": True,
         "containers": [container],
     }
+    if settings.node_selector:
+        spec["nodeSelector"] = dict(settings.node_selector)
+    if settings.tolerations:
+        spec["tolerations"] = [dict(t) for t in settings.tolerations]
     if step.timeout_seconds:
         spec["activeDeadlineSeconds"] = step.timeout_seconds + DEADLINE_MARGIN_SECONDS
     return {
@@ -189,7 +201,7 @@ def build_step_pod(
         "metadata": {
             "name": name,
             "namespace": run.namespace,
-            "labels": labels_for(run, step, attempt),
+            "labels": labels_for(run, step, attempt, settings.operator_class),
             "annotations": {"kubeline.dev/step-id": step.id},
             "ownerReferences": [{
                 "apiVersion": API_VERSION,

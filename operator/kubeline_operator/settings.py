@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
+
+from kubeline.resources.names import LABEL_OPERATOR_CLASS
 
 from kubeline_operator.planner import PlannerSettings
 from kubeline_operator.pod_spec import PodSettings
@@ -29,10 +32,37 @@ def _float(env: dict[str, str], name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}") from None
 
 
+def _node_selector(env: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    raw = env.get("KUBELINE_STEP_NODE_SELECTOR", "").strip()
+    pairs = []
+    for item in filter(None, (i.strip() for i in raw.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(
+                f"KUBELINE_STEP_NODE_SELECTOR must be 'key=value[,key=value]', got {raw!r}")
+        pairs.append((key.strip(), value.strip()))
+    return tuple(pairs)
+
+
+def _tolerations(env: dict[str, str]) -> tuple[dict[str, object], ...]:
+    raw = env.get("KUBELINE_STEP_TOLERATIONS", "").strip()
+    if not raw:
+        return ()
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError(f"KUBELINE_STEP_TOLERATIONS must be a JSON list: {exc}") from None
+    if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+        raise ValueError("KUBELINE_STEP_TOLERATIONS must be a JSON list of toleration objects, "
+                         f"got {raw!r}")
+    return tuple(value)
+
+
 @dataclass(frozen=True)
 class OperatorSettings:
     namespaces: tuple[str, ...] = ()  # empty: all namespaces
     peering: str = ""  # empty: standalone
+    operator_class: str = ""  # acts only on runs labelled kubeline.dev/operator-class=<this>
     pod: PodSettings = field(default_factory=PodSettings)
     planner: PlannerSettings = field(default_factory=PlannerSettings)
     max_pods_global: int = 1000
@@ -52,14 +82,19 @@ class OperatorSettings:
         namespaces = tuple(n.strip() for n in env.get("KUBELINE_WATCH_NAMESPACES", "").split(",")
                            if n.strip())
         qps = _float(env, "KUBELINE_API_QPS", 50.0)
+        operator_class = env.get("KUBELINE_OPERATOR_CLASS", "").strip()
         return cls(
             namespaces=namespaces,
             peering=env.get("KUBELINE_PEERING", "").strip(),
+            operator_class=operator_class,
             pod=PodSettings(
                 default_image=env.get("KUBELINE_DEFAULT_IMAGE", ""),
                 image_pull_policy=env.get("KUBELINE_IMAGE_PULL_POLICY", "") or "IfNotPresent",
                 service_account=env.get("KUBELINE_STEP_SERVICE_ACCOUNT", "") or "kubeline-step",
                 s3_secret=env.get("KUBELINE_S3_SECRET", "") or "kubeline-s3",
+                node_selector=_node_selector(env),
+                tolerations=_tolerations(env),
+                operator_class=operator_class,
             ),
             planner=PlannerSettings(
                 max_pods_per_run=_int(env, "KUBELINE_MAX_PODS_PER_RUN", 100),
@@ -74,3 +109,7 @@ class OperatorSettings:
             health_port=_int(env, "KUBELINE_HEALTH_PORT", 8080),
             metrics_port=_int(env, "KUBELINE_METRICS_PORT", 9090),
         )
+
+    def owns(self, labels: dict[str, str] | None) -> bool:
+        """Whether this operator acts on an object with these labels (its operator class)."""
+        return (labels or {}).get(LABEL_OPERATOR_CLASS, "") == self.operator_class

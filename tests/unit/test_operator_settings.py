@@ -1,0 +1,81 @@
+"""Operator settings from the environment, operator classes, step Pod pinning, and the
+finished-run fast path (pure)."""
+
+from __future__ import annotations
+
+import pytest
+from kubeline.resources.models import SnapshotSpec, StepSpec
+from kubeline.resources.names import LABEL_OPERATOR_CLASS
+from kubeline_operator.controller import finished_run_needs_work
+from kubeline_operator.observe import PodObservation
+from kubeline_operator.pod_spec import PodSettings, RunRef, build_step_pod
+from kubeline_operator.settings import OperatorSettings
+
+pytestmark = pytest.mark.unit
+
+STEP = StepSpec(name="s0", id="s0", function="s0", entrypoint="m:s0", code_hash="0" * 64)
+SNAP = SnapshotSpec(pipeline="p", pipeline_name="p", image="img:1", steps=[STEP])
+RUN = RunRef(name="r", uid="u", namespace="ns", pipeline="p", snapshot="snap")
+
+
+def test_defaults_pin_nothing_and_own_unlabelled_runs():
+    s = OperatorSettings.from_env({})
+    assert s.operator_class == "" and s.pod.node_selector == () and s.pod.tolerations == ()
+    assert s.owns({}) and s.owns(None) and s.owns({"other": "x"})
+    assert not s.owns({LABEL_OPERATOR_CLASS: "bench"})
+
+
+def test_operator_class_owns_only_its_labelled_runs():
+    s = OperatorSettings.from_env({"KUBELINE_OPERATOR_CLASS": " bench "})
+    assert s.operator_class == "bench" and s.pod.operator_class == "bench"
+    assert s.owns({LABEL_OPERATOR_CLASS: "bench"})
+    assert not s.owns({}) and not s.owns({LABEL_OPERATOR_CLASS: "other"})
+
+
+def test_node_selector_and_tolerations_reach_the_pod():
+    s = OperatorSettings.from_env({
+        "KUBELINE_STEP_NODE_SELECTOR": "type=kwok, zone=a",
+        "KUBELINE_STEP_TOLERATIONS": '[{"key": "kwok.x-k8s.io/node", "operator": "Exists"}]',
+        "KUBELINE_OPERATOR_CLASS": "bench",
+    })
+    pod = build_step_pod(RUN, SNAP, STEP, 1, {}, {}, "bucket", s.pod)
+    assert pod["spec"]["nodeSelector"] == {"type": "kwok", "zone": "a"}
+    assert pod["spec"]["tolerations"] == [{"key": "kwok.x-k8s.io/node", "operator": "Exists"}]
+    assert pod["metadata"]["labels"][LABEL_OPERATOR_CLASS] == "bench"
+
+
+def test_default_pod_has_no_pinning_or_class_label():
+    pod = build_step_pod(RUN, SNAP, STEP, 1, {}, {}, "bucket", PodSettings())
+    assert "nodeSelector" not in pod["spec"] and "tolerations" not in pod["spec"]
+    assert LABEL_OPERATOR_CLASS not in pod["metadata"]["labels"]
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"KUBELINE_STEP_NODE_SELECTOR": "type"}, "key=value"),
+    ({"KUBELINE_STEP_NODE_SELECTOR": "=kwok"}, "key=value"),
+    ({"KUBELINE_STEP_TOLERATIONS": "not json"}, "JSON list"),
+    ({"KUBELINE_STEP_TOLERATIONS": '{"key": "a"}'}, "JSON list of toleration objects"),
+    ({"KUBELINE_API_QPS": "fast"}, "KUBELINE_API_QPS must be a number"),
+])
+def test_bad_settings_say_what_to_fix(env, message):
+    with pytest.raises(ValueError, match=message):
+        OperatorSettings.from_env(env)
+
+
+def pod(phase: str, deleting: bool = False) -> PodObservation:
+    return PodObservation(name="p", step="s0", attempt=1, phase=phase, deleting=deleting)
+
+
+@pytest.mark.parametrize("status, spec, pods, needed", [
+    ({}, {}, [], True),  # new run
+    ({"phase": "running"}, {}, [], True),
+    ({"phase": "completed"}, {}, [], False),
+    ({"phase": "failed"}, {}, [pod("Failed")], False),
+    ({"phase": "cancelled"}, {}, [pod("Running")], True),  # a Pod left running: stop it
+    ({"phase": "cancelled"}, {}, [pod("Running", deleting=True)], False),
+    ({"phase": "completed"}, {"ttlSecondsAfterFinished": 5}, [pod("Succeeded")], True),
+    ({"phase": "completed"}, {"ttlSecondsAfterFinished": 5}, [], False),  # TTL done
+    ({"phase": "completed"}, {"ttlSecondsAfterFinished": 5, "deleteAfterTtl": True}, [], True),
+])
+def test_finished_run_needs_work(status, spec, pods, needed):
+    assert finished_run_needs_work({"status": status, "spec": spec}, pods) is needed
