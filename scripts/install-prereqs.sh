@@ -39,10 +39,12 @@ fi
 if [ "$(cat "$VENV/.kubeline-deps" 2>/dev/null)" != "$key" ]; then
   say "installing Python dependencies (cached in $VENV)"
   "$VENV/bin/pip" install -q -U pip
-  "$VENV/bin/pip" install -q -e ".[dev]"
+  "$VENV/bin/pip" install -q -e ".[dev]" > "$CACHE/pip-install.log" 2>&1 || {
+    tail -30 "$CACHE/pip-install.log" >&2; exit 1; }
   echo "$key" > "$VENV/.kubeline-deps"
 fi
 # Point the editable install at this checkout (cheap; each clone has its own path).
 if [ "$("$VENV/bin/python" -c 'import kubeline, pathlib; print(pathlib.Path(kubeline.__file__).resolve().parents[2])' 2>/dev/null)" != "$(pwd -P)" ]; then
-  "$VENV/bin/pip" install -q --no-deps -e .
+  "$VENV/bin/pip" install -q --no-deps -e . > "$CACHE/pip-install.log" 2>&1 || {
+    tail -30 "$CACHE/pip-install.log" >&2; exit 1; }
 fi

@@ -35,7 +35,10 @@ ETCD_PEER_PORT = 12380
 APISERVER_PORT = 6443
 S3_PORT = 7070
 S3_BUCKET = "kubeline"
-S3_SECRET = "kubeline-s3"
+# The S3 credentials of the dev cluster, kept in the cluster itself. Not named
+# like the chart's Secret (kubeline-s3), which the chart creates and owns.
+S3_SECRET = "kubeline-dev-s3"
+S3_SECRET_NAMESPACE = "kube-system"
 
 # Start order; ``down`` stops in reverse.
 COMPONENTS = (
@@ -388,7 +391,7 @@ registerNode: true
         wait_for("S3 server", lambda: _port_open(st.node_ip, S3_PORT), 30,
                  alive=self._alive("versitygw"))
 
-    def _ensure_s3_secret(self, st: ClusterState, namespace: str = "default") -> None:
+    def _ensure_s3_secret(self, st: ClusterState, namespace: str = S3_SECRET_NAMESPACE) -> None:
         args = [f"--from-literal={k}={v}" for k, v in st.s3_settings().items()]
         manifest = self.kubectl("create", "secret", "generic", S3_SECRET, "-n", namespace,
                                 *args, "--dry-run=client", "-o", "yaml").stdout
