@@ -94,6 +94,7 @@ class Invocation:
     inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
     after: list[Any] = field(default_factory=list)
+    unset: list[str] = field(default_factory=list)  # required parameters left to the run config
 
 
 def _describe(value: Any) -> str:
@@ -398,13 +399,19 @@ def _source_of(inp: dict[str, Any]) -> str:
     return f"artifact '{inp['artifact'].get('name')}'"
 
 
-def _fill_defaults_and_check(tracer: Tracer) -> None:
+def _fill_defaults_and_check(tracer: Tracer, allow_unset: bool = False) -> None:
+    """Fill parameter defaults; a parameter without default and value is an error, or, with
+    ``allow_unset`` (snapshots), left to the run configuration (recorded as required)."""
     for inv in tracer.invocations.values():
         sig = inspect.signature(inv.step.entrypoint)
         for name in inv.arg_names:
             if name in inv.inputs or name in inv.parameters:
                 continue
             param = sig.parameters[name]
+            if param.default is inspect.Parameter.empty and allow_unset:
+                inv.parameters[name] = None
+                inv.unset.append(name)
+                continue
             if param.default is inspect.Parameter.empty:
                 raise CompileError(
                     f"step '{inv.id}': missing input '{name}'; pass a step output or a value "
@@ -417,6 +424,26 @@ def _fill_defaults_and_check(tracer: Tracer) -> None:
                     f"({_describe(param.default)}); use a JSON default or pass the value"
                 )
             inv.parameters[name] = param.default
+
+
+_JSON_TYPE_OF = {bool: "boolean", int: "integer", float: "number", str: "string",
+                 list: "array", tuple: "array", dict: "object"}
+
+
+def _required_extra(inv: Invocation, extra: dict[str, Any]) -> dict[str, Any]:
+    """The step's ``extra`` plus ``requiredParameters`` and their ``parameterTypes`` (JSON type
+    names from the annotations) for parameters left to the run configuration."""
+    if not inv.unset:
+        return extra
+    from kubeline.signature import concrete_type, type_hints
+
+    hints = type_hints(inv.step.entrypoint, inv.id)
+    types = {name: _JSON_TYPE_OF[tp] for name in inv.unset
+             if (tp := concrete_type(hints.get(name))) in _JSON_TYPE_OF}
+    out = {**extra, "requiredParameters": sorted(inv.unset)}
+    if types:
+        out["parameterTypes"] = {**(extra.get("parameterTypes") or {}), **types}
+    return out
 
 
 def _topological_order(tracer: Tracer) -> tuple[list[str], dict[str, list[str]]]:
@@ -467,8 +494,13 @@ def _topological_order(tracer: Tracer) -> tuple[list[str], dict[str, list[str]]]
 def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str, Any], *,
                      image: str | None = None, code: Any = None,
                      source_root: Path | None = None,
-                     display_name: str | None = None) -> CompiledPipeline:
-    """Trace ``pipeline`` with its arguments and build the SnapshotSpec."""
+                     display_name: str | None = None,
+                     allow_unset_parameters: bool = False) -> CompiledPipeline:
+    """Trace ``pipeline`` with its arguments and build the SnapshotSpec.
+
+    ``allow_unset_parameters`` (snapshots only): a step parameter without default or value
+    becomes a required parameter each run configuration must set.
+    """
     from kubeline.materializers.registry import materializer_path_for_type, materializer_path_of
     from kubeline.resources.models import (
         CodeArchive,
@@ -499,7 +531,7 @@ def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str
         raise CompileError(f"pipeline '{pipeline.name}' calls no steps")
     dns = step_dns_names(list(tracer.invocations))
     _apply_run_config(pipeline, tracer, dns)
-    _fill_defaults_and_check(tracer)
+    _fill_defaults_and_check(tracer, allow_unset=allow_unset_parameters)
     order, after = _topological_order(tracer)
 
     defaults = options.step_defaults
@@ -556,7 +588,7 @@ def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str
             retry=RetryPolicy.model_validate(opts.retry) if opts.retry else None,
             timeout_seconds=opts.timeout,
             resources=ResourceRequirements(**opts.resources) if opts.resources else None,
-            env=dict(sorted(opts.env.items())), extra=opts.extra,
+            env=dict(sorted(opts.env.items())), extra=_required_extra(inv, opts.extra),
         ))
         config_steps[inv_id] = StepRunConfig(parameters=dict(sorted(inv.parameters.items())))
 

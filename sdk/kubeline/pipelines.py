@@ -164,12 +164,17 @@ class Pipeline:
 
     def compile(self, *args: Any, image: str | None = None, code: Any = None,
                 source_root: Path | None = None, display_name: str | None = None,
-                **kwargs: Any) -> Any:
-        """Trace the pipeline into a ``CompiledPipeline`` (pure: no cluster, no S3)."""
+                allow_unset_parameters: bool = False, **kwargs: Any) -> Any:
+        """Trace the pipeline into a ``CompiledPipeline`` (pure: no cluster, no S3).
+
+        ``allow_unset_parameters``: compile as a snapshot, whose step parameters without a
+        value are left to each run's configuration.
+        """
         from kubeline.compiler import compile_pipeline
 
         return compile_pipeline(self, args, kwargs, image=image, code=code,
-                                source_root=source_root, display_name=display_name)
+                                source_root=source_root, display_name=display_name,
+                                allow_unset_parameters=allow_unset_parameters)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Compile, upload code, create the Snapshot and a PipelineRun; wait unless async."""

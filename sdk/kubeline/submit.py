@@ -68,16 +68,21 @@ def _package_code(pipeline: Pipeline, compiled_root: Any, kube: Kube) -> dict[st
 
 
 def _compile_and_store(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str, Any],
-                       display_name: str | None) -> tuple[Kube, CompiledPipeline]:
-    """Compile (once without code to validate cheaply), package, then create the objects."""
+                       display_name: str | None, for_snapshot: bool = False,
+                       ) -> tuple[Kube, CompiledPipeline]:
+    """Compile (once without code to validate cheaply), package, then create the objects.
+
+    ``for_snapshot``: step parameters without a value may stay unset (required at run time).
+    """
     from kubeline.compiler import compile_pipeline
     from kubeline.kube import Kube
 
-    draft = compile_pipeline(pipeline, args, kwargs, display_name=display_name)
+    snapshot_only = {"allow_unset_parameters": True} if for_snapshot else {}
+    draft = compile_pipeline(pipeline, args, kwargs, display_name=display_name, **snapshot_only)
     kube = Kube.connect(namespace=pipeline.options.namespace)
     code = None if draft.code_in_image else _package_code(pipeline, draft.source_root, kube)
     compiled = compile_pipeline(pipeline, args, kwargs, code=code, source_root=draft.source_root,
-                                display_name=display_name) if code else draft
+                                display_name=display_name, **snapshot_only) if code else draft
     kube.create_or_get(PIPELINES, pipeline_object(compiled, pipeline.entrypoint.__doc__))
     kube.create_or_get(SNAPSHOTS, compiled.snapshot_object())
     return kube, compiled
@@ -106,7 +111,8 @@ def run_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str, An
 def create_snapshot(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str, Any],
                     display_name: str | None = None) -> Any:
     """Create (or reuse) the pipeline's Snapshot without running it; returns its view."""
-    kube, compiled = _compile_and_store(pipeline, args, kwargs, display_name=display_name)
+    kube, compiled = _compile_and_store(pipeline, args, kwargs, display_name=display_name,
+                                        for_snapshot=True)
     client = _client(kube)
     getter = getattr(client, "get_snapshot", None)
     if callable(getter):

@@ -110,6 +110,24 @@ def check_run_configuration(config: Mapping[str, Any], snapshot: Mapping[str, An
                     f"of JSON type {expected} (like its default), got {type(value).__name__} "
                     f"{value!r}"
                 )
+    _check_required(config, spec.get("steps") or [], snap_name)
+
+
+def _check_required(config: Mapping[str, Any], steps: list[Mapping[str, Any]],
+                    snap_name: str) -> None:
+    """Each ``extra.requiredParameters`` (no default in the snapshot) must get a value."""
+    given = config.get("steps") or {}
+    for step in steps:
+        required = (step.get("extra") or {}).get("requiredParameters") or []
+        cfg = given.get(step["id"]) or given.get(step["name"]) or {}
+        params = cfg.get("parameters") or {}
+        for param in required:
+            if params.get(param) is None:
+                raise ConfigurationError(
+                    f"run configuration: step {step['id']!r} needs parameter {param!r} (it has "
+                    f"no default in snapshot {snap_name}): set "
+                    f"steps.{step['id']}.parameters.{param}"
+                )
 
 
 def parse_invocation(raw: str | None) -> dict[str, str] | None:

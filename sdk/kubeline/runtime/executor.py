@@ -120,6 +120,18 @@ def _load_inputs(inv: dict[str, Any], func: Any, store: Any) -> dict[str, Any]:
     return values
 
 
+def check_required_parameters(step: dict[str, Any], params: dict[str, Any]) -> None:
+    """A parameter the snapshot left unset (``extra.requiredParameters``) needs a value."""
+    from kubeline.errors import ConfigurationError
+
+    for name in (step.get("extra") or {}).get("requiredParameters") or []:
+        if params.get(name) is None:
+            raise ConfigurationError(
+                f"step {step['id']!r} needs parameter {name!r}, which has no default: set "
+                f"spec.config.steps.{step['id']}.parameters.{name} in the PipelineRun"
+            )
+
+
 def _call_kwargs(func: Any, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     from kubeline.signature import parameter_names
 
@@ -219,6 +231,7 @@ def run_invocation(inv: dict[str, Any], store: Any,
     )
     token = set_step_context(ctx)
     try:
+        check_required_parameters(step, dict(inv.get("parameters") or {}))
         func = import_step_function(step["entrypoint"])
         inputs = _load_inputs(inv, func, store)
         kwargs = _call_kwargs(func, inputs, dict(inv.get("parameters") or {}))

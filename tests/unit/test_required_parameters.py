@@ -1,0 +1,87 @@
+"""Snapshots of pipelines whose steps have parameters without a value (seed 004's trainer).
+
+Running such a pipeline is a compile error; snapshotting it records the parameter as
+required, the Client refuses a trigger that does not set it, and the step runtime fails with
+a message naming it when a run (e.g. applied with kubectl) leaves it unset.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from kubeline import pipeline, step
+from kubeline.client.snapshots import full_config_template
+from kubeline.client.trigger import check_run_configuration
+from kubeline.errors import CompileError, ConfigurationError
+from kubeline.runtime.executor import check_required_parameters
+
+pytestmark = pytest.mark.unit
+ROOT = Path(__file__).parent
+
+
+@step
+def trainer(data_artifact_id: str, epochs: int = 3):
+    return data_artifact_id, epochs
+
+
+@step
+def untyped(anything):
+    return anything
+
+
+@pipeline
+def training_pipeline():
+    trainer()
+    untyped()
+
+
+def _snapshot() -> dict:
+    compiled = training_pipeline.compile(source_root=ROOT, allow_unset_parameters=True)
+    return {"metadata": {"name": compiled.snapshot_name}, "spec": compiled.spec.to_k8s()}
+
+
+def test_running_without_the_parameter_is_still_a_compile_error() -> None:
+    with pytest.raises(CompileError, match="missing input 'data_artifact_id'"):
+        training_pipeline.compile(source_root=ROOT)
+
+
+def test_snapshot_records_required_parameters_and_their_types() -> None:
+    steps = {s["id"]: s for s in _snapshot()["spec"]["steps"]}
+    assert steps["trainer"]["parameters"] == {"data_artifact_id": None, "epochs": 3}
+    assert steps["trainer"]["extra"] == {"requiredParameters": ["data_artifact_id"],
+                                         "parameterTypes": {"data_artifact_id": "string"}}
+    assert steps["untyped"]["extra"] == {"requiredParameters": ["anything"]}
+
+
+def test_a_value_given_in_the_pipeline_options_is_not_required() -> None:
+    configured = training_pipeline.with_options(
+        steps={"trainer": {"parameters": {"data_artifact_id": "abc"}},
+               "untyped": {"parameters": {"anything": 1}}})
+    spec = configured.compile(source_root=ROOT, allow_unset_parameters=True).spec.to_k8s()
+    assert all(not s.get("extra") for s in spec["steps"])
+
+
+def test_trigger_must_set_required_parameters_with_the_right_type() -> None:
+    snap = _snapshot()
+    ok = {"steps": {"trainer": {"parameters": {"data_artifact_id": "1234"}},
+                    "untyped": {"parameters": {"anything": [1, 2]}}}}
+    check_run_configuration(ok, snap)
+    with pytest.raises(ConfigurationError, match=r"'trainer' needs parameter 'data_artifact_id'"
+                       r".*steps\.trainer\.parameters\.data_artifact_id"):
+        check_run_configuration({"steps": {"untyped": {"parameters": {"anything": 1}}}}, snap)
+    with pytest.raises(ConfigurationError, match="'data_artifact_id' of step 'trainer' must be "
+                       "of JSON type string"):
+        check_run_configuration(
+            {"steps": {"trainer": {"parameters": {"data_artifact_id": 5}}}}, snap)
+    # The snapshot's template lists the parameter (as null): sent unchanged, it is refused.
+    with pytest.raises(ConfigurationError, match="needs parameter"):
+        check_run_configuration(full_config_template(snap["spec"]), snap)
+
+
+def test_runtime_refuses_an_unset_required_parameter() -> None:
+    step = next(s for s in _snapshot()["spec"]["steps"] if s["id"] == "trainer")
+    check_required_parameters(step, {"data_artifact_id": "x", "epochs": 3})
+    with pytest.raises(ConfigurationError, match=r"'trainer' needs parameter 'data_artifact_id'.*"
+                       r"spec\.config\.steps\.trainer\.parameters\.data_artifact_id"):
+        check_required_parameters(step, {"data_artifact_id": None, "epochs": 3})
