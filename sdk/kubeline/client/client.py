@@ -17,7 +17,12 @@ from kubeline.client.models_view import ModelVersionView, ModelView
 from kubeline.client.pipelines import PipelineView, newest_first
 from kubeline.client.runs import RunView
 from kubeline.client.snapshots import SnapshotView
-from kubeline.errors import ConfigurationError, KubelineError, NotFoundError
+from kubeline.errors import (
+    ConfigurationError,
+    KubelineError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from kubeline.resources import names
 
 if TYPE_CHECKING:
@@ -277,7 +282,23 @@ class Client:
         value of the wrong type, raises ``ConfigurationError`` naming it. Inside a step Pod
         the new run records the triggering run and step.
         """
-        from kubeline.client.trigger import build_run, check_run_configuration, parse_invocation
+        from kubeline.client.trigger import parse_invocation, step_permission_message
+
+        trigger = parse_invocation(os.environ.get("KUBELINE_INVOCATION"))
+        try:
+            return self._trigger(pipeline_name_or_id, run_configuration, config_path,
+                                 snapshot_name_or_id, synchronous, run_name, trigger, **kwargs)
+        except PermissionDeniedError as exc:
+            if trigger is None:
+                raise
+            raise PermissionDeniedError(step_permission_message(str(exc), trigger)) from None
+
+    def _trigger(
+        self, pipeline_name_or_id: str | None, run_configuration: Any, config_path: str | None,
+        snapshot_name_or_id: str | None, synchronous: bool, run_name: str | None,
+        trigger: dict[str, str] | None, **kwargs: Any,
+    ) -> RunView:
+        from kubeline.client.trigger import build_run, check_run_configuration
         from kubeline.config.pipeline_run_configuration import PipelineRunConfiguration
 
         snapshot_name_or_id = snapshot_name_or_id or kwargs.pop("snapshot_id", None) or \
@@ -301,7 +322,6 @@ class Client:
         if run_name:
             config["runName"] = run_name
         check_run_configuration(config, snapshot.object)
-        trigger = parse_invocation(os.environ.get("KUBELINE_INVOCATION"))
         body = build_run(snapshot.object, config, triggered_by=trigger)
         run = RunView(self, self.kube.create(names.PIPELINE_RUNS, body))
         run._cache["snapshot"] = snapshot

@@ -148,6 +148,17 @@ def parse_invocation(raw: str | None) -> dict[str, str] | None:
     return {"run": str(run), "step": str(step_id), "namespace": str(inv.get("namespace") or "")}
 
 
+def step_permission_message(message: str, trigger: Mapping[str, str]) -> str:
+    """What a step that may not start runs is told: the refusal and how to allow it."""
+    ns = trigger.get("namespace") or "its namespace"
+    return (
+        f"step {trigger['step']!r} of run {trigger['run']} may not start pipeline runs: "
+        f"{message}. Step Pods run under a ServiceAccount without API rights unless you allow "
+        f"it: install the chart with --set steps.allowTriggeringRuns=true (a Role to get "
+        f"pipelines/snapshots and create pipelineruns in namespace {ns})"
+    )
+
+
 def new_run_name(pipeline: str, now: datetime | None = None) -> str:
     """A readable, unique, DNS-safe run name: ``<pipeline>-<yyyymmdd-hhmmss>-<4 hex>``."""
     now = now or datetime.now(UTC)

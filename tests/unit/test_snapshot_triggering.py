@@ -1,4 +1,4 @@
-"""Snapshots of pipelines whose steps have parameters without a value (seed 004's trainer).
+"""Triggering snapshots: required step parameters (seed 004's trainer) and step permissions.
 
 Running such a pipeline is a compile error; snapshotting it records the parameter as
 required, the Client refuses a trigger that does not set it, and the step runtime fails with
@@ -85,3 +85,42 @@ def test_runtime_refuses_an_unset_required_parameter() -> None:
     with pytest.raises(ConfigurationError, match=r"'trainer' needs parameter 'data_artifact_id'.*"
                        r"spec\.config\.steps\.trainer\.parameters\.data_artifact_id"):
         check_required_parameters(step, {"data_artifact_id": None, "epochs": 3})
+
+
+# --------------------------------------------------------------- a step without trigger rights
+class _DeniedKube:
+    """A Kube whose every request is refused, as for the chart's default step ServiceAccount."""
+
+    namespace = "ml"
+
+    def _deny(self, *args: object, **kwargs: object) -> None:
+        from kubeline.errors import PermissionDeniedError
+
+        raise PermissionDeniedError(
+            'permission denied on pipelines/training-pipeline: pipelines.kubeline.dev '
+            '"training-pipeline" is forbidden: User "system:serviceaccount:ml:kubeline-step" '
+            'cannot get resource "pipelines"')
+
+    get = list = iter = create = _deny
+
+
+def test_trigger_from_a_step_without_rights_says_how_to_allow_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from kubeline.client import Client
+    from kubeline.errors import PermissionDeniedError
+
+    client = Client(kube=_DeniedKube())  # type: ignore[arg-type]
+    with pytest.raises(PermissionDeniedError, match="forbidden") as plain:
+        client.trigger_pipeline(pipeline_name_or_id="training_pipeline")
+    assert "allowTriggeringRuns" not in str(plain.value)  # outside a step: the API's words only
+
+    monkeypatch.setenv("KUBELINE_INVOCATION", json.dumps(
+        {"namespace": "ml", "run": "loads-1", "step": {"id": "trigger_pipeline"}}))
+    with pytest.raises(PermissionDeniedError) as info:
+        client.trigger_pipeline(pipeline_name_or_id="training_pipeline")
+    message = str(info.value)
+    assert message.startswith("step 'trigger_pipeline' of run loads-1 may not start pipeline runs")
+    assert "forbidden" in message and "steps.allowTriggeringRuns=true" in message
+    assert "namespace ml" in message
