@@ -18,6 +18,7 @@ from kubeline.client.pipelines import PipelineView, newest_first
 from kubeline.client.runs import RunView
 from kubeline.client.snapshots import SnapshotView
 from kubeline.errors import (
+    ClusterUnreachableError,
     ConfigurationError,
     KubelineError,
     NotFoundError,
@@ -288,10 +289,12 @@ class Client:
         try:
             return self._trigger(pipeline_name_or_id, run_configuration, config_path,
                                  snapshot_name_or_id, synchronous, run_name, trigger, **kwargs)
-        except PermissionDeniedError as exc:
+        except (PermissionDeniedError, ClusterUnreachableError) as exc:
+            # In a step Pod both mean the same: its ServiceAccount may not (or has no token to)
+            # talk to the API server.
             if trigger is None:
                 raise
-            raise PermissionDeniedError(step_permission_message(str(exc), trigger)) from None
+            raise type(exc)(step_permission_message(str(exc), trigger)) from None
 
     def _trigger(
         self, pipeline_name_or_id: str | None, run_configuration: Any, config_path: str | None,

@@ -1,0 +1,122 @@
+"""Seed 004 "Advanced Usage": runs started from inside a step, by pipeline name and by snapshot.
+
+The two examples in ``examples/snapshots/`` are the seed's code with only the imports changed.
+With the chart's opt-in RBAC for the step ServiceAccount (rendered from the chart itself and
+applied to a fresh namespace) the triggered run records the run and step that started it, and
+the Client follows that link both ways; without it the step fails with a message that says
+how to allow it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "snapshots"
+
+
+def _allow_triggering(cluster: Any, namespace: str) -> None:
+    """The chart's step RBAC (steps.allowTriggeringRuns=true) for ``namespace``, from the chart."""
+    rendered = cluster.helm(
+        "template", "kubeline", str(ROOT / "charts" / "kubeline"), "--kube-version", "1.34.0",
+        "--set", "steps.allowTriggeringRuns=true", "--set-json", f'stepNamespaces=["{namespace}"]',
+        "--show-only", "templates/steps.yaml").stdout
+    assert "kind: Role" in rendered and "pipelineruns" in rendered, rendered
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=rendered)
+
+
+@pytest.fixture
+def examples(step_namespace: str, operator: Any,
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, ModuleType]]:
+    """Both example modules, imported as a user would (from their folder)."""
+    monkeypatch.setenv("KUBELINE_NAMESPACE", step_namespace)
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    names = ("trigger_by_pipeline", "trigger_by_snapshot")
+    for name in names:
+        sys.modules.pop(name, None)
+    yield {name: importlib.import_module(name) for name in names}
+    for name in names:
+        sys.modules.pop(name, None)
+
+
+def _triggered(run: Any, step: str) -> Any:
+    """The one run started by ``step`` of ``run``, after it ended."""
+    triggered = run.triggered_runs
+    assert len(triggered) == 1, [r.name for r in triggered]
+    child = triggered[0]
+    child.wait(timeout=300, show_progress=False)
+    child.refresh()
+    assert child.triggered_by is not None
+    assert child.triggered_by.run.id == run.id
+    assert child.triggered_by.step.name == step
+    assert child.triggered_by.step.status == "completed"
+    return child
+
+
+def _assert_trained_on(child: Any, run: Any, trigger_step: str) -> None:
+    """The triggered training run got the data artifact's id and its trainer loaded it."""
+    data = run.steps["load_data"].output
+    assert child.status == "completed", (child.status, child.message)
+    trainer = child.steps["trainer"]
+    assert trainer.status == "completed", trainer.message
+    assert trainer.config.parameters["data_artifact_id"] == data.id
+    assert child.config.steps["trainer"].parameters["data_artifact_id"] == data.id
+    # The data step's output was handed over by id only: the triggering step loaded nothing.
+    assert run.steps[trigger_step].inputs["df"].id == data.id
+
+
+def test_trigger_by_pipeline_name_from_a_step(cluster: Any, step_namespace: str,
+                                             examples: dict[str, ModuleType]) -> None:
+    _allow_triggering(cluster, step_namespace)
+    seed = examples["trigger_by_pipeline"]
+    from kubeline.client import Client
+
+    snapshot = seed.training_pipeline.create_snapshot(name="training-snapshot")
+    run = seed.loads_data_and_triggers_training()
+    assert run.status == "completed", (run.status, run.message)
+    child = _triggered(run, "trigger_pipeline")
+    _assert_trained_on(child, run, "trigger_pipeline")
+    assert child.snapshot_name == snapshot.object_name
+    assert child.pipeline.name == "training_pipeline"
+    # The link, both ways, from fresh lookups.
+    again = Client().get_pipeline_run(child.name)
+    assert again.triggered_by.run.name == run.name
+    assert [r.name for r in Client().get_pipeline_run(run.id).triggered_runs] == [child.name]
+
+
+def test_trigger_specific_snapshot_from_a_step(cluster: Any, step_namespace: str,
+                                              examples: dict[str, ModuleType]) -> None:
+    _allow_triggering(cluster, step_namespace)
+    seed = examples["trigger_by_snapshot"]
+    named = seed.training_pipeline.create_snapshot(name=seed.SNAPSHOT_NAME_OR_ID)
+    # A newer snapshot of the same pipeline: the step must still run the one it names.
+    newer = seed.training_pipeline.with_options(enable_cache=False).create_snapshot(
+        name="training-newer")
+    assert newer.object_name != named.object_name
+    run = seed.loads_data_and_triggers_snapshot()
+    assert run.status == "completed", (run.status, run.message)
+    child = _triggered(run, "trigger_specific_snapshot")
+    _assert_trained_on(child, run, "trigger_specific_snapshot")
+    assert child.snapshot_name == named.object_name
+
+
+def test_trigger_from_a_step_without_rbac_fails_clearly(step_namespace: str,
+                                                       examples: dict[str, ModuleType]) -> None:
+    seed = examples["trigger_by_pipeline"]
+    run = seed.loads_data_and_triggers_training()
+    assert run.status == "failed", run.status
+    assert run.failed_step == "trigger_pipeline"
+    message = run.steps["trigger_pipeline"].message
+    assert "PermissionDeniedError" in message, message
+    assert "may not start pipeline runs" in message and "forbidden" in message, message
+    assert "steps.allowTriggeringRuns=true" in message, message
+    assert run.triggered_runs == []
