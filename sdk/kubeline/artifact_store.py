@@ -137,6 +137,46 @@ class ArtifactStore:
     def open(self, uri: str, mode: str = "rb", **kwargs: Any) -> Any:
         return self._call("opening", uri, self.fs.open, uri, mode, **kwargs)
 
+    def open_writer(self, uri: str, part_size: int | None = None,
+                    max_in_flight: int | None = None) -> Any:
+        """A write-only file for ``uri`` that appears complete or not at all.
+
+        On S3 it streams concurrent multipart parts from a small buffer pool (see
+        ``kubeline.s3_stream``); elsewhere it is the filesystem's own file.
+        """
+        from kubeline import s3_stream
+
+        if not s3_stream.is_s3(self.fs):
+            return self.open(uri, "wb")
+        return s3_stream.S3PartWriter(self.fs, uri, part_size or s3_stream.PART_SIZE,
+                                      max_in_flight or s3_stream.MAX_IN_FLIGHT)
+
+    def read_range(self, uri: str, start: int, end: int) -> bytes:
+        """Bytes ``start`` to ``end`` (exclusive; clipped at the end of the file)."""
+        return self._call("reading", uri, self.fs.cat_file, uri, start=start, end=end)
+
+    def read_into(self, uri: str, target: Any, offset: int = 0) -> None:
+        """Fill the writable buffer ``target`` with the file's bytes from ``offset`` on.
+
+        On S3: concurrent ranged GETs written straight into ``target``.
+        """
+        from kubeline import s3_stream
+
+        if s3_stream.is_s3(self.fs):
+            s3_stream.read_into(self.fs, uri, target, offset)
+            return
+        view = memoryview(target).cast("B")
+        with self.open(uri, "rb") as f:
+            f.seek(offset)
+            pos = 0
+            while pos < view.nbytes:
+                n = f.readinto(view[pos:])
+                if not n:
+                    raise ArtifactStoreError(
+                        f"{uri} is truncated: expected {offset + view.nbytes} bytes, "
+                        f"got {offset + pos}")
+                pos += n
+
     def exists(self, uri: str) -> bool:
         return bool(self._call("checking", uri, self.fs.exists, uri))
 

@@ -114,10 +114,17 @@ class BaseMaterializer:
         return f"{self.uri}/{name}"
 
     def open(self, name: str, mode: str = "rb", **kwargs: Any) -> Any:
-        """Open a file of this artifact; writes are hashed and counted."""
-        raw = self.artifact_store.open(self.path(name), mode, **kwargs)
+        """Open a file of this artifact; writes are hashed and counted.
+
+        ``"wb"`` streams through ``ArtifactStore.open_writer`` (on S3: concurrent multipart
+        parts from a bounded buffer pool; kwargs ``part_size``, ``max_in_flight``).
+        """
         if "w" not in mode:
-            return raw
+            return self.artifact_store.open(self.path(name), mode, **kwargs)
+        if mode == "wb" and set(kwargs) <= {"part_size", "max_in_flight"}:
+            raw = self.artifact_store.open_writer(self.path(name), **kwargs)
+        else:
+            raw = self.artifact_store.open(self.path(name), mode, **kwargs)
 
         def done(digest: str, size: int) -> None:
             self._files[name] = (digest, size)
