@@ -1,9 +1,11 @@
 """Save/load throughput of a numpy array through the materializer vs raw s3fs, and peak RSS.
 
-Usage: python bench/artifact_io.py [--mib 512]
+Usage: python bench/artifact_io.py [--mib 512] [--repeat 3]
 S3: KUBELINE_S3_ENDPOINT (+ KUBELINE_S3_BUCKET, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) if
 set, else a local versitygw (kubeline.dev.s3server.local_s3), else moto (--moto).
-Each phase runs in its own process so that its peak RSS is its own.
+Each phase runs in its own process so that its peak RSS (VmHWM) is its own; "baseline" only
+imports and builds the array, to show what the array and the libraries cost alone.
+Figures are medians over --repeat repetitions (phases interleaved); ratios are of medians.
 Goals: materializer/raw throughput ratio >= 0.8; peak RSS <= 1.5x the array size.
 """
 
@@ -13,12 +15,13 @@ import argparse
 import contextlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 
-PHASES = ("raw_put", "raw_get", "save", "load")
+PHASES = ("baseline", "raw_put", "raw_get", "save", "load")
 
 
 def _store():
@@ -33,14 +36,29 @@ def _array(mib: int):
     return np.arange(mib * 2**20 // 8, dtype=np.float64)
 
 
-def run_phase(phase: str, mib: int, prefix: str) -> dict[str, float]:
-    """Runs in a child process; prints one JSON line."""
+def peak_rss_mib() -> float:
+    """This process's peak resident set size (VmHWM), in MiB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     import resource
 
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_phase(phase: str, mib: int, prefix: str) -> dict[str, float]:
+    """Runs in a child process; prints one JSON line."""
     store = _store()
     raw_uri, mat_uri = store.uri(prefix, "raw.bin"), store.uri(prefix, "materialized")
     nbytes = mib * 2**20
-    if phase == "raw_put":
+    if phase == "baseline":
+        import kubeline.materializers.numpy  # noqa: F401  (what save/load import)
+
+        arr = _array(mib)
+        start = time.perf_counter()
+        assert arr[-1] == arr.size - 1
+    elif phase == "raw_put":
         data = _array(mib).tobytes()
         start = time.perf_counter()
         store.fs.pipe_file(raw_uri, data)
@@ -63,8 +81,7 @@ def run_phase(phase: str, mib: int, prefix: str) -> dict[str, float]:
         assert arr.nbytes == nbytes and arr[-1] == arr.size - 1 and arr[12345] == 12345
         start = time.perf_counter() - elapsed
     elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": elapsed, "peak_rss_mib": peak}
+    return {"seconds": elapsed, "peak_rss_mib": peak_rss_mib()}
 
 
 @contextlib.contextmanager
@@ -104,6 +121,7 @@ def s3_env(use_moto: bool) -> Iterator[dict[str, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mib", type=int, default=512)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--moto", action="store_true", help="use moto instead of versitygw")
     parser.add_argument("--phase", choices=PHASES, help=argparse.SUPPRESS)
     parser.add_argument("--prefix", default="bench/artifact-io", help=argparse.SUPPRESS)
@@ -112,30 +130,38 @@ def main() -> None:
         print(json.dumps(run_phase(args.phase, args.mib, args.prefix)))
         return
     prefix = f"bench/artifact-io-{int(time.time())}"
+    runs: dict[str, list[dict[str, float]]] = {phase: [] for phase in PHASES}
     with s3_env(args.moto) as extra:
         env = {**os.environ, **extra}
-        results = {}
-        for phase in PHASES:
-            out = subprocess.run(
-                [sys.executable, __file__, "--phase", phase, "--mib", str(args.mib),
-                 "--prefix", prefix], env=env, capture_output=True, text=True)
-            if out.returncode != 0:
-                raise SystemExit(f"phase {phase} failed:\n{out.stderr[-3000:]}")
-            results[phase] = json.loads(out.stdout.strip().splitlines()[-1])
+        for rep in range(args.repeat):
+            for phase in PHASES:
+                out = subprocess.run(
+                    [sys.executable, __file__, "--phase", phase, "--mib", str(args.mib),
+                     "--prefix", prefix], env=env, capture_output=True, text=True)
+                if out.returncode != 0:
+                    raise SystemExit(f"phase {phase} failed:\n{out.stderr[-3000:]}")
+                runs[phase].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            print(f"  repetition {rep + 1}/{args.repeat}: " + "  ".join(
+                f"{p} {runs[p][-1]['seconds']:.2f}s/{runs[p][-1]['peak_rss_mib']:.0f}MiB"
+                for p in PHASES), flush=True)
         server = extra.get("S3_SERVER", os.environ.get("KUBELINE_S3_ENDPOINT"))
     mib = args.mib
-    print(f"numpy array of {mib} MiB through S3 ({server})")
-    for phase in PHASES:
-        r = results[phase]
+    med = {p: {k: statistics.median(r[k] for r in runs[p]) for k in ("seconds", "peak_rss_mib")}
+           for p in PHASES}
+    print(f"numpy array of {mib} MiB through S3 ({server}), medians of {args.repeat}")
+    for phase in PHASES[1:]:
+        r = med[phase]
         print(f"  {phase:8s} {r['seconds']:7.2f} s  {mib / r['seconds']:8.1f} MiB/s  "
               f"peak RSS {r['peak_rss_mib']:7.1f} MiB")
-    save_ratio = results["raw_put"]["seconds"] / results["save"]["seconds"]
-    load_ratio = results["raw_get"]["seconds"] / results["load"]["seconds"]
-    peak = max(results["save"]["peak_rss_mib"], results["load"]["peak_rss_mib"])
+    base = med["baseline"]["peak_rss_mib"]
+    print(f"  baseline (imports + the array only): peak RSS {base:.1f} MiB")
+    save_ratio = med["raw_put"]["seconds"] / med["save"]["seconds"]
+    load_ratio = med["raw_get"]["seconds"] / med["load"]["seconds"]
+    peak = max(med["save"]["peak_rss_mib"], med["load"]["peak_rss_mib"])
     print(f"save throughput ratio (materializer / raw put): {save_ratio:.2f}   (goal >= 0.8)")
     print(f"load throughput ratio (materializer / raw get): {load_ratio:.2f}   (goal >= 0.8)")
-    print(f"materializer peak RSS: {peak:.0f} MiB = {peak / mib:.2f}x the array  (goal <= 1.5x)")
-
+    print(f"materializer peak RSS: {peak:.0f} MiB = {peak / mib:.2f}x the array, "
+          f"{peak - base:.0f} MiB above the baseline  (goal <= 1.5x)")
 
 if __name__ == "__main__":
     main()
