@@ -29,7 +29,8 @@ class Gone(Exception):
 class OperatorApi:
     """The few API operations the operator needs, each one request."""
 
-    def __init__(self, qps: float, burst: int, threads: int = 8) -> None:
+    def __init__(self, qps: float, burst: int, threads: int = 8, event_qps: float = 10.0
+                 ) -> None:
         import os
 
         from kubernetes import client, config
@@ -45,13 +46,17 @@ class OperatorApi:
         self.custom = client.CustomObjectsApi(self.client)
         self.core = client.CoreV1Api(self.client)
         self.bucket = TokenBucket(qps, burst)
+        # Events are best effort and have their own budget: a burst of them never delays
+        # the Pod creations and status writes that move runs forward.
+        self.event_bucket = TokenBucket(event_qps, max(int(event_qps * 2), 1))
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="kubeline-api")
         self.requests = 0
 
-    async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    async def _call(self, fn: Any, *args: Any, bucket: TokenBucket | None = None,
+                    **kwargs: Any) -> Any:
         from kubernetes.client.exceptions import ApiException
 
-        await self.bucket.acquire()
+        await (bucket or self.bucket).acquire()
         self.requests += 1
         kwargs.setdefault("_request_timeout", 30)
         loop = asyncio.get_running_loop()
@@ -126,7 +131,8 @@ class OperatorApi:
             "source": {"component": "kubeline-operator"},
             "reportingComponent": "kubeline.dev/operator",
         }
-        await self._call(self.core.create_namespaced_event, meta.get("namespace"), body)
+        await self._call(self.core.create_namespaced_event, meta.get("namespace"), body,
+                         bucket=self.event_bucket)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

@@ -296,7 +296,7 @@ class Controller:
                 new.index = await bookkeeping.assign_run_index(self.api, namespace,
                                                                new.pipeline, name)
                 if new.snapshot:
-                    await bookkeeping.count_snapshot_run(self.api, namespace, new.snapshot)
+                    bookkeeping.count_snapshot_run(self.api, namespace, new.snapshot)
             self._announce(body, status, changes)
             status = new
         new_status = status.to_k8s()

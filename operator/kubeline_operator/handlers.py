@@ -39,6 +39,21 @@ log = logging.getLogger("kubeline.operator")
 STEP_PODS = {LABEL_COMPONENT: "step"}
 
 
+class NoDiffBase(kopf.DiffBaseStorage):
+    """kopf builds a deep-copied "essence" of every object on every event to diff it for
+    change-detecting handlers. We register none, so skip it: it was the operator's largest
+    CPU cost under load (about 6 ms per Pod event)."""
+
+    def build(self, *, body: Any, extra_fields: Any = None) -> Any:
+        return {}
+
+    def fetch(self, *, body: Any) -> Any:
+        return None
+
+    def store(self, *, body: Any, patch: Any, essence: Any) -> None:
+        return None
+
+
 class Runtime:
     """The process-wide controller, created at startup."""
 
@@ -106,7 +121,9 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.watching.client_timeout = cfg.watch_client_timeout
     settings.watching.connect_timeout = cfg.watch_connect_timeout
     settings.posting.level = logging.WARNING  # our own Events carry the story
-    Runtime.api = OperatorApi(cfg.api_qps, cfg.api_burst, threads=max(cfg.workers, 4))
+    settings.persistence.diffbase_storage = NoDiffBase()
+    Runtime.api = OperatorApi(cfg.api_qps, cfg.api_burst, threads=max(cfg.workers, 4),
+                              event_qps=cfg.event_qps)
     Runtime.controller = Controller(cfg, Runtime.api, Runtime.stores)
     await Runtime.controller.start()
     log.info("kubeline operator started (namespaces: %s, peering: %s)",

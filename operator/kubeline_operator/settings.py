@@ -68,7 +68,8 @@ class OperatorSettings:
     max_pods_global: int = 1000
     api_qps: float = 50.0
     api_burst: int = 100
-    workers: int = 8
+    event_qps: float = 10.0
+    workers: int = 32
     s3_bucket: str = ""
     health_port: int = 8080
     metrics_port: int = 9090
@@ -104,7 +105,8 @@ class OperatorSettings:
             max_pods_global=_int(env, "KUBELINE_MAX_PODS_GLOBAL", 1000),
             api_qps=qps,
             api_burst=_int(env, "KUBELINE_API_BURST", max(int(qps * 2), 1)),
-            workers=_int(env, "KUBELINE_WORKERS", 8),
+            event_qps=_float(env, "KUBELINE_EVENT_QPS", 10.0),
+            workers=_int(env, "KUBELINE_WORKERS", 32),
             s3_bucket=env.get("KUBELINE_S3_BUCKET", ""),
             health_port=_int(env, "KUBELINE_HEALTH_PORT", 8080),
             metrics_port=_int(env, "KUBELINE_METRICS_PORT", 9090),

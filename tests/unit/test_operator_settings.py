@@ -79,3 +79,13 @@ def pod(phase: str, deleting: bool = False) -> PodObservation:
 ])
 def test_finished_run_needs_work(status, spec, pods, needed):
     assert finished_run_needs_work({"status": status, "spec": spec}, pods) is needed
+
+
+def test_admit_runs_is_one_patch_with_consecutive_indexes():
+    from kubeline_operator.bookkeeping import admit_runs
+
+    out: dict[str, int] = {}
+    patch = admit_runs({"runCount": 4, "recentRuns": ["r4", "r3"]}, ["r5", "r6", "r4"], out)
+    assert out == {"r5": 5, "r6": 6, "r4": 4}  # r4 was admitted before: same index
+    assert patch == {"runCount": 6, "lastRun": "r6", "recentRuns": ["r6", "r5", "r4", "r3"]}
+    assert admit_runs({"runCount": 1, "recentRuns": ["a"]}, ["a"], {}) is None

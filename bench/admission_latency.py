@@ -1,0 +1,69 @@
+"""Admission latency: PipelineRun created -> its first step Pod created, on a kwok node.
+
+The bench's own operator (``python -m kubeline_operator`` on this host, watching only the
+bench namespace, operator class ``bench``) reconciles the runs; kwok fakes the Pods, so no
+container time is counted. Runs are created one at a time (``--interval`` apart); the
+latency is from just before the create request to the moment a watch on the namespace's
+Pods sees the run's first Pod (both on this host's clock).
+
+Goal: p99 < 0.5 s.
+
+Usage: python bench/admission_latency.py [--runs 100] [--interval 0.2] [--warmup 5]
+Needs the local cluster (kubeline dev up) and kwok (kubeline dev build kwok).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from kwok_env import PodWatch, bench_env, custom_api, noop_snapshot, summary
+
+GOAL_P99 = 0.5
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--interval", type=float, default=0.2, help="seconds between creates")
+    parser.add_argument("--warmup", type=int, default=5)
+    args = parser.parse_args()
+    custom = custom_api()
+    with bench_env("kl-admit", pod_ms=200) as bench:
+        bench.start_operator()
+        snap = noop_snapshot("admit-bench", steps=1)
+        custom.create_namespaced_custom_object("kubeline.dev", "v1alpha1", bench.namespace,
+                                               "snapshots", snap)
+        created: dict[str, float] = {}
+        with PodWatch(bench.namespace) as watch:
+            for i in range(args.warmup + args.runs):
+                name = f"admit-{i:05d}"
+                body = bench.run_body(name, "admit-bench")
+                created[name] = time.time()
+                custom.create_namespaced_custom_object("kubeline.dev", "v1alpha1",
+                                                       bench.namespace, "pipelineruns", body)
+                time.sleep(args.interval)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                with watch.lock:
+                    seen = {watch.labels[p].get("kubeline.dev/run") for p in watch.added}
+                if len(seen & set(created)) == len(created):
+                    break
+                time.sleep(0.2)
+            with watch.lock:
+                first_pod = {}
+                for pod, at in watch.added.items():
+                    run = watch.labels[pod].get("kubeline.dev/run")
+                    first_pod[run] = min(at, first_pod.get(run, at))
+        measured = [f"admit-{i:05d}" for i in range(args.warmup, args.warmup + args.runs)]
+        missing = [r for r in measured if r not in first_pod]
+        latencies = [first_pod[r] - created[r] for r in measured if r in first_pod]
+        print(f"admission latency, {args.runs} runs created {args.interval}s apart "
+              f"(after {args.warmup} warm-up runs), kwok node, bench operator on this host")
+        print(summary("PipelineRun create -> first Pod create", latencies, GOAL_P99))
+        if missing:
+            print(f"{len(missing)} runs got no Pod within 60s: {missing[:5]}")
+
+
+if __name__ == "__main__":
+    main()
