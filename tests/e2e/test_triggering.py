@@ -50,6 +50,7 @@ def trig_pipeline():
 '''
 
 SNAPSHOT = "trig-nightly"
+ROOT = Path(__file__).resolve().parents[2]
 API = "/apis/kubeline.dev/v1alpha1/namespaces"
 
 
@@ -368,10 +369,10 @@ def test_gitops_apply_runs_reapply_is_noop_edit_is_rejected(operator: Any, setup
     assert "create a new PipelineRun instead" in edited.stderr, edited.stderr
     assert _meta(cluster, ns, "trig-gitops-1") == meta_before
 
-    # Server-side apply (what Flux uses) behaves the same; an identical configuration is a
-    # fully cached run that creates no Pod.
+    # Server-side apply (what Flux uses) behaves the same; the snapshot may be named by the
+    # name given at creation; an identical configuration is a fully cached run.
     ssa = tmp_path / "ssa.yaml"
-    ssa.write_text(_manifest("trig-gitops-ssa", snap, 0.6))
+    ssa.write_text(_manifest("trig-gitops-ssa", SNAPSHOT, 0.6))
     _kubectl(cluster, "apply", "--server-side", "-n", ns, "-f", str(ssa))
     cached = _finished("trig-gitops-ssa")
     assert cached.status == "cached", cached.status
@@ -379,9 +380,14 @@ def test_gitops_apply_runs_reapply_is_noop_edit_is_rejected(operator: Any, setup
     meta_ssa = _meta(cluster, ns, "trig-gitops-ssa")
     _kubectl(cluster, "apply", "--server-side", "-n", ns, "-f", str(ssa))
     assert _meta(cluster, ns, "trig-gitops-ssa") == meta_ssa
-    ssa.write_text(_manifest("trig-gitops-ssa", snap, 0.9))
+    ssa.write_text(_manifest("trig-gitops-ssa", SNAPSHOT, 0.9))
     refused = _kubectl(cluster, "apply", "--server-side", "-n", ns, "-f", str(ssa), check=False)
     assert refused.returncode != 0 and "is immutable" in refused.stderr, refused.stderr
+
+    # The documented example manifest (examples/gitops/) is a valid PipelineRun.
+    example = ROOT / "examples" / "gitops" / "pipelinerun.yaml"
+    dry = _kubectl(cluster, "apply", "--dry-run=server", "-n", ns, "-f", str(example))
+    assert "created (server dry run)" in dry.stdout, dry.stdout
 
 
 def test_every_interface_ran_the_same_snapshot(setup: Setup) -> None:
