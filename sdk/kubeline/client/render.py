@@ -5,6 +5,7 @@ rich is imported inside the functions that need it.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from kubeline.client.progress import RUN_STYLE, STEP_STYLE, fmt_duration, step_line
@@ -89,8 +90,12 @@ def lineage_tree(run: RunView) -> Any:
               f"{_styled(run.status, RUN_STYLE.get(run.status))}")
     if run.duration is not None:
         header += f" in {fmt_duration(run.duration)}"
-    if run.pipeline_object_name:
-        header += f"  pipeline {escape(run.pipeline_object_name)}"
+    pipeline_name = run.pipeline_object_name
+    # The name as written in Python, from the snapshot (fetched below anyway).
+    with contextlib.suppress(KubelineError):
+        pipeline_name = run.snapshot.spec.get("pipelineName") or pipeline_name
+    if pipeline_name:
+        header += f"  pipeline {escape(pipeline_name)}"
     tree = Tree(header)
     if run.message and run.status in ("failed", "cancelled"):
         tree.add(f"[red]{escape(run.message)}[/]")
