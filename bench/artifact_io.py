@@ -5,7 +5,8 @@ S3: KUBELINE_S3_ENDPOINT (+ KUBELINE_S3_BUCKET, AWS_ACCESS_KEY_ID, AWS_SECRET_AC
 set, else a local versitygw (kubeline.dev.s3server.local_s3), else moto (--moto).
 Each phase runs in its own process so that its peak RSS (VmHWM) is its own; "baseline" only
 imports and builds the array, to show what the array and the libraries cost alone.
-Figures are medians over --repeat repetitions (phases interleaved); ratios are of medians.
+Figures are medians over --repeat repetitions; each ratio is the median of per-repetition
+ratios (raw and materializer phases run back to back, so a busy machine affects both).
 Goals: materializer/raw throughput ratio >= 0.8; peak RSS <= 1.5x the array size.
 """
 
@@ -21,7 +22,9 @@ import sys
 import time
 from collections.abc import Iterator
 
-PHASES = ("baseline", "raw_put", "raw_get", "save", "load")
+# Each materializer phase runs right after its raw counterpart, so that both see the same
+# machine load; the ratios are medians of these per-repetition pairs.
+PHASES = ("baseline", "raw_put", "save", "raw_get", "load")
 
 
 def _store():
@@ -121,7 +124,7 @@ def s3_env(use_moto: bool) -> Iterator[dict[str, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mib", type=int, default=512)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--moto", action="store_true", help="use moto instead of versitygw")
     parser.add_argument("--phase", choices=PHASES, help=argparse.SUPPRESS)
     parser.add_argument("--prefix", default="bench/artifact-io", help=argparse.SUPPRESS)
@@ -149,14 +152,18 @@ def main() -> None:
     med = {p: {k: statistics.median(r[k] for r in runs[p]) for k in ("seconds", "peak_rss_mib")}
            for p in PHASES}
     print(f"numpy array of {mib} MiB through S3 ({server}), medians of {args.repeat}")
-    for phase in PHASES[1:]:
+    for phase in ("raw_put", "raw_get", "save", "load"):
         r = med[phase]
         print(f"  {phase:8s} {r['seconds']:7.2f} s  {mib / r['seconds']:8.1f} MiB/s  "
               f"peak RSS {r['peak_rss_mib']:7.1f} MiB")
     base = med["baseline"]["peak_rss_mib"]
     print(f"  baseline (imports + the array only): peak RSS {base:.1f} MiB")
-    save_ratio = med["raw_put"]["seconds"] / med["save"]["seconds"]
-    load_ratio = med["raw_get"]["seconds"] / med["load"]["seconds"]
+
+    def ratio(raw: str, mat: str) -> float:
+        pairs = zip(runs[raw], runs[mat], strict=True)
+        return statistics.median(r["seconds"] / m["seconds"] for r, m in pairs)
+
+    save_ratio, load_ratio = ratio("raw_put", "save"), ratio("raw_get", "load")
     peak = max(med["save"]["peak_rss_mib"], med["load"]["peak_rss_mib"])
     print(f"save throughput ratio (materializer / raw put): {save_ratio:.2f}   (goal >= 0.8)")
     print(f"load throughput ratio (materializer / raw get): {load_ratio:.2f}   (goal >= 0.8)")
