@@ -124,3 +124,26 @@ def test_trigger_from_a_step_without_rights_says_how_to_allow_it(
     assert message.startswith("step 'trigger_pipeline' of run loads-1 may not start pipeline runs")
     assert "forbidden" in message and "steps.allowTriggeringRuns=true" in message
     assert "namespace ml" in message
+
+
+def test_trigger_from_a_step_without_a_token_says_how_to_allow_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step ServiceAccount without a mounted token cannot even reach the API server."""
+    import json
+
+    from kubeline.client import Client
+    from kubeline.errors import ClusterUnreachableError
+
+    class _NoToken:
+        namespace = "ml"
+
+        def get(self, *args: object, **kwargs: object) -> None:
+            raise ClusterUnreachableError("no kubeconfig and no in-cluster service account")
+
+    monkeypatch.setenv("KUBELINE_INVOCATION", json.dumps(
+        {"namespace": "ml", "run": "loads-1", "step": {"id": "trigger_pipeline"}}))
+    with pytest.raises(ClusterUnreachableError) as info:
+        Client(kube=_NoToken()).trigger_pipeline(  # type: ignore[arg-type]
+            snapshot_name_or_id="nightly")
+    assert "no in-cluster service account" in str(info.value)
+    assert "steps.allowTriggeringRuns=true" in str(info.value)
