@@ -105,9 +105,20 @@ POD_IP = ("{{ PodIPWith .spec.nodeName false .metadata.uid .metadata.name .metad
 
 
 def stages_yaml(pod_ms: int) -> str:
-    """kwok Stages: node init + heartbeat, pod Running at once, Succeeded after ``pod_ms``."""
+    """kwok config (16 parallel Pod stage workers, default 4) and Stages: node init and
+    heartbeat, Pod Running at once, Succeeded after ``pod_ms``."""
     message = json.dumps({"ok": True}).replace('"', '\\"')
     return f"""\
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokConfiguration
+options:
+  podPlayStageParallelism: 16
+  nodePlayStageParallelism: 4
+  nodeLeaseParallelism: 4
+  podsOnNodeSyncParallelism: 1
+  nodeLeaseDurationSeconds: 40
+  nodeStatusUpdateFrequencyMilliseconds: 10000
+---
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
 metadata: {{name: node-initialize}}
@@ -453,17 +464,18 @@ class PodWatch:
                 for ev in w.stream(core.list_namespaced_pod, self.namespace,
                                    label_selector="kubeline.dev/component=step",
                                    resource_version=rv, timeout_seconds=5,
-                                   allow_watch_bookmarks=True):
+                                   allow_watch_bookmarks=True, deserialize=False):
                     now = time.time()
-                    obj = ev["object"]
-                    rv = obj.metadata.resource_version
+                    obj = ev["object"]  # plain JSON: the bench must stay light on CPU
+                    meta = obj.get("metadata") or {}
+                    rv = meta.get("resourceVersion", rv)
                     if ev["type"] == "BOOKMARK":
                         continue
-                    name = obj.metadata.name
+                    name = meta.get("name", "")
                     with self.lock:
                         self.added.setdefault(name, now)
-                        self.labels.setdefault(name, dict(obj.metadata.labels or {}))
-                        if obj.status and obj.status.phase == "Succeeded":
+                        self.labels.setdefault(name, dict(meta.get("labels") or {}))
+                        if (obj.get("status") or {}).get("phase") == "Succeeded":
                             self.succeeded.setdefault(name, now)
                     if self._stop.is_set():
                         break

@@ -26,6 +26,16 @@ class Gone(Exception):
     """HTTP 404: the object does not exist."""
 
 
+def _drained(result: Any) -> Any:
+    """Read a raw (``_preload_content=False``) response to the end so its connection
+    returns to the pool; other results pass through."""
+    if hasattr(result, "release_conn") and hasattr(result, "data"):
+        _ = result.data
+        result.release_conn()
+        return None
+    return result
+
+
 class OperatorApi:
     """The few API operations the operator needs, each one request."""
 
@@ -61,7 +71,7 @@ class OperatorApi:
         kwargs.setdefault("_request_timeout", 30)
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self.pool, lambda: fn(*args, **kwargs))
+            return await loop.run_in_executor(self.pool, lambda: _drained(fn(*args, **kwargs)))
         except ApiException as exc:
             if exc.status == 409:
                 raise Conflict(str(exc.reason)) from None
@@ -99,7 +109,9 @@ class OperatorApi:
     async def create_pod(self, namespace: str, body: dict[str, Any]) -> bool:
         """Create a Pod; False when one of that name exists already (idempotent)."""
         try:
-            await self._call(self.core.create_namespaced_pod, namespace, body)
+            # The response is not needed: skip deserializing a whole V1Pod.
+            await self._call(self.core.create_namespaced_pod, namespace, body,
+                             _preload_content=False)
             return True
         except Conflict:
             return False
@@ -107,7 +119,7 @@ class OperatorApi:
     async def delete_pod(self, namespace: str, name: str) -> None:
         with contextlib.suppress(Gone):
             await self._call(self.core.delete_namespaced_pod, name, namespace,
-                             propagation_policy="Background")
+                             propagation_policy="Background", _preload_content=False)
 
     async def post_event(self, involved: dict[str, Any], type_: str, reason: str,
                          message: str, now_rfc3339: str) -> None:
@@ -132,7 +144,7 @@ class OperatorApi:
             "reportingComponent": "kubeline.dev/operator",
         }
         await self._call(self.core.create_namespaced_event, meta.get("namespace"), body,
-                         bucket=self.event_bucket)
+                         bucket=self.event_bucket, _preload_content=False)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

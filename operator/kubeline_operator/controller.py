@@ -94,6 +94,7 @@ class Controller:
         self.runs: dict[tuple[str, str], dict[str, Any]] = {}
         self.phases: dict[tuple[str, str], str] = {}
         self.phase_counts: dict[str, int] = {}
+        self._written: dict[tuple[str, str], dict[str, Any]] = {}  # our last status write
         self.waiting_for_slots: set[tuple[str, str]] = set()
         self.output_failures: dict[tuple[str, str, str, int], int] = {}
         self.events: asyncio.Queue[tuple[dict[str, Any], str, str, str]] = asyncio.Queue(10000)
@@ -120,6 +121,7 @@ class Controller:
         key = (meta.get("namespace", ""), meta.get("name", ""))
         if deleted:
             self.runs.pop(key, None)
+            self._written.pop(key, None)
             self._set_phase(key, None)
             self.queue.forget(key)
             return
@@ -127,9 +129,12 @@ class Controller:
             # A finished run with no Pod left running and no TTL pending (e.g. one of
             # thousands listed at start-up): count its phase, keep nothing, plan nothing.
             self.runs.pop(key, None)
+            self._written.pop(key, None)
             self._set_phase(key, str((body.get("status") or {}).get("phase")))
             return
         known = self.runs.get(key)
+        if known is not None and known is self._written.get(key) and _rv(body) == _rv(known):
+            return  # the echo of our own status write: nothing new to plan
         if known is None or _rv(body) >= _rv(known) or known["metadata"].get("uid") != meta.get(
                 "uid"):
             self.runs[key] = body
@@ -317,6 +322,7 @@ class Controller:
                 isinstance(a, A.DeletePod) for a in last.actions):
             # Nothing more to do for this run: free its memory (a new event brings it back).
             self.runs.pop(key, None)
+            self._written.pop(key, None)
 
     async def _patch_status(self, key: tuple[str, str], body: dict[str, Any],
                             old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
@@ -340,6 +346,7 @@ class Controller:
             return None
         if key in self.runs and _rv(result) >= _rv(self.runs[key]):
             self.runs[key] = result
+            self._written[key] = result
         return result
 
     def _resolve(self, namespace: str, snapshot: SnapshotSpec, state: RunState
