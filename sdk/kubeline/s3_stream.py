@@ -25,7 +25,7 @@ from kubeline.errors import ArtifactStoreError
 PART_SIZE = 16 * 2**20  # S3 needs >= 5 MiB for every part but the last
 MAX_IN_FLIGHT = 4
 RANGE_SIZE = 16 * 2**20
-READ_CONCURRENCY = 4
+READ_CONCURRENCY = 8  # ranged GETs in flight (each holds at most ~1 MiB)
 _READ_PIECE = 2**20
 
 
