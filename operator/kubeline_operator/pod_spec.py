@@ -186,7 +186,8 @@ def build_step_pod(
     spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "serviceAccountName": settings.service_account,
-        "automountServiceAccountToken": True,
+        # No automountServiceAccountToken here: the step ServiceAccount decides (the
+        # chart mounts no token unless steps.allowTriggeringRuns is on).
         "containers": [container],
     }
     if settings.node_selector:
