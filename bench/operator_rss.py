@@ -104,8 +104,14 @@ def main() -> None:
         started = time.monotonic()
         bench.start_operator()
         idle_rss = bench.operator_rss_mb()
-        deadline = started + 600
+        deadline, last_print = started + 600, 0.0
         while runs_counted(bench.metrics_port) < args.runs:
+            if time.monotonic() - last_print > 10:
+                last_print = time.monotonic()
+                print(f"  {time.monotonic() - started:.0f}s: counted "
+                      f"{runs_counted(bench.metrics_port):.0f}, "
+                      f"RSS {bench.operator_rss_mb():.0f} MB",
+                      flush=True)
             if time.monotonic() > deadline:
                 raise SystemExit(f"the operator counted only {runs_counted(bench.metrics_port):.0f}"
                                  f" of {args.runs} runs in 600s")

@@ -89,6 +89,18 @@ class OperatorApi:
         return await self._call(self.custom.create_namespaced_custom_object,
                                 GROUP, VERSION, namespace, plural, body)
 
+    async def list_runs(self, namespace: str | None, token: str | None, limit: int = 500
+                        ) -> dict[str, Any]:
+        """One page of PipelineRuns (a namespace, or all with None)."""
+        kwargs: dict[str, Any] = {"limit": limit, "_request_timeout": 120}
+        if token:
+            kwargs["_continue"] = token
+        if namespace is None:
+            return await self._call(self.custom.list_cluster_custom_object, GROUP, VERSION,
+                                    "pipelineruns", **kwargs)
+        return await self._call(self.custom.list_namespaced_custom_object, GROUP, VERSION,
+                                namespace, "pipelineruns", **kwargs)
+
     async def patch(self, plural: str, namespace: str, name: str, body: dict[str, Any]
                     ) -> dict[str, Any]:
         return await self._call(self.custom.patch_namespaced_custom_object,

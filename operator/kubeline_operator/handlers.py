@@ -125,6 +125,8 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     Runtime.api = OperatorApi(cfg.api_qps, cfg.api_burst, threads=max(cfg.workers, 4),
                               event_qps=cfg.event_qps)
     Runtime.controller = Controller(cfg, Runtime.api, Runtime.stores)
+    indexed = await index_existing_runs(Runtime.api, cfg.namespaces)
+    log.info("cache index filled from %d existing runs", indexed)
     await Runtime.controller.start()
     log.info("kubeline operator started (namespaces: %s, peering: %s)",
              ",".join(cfg.namespaces) or "all", cfg.peering or "standalone")
@@ -177,20 +179,37 @@ def kubeline_artifacts(body: Any, namespace: str, name: str, meta: Any, **_: Any
     return out
 
 
-@kopf.index(GROUP, "v1alpha1", "pipelineruns")
-def kubeline_cache(body: Any, namespace: str, name: str, **_: Any) -> dict[Any, Any]:
-    """Completed steps by cache key: the cache lookup never lists runs."""
-    out: dict[Any, Any] = {}
-    if not _owns(body):
-        return out
+def cache_candidates(body: Any) -> list[CacheCandidate]:
+    """A run's completed steps with a cache key: what it adds to the cache index."""
+    out = []
+    name = body.get("metadata", {}).get("name", "")
     for step in (body.get("status") or {}).get("steps") or []:
         cache = step.get("cache") or {}
         end = parse_time(step.get("endTime"))
         if step.get("phase") == "completed" and cache.get("key") and end is not None:
-            out[(namespace, cache["key"])] = CacheCandidate(
+            out.append(CacheCandidate(
                 run=name, step=step.get("name", ""), outputs=dict(step.get("outputs") or {}),
-                end_time=end, key=cache["key"])
+                end_time=end, key=cache["key"]))
     return out
+
+
+async def index_existing_runs(api: OperatorApi, namespaces: tuple[str, ...]) -> int:
+    """Fill the cache index from one paged list of PipelineRuns before any run is planned."""
+    count = 0
+    for namespace in namespaces or (None,):
+        token = None
+        while True:
+            page = await api.list_runs(namespace, token)
+            for item in page.get("items") or []:
+                if _owns(item):
+                    meta = item.get("metadata") or {}
+                    Runtime.stores.index_run(meta.get("namespace", ""), meta.get("name", ""),
+                                             cache_candidates(item))
+                    count += 1
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                break
+    return count
 
 
 @kopf.index(GROUP, "v1alpha1", "snapshots")
@@ -216,7 +235,11 @@ def _bind(kwargs: dict[str, Any]) -> Controller | None:
 async def run_event(body: Any, event: dict[str, Any], **kwargs: Any) -> None:
     controller = _bind(kwargs)
     if controller is not None and _owns(body):
-        controller.observe_run(dict(body), deleted=event.get("type") == "DELETED")
+        deleted = event.get("type") == "DELETED"
+        meta = body.get("metadata", {})
+        Runtime.stores.index_run(meta.get("namespace", ""), meta.get("name", ""),
+                                 [] if deleted else cache_candidates(body))
+        controller.observe_run(dict(body), deleted=deleted)
 
 
 @kopf.on.event("pods", labels=STEP_PODS)

@@ -89,3 +89,29 @@ def test_admit_runs_is_one_patch_with_consecutive_indexes():
     assert out == {"r5": 5, "r6": 6, "r4": 4}  # r4 was admitted before: same index
     assert patch == {"runCount": 6, "lastRun": "r6", "recentRuns": ["r6", "r5", "r4", "r3"]}
     assert admit_runs({"runCount": 1, "recentRuns": ["a"]}, ["a"], {}) is None
+
+
+def test_cache_index_replaces_and_forgets_a_runs_entries():
+    from kubeline_operator.cache_key import CacheCandidate
+    from kubeline_operator.handlers import cache_candidates
+    from kubeline_operator.stores import Stores
+
+    body = {"metadata": {"name": "r1"}, "status": {"steps": [
+        {"name": "a", "phase": "completed", "endTime": "2026-01-01T00:00:00Z",
+         "cache": {"key": "k1"}, "outputs": {"o": "av-1"}},
+        {"name": "b", "phase": "failed", "endTime": "2026-01-01T00:00:00Z",
+         "cache": {"key": "k2"}},
+        {"name": "c", "phase": "completed", "cache": {"key": "k3"}},  # no endTime yet
+    ]}}
+    found = cache_candidates(body)
+    assert [(c.run, c.step, c.key, dict(c.outputs)) for c in found] == [
+        ("r1", "a", "k1", {"o": "av-1"})]
+    stores = Stores()
+    stores.index_run("ns", "r1", found)
+    stores.index_run("ns", "r2", [CacheCandidate("r2", "a", {}, 1.0, "k1")])
+    assert {c.run for c in stores.candidates("ns", "k1")} == {"r1", "r2"}
+    assert stores.candidates("other", "k1") == []
+    stores.index_run("ns", "r1", [])  # deleted
+    assert [c.run for c in stores.candidates("ns", "k1")] == ["r2"]
+    stores.index_run("ns", "r2", [CacheCandidate("r2", "a", {}, 1.0, "k9")])  # replaced
+    assert stores.candidates("ns", "k1") == [] and stores.cache_keys.keys() == {("ns", "k9")}
