@@ -122,6 +122,7 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.watching.connect_timeout = cfg.watch_connect_timeout
     settings.posting.level = logging.WARNING  # our own Events carry the story
     settings.persistence.diffbase_storage = NoDiffBase()
+    settings.watching.chunk_size = 500  # list in pages: never all objects of a kind at once
     Runtime.api = OperatorApi(cfg.api_qps, cfg.api_burst, threads=max(cfg.workers, 4),
                               event_qps=cfg.event_qps)
     Runtime.controller = Controller(cfg, Runtime.api, Runtime.stores)
