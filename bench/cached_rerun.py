@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import importlib
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -123,6 +124,7 @@ def main() -> None:
               f"(goal < {GOAL_SECONDS * 1000:.0f} ms: {verdict})")
     finally:
         sys.path.remove(str(workdir))
+        shutil.rmtree(workdir, ignore_errors=True)
         if not args.keep:
             with contextlib.suppress(Exception):
                 core.delete_namespace(namespace, propagation_policy="Background")

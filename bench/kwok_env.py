@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -364,6 +365,7 @@ def bench_env(prefix: str, pod_ms: int = 0) -> Iterator[Bench]:
     namespace, node = f"{prefix}-{suffix}", f"kubeline-bench-kwok-{suffix}"
     workdir = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
     bench = Bench(namespace=namespace, node=node, workdir=workdir)
+    ok = False
     try:
         core.create_namespace({"metadata": {"name": namespace}})
         core.create_node({
@@ -398,6 +400,7 @@ def bench_env(prefix: str, pod_ms: int = 0) -> Iterator[Bench]:
                                    + (workdir / "kwok.log").read_text(errors="replace")[-3000:])
             time.sleep(0.3)
         yield bench
+        ok = True
     finally:
         bench.stop_operator()
         for proc in reversed(bench.procs):
@@ -413,6 +416,10 @@ def bench_env(prefix: str, pod_ms: int = 0) -> Iterator[Bench]:
         _force_delete_pods(core, namespace)
         with contextlib.suppress(ApiException):
             core.delete_node(node)
+        if ok and not os.environ.get("KUBELINE_BENCH_KEEP_LOGS"):
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(f"operator and kwok logs kept in {workdir}", file=sys.stderr)
 
 
 def _node_ready(core: Any, node: str) -> bool:
