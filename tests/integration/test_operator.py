@@ -23,9 +23,15 @@ def snapshot(name: str, image: str) -> dict[str, Any]:
             "spec": {"pipeline": "p", "pipelineName": "p", "image": image, "steps": [STEP]}}
 
 
+#: The operator under test acts only on runs of its class, so an operator installed in the
+#: cluster (class "", e.g. by the e2e fixture) leaves these runs alone.
+OPERATOR_CLASS = "integration-test"
+
+
 def run(name: str, snap: str, **spec: Any) -> dict[str, Any]:
     return {"apiVersion": "kubeline.dev/v1alpha1", "kind": "PipelineRun",
-            "metadata": {"name": name}, "spec": {"snapshot": snap, **spec}}
+            "metadata": {"name": name, "labels": {"kubeline.dev/operator-class": OPERATOR_CLASS}},
+            "spec": {"snapshot": snap, **spec}}
 
 
 @pytest.fixture
@@ -39,7 +45,8 @@ def operator(crds: Any, ns: str) -> Iterator[Any]:
     from kopf.testing import KopfRunner
 
     env = {"KUBECONFIG": crds.kubeconfig, "KUBELINE_S3_BUCKET": "kubeline",
-           "KUBELINE_SNAPSHOT_GRACE_SECONDS": "2", "KUBELINE_IMAGE_PULL_POLICY": "Never"}
+           "KUBELINE_SNAPSHOT_GRACE_SECONDS": "2", "KUBELINE_IMAGE_PULL_POLICY": "Never",
+           "KUBELINE_OPERATOR_CLASS": OPERATOR_CLASS}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
