@@ -37,6 +37,7 @@ from kubeline_operator.artifacts import (
     parse_manifest,
 )
 from kubeline_operator.dag import Dag, validate_snapshot
+from kubeline_operator.labels import missing_run_labels, uid_label
 from kubeline_operator.observe import PodObservation
 from kubeline_operator.planner import TERMINAL_RUN, Plan, RunState, plan, ready_steps
 from kubeline_operator.pod_spec import RunRef, build_step_pod, outputs_uri, step_image
@@ -309,6 +310,8 @@ class Controller:
             patched = await self._patch_status(key, body, original, new_status)
             if patched is None:
                 return
+            await self._label(PIPELINE_RUNS, namespace, name,
+                              missing_run_labels(body, status.pipeline, status.snapshot))
             finished = status.phase in TERMINAL_RUN and original.get("phase") not in TERMINAL_RUN
             if finished and status.pipeline:
                 await bookkeeping.record_finish(self.api, namespace, status.pipeline, name,
@@ -323,6 +326,16 @@ class Controller:
             # Nothing more to do for this run: free its memory (a new event brings it back).
             self.runs.pop(key, None)
             self._written.pop(key, None)
+
+    async def _label(self, plural: str, namespace: str, name: str, labels: dict[str, str]
+                     ) -> None:
+        """Add lookup labels (best effort: a missing label costs the Client a scan, no more)."""
+        if not labels:
+            return
+        try:
+            await self.api.patch(plural, namespace, name, {"metadata": {"labels": labels}})
+        except Exception as exc:  # never fail a run over a lookup label
+            log.warning("could not label %s %s/%s: %s", plural, namespace, name, exc)
 
     async def _patch_status(self, key: tuple[str, str], body: dict[str, Any],
                             old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
@@ -481,6 +494,8 @@ class Controller:
                     info=A.ArtifactInfo(body["metadata"]["name"], "", "", "", "",
                                         out.artifact_name, version), created=time.time()))
                 continue
+            await self._label(ARTIFACT_VERSIONS, run.namespace, created["metadata"]["name"],
+                              uid_label(created))
             info = artifact_info(created)
             self.stores.remember_av(run.namespace, AvEntry(
                 info=info, created=time.time(), output=out.output, run=run.name, step_id=step.id))

@@ -29,7 +29,7 @@ from kubeline.resources import names
 if TYPE_CHECKING:
     from kubeline.kube import Kube
 
-LABEL_UID = f"{names.GROUP}/uid"
+LABEL_UID = names.LABEL_UID
 MODEL_STAGES = ("staging", "production", "archived", "none")
 _SORT_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "created": lambda o: (created(o), o["metadata"]["name"]),
