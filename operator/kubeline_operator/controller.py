@@ -307,11 +307,13 @@ class Controller:
             status = new
         new_status = status.to_k8s()
         if new_status != original:
+            # Labels first (a plain patch), so a run is fully labelled before any reader
+            # sees its new phase; the status patch then goes with the new resourceVersion.
+            body = await self._label_run(body, missing_run_labels(body, status.pipeline,
+                                                                  status.snapshot))
             patched = await self._patch_status(key, body, original, new_status)
             if patched is None:
                 return
-            await self._label(PIPELINE_RUNS, namespace, name,
-                              missing_run_labels(body, status.pipeline, status.snapshot))
             finished = status.phase in TERMINAL_RUN and original.get("phase") not in TERMINAL_RUN
             if finished and status.pipeline:
                 await bookkeeping.record_finish(self.api, namespace, status.pipeline, name,
@@ -326,6 +328,19 @@ class Controller:
             # Nothing more to do for this run: free its memory (a new event brings it back).
             self.runs.pop(key, None)
             self._written.pop(key, None)
+
+    async def _label_run(self, body: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
+        """Add lookup labels to a run; returns the body with the new resourceVersion."""
+        if not labels:
+            return body
+        meta = body["metadata"]
+        try:
+            patched = await self.api.patch(PIPELINE_RUNS, meta["namespace"], meta["name"], {
+                "metadata": {"labels": labels, "resourceVersion": meta.get("resourceVersion")}})
+        except Exception as exc:  # a conflict re-plans later; never fail a run over a label
+            log.warning("could not label run %s/%s: %s", meta.get("namespace"), meta["name"], exc)
+            return body
+        return {**body, "metadata": {**meta, **patched["metadata"]}}
 
     async def _label(self, plural: str, namespace: str, name: str, labels: dict[str, str]
                      ) -> None:
