@@ -354,6 +354,16 @@ def test_gitops_apply_runs_reapply_is_noop_edit_is_rejected(operator: Any, setup
     run = _finished("trig-gitops-1")
     _assert_rerun_with(run, setup, 0.6)
     assert run.spec["ttlSecondsAfterFinished"] == 3600
+    # The operator labels runs it did not create, so the Client finds them by selector.
+    from kubeline.client import Client
+    from kubeline.resources.names import LABEL_PIPELINE, LABEL_SNAPSHOT, LABEL_UID
+
+    labels = json.loads(_kubectl(cluster, "get", "pipelinerun", "trig-gitops-1", "-n", ns,
+                                 "-o", "json").stdout)["metadata"]["labels"]
+    assert labels[LABEL_UID] == run.id
+    assert labels[LABEL_SNAPSHOT] == snap and labels.get(LABEL_PIPELINE), labels
+    listed = Client().list_pipeline_runs(pipeline="trig_pipeline", size=50)
+    assert "trig-gitops-1" in {r.name for r in listed}
 
     runs_before, meta_before = _run_names(cluster, ns), _meta(cluster, ns, "trig-gitops-1")
     again = _kubectl(cluster, "apply", "-n", ns, "-f", str(path))
