@@ -175,13 +175,7 @@ class StepView:
     @property
     def output(self) -> ArtifactVersionView:
         """The single output; an error says which names to use when there are several."""
-        names = list(self.output_names)
-        if len(names) != 1:
-            detail = f"outputs {', '.join(names)}" if names else "no outputs"
-            raise KubelineError(
-                f"step {self.name} has {detail}: use step.outputs['<name>'] instead of .output"
-            )
-        return self.outputs[names[0]]
+        return self._single("output", list(self.output_names), self.outputs)
 
     @property
     def input_sources(self) -> dict[str, dict[str, Any]]:
@@ -200,13 +194,17 @@ class StepView:
     @property
     def input(self) -> ArtifactVersionView:
         """The single input; an error says which names to use when there are several."""
-        names = list(self.input_sources)
+        return self._single("input", list(self.input_sources), self.inputs)
+
+    def _single(self, kind: str, names: list[str],
+                views: LazyMapping[ArtifactVersionView]) -> ArtifactVersionView:
+        """The only input/output; with none or several, say which names to use."""
         if len(names) != 1:
-            detail = f"inputs {', '.join(names)}" if names else "no inputs"
+            detail = f"{kind}s {', '.join(names)}" if names else f"no {kind}s"
             raise KubelineError(
-                f"step {self.name} has {detail}: use step.inputs['<name>'] instead of .input"
+                f"step {self.name} has {detail}: use step.{kind}s['<name>'] instead of .{kind}"
             )
-        return self.inputs[names[0]]
+        return views[names[0]]
 
     def _resolve_input(self, arg: str) -> ArtifactVersionView:
         source = self.input_sources[arg]
