@@ -368,14 +368,16 @@ registerNode: true
             f"--hostname-override={NODE_NAME}", "--v=1",
         ])
 
+    def node_ready(self) -> bool:
+        """Whether the node reports Ready (False when the API server does not answer)."""
+        out = self.kubectl("get", "node", NODE_NAME, "-o",
+                           "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
+                           check=False)
+        return out.stdout.strip() == "True"
+
     def _wait_node_ready(self, timeout: float) -> None:
-        def ready() -> bool:
-            out = self.kubectl("get", "node", NODE_NAME, "-o",
-                               "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
-                               check=False)
-            return out.stdout.strip() == "True"
         self.log("waiting for the node to be Ready ...")
-        wait_for("node Ready", ready, timeout, interval=0.5,
+        wait_for("node Ready", self.node_ready, timeout, interval=0.5,
                  alive=self._alive("kubelet", "containerd", "kube-apiserver"))
 
     # ------------------------------------------------------------------ S3
@@ -519,10 +521,7 @@ registerNode: true
             st = self.state()
             info.update(server=st.server, s3=st.s3_endpoint, kubeconfig=str(self.paths.kubeconfig))
             if procs["kube-apiserver"]:
-                out = self.kubectl("get", "node", NODE_NAME, "-o",
-                                   "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
-                                   check=False)
-                info["nodeReady"] = out.stdout.strip() == "True"
+                info["nodeReady"] = self.node_ready()
         return info
 
 
