@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from kwok_env import PodWatch, bench_env, custom_api, noop_snapshot, summary
+from kwok_env import PodWatch, bench_env, custom_api, summary
 
 GOAL_P99 = 0.5
 
@@ -31,9 +31,7 @@ def main() -> None:
     custom = custom_api()
     with bench_env("kl-admit", pod_ms=200) as bench:
         bench.start_operator()
-        snap = noop_snapshot("admit-bench", steps=1)
-        custom.create_namespaced_custom_object("kubeline.dev", "v1alpha1", bench.namespace,
-                                               "snapshots", snap)
+        bench.create_pipeline("admit-bench", steps=1)
         created: dict[str, float] = {}
         with PodWatch(bench.namespace) as watch:
             for i in range(args.warmup + args.runs):

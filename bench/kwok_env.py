@@ -107,8 +107,10 @@ POD_IP = ("{{ PodIPWith .spec.nodeName false .metadata.uid .metadata.name .metad
 
 def stages_yaml(pod_ms: int) -> str:
     """kwok config (16 parallel Pod stage workers, default 4) and Stages: node init and
-    heartbeat, Pod Running at once, Succeeded after ``pod_ms``."""
-    message = json.dumps({"ok": True}).replace('"', '\\"')
+    heartbeat; a Pod Running at once and Succeeded after ``pod_ms`` or, with ``pod_ms`` 0 (a
+    no-op container), Succeeded at once: one status report, as a kubelet sends when the
+    container has exited before its first status sync."""
+    pod_stages = _run_then_succeed_stages(pod_ms) if pod_ms > 0 else _succeed_stage()
     return f"""\
 apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokConfiguration
@@ -172,6 +174,26 @@ spec:
         status: {{{{ .status | Quote }}}}
         type: {{{{ .type | Quote }}}}
       {{{{ end }}}}
+{pod_stages}---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata: {{name: pod-delete}}
+spec:
+  resourceRef: {{apiGroup: v1, kind: Pod}}
+  selector:
+    matchExpressions:
+    - key: '.metadata.deletionTimestamp'
+      operator: Exists
+  next:
+    finalizers: {{empty: true}}
+    delete: true
+"""
+
+
+def _run_then_succeed_stages(pod_ms: int) -> str:
+    """Pod Running at once (IP, conditions), then Succeeded after ``pod_ms``."""
+    message = json.dumps({"ok": True}).replace('"', '\\"')
+    return f"""\
 ---
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
@@ -238,19 +260,47 @@ spec:
             startedAt: {{{{ $now | Quote }}}}
       {{{{ end }}}}
       phase: Succeeded
+"""
+
+
+def _succeed_stage() -> str:
+    """Pod Succeeded at once, in one status update."""
+    message = json.dumps({"ok": True}).replace('"', '\\"')
+    return f"""\
 ---
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
-metadata: {{name: pod-delete}}
+metadata: {{name: pod-succeed}}
 spec:
   resourceRef: {{apiGroup: v1, kind: Pod}}
   selector:
     matchExpressions:
     - key: '.metadata.deletionTimestamp'
-      operator: Exists
+      operator: DoesNotExist
+    - key: '.status.phase'
+      operator: NotIn
+      values: ['Succeeded', 'Failed']
   next:
-    finalizers: {{empty: true}}
-    delete: true
+    statusTemplate: |
+      {{{{ $now := Now }}}}
+      containerStatuses:
+      {{{{ range .spec.containers }}}}
+      - image: {{{{ .image | Quote }}}}
+        name: {{{{ .name | Quote }}}}
+        ready: false
+        restartCount: 0
+        started: false
+        state:
+          terminated:
+            exitCode: 0
+            finishedAt: {{{{ $now | Quote }}}}
+            reason: Completed
+            message: "{message}"
+            startedAt: {{{{ $now | Quote }}}}
+      {{{{ end }}}}
+      hostIP: {{{{ NodeIPWith .spec.nodeName | Quote }}}}
+      phase: Succeeded
+      startTime: {{{{ $now | Quote }}}}
 """
 
 
@@ -267,14 +317,34 @@ class Bench:
 
     def run_body(self, name: str, snapshot: str, labels: dict[str, str] | None = None
                  ) -> dict[str, Any]:
-        from kubeline.resources.names import LABEL_OPERATOR_CLASS
+        """A run of ``snapshot`` as the SDK submits it (pipeline and snapshot labels), for
+        the bench's operator class."""
+        from kubeline.resources.names import (
+            LABEL_OPERATOR_CLASS,
+            LABEL_PIPELINE,
+            LABEL_SNAPSHOT,
+            label_value,
+        )
 
         return {
             "apiVersion": "kubeline.dev/v1alpha1", "kind": "PipelineRun",
             "metadata": {"name": name, "namespace": self.namespace,
-                         "labels": {LABEL_OPERATOR_CLASS: BENCH_CLASS, **(labels or {})}},
+                         "labels": {LABEL_OPERATOR_CLASS: BENCH_CLASS,
+                                    LABEL_PIPELINE: snapshot, LABEL_SNAPSHOT: label_value(snapshot),
+                                    **(labels or {})}},
             "spec": {"snapshot": snapshot},
         }
+
+    def create_pipeline(self, name: str, steps: int, parallel: bool = False) -> None:
+        """The Pipeline object and a Snapshot ``name`` of ``steps`` no-op steps (see
+        :func:`noop_snapshot`), as ``kubeline`` registers them before a first run."""
+        custom = custom_api()
+        custom.create_namespaced_custom_object(
+            "kubeline.dev", "v1alpha1", self.namespace, "pipelines",
+            {"apiVersion": "kubeline.dev/v1alpha1", "kind": "Pipeline",
+             "metadata": {"name": name}, "spec": {"name": name.replace("-", "_")}})
+        custom.create_namespaced_custom_object("kubeline.dev", "v1alpha1", self.namespace,
+                                               "snapshots", noop_snapshot(name, steps, parallel))
 
     def start_operator(self, extra_env: dict[str, str] | None = None) -> None:
         """``python -m kubeline_operator`` on the host, watching only the bench namespace."""

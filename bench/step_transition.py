@@ -19,7 +19,7 @@ import argparse
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from kwok_env import PodWatch, bench_env, custom_api, noop_snapshot, summary
+from kwok_env import PodWatch, bench_env, custom_api, summary
 
 GOAL_P99_AT_100 = 1.0
 STEPS = 3
@@ -67,8 +67,7 @@ def main() -> None:
     with bench_env("kl-trans", pod_ms=args.pod_ms) as bench:
         bench.start_operator({"KUBELINE_API_QPS": str(args.qps),
                               "KUBELINE_WORKERS": str(args.workers)})
-        custom.create_namespaced_custom_object("kubeline.dev", "v1alpha1", bench.namespace,
-                                               "snapshots", noop_snapshot("chain3", STEPS))
+        bench.create_pipeline("chain3", STEPS)
         counter = 0
         with PodWatch(bench.namespace) as watch, ThreadPoolExecutor(16) as pool:
             # Warm-up: one run through the whole chain.

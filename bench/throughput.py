@@ -24,7 +24,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from kwok_env import PodWatch, bench_env, custom_api, noop_snapshot, summary
+from kwok_env import PodWatch, bench_env, custom_api, summary
 
 GOAL_STEPS_PER_MIN = 3000
 STEPS = 3
@@ -99,8 +99,7 @@ def main() -> None:
     with bench_env("kl-tput", pod_ms=args.pod_ms) as bench:
         bench.start_operator({"KUBELINE_API_QPS": str(args.qps),
                               "KUBELINE_WORKERS": str(args.workers)})
-        custom.create_namespaced_custom_object("kubeline.dev", "v1alpha1", bench.namespace,
-                                               "snapshots", noop_snapshot("tput3", STEPS))
+        bench.create_pipeline("tput3", STEPS)
         finished: list[tuple[str, str, float]] = []
         lock = threading.Condition()
 

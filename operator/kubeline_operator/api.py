@@ -1,143 +1,195 @@
 """Rate-limited, counted Kubernetes API calls for the operator (thin I/O).
 
-The official client is synchronous; calls run in a small thread pool so the
-kopf event loop never blocks, and each call first takes a token from the
-client-side bucket (``KUBELINE_API_QPS``).
+Plain asynchronous HTTP (aiohttp, which kopf already uses) on the kopf event
+loop: no thread pool, no request/response model objects. The official client
+only reads the credentials (in-cluster ServiceAccount or ``KUBECONFIG``), so
+every auth method it supports works here too. Each call first takes a token
+from the client-side bucket (``KUBELINE_API_QPS``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import json
+import os
+import ssl
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import quote, urlencode
 
+import aiohttp
 from kubeline.resources.names import GROUP, VERSION
 
 from kubeline_operator.ratelimit import TokenBucket
 
+MERGE_PATCH = "application/merge-patch+json"
+TIMEOUT_SECONDS = 30
 
-class Conflict(Exception):
+
+class ApiError(Exception):
+    """An API request failed with an HTTP status (``status``) and the server's message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class Conflict(ApiError):
     """HTTP 409: the object changed (resourceVersion mismatch) or already exists."""
 
 
-class Gone(Exception):
+class Gone(ApiError):
     """HTTP 404: the object does not exist."""
 
 
-def _drained(result: Any) -> Any:
-    """Read a raw (``_preload_content=False``) response to the end so its connection
-    returns to the pool; other results pass through."""
-    if hasattr(result, "release_conn") and hasattr(result, "data"):
-        _ = result.data
-        result.release_conn()
-        return None
-    return result
+def _error(status: int, body: bytes, reason: str) -> ApiError:
+    message = reason
+    with contextlib.suppress(ValueError, AttributeError):
+        message = json.loads(body).get("message") or reason
+    cls = Conflict if status == 409 else Gone if status == 404 else ApiError
+    return cls(status, message)
+
+
+def _credentials() -> Any:
+    """The official client's Configuration: in-cluster, else ``KUBECONFIG``/~/.kube/config."""
+    from kubernetes import client, config
+
+    cfg = client.Configuration()
+    try:
+        config.load_incluster_config(client_configuration=cfg)
+    except config.ConfigException:
+        config.load_kube_config(config_file=os.environ.get("KUBECONFIG") or None,
+                                client_configuration=cfg)
+    return cfg
+
+
+def _ssl_context(cfg: Any) -> ssl.SSLContext | bool:
+    if not cfg.host.startswith("https"):
+        return False
+    ctx = ssl.create_default_context(cafile=cfg.ssl_ca_cert or None)
+    if not cfg.verify_ssl:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if cfg.cert_file:
+        ctx.load_cert_chain(cfg.cert_file, cfg.key_file)
+    return ctx
+
+
+def _path(plural: str, namespace: str | None, name: str = "", sub: str = "") -> str:
+    core = plural in ("pods", "events")
+    base = "/api/v1" if core else f"/apis/{GROUP}/{VERSION}"
+    path = f"{base}/namespaces/{quote(namespace)}/{plural}" if namespace else f"{base}/{plural}"
+    if name:
+        path += f"/{quote(name)}"
+    return path + (f"/{sub}" if sub else "")
 
 
 class OperatorApi:
     """The few API operations the operator needs, each one request."""
 
-    def __init__(self, qps: float, burst: int, threads: int = 8, event_qps: float = 10.0
+    def __init__(self, qps: float, burst: int, connections: int = 32, event_qps: float = 10.0
                  ) -> None:
-        import os
-
-        from kubernetes import client, config
-
-        cfg = client.Configuration()
-        try:
-            config.load_incluster_config(client_configuration=cfg)
-        except config.ConfigException:
-            config.load_kube_config(config_file=os.environ.get("KUBECONFIG") or None,
-                                    client_configuration=cfg)
-        cfg.connection_pool_maxsize = max(threads * 2, 16)
-        self.client = client.ApiClient(cfg)
-        self.custom = client.CustomObjectsApi(self.client)
-        self.core = client.CoreV1Api(self.client)
+        self.cfg = _credentials()
+        self.host = self.cfg.host.rstrip("/")
+        self.connections = max(connections, 4)
+        self._session: aiohttp.ClientSession | None = None
         self.bucket = TokenBucket(qps, burst)
         # Events are best effort and have their own budget: a burst of them never delays
         # the Pod creations and status writes that move runs forward.
         self.event_bucket = TokenBucket(event_qps, max(int(event_qps * 2), 1))
-        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="kubeline-api")
         self.requests = 0
 
-    async def _call(self, fn: Any, *args: Any, bucket: TokenBucket | None = None,
-                    **kwargs: Any) -> Any:
-        from kubernetes.client.exceptions import ApiException
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:  # created on the running loop, at first use
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.connections,
+                                               ssl=_ssl_context(self.cfg)),
+                json_serialize=json.dumps)
+        return self._session
 
+    def _headers(self, content_type: str | None) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        token = self.cfg.get_api_key_with_prefix("authorization")  # refreshes rotated tokens
+        if token:
+            headers["Authorization"] = token
+        if content_type:
+            headers["Content-Type"] = content_type
+        return headers
+
+    async def request(self, method: str, path: str, body: Any = None, *,
+                      params: dict[str, Any] | None = None, content_type: str | None = None,
+                      bucket: TokenBucket | None = None, want: bool = True,
+                      timeout: float = TIMEOUT_SECONDS) -> Any:
+        """One request; returns the decoded JSON response (None with ``want=False``).
+        Raises Conflict (409), Gone (404) or ApiError."""
         await (bucket or self.bucket).acquire()
         self.requests += 1
-        kwargs.setdefault("_request_timeout", 30)
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self.pool, lambda: _drained(fn(*args, **kwargs)))
-        except ApiException as exc:
-            if exc.status == 409:
-                raise Conflict(str(exc.reason)) from None
-            if exc.status == 404:
-                raise Gone(str(exc.reason)) from None
-            raise
+        url = self.host + path + (f"?{urlencode(params)}" if params else "")
+        data = None if body is None else json.dumps(body).encode()
+        if data is not None and content_type is None:
+            content_type = "application/json"
+        async with self._http().request(
+                method, url, data=data, headers=self._headers(content_type),
+                timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+            raw = await resp.read()
+            if resp.status >= 400:
+                raise _error(resp.status, raw, resp.reason or "")
+            return json.loads(raw) if want and raw else None
 
     # ------------------------------------------------------------- custom objects
     async def get(self, plural: str, namespace: str, name: str) -> dict[str, Any]:
-        return await self._call(self.custom.get_namespaced_custom_object,
-                                GROUP, VERSION, namespace, plural, name)
+        return await self.request("GET", _path(plural, namespace, name))
 
     async def create(self, plural: str, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
         body.setdefault("apiVersion", f"{GROUP}/{VERSION}")
-        return await self._call(self.custom.create_namespaced_custom_object,
-                                GROUP, VERSION, namespace, plural, body)
+        return await self.request("POST", _path(plural, namespace), body)
 
     async def list_runs(self, namespace: str | None, token: str | None, limit: int = 500
                         ) -> dict[str, Any]:
         """One page of PipelineRuns (a namespace, or all with None)."""
-        kwargs: dict[str, Any] = {"limit": limit, "_request_timeout": 120}
+        params: dict[str, Any] = {"limit": limit}
         if token:
-            kwargs["_continue"] = token
-        if namespace is None:
-            return await self._call(self.custom.list_cluster_custom_object, GROUP, VERSION,
-                                    "pipelineruns", **kwargs)
-        return await self._call(self.custom.list_namespaced_custom_object, GROUP, VERSION,
-                                namespace, "pipelineruns", **kwargs)
+            params["continue"] = token
+        return await self.request("GET", _path("pipelineruns", namespace), params=params,
+                                  timeout=120)
 
     async def patch(self, plural: str, namespace: str, name: str, body: dict[str, Any]
                     ) -> dict[str, Any]:
-        return await self._call(self.custom.patch_namespaced_custom_object,
-                                GROUP, VERSION, namespace, plural, name, body)
+        """JSON merge patch; include metadata.resourceVersion to make it conditional."""
+        return await self.request("PATCH", _path(plural, namespace, name), body,
+                                  content_type=MERGE_PATCH)
 
     async def patch_status(self, plural: str, namespace: str, name: str, body: dict[str, Any]
                            ) -> dict[str, Any]:
-        """Merge-patch the status subresource; include metadata.resourceVersion to be safe."""
-        return await self._call(self.custom.patch_namespaced_custom_object_status,
-                                GROUP, VERSION, namespace, plural, name, body)
+        """Merge-patch the status subresource."""
+        return await self.request("PATCH", _path(plural, namespace, name, "status"), body,
+                                  content_type=MERGE_PATCH)
 
     async def delete(self, plural: str, namespace: str, name: str) -> None:
         with contextlib.suppress(Gone):
-            await self._call(self.custom.delete_namespaced_custom_object,
-                             GROUP, VERSION, namespace, plural, name)
+            await self.request("DELETE", _path(plural, namespace, name), want=False)
 
     # ------------------------------------------------------------- pods and events
     async def create_pod(self, namespace: str, body: dict[str, Any]) -> bool:
         """Create a Pod; False when one of that name exists already (idempotent)."""
         try:
-            # The response is not needed: skip deserializing a whole V1Pod.
-            await self._call(self.core.create_namespaced_pod, namespace, body,
-                             _preload_content=False)
+            await self.request("POST", _path("pods", namespace), body, want=False)
             return True
         except Conflict:
             return False
 
     async def delete_pod(self, namespace: str, name: str) -> None:
         with contextlib.suppress(Gone):
-            await self._call(self.core.delete_namespaced_pod, name, namespace,
-                             propagation_policy="Background", _preload_content=False)
+            await self.request("DELETE", _path("pods", namespace, name),
+                               params={"propagationPolicy": "Background"}, want=False)
 
     async def post_event(self, involved: dict[str, Any], type_: str, reason: str,
                          message: str, now_rfc3339: str) -> None:
         meta = involved.get("metadata") or {}
         name = f"{meta.get('name', 'x')[:200]}.{uuid.uuid4().hex[:12]}"
         body = {
+            "apiVersion": "v1", "kind": "Event",
             "metadata": {"name": name, "namespace": meta.get("namespace")},
             "involvedObject": {
                 "apiVersion": involved.get("apiVersion", f"{GROUP}/{VERSION}"),
@@ -155,9 +207,10 @@ class OperatorApi:
             "source": {"component": "kubeline-operator"},
             "reportingComponent": "kubeline.dev/operator",
         }
-        await self._call(self.core.create_namespaced_event, meta.get("namespace"), body,
-                         bucket=self.event_bucket, _preload_content=False)
+        await self.request("POST", _path("events", meta.get("namespace")), body,
+                           bucket=self.event_bucket, want=False)
 
-    def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        self.client.close()
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

@@ -4,10 +4,10 @@ Several runs of one pipeline are reconciled in parallel, so each update
 computes the new status (pure functions below) from the last copy this process
 read or wrote and patches it with that ``resourceVersion``; a conflict means
 the copy was stale: it is re-read and the update recomputed. Updates of one
-object are serialized in this process, and concurrent run admissions of one
-pipeline are coalesced into one patch (group commit), so 100 runs starting at
-once cost a few requests instead of a storm of conflicts. Snapshot run counts
-are coalesced off the reconcile path.
+object are serialized in this process, and run admissions and finishes of one
+pipeline (and run counts of one snapshot) are coalesced into one patch (group
+commit, at most one every 0.25 s per pipeline, 1 s per snapshot), so 100 runs
+starting at once cost a few requests instead of a storm of conflicts.
 """
 
 from __future__ import annotations
@@ -41,19 +41,6 @@ def admit_run(status: dict[str, Any], run: str) -> tuple[dict[str, Any] | None, 
         "lastRun": run,
         "recentRuns": [run, *recent][:RECENT_RUNS],
     }, count + 1
-
-
-def admit_runs(status: dict[str, Any], runs: list[str], out: dict[str, int]
-               ) -> dict[str, Any] | None:
-    """One patch admitting ``runs`` in order; their indexes go into ``out``."""
-    current: dict[str, Any] = dict(status)
-    patch: dict[str, Any] = {}
-    for run in runs:
-        change, out[run] = admit_run(current, run)
-        if change:
-            current.update(change)
-            patch.update(change)
-    return patch or None
 
 
 def add_run_count(status: dict[str, Any], n: int) -> dict[str, Any]:
@@ -146,38 +133,79 @@ async def _update_locked(api: OperatorApi, key: Key,
     return None
 
 
-class _Admissions:
-    """Group commit of run admissions per pipeline: runs arriving while a patch is in
-    flight are admitted together by the next one."""
+Op = tuple[str, ...]  # ("admit", run) or ("finish", run, "1"/"")
 
-    def __init__(self) -> None:
-        self.pending: dict[tuple[str, str], list[tuple[str, asyncio.Future[int | None]]]] = {}
+
+def fold_pipeline_ops(status: dict[str, Any], ops: list[Op], results: list[Any]
+                      ) -> dict[str, Any] | None:
+    """One Pipeline status patch applying ``ops`` in order (admissions and finishes);
+    ``results`` gets each op's result (an admitted run's index, None for a finish)."""
+    current: dict[str, Any] = dict(status)
+    patch: dict[str, Any] = {}
+    for op in ops:
+        if op[0] == "admit":
+            change, index = admit_run(current, op[1])
+            results.append(index)
+        else:
+            change = finish_run(current, op[1], bool(op[2]))
+            results.append(None)
+        if change:
+            current.update(change)
+            patch.update(change)
+    return patch or None
+
+
+def fold_run_counts(status: dict[str, Any], ops: list[int], results: list[Any]
+                    ) -> dict[str, Any] | None:
+    results.extend([None] * len(ops))
+    return add_run_count(status, sum(ops)) if ops else None
+
+
+class GroupCommit:
+    """Updates of one object kind coalesced per object: ops arriving while a patch is in
+    flight, or within ``interval`` seconds after it, go out together in the next one. So
+    runs starting and finishing at 20 a second cost a few Pipeline patches a second, not 40.
+    """
+
+    def __init__(self, plural: str, fold: Callable[[dict[str, Any], list[Any], list[Any]],
+                                                    dict[str, Any] | None],
+                 interval: float) -> None:
+        self.plural, self.fold, self.interval = plural, fold, interval
+        self.pending: dict[tuple[str, str], list[tuple[Any, asyncio.Future[Any]]]] = {}
         self.flushing: set[tuple[str, str]] = set()
 
-    async def admit(self, api: OperatorApi, namespace: str, pipeline: str, run: str
-                    ) -> int | None:
-        key = (namespace, pipeline)
-        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
-        self.pending.setdefault(key, []).append((run, future))
+    def submit(self, api: OperatorApi, namespace: str, name: str, op: Any) -> asyncio.Future[Any]:
+        """Queue ``op``; the future gets its result once the patch carrying it is written
+        (None for every op if the object does not exist)."""
+        key = (namespace, name)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.pending.setdefault(key, []).append((op, future))
         if key not in self.flushing:
             self.flushing.add(key)
             _spawn(self._flush(api, key))
-        return await future
+        return future
+
+    def _compute(self, ops: list[Any], results: list[Any], status: dict[str, Any]
+                 ) -> dict[str, Any] | None:
+        results.clear()  # computed again after a conflict
+        return self.fold(status, ops, results)
 
     async def _flush(self, api: OperatorApi, key: tuple[str, str]) -> None:
-        batch: list[tuple[str, asyncio.Future[int | None]]] = []
+        batch: list[tuple[Any, asyncio.Future[Any]]] = []
         try:
             while self.pending.get(key):
                 batch = self.pending.pop(key)
-                indexes: dict[str, int] = {}
-                runs = [run for run, _ in batch]
-                obj = await update_status(api, PIPELINES, key[0], key[1],
-                                          functools.partial(admit_runs, runs=runs, out=indexes))
-                for run, future in batch:
+                results: list[Any] = []
+                obj = await update_status(api, self.plural, key[0], key[1], functools.partial(
+                    self._compute, [op for op, _ in batch], results))
+                for i, (_, future) in enumerate(batch):
                     if not future.done():
-                        future.set_result(indexes.get(run) if obj is not None else None)
+                        future.set_result(results[i] if obj is not None and i < len(results)
+                                          else None)
                 batch = []
-        except Exception as exc:  # hand the error to every waiting reconcile
+                if self.interval and self.pending.get(key):
+                    await asyncio.sleep(self.interval)
+        except Exception as exc:  # hand the error to every waiting caller
             for _, future in batch + self.pending.pop(key, []):
                 if not future.done():
                     future.set_exception(exc)
@@ -194,43 +222,38 @@ def _spawn(coro: Any) -> None:
     task.add_done_callback(_background.discard)
 
 
-_admissions = _Admissions()
-_snapshot_counts: dict[tuple[str, str], int] = {}
-_snapshot_flushing: set[tuple[str, str]] = set()
+PIPELINE_INTERVAL = 0.25
+SNAPSHOT_INTERVAL = 1.0
+_pipelines = GroupCommit(PIPELINES, fold_pipeline_ops, PIPELINE_INTERVAL)
+_snapshots = GroupCommit(SNAPSHOTS, fold_run_counts, SNAPSHOT_INTERVAL)
 
 
 async def assign_run_index(api: OperatorApi, namespace: str, pipeline: str, run: str
                            ) -> int | None:
     """Count the run on its Pipeline and return its index (idempotent across restarts)."""
-    return await _admissions.admit(api, namespace, pipeline, run)
+    return await _pipelines.submit(api, namespace, pipeline, ("admit", run))
 
 
-async def record_finish(api: OperatorApi, namespace: str, pipeline: str, run: str,
-                        successful: bool) -> None:
-    await update_status(api, PIPELINES, namespace, pipeline,
-                        lambda st: finish_run(st, run, successful))
+def record_finish(api: OperatorApi, namespace: str, pipeline: str, run: str,
+                  successful: bool) -> None:
+    """Move the Pipeline's lastSuccessfulRun soon (coalesced, off the reconcile path)."""
+    _log_failure(_pipelines.submit(api, namespace, pipeline,
+                                   ("finish", run, "1" if successful else "")),
+                 f"record the end of run {namespace}/{run} on pipeline {pipeline}")
 
 
 def count_snapshot_run(api: OperatorApi, namespace: str, snapshot: str) -> None:
     """Add one to the Snapshot's runCount soon (coalesced, off the reconcile path)."""
-    key = (namespace, snapshot)
-    _snapshot_counts[key] = _snapshot_counts.get(key, 0) + 1
-    if key not in _snapshot_flushing:
-        _snapshot_flushing.add(key)
-        _spawn(_flush_snapshot_count(api, key))
+    _log_failure(_snapshots.submit(api, namespace, snapshot, 1),
+                 f"count a run of snapshot {namespace}/{snapshot}")
 
 
-async def _flush_snapshot_count(api: OperatorApi, key: tuple[str, str]) -> None:
-    try:
-        while _snapshot_counts.get(key):
-            n = _snapshot_counts.pop(key)
-            try:
-                await update_status(api, SNAPSHOTS, key[0], key[1],
-                                    functools.partial(add_run_count, n=n))
-            except Exception as exc:  # a count is bookkeeping: log, never fail a run
-                log.warning("could not count runs of snapshot %s/%s: %s", *key, exc)
-    finally:
-        _snapshot_flushing.discard(key)
+def _log_failure(future: asyncio.Future[Any], what: str) -> None:
+    """Bookkeeping nobody waits for: log a failure, never fail a run over it."""
+    def done(f: asyncio.Future[Any]) -> None:
+        if not f.cancelled() and f.exception() is not None:
+            log.warning("could not %s: %s", what, f.exception())
+    future.add_done_callback(done)
 
 
 async def set_latest_snapshot(api: OperatorApi, namespace: str, pipeline: str, snapshot: str

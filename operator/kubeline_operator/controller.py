@@ -11,7 +11,6 @@ between leaves a Pod that the next pass adopts, never a missing one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -28,7 +27,7 @@ from kubeline.resources.names import ARTIFACT_VERSIONS, PIPELINE_RUNS
 
 from kubeline_operator import actions as A
 from kubeline_operator import bookkeeping, metrics
-from kubeline_operator.api import Conflict, Gone, OperatorApi
+from kubeline_operator.api import ApiError, Conflict, Gone, OperatorApi
 from kubeline_operator.artifacts import (
     ManifestError,
     artifact_info,
@@ -77,6 +76,11 @@ def finished_run_needs_work(body: dict[str, Any], pods: list[PodObservation]) ->
     if (body.get("spec") or {}).get("ttlSecondsAfterFinished") is not None:
         return bool(pods) or bool((body.get("spec") or {}).get("deleteAfterTtl"))
     return any(p.active for p in pods)
+
+
+def _consume_error(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def status_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -270,6 +274,7 @@ class Controller:
         run_ref = RunRef(name=name, uid=meta.get("uid", ""), namespace=namespace,
                          pipeline=snap.pipeline or "", snapshot=snap.name or "")
         deferred: set[str] = set()
+        admission: asyncio.Future[Any] | None = None
         last = Plan()
         limit = (len(snap.spec.steps) if snap.spec else 0) + 8
         for _ in range(limit):
@@ -299,12 +304,18 @@ class Controller:
                 break
             new = apply(status, changes, now)
             if any(isinstance(a, A.InitRun) for a in changes) and new.pipeline:
-                new.index = await bookkeeping.assign_run_index(self.api, namespace,
-                                                               new.pipeline, name)
+                # The Pipeline's run count (the run's index) and the run's lookup labels go
+                # out while the first Pods are created, not before them.
+                admission = asyncio.gather(
+                    bookkeeping.assign_run_index(self.api, namespace, new.pipeline, name),
+                    self._label_run(body, missing_run_labels(body, new.pipeline, new.snapshot)))
+                admission.add_done_callback(_consume_error)  # if this pass fails before it
                 if new.snapshot:
                     bookkeeping.count_snapshot_run(self.api, namespace, new.snapshot)
             self._announce(body, status, changes)
             status = new
+        if admission is not None:
+            status.index, body = await admission
         new_status = status.to_k8s()
         if new_status != original:
             # Labels first (a plain patch), so a run is fully labelled before any reader
@@ -316,8 +327,8 @@ class Controller:
                 return
             finished = status.phase in TERMINAL_RUN and original.get("phase") not in TERMINAL_RUN
             if finished and status.pipeline:
-                await bookkeeping.record_finish(self.api, namespace, status.pipeline, name,
-                                                status.phase in ("completed", "cached"))
+                bookkeeping.record_finish(self.api, namespace, status.pipeline, name,
+                                          status.phase in ("completed", "cached"))
         self._set_phase(key, status.phase)
         if last.waiting_for_slots:
             self.waiting_for_slots.add(key)
@@ -423,17 +434,12 @@ class Controller:
                                      "the chart values", time.time())]
         pod = build_step_pod(run, snap.spec, step, action.attempt, action.parameters,
                              action.inputs, self.settings.s3_bucket, self.settings.pod)
-        from kubernetes.client.exceptions import ApiException
-
         try:
             created = await self.api.create_pod(run.namespace, pod)
-        except ApiException as exc:
+        except ApiError as exc:
             if exc.status in (400, 403, 422):
-                detail = exc.body if isinstance(exc.body, str) else exc.reason
-                with contextlib.suppress(TypeError, ValueError):
-                    detail = json.loads(detail).get("message", detail)
                 return [A.MarkStepFailed(action.step, "PodCreateFailed",
-                                         f"cannot create step pod {action.pod}: {detail}",
+                                         f"cannot create step pod {action.pod}: {exc.message}",
                                          time.time())]
             raise
         if created:

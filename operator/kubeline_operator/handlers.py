@@ -123,7 +123,13 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.posting.level = logging.WARNING  # our own Events carry the story
     settings.persistence.diffbase_storage = NoDiffBase()
     settings.watching.chunk_size = 500  # list in pages: never all objects of a kind at once
-    Runtime.api = OperatorApi(cfg.api_qps, cfg.api_burst, threads=max(cfg.workers, 4),
+    # Server-side filtering: only step Pods and runs of this operator's class reach us, not
+    # every Pod in the cluster nor another operator class's runs (kopf would filter them
+    # only after decoding each event).
+    owned = cfg.class_selector()
+    settings.watching.label_selectors["pods"] = f"{LABEL_COMPONENT}=step,{owned}"
+    settings.watching.label_selectors[GROUP, PIPELINE_RUNS] = owned
+    Runtime.api = OperatorApi(cfg.api_qps, cfg.api_burst, connections=max(cfg.workers, 4),
                               event_qps=cfg.event_qps)
     Runtime.controller = Controller(cfg, Runtime.api, Runtime.stores)
     indexed = await index_existing_runs(Runtime.api, cfg.namespaces)
@@ -138,7 +144,7 @@ async def cleanup(**_: Any) -> None:
     if Runtime.controller is not None:
         await Runtime.controller.stop()
     if Runtime.api is not None:
-        Runtime.api.close()
+        await Runtime.api.close()
 
 
 # ----------------------------------------------------------------------------- indices

@@ -40,7 +40,9 @@ def _clip(text: str | None, limit: int = MAX_MESSAGE) -> str | None:
 
 def apply(status: PipelineRunStatus, actions: Iterable[Action], now: float) -> PipelineRunStatus:
     """A new status with ``actions`` applied (effects are ignored) and summaries derived."""
-    st = status.model_copy(deep=True)
+    # Shallow copies suffice: every change below assigns fields, none mutates a nested value.
+    st = status.model_copy()
+    st.steps = [s.model_copy() for s in status.steps]
     steps = {s.name: s for s in st.steps}
     for action in actions:
         if isinstance(action, InitRun):

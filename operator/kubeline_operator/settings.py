@@ -113,5 +113,14 @@ class OperatorSettings:
         )
 
     def owns(self, labels: dict[str, str] | None) -> bool:
-        """Whether this operator acts on an object with these labels (its operator class)."""
-        return (labels or {}).get(LABEL_OPERATOR_CLASS, "") == self.operator_class
+        """Whether this operator acts on an object with these labels (its operator class):
+        the same test as :meth:`class_selector`, which the API server applies to watches."""
+        value = (labels or {}).get(LABEL_OPERATOR_CLASS)
+        return value is None if not self.operator_class else value == self.operator_class
+
+    def class_selector(self) -> str:
+        """Label selector of this operator's runs and step Pods: the class label equal to
+        ours, or (class "") absent. Server-side, so other classes' objects never reach us."""
+        if not self.operator_class:
+            return f"!{LABEL_OPERATOR_CLASS}"
+        return f"{LABEL_OPERATOR_CLASS}={self.operator_class}"

@@ -23,6 +23,8 @@ def test_defaults_pin_nothing_and_own_unlabelled_runs():
     assert s.operator_class == "" and s.pod.node_selector == () and s.pod.tolerations == ()
     assert s.owns({}) and s.owns(None) and s.owns({"other": "x"})
     assert not s.owns({LABEL_OPERATOR_CLASS: "bench"})
+    assert not s.owns({LABEL_OPERATOR_CLASS: ""})  # as the server-side selector sees it
+    assert s.class_selector() == f"!{LABEL_OPERATOR_CLASS}"
 
 
 def test_operator_class_owns_only_its_labelled_runs():
@@ -30,6 +32,7 @@ def test_operator_class_owns_only_its_labelled_runs():
     assert s.operator_class == "bench" and s.pod.operator_class == "bench"
     assert s.owns({LABEL_OPERATOR_CLASS: "bench"})
     assert not s.owns({}) and not s.owns({LABEL_OPERATOR_CLASS: "other"})
+    assert s.class_selector() == f"{LABEL_OPERATOR_CLASS}=bench"
 
 
 def test_node_selector_and_tolerations_reach_the_pod():
@@ -81,14 +84,17 @@ def test_finished_run_needs_work(status, spec, pods, needed):
     assert finished_run_needs_work({"status": status, "spec": spec}, pods) is needed
 
 
-def test_admit_runs_is_one_patch_with_consecutive_indexes():
-    from kubeline_operator.bookkeeping import admit_runs
+def test_pipeline_ops_fold_into_one_patch_with_consecutive_indexes():
+    from kubeline_operator.bookkeeping import fold_pipeline_ops
 
-    out: dict[str, int] = {}
-    patch = admit_runs({"runCount": 4, "recentRuns": ["r4", "r3"]}, ["r5", "r6", "r4"], out)
-    assert out == {"r5": 5, "r6": 6, "r4": 4}  # r4 was admitted before: same index
-    assert patch == {"runCount": 6, "lastRun": "r6", "recentRuns": ["r6", "r5", "r4", "r3"]}
-    assert admit_runs({"runCount": 1, "recentRuns": ["a"]}, ["a"], {}) is None
+    out: list = []
+    ops = [("admit", "r5"), ("admit", "r6"), ("admit", "r4"), ("finish", "r5", "1"),
+           ("finish", "r6", "")]
+    patch = fold_pipeline_ops({"runCount": 4, "recentRuns": ["r4", "r3"]}, ops, out)
+    assert out == [5, 6, 4, None, None]  # r4 was admitted before: same index
+    assert patch == {"runCount": 6, "lastRun": "r6", "recentRuns": ["r6", "r5", "r4", "r3"],
+                     "lastSuccessfulRun": "r5"}
+    assert fold_pipeline_ops({"runCount": 1, "recentRuns": ["a"]}, [("admit", "a")], []) is None
 
 
 def test_cache_index_replaces_and_forgets_a_runs_entries():

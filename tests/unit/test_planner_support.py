@@ -75,6 +75,18 @@ def test_apply_run_lifecycle_progress_and_conditions() -> None:
     assert (cond.type, cond.status, cond.reason) == ("Succeeded", "False", "StepFailed")
 
 
+def test_apply_leaves_its_input_unchanged() -> None:
+    s1 = apply(PipelineRunStatus(), [A.InitRun("snap", "p", ("a", "b"), {}, T)], T)
+    key = CacheInfo(key="k" * 64)
+    s2 = apply(s1, [A.MarkStepRunning("a", 1, "pod-a", T, "CacheMiss", "miss", key)], T + 1)
+    before = s2.to_k8s()
+    s3 = apply(s2, [A.MarkStepCompleted("a", {"out": "av1"}, T + 2),
+                    A.ScheduleRetry("b", T + 9, "StepFailed", "boom", T + 2),
+                    A.FinishRun("failed", "StepFailed", "x", T + 3, "b")], T + 3)
+    assert s2.to_k8s() == before and s3.to_k8s() != before
+    assert s1.steps[0].phase == "pending" and s2.steps[0].phase == "running"
+
+
 def test_status_patch_nulls_removed_keys() -> None:
     assert status_patch({"a": 1, "b": 2, "c": 3}, {"a": 1, "b": 5}) == {"b": 5, "c": None}
 
