@@ -462,7 +462,8 @@ def bench_env(prefix: str, pod_ms: int = 0) -> Iterator[Bench]:
              f"--manage-single-node={node}", "--node-lease-duration-seconds=40",
              "--node-ip=10.254.0.1", f"--server-address=127.0.0.1:{free_port()}",
              "--cidr=10.254.0.0/16"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, "GOGC": "300"}))  # as the dev cluster's control plane
         deadline = time.monotonic() + 60
         while not _node_ready(core, node):
             if bench.procs[-1].poll() is not None or time.monotonic() > deadline:

@@ -64,6 +64,17 @@ def _credentials() -> Any:
     return cfg
 
 
+def auth_headers(cfg: Any) -> dict[str, str]:
+    """The Authorization header the official client would send (a token from the
+    ServiceAccount, kubeconfig or an exec plugin; re-read when rotated). Client
+    certificates need no header."""
+    out = {}
+    for setting in cfg.auth_settings().values():  # runs the token refresh hook
+        if setting.get("in") == "header" and setting.get("value"):
+            out[str(setting["key"]).title()] = str(setting["value"])
+    return out
+
+
 def _ssl_context(cfg: Any) -> ssl.SSLContext | bool:
     if not cfg.host.startswith("https"):
         return False
@@ -110,9 +121,7 @@ class OperatorApi:
 
     def _headers(self, content_type: str | None) -> dict[str, str]:
         headers = {"Accept": "application/json"}
-        token = self.cfg.get_api_key_with_prefix("authorization")  # refreshes rotated tokens
-        if token:
-            headers["Authorization"] = token
+        headers.update(auth_headers(self.cfg))
         if content_type:
             headers["Content-Type"] = content_type
         return headers

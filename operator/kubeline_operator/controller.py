@@ -100,6 +100,8 @@ class Controller:
         self.phases: dict[tuple[str, str], str] = {}
         self.phase_counts: dict[str, int] = {}
         self._written: dict[tuple[str, str], dict[str, Any]] = {}  # our last status write
+        # Status not written yet (batched): the status and when it first differed.
+        self._pending: dict[tuple[str, str], tuple[PipelineRunStatus, float]] = {}
         self.waiting_for_slots: set[tuple[str, str]] = set()
         self.output_failures: dict[tuple[str, str, str, int], int] = {}
         self.events: asyncio.Queue[tuple[dict[str, Any], str, str, str]] = asyncio.Queue(10000)
@@ -125,16 +127,14 @@ class Controller:
         meta = body.get("metadata") or {}
         key = (meta.get("namespace", ""), meta.get("name", ""))
         if deleted:
-            self.runs.pop(key, None)
-            self._written.pop(key, None)
+            self._forget(key)
             self._set_phase(key, None)
             self.queue.forget(key)
             return
         if not finished_run_needs_work(body, self.stores.run_pods(*key)):
             # A finished run with no Pod left running and no TTL pending (e.g. one of
             # thousands listed at start-up): count its phase, keep nothing, plan nothing.
-            self.runs.pop(key, None)
-            self._written.pop(key, None)
+            self._forget(key)
             self._set_phase(key, str((body.get("status") or {}).get("phase")))
             return
         known = self.runs.get(key)
@@ -144,6 +144,12 @@ class Controller:
                 "uid"):
             self.runs[key] = body
         self.queue.add(key)
+
+    def _forget(self, key: tuple[str, str]) -> None:
+        """Drop what this process holds for a run (its body, last write, unwritten status)."""
+        self.runs.pop(key, None)
+        self._written.pop(key, None)
+        self._pending.pop(key, None)
 
     def wake(self, namespace: str, run: str) -> None:
         if (namespace, run) in self.runs:
@@ -255,10 +261,12 @@ class Controller:
             spec = PipelineRunSpec()
             log.warning("run %s/%s has an invalid spec: %s", namespace, name, exc)
         try:
-            status = PipelineRunStatus.model_validate(body.get("status") or {})
+            persisted = PipelineRunStatus.model_validate(body.get("status") or {})
         except ValueError:
-            status = PipelineRunStatus()
-        original = status.to_k8s()
+            persisted = PipelineRunStatus()
+        original = persisted.to_k8s()
+        pending = self._pending.get(key)
+        status = pending[0] if pending is not None else persisted
         created = parse_time(meta.get("creationTimestamp")) or time.time()
 
         pipeline_status = None
@@ -296,7 +304,7 @@ class Controller:
             produced, deleted_run = await self._execute(body, run_ref, snap, status, last,
                                                         deferred)
             if deleted_run:
-                self.runs.pop(key, None)
+                self._forget(key)
                 self._set_phase(key, None)
                 return
             changes = [a for a in last.actions if not isinstance(a, A.Effect)] + produced
@@ -316,19 +324,38 @@ class Controller:
             status = new
         if admission is not None:
             status.index, body = await admission
+            if key in self.runs and _rv(body) > _rv(self.runs[key]):
+                self.runs[key] = body
         new_status = status.to_k8s()
-        if new_status != original:
+        if new_status == original:
+            self._pending.pop(key, None)
+        else:
+            # Batch status writes: a change waits up to status_batch_seconds for the next
+            # ones (Pods are never delayed, only the record of them); the end is written
+            # at once.
+            since = pending[1] if pending is not None else time.monotonic()
+            self._pending[key] = (status, since)
+            wait = self.settings.status_batch_seconds - (time.monotonic() - since)
+            if status.phase not in TERMINAL_RUN and wait > 0:
+                self.queue.add_after(key, wait)
+                self._after_pass(key, status, last)
+                return
             # Labels first (a plain patch), so a run is fully labelled before any reader
             # sees its new phase; the status patch then goes with the new resourceVersion.
             body = await self._label_run(body, missing_run_labels(body, status.pipeline,
                                                                   status.snapshot))
             patched = await self._patch_status(key, body, original, new_status)
             if patched is None:
-                return
+                return  # conflict: re-read and planned again, the pending status kept
+            self._pending.pop(key, None)
             finished = status.phase in TERMINAL_RUN and original.get("phase") not in TERMINAL_RUN
             if finished and status.pipeline:
                 bookkeeping.record_finish(self.api, namespace, status.pipeline, name,
                                           status.phase in ("completed", "cached"))
+        self._after_pass(key, status, last)
+
+    def _after_pass(self, key: tuple[str, str], status: PipelineRunStatus, last: Plan) -> None:
+        """Phase gauge, slot waiting, the planner's next deadline; forget a finished run."""
         self._set_phase(key, status.phase)
         if last.waiting_for_slots:
             self.waiting_for_slots.add(key)
@@ -337,8 +364,7 @@ class Controller:
         elif status.phase in TERMINAL_RUN and not any(
                 isinstance(a, A.DeletePod) for a in last.actions):
             # Nothing more to do for this run: free its memory (a new event brings it back).
-            self.runs.pop(key, None)
-            self._written.pop(key, None)
+            self._forget(key)
 
     async def _label_run(self, body: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
         """Add lookup labels to a run; returns the body with the new resourceVersion."""
@@ -375,13 +401,13 @@ class Controller:
             try:
                 fresh = await self.api.get(PIPELINE_RUNS, namespace, name)
             except Gone:
-                self.runs.pop(key, None)
+                self._forget(key)
                 return None
             self.runs[key] = fresh
             self.queue.add(key)
             return None
         except Gone:
-            self.runs.pop(key, None)
+            self._forget(key)
             return None
         if key in self.runs and _rv(result) >= _rv(self.runs[key]):
             self.runs[key] = result

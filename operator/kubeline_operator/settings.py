@@ -70,6 +70,7 @@ class OperatorSettings:
     api_burst: int = 100
     event_qps: float = 10.0
     workers: int = 32
+    status_batch_seconds: float = 1.0
     s3_bucket: str = ""
     health_port: int = 8080
     metrics_port: int = 9090
@@ -107,6 +108,7 @@ class OperatorSettings:
             api_burst=_int(env, "KUBELINE_API_BURST", max(int(qps * 2), 1)),
             event_qps=_float(env, "KUBELINE_EVENT_QPS", 10.0),
             workers=_int(env, "KUBELINE_WORKERS", 32),
+            status_batch_seconds=_float(env, "KUBELINE_STATUS_BATCH_SECONDS", 1.0),
             s3_bucket=env.get("KUBELINE_S3_BUCKET", ""),
             health_port=_int(env, "KUBELINE_HEALTH_PORT", 8080),
             metrics_port=_int(env, "KUBELINE_METRICS_PORT", 9090),
