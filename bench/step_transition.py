@@ -10,7 +10,7 @@ The bench's own operator runs on this host (see kwok_env.py).
 Goal: p99 < 1 s at 100 concurrent runs.
 
 Usage: python bench/step_transition.py [--concurrency 1,10,100] [--samples 40]
-       [--pod-ms 100] [--qps 50]
+       [--pod-ms 100] [--qps 100]
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=40,
                         help="at least this many transitions per concurrency level")
     parser.add_argument("--pod-ms", type=int, default=100, help="kwok Pod run time")
-    parser.add_argument("--qps", type=float, default=50.0, help="operator KUBELINE_API_QPS")
+    parser.add_argument("--qps", type=float, default=100.0, help="operator KUBELINE_API_QPS")
     parser.add_argument("--workers", type=int, default=32, help="operator KUBELINE_WORKERS")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]

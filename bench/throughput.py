@@ -11,7 +11,7 @@ kwok, not containers. The bench's own operator runs on this host (see kwok_env.p
 Goal: >= 3,000 steps per minute on 2 cores.
 
 Usage: python bench/throughput.py [--duration 180] [--inflight 50] [--warmup 15]
-       [--qps 50] [--workers 32] [--ttl SECONDS] [--breakdown]
+       [--qps 100] [--workers 32] [--ttl SECONDS] [--breakdown]
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=180.0, help="seconds of load")
     parser.add_argument("--warmup", type=float, default=15.0, help="seconds not counted")
     parser.add_argument("--inflight", type=int, default=50, help="runs kept in flight")
-    parser.add_argument("--qps", type=float, default=50.0, help="operator KUBELINE_API_QPS")
+    parser.add_argument("--qps", type=float, default=100.0, help="operator KUBELINE_API_QPS")
     parser.add_argument("--workers", type=int, default=32, help="operator KUBELINE_WORKERS")
     parser.add_argument("--pod-ms", type=int, default=0, help="kwok Pod run time")
     parser.add_argument("--breakdown", action="store_true",

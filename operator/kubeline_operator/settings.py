@@ -66,8 +66,8 @@ class OperatorSettings:
     pod: PodSettings = field(default_factory=PodSettings)
     planner: PlannerSettings = field(default_factory=PlannerSettings)
     max_pods_global: int = 1000
-    api_qps: float = 50.0
-    api_burst: int = 100
+    api_qps: float = 100.0
+    api_burst: int = 200
     event_qps: float = 10.0
     workers: int = 32
     status_batch_seconds: float = 1.0
@@ -83,7 +83,7 @@ class OperatorSettings:
         env = dict(os.environ if environ is None else environ)
         namespaces = tuple(n.strip() for n in env.get("KUBELINE_WATCH_NAMESPACES", "").split(",")
                            if n.strip())
-        qps = _float(env, "KUBELINE_API_QPS", 50.0)
+        qps = _float(env, "KUBELINE_API_QPS", 100.0)
         operator_class = env.get("KUBELINE_OPERATOR_CLASS", "").strip()
         return cls(
             namespaces=namespaces,
