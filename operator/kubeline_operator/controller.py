@@ -83,6 +83,14 @@ def _consume_error(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
+def _normalized_status(body: dict[str, Any]) -> dict[str, Any] | None:
+    """A run's status as the operator would write it (None if it does not parse)."""
+    try:
+        return PipelineRunStatus.model_validate(body.get("status") or {}).to_k8s()
+    except ValueError:
+        return None
+
+
 def status_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """A JSON merge patch turning status ``old`` into ``new`` (removed keys become null)."""
     patch: dict[str, Any] = {k: v for k, v in new.items() if old.get(k) != v}
@@ -326,6 +334,8 @@ class Controller:
             status.index, body = await admission
             if key in self.runs and _rv(body) > _rv(self.runs[key]):
                 self.runs[key] = body
+        if status.steps and status.uid != meta.get("uid"):
+            status = status.model_copy(update={"uid": meta.get("uid")})  # find-by-id field
         new_status = status.to_k8s()
         if new_status == original:
             self._pending.pop(key, None)
@@ -404,6 +414,10 @@ class Controller:
                 self._forget(key)
                 return None
             self.runs[key] = fresh
+            if _normalized_status(fresh) != old:
+                # The status itself was written by someone else: plan again from it (Pods
+                # already created are adopted), not from what this process had not written.
+                self._pending.pop(key, None)
             self.queue.add(key)
             return None
         except Gone:

@@ -1,7 +1,7 @@
 """Lookup labels the operator adds to objects it did not create (pure).
 
 Runs applied with kubectl, GitOps or REST carry no labels; the Client finds runs
-of a pipeline or snapshot, and any object by id, through these labels.
+of a pipeline or snapshot, and ArtifactVersions by id, through these labels.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from kubeline.resources.names import LABEL_PIPELINE, LABEL_SNAPSHOT, LABEL_UID, 
 
 def missing_run_labels(body: dict[str, Any], pipeline: str | None, snapshot: str | None
                        ) -> dict[str, str]:
-    """Labels a run should carry (pipeline, snapshot, uid) that it lacks or has wrong."""
+    """Labels a run should carry (pipeline, snapshot) that it lacks or has wrong. Runs the
+    SDK submits have both, so only kubectl/GitOps/REST runs cost a label patch; a run is
+    found by id through its ``status.uid`` selectable field, which needs no label."""
     meta = body.get("metadata", {})
     have = meta.get("labels") or {}
     want = {
-        LABEL_UID: meta.get("uid"),
         LABEL_PIPELINE: label_value(pipeline) if pipeline else None,
         LABEL_SNAPSHOT: label_value(snapshot) if snapshot else None,
     }

@@ -354,16 +354,20 @@ def test_gitops_apply_runs_reapply_is_noop_edit_is_rejected(operator: Any, setup
     run = _finished("trig-gitops-1")
     _assert_rerun_with(run, setup, 0.6)
     assert run.spec["ttlSecondsAfterFinished"] == 3600
-    # The operator labels runs it did not create, so the Client finds them by selector.
+    # The operator labels runs it did not create, so the Client finds them by selector, and
+    # records the run's uid in status.uid, a selectable field: found by id in one request.
     from kubeline.client import Client
-    from kubeline.resources.names import LABEL_PIPELINE, LABEL_SNAPSHOT, LABEL_UID
+    from kubeline.resources.names import LABEL_PIPELINE, LABEL_SNAPSHOT
 
     labels = json.loads(_kubectl(cluster, "get", "pipelinerun", "trig-gitops-1", "-n", ns,
                                  "-o", "json").stdout)["metadata"]["labels"]
-    assert labels[LABEL_UID] == run.id
     assert labels[LABEL_SNAPSHOT] == snap and labels.get(LABEL_PIPELINE), labels
     listed = Client().list_pipeline_runs(pipeline="trig_pipeline", size=50)
     assert "trig-gitops-1" in {r.name for r in listed}
+    by_field = _kubectl(cluster, "get", "pipelineruns", "-n", ns, "-o", "name",
+                        f"--field-selector=status.uid={run.id}").stdout.split()
+    assert by_field == ["pipelinerun.kubeline.dev/trig-gitops-1"], by_field
+    assert Client().get_pipeline_run(run.id).name == "trig-gitops-1"
 
     runs_before, meta_before = _run_names(cluster, ns), _meta(cluster, ns, "trig-gitops-1")
     again = _kubectl(cluster, "apply", "-n", ns, "-f", str(path))

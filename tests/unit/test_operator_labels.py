@@ -10,17 +10,16 @@ def _body(labels=None, uid="u-1"):
     return {"metadata": {"name": "r", "uid": uid, "labels": labels or {}}}
 
 
-def test_gitops_run_gets_pipeline_snapshot_and_uid_labels():
+def test_gitops_run_gets_pipeline_and_snapshot_labels():
     assert missing_run_labels(_body(), "training-pipeline", "training-snapshot") == {
-        LABEL_UID: "u-1", LABEL_PIPELINE: "training-pipeline",
-        LABEL_SNAPSHOT: "training-snapshot",
+        LABEL_PIPELINE: "training-pipeline", LABEL_SNAPSHOT: "training-snapshot",
     }
 
 
-def test_labelled_run_needs_nothing_and_unknown_parts_are_skipped():
-    full = {LABEL_UID: "u-1", LABEL_PIPELINE: "p", LABEL_SNAPSHOT: "s"}
-    assert missing_run_labels(_body(full), "p", "s") == {}
-    assert missing_run_labels(_body({LABEL_UID: "u-1"}), None, None) == {}
+def test_sdk_labelled_run_needs_no_patch_and_unknown_parts_are_skipped():
+    # No uid label for runs: they are found by id through the status.uid field selector.
+    assert missing_run_labels(_body({LABEL_PIPELINE: "p", LABEL_SNAPSHOT: "s"}), "p", "s") == {}
+    assert missing_run_labels(_body(), None, None) == {}
 
 
 def test_snapshot_label_value_is_sanitized():

@@ -98,11 +98,15 @@ class Client:
             return None
 
     def _find_by_uid(self, plural: str, uid: str) -> dict[str, Any] | None:
-        """By ``kubeline.dev/uid`` label (one request), else a paged scan of the namespace."""
-        hits = self.kube.list(plural, label_selector=f"{LABEL_UID}={uid}", limit=2)
-        for obj in hits.get("items", []):
-            if obj["metadata"].get("uid") == uid:
-                return obj
+        """By selectable field (runs: ``status.uid``) or ``kubeline.dev/uid`` label, one
+        request each; else a paged scan of the namespace (objects no operator has seen)."""
+        lookups = [{"label_selector": f"{LABEL_UID}={uid}"}]
+        if plural == names.PIPELINE_RUNS:
+            lookups.insert(0, {"field_selector": f"status.uid={uid}"})
+        for how in lookups:
+            for obj in self.kube.list(plural, limit=2, **how).get("items", []):
+                if obj["metadata"].get("uid") == uid:
+                    return obj
         for obj in self.kube.iter(plural):
             if obj["metadata"].get("uid") == uid:
                 return obj

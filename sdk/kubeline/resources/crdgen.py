@@ -240,6 +240,7 @@ class Resource:
     status: type[BaseModel]
     columns: tuple[Column, ...]
     spec_rules: list[dict[str, str]] = field(default_factory=list)
+    selectable_fields: tuple[str, ...] = ()  # JSON paths usable in field selectors
 
     @property
     def singular(self) -> str:
@@ -318,6 +319,7 @@ RESOURCES: tuple[Resource, ...] = (
             AGE,
         ),
         spec_rules=_run_spec_rules(),
+        selectable_fields=(".status.uid",),
     ),
     Resource(
         kind="ArtifactVersion",
@@ -438,6 +440,8 @@ def crd(res: Resource) -> dict[str, Any]:
                     "storage": True,
                     "subresources": {"status": {}},
                     "additionalPrinterColumns": [c.to_k8s() for c in res.columns],
+                    **({"selectableFields": [{"jsonPath": p} for p in res.selectable_fields]}
+                       if res.selectable_fields else {}),
                     "schema": {"openAPIV3Schema": resource_schema(res)},
                 }
             ],

@@ -447,6 +447,11 @@ class PipelineRunStatus(K8sModel):
     """Written by the operator only."""
 
     phase: RunPhase = Field("initialized", description="initialized, running, completed, failed, cached or cancelled.")
+    uid: str | None = Field(
+        None, max_length=64,
+        description="The run's metadata.uid (its id), a selectable field: find a run by id with "
+        "the field selector status.uid=<id>.",
+    )
     pipeline: str | None = Field(None, max_length=MAX_NAME, description="Pipeline object name.")
     snapshot: str | None = Field(None, max_length=MAX_NAME, description="Resolved Snapshot object name.")
     index: int | None = Field(None, ge=1, description="1-based index of this run within its pipeline.")
