@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 
 from kubeline.resources.models import RunConfiguration, SnapshotSpec, StepSpec
 
+_MEMO: dict[int, tuple[SnapshotSpec, Dag]] = {}
+_MEMO_SIZE = 512
+
 
 @dataclass(frozen=True)
 class Dag:
@@ -23,6 +26,19 @@ class Dag:
 
     @classmethod
     def of(cls, snapshot: SnapshotSpec) -> Dag:
+        """The Dag of ``snapshot`` (memoized per snapshot object: specs are never mutated,
+        and a run's reconcile asks for it several times per pass)."""
+        hit = _MEMO.get(id(snapshot))
+        if hit is not None and hit[0] is snapshot:
+            return hit[1]
+        dag = cls._build(snapshot)
+        _MEMO[id(snapshot)] = (snapshot, dag)  # the strong reference keeps the id unique
+        if len(_MEMO) > _MEMO_SIZE:
+            _MEMO.pop(next(iter(_MEMO)))
+        return dag
+
+    @classmethod
+    def _build(cls, snapshot: SnapshotSpec) -> Dag:
         by_id = {s.id: s for s in snapshot.steps}
         by_name = {s.name: s for s in snapshot.steps}
         upstream: dict[str, tuple[str, ...]] = {}

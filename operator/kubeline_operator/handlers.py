@@ -1,7 +1,8 @@
 """kopf registrations: indices, silent event handlers and startup/cleanup. Thin by design.
 
 No change-detecting handlers, timers or daemons are used, so kopf never writes
-annotations or finalizers on any object: ``on.event`` handlers only feed the
+annotations or finalizers on any object (every handler is ``async``: kopf runs sync ones
+in a thread pool, a thread hop per event): ``on.event`` handlers only feed the
 controller's work queue, and ``kopf.index`` keeps in-memory views that kopf
 fills completely before any event handler runs.
 """
@@ -151,7 +152,7 @@ async def cleanup(**_: Any) -> None:
 
 
 @kopf.index("pods", labels=STEP_PODS)
-def kubeline_step_pods(body: Any, namespace: str, **_: Any) -> dict[Any, Any]:
+async def kubeline_step_pods(body: Any, namespace: str, **_: Any) -> dict[Any, Any]:
     pod = observe_pod(body)
     run = _owner_run(body)
     if pod is None or run is None or not _owns(body):
@@ -163,7 +164,7 @@ def kubeline_step_pods(body: Any, namespace: str, **_: Any) -> dict[Any, Any]:
 
 
 @kopf.index(GROUP, "v1alpha1", "artifactversions")
-def kubeline_artifacts(body: Any, namespace: str, name: str, meta: Any, **_: Any
+async def kubeline_artifacts(body: Any, namespace: str, name: str, meta: Any, **_: Any
                        ) -> dict[Any, Any]:
     info = artifact_info(body)
     annotations = meta.get("annotations") or {}
@@ -220,7 +221,7 @@ async def index_existing_runs(api: OperatorApi, namespaces: tuple[str, ...]) -> 
 
 
 @kopf.index(GROUP, "v1alpha1", "snapshots")
-def kubeline_snapshots(body: Any, namespace: str, name: str, meta: Any, **_: Any
+async def kubeline_snapshots(body: Any, namespace: str, name: str, meta: Any, **_: Any
                        ) -> dict[Any, Any]:
     spec = body.get("spec") or {}
     entry = {"name": name, "uid": meta.get("uid", ""), "spec": dict(spec)}
@@ -289,7 +290,7 @@ async def snapshot_event(body: Any, namespace: str, name: str, event: dict[str, 
 
 
 @kopf.index(GROUP, "v1alpha1", MODEL_VERSIONS)
-def kubeline_model_versions(body: Any, namespace: str, name: str, meta: Any, **_: Any
+async def kubeline_model_versions(body: Any, namespace: str, name: str, meta: Any, **_: Any
                             ) -> dict[Any, Any]:
     spec = body.get("spec") or {}
     if not spec.get("model"):
@@ -301,7 +302,7 @@ def kubeline_model_versions(body: Any, namespace: str, name: str, meta: Any, **_
 
 
 @kopf.index(GROUP, "v1alpha1", "models")
-def kubeline_models(body: Any, namespace: str, name: str, **_: Any) -> dict[Any, Any]:
+async def kubeline_models(body: Any, namespace: str, name: str, **_: Any) -> dict[Any, Any]:
     model = (body.get("spec") or {}).get("name")
     return {(namespace, model): name} if model else {}
 
