@@ -190,9 +190,33 @@ spec:
 """
 
 
+def _exited_ok() -> str:
+    """statusTemplate lines (after ``$now``): every container exited 0 with the runtime's
+    success termination message."""
+    message = json.dumps({"ok": True}).replace('"', '\\"')
+    return f"""\
+      {{{{ $now := Now }}}}
+      containerStatuses:
+      {{{{ range .spec.containers }}}}
+      - image: {{{{ .image | Quote }}}}
+        name: {{{{ .name | Quote }}}}
+        ready: false
+        restartCount: 0
+        started: false
+        state:
+          terminated:
+            exitCode: 0
+            finishedAt: {{{{ $now | Quote }}}}
+            reason: Completed
+            message: "{message}"
+            startedAt: {{{{ $now | Quote }}}}
+      {{{{ end }}}}
+"""
+
+
 def _run_then_succeed_stages(pod_ms: int) -> str:
     """Pod Running at once (IP, conditions), then Succeeded after ``pod_ms``."""
-    message = json.dumps({"ok": True}).replace('"', '\\"')
+    exited = _exited_ok()
     return f"""\
 ---
 apiVersion: kwok.x-k8s.io/v1alpha1
@@ -243,29 +267,13 @@ spec:
   delay: {{durationMilliseconds: {pod_ms}}}
   next:
     statusTemplate: |
-      {{{{ $now := Now }}}}
-      containerStatuses:
-      {{{{ range .spec.containers }}}}
-      - image: {{{{ .image | Quote }}}}
-        name: {{{{ .name | Quote }}}}
-        ready: false
-        restartCount: 0
-        started: false
-        state:
-          terminated:
-            exitCode: 0
-            finishedAt: {{{{ $now | Quote }}}}
-            reason: Completed
-            message: "{message}"
-            startedAt: {{{{ $now | Quote }}}}
-      {{{{ end }}}}
-      phase: Succeeded
+{exited}      phase: Succeeded
 """
 
 
 def _succeed_stage() -> str:
     """Pod Succeeded at once, in one status update."""
-    message = json.dumps({"ok": True}).replace('"', '\\"')
+    exited = _exited_ok()
     return f"""\
 ---
 apiVersion: kwok.x-k8s.io/v1alpha1
@@ -282,23 +290,7 @@ spec:
       values: ['Succeeded', 'Failed']
   next:
     statusTemplate: |
-      {{{{ $now := Now }}}}
-      containerStatuses:
-      {{{{ range .spec.containers }}}}
-      - image: {{{{ .image | Quote }}}}
-        name: {{{{ .name | Quote }}}}
-        ready: false
-        restartCount: 0
-        started: false
-        state:
-          terminated:
-            exitCode: 0
-            finishedAt: {{{{ $now | Quote }}}}
-            reason: Completed
-            message: "{message}"
-            startedAt: {{{{ $now | Quote }}}}
-      {{{{ end }}}}
-      hostIP: {{{{ NodeIPWith .spec.nodeName | Quote }}}}
+{exited}      hostIP: {{{{ NodeIPWith .spec.nodeName | Quote }}}}
       phase: Succeeded
       startTime: {{{{ $now | Quote }}}}
 """
