@@ -121,3 +121,41 @@ def test_cache_index_replaces_and_forgets_a_runs_entries():
     assert [c.run for c in stores.candidates("ns", "k1")] == ["r2"]
     stores.index_run("ns", "r2", [CacheCandidate("r2", "a", {}, 1.0, "k9")])  # replaced
     assert stores.candidates("ns", "k1") == [] and stores.cache_keys.keys() == {("ns", "k9")}
+
+
+def test_group_commit_batches_ops_that_arrive_while_a_patch_is_in_flight():
+    import asyncio
+
+    from kubeline_operator import bookkeeping
+
+    class FakeApi:
+        def __init__(self) -> None:
+            self.patches: list[dict] = []
+            self.obj = {"metadata": {"resourceVersion": "1"}, "status": {"runCount": 0}}
+
+        async def get(self, plural, namespace, name):
+            return self.obj
+
+        async def patch_status(self, plural, namespace, name, body):
+            await asyncio.sleep(0.01)
+            self.patches.append(body["status"])
+            status = {**self.obj["status"], **body["status"]}
+            rv = str(int(self.obj["metadata"]["resourceVersion"]) + 1)
+            self.obj = {"metadata": {"resourceVersion": rv}, "status": status}
+            return self.obj
+
+    async def scenario() -> tuple[list[int | None], list[dict]]:
+        api = FakeApi()
+        commit = bookkeeping.GroupCommit("pipelines", bookkeeping.fold_pipeline_ops, 0.05)
+        first = commit.submit(api, "ns", "p-run-index", ("admit", "r1"))
+        await asyncio.sleep(0.001)  # its patch is in flight now
+        rest = [commit.submit(api, "ns", "p-run-index", ("admit", f"r{i}")) for i in (2, 3, 4)]
+        finish = commit.submit(api, "ns", "p-run-index", ("finish", "r1", "1"))
+        indexes = [await f for f in (first, *rest)]
+        await finish
+        return indexes, api.patches
+
+    indexes, patches = asyncio.run(scenario())
+    assert indexes == [1, 2, 3, 4]
+    assert len(patches) == 2  # r1 alone at once; r2-r4 and the finish while it was in flight
+    assert patches[1]["runCount"] == 4 and patches[1]["lastSuccessfulRun"] == "r1"
