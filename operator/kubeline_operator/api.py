@@ -154,10 +154,13 @@ class OperatorApi:
         body.setdefault("apiVersion", f"{GROUP}/{VERSION}")
         return await self.request("POST", _path(plural, namespace), body)
 
-    async def list_runs(self, namespace: str | None, token: str | None, limit: int = 500
-                        ) -> dict[str, Any]:
-        """One page of PipelineRuns (a namespace, or all with None)."""
+    async def list_runs(self, namespace: str | None, token: str | None, selector: str = "",
+                        limit: int = 500) -> dict[str, Any]:
+        """One page of PipelineRuns (a namespace, or all with None) matching the label
+        ``selector``."""
         params: dict[str, Any] = {"limit": limit}
+        if selector:
+            params["labelSelector"] = selector
         if token:
             params["continue"] = token
         return await self.request("GET", _path("pipelineruns", namespace), params=params,

@@ -133,7 +133,7 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     Runtime.api = OperatorApi(cfg.api_qps, cfg.api_burst, connections=max(cfg.workers, 4),
                               event_qps=cfg.event_qps)
     Runtime.controller = Controller(cfg, Runtime.api, Runtime.stores)
-    indexed = await index_existing_runs(Runtime.api, cfg.namespaces)
+    indexed = await index_existing_runs(Runtime.api, cfg.namespaces, owned)
     log.info("cache index filled from %d existing runs", indexed)
     await Runtime.controller.start()
     log.info("kubeline operator started (namespaces: %s, peering: %s)",
@@ -165,7 +165,7 @@ async def kubeline_step_pods(body: Any, namespace: str, **_: Any) -> dict[Any, A
 
 @kopf.index(GROUP, "v1alpha1", "artifactversions")
 async def kubeline_artifacts(body: Any, namespace: str, name: str, meta: Any, **_: Any
-                       ) -> dict[Any, Any]:
+                             ) -> dict[Any, Any]:
     info = artifact_info(body)
     annotations = meta.get("annotations") or {}
     spec = body.get("spec") or {}
@@ -201,19 +201,20 @@ def cache_candidates(body: Any) -> list[CacheCandidate]:
     return out
 
 
-async def index_existing_runs(api: OperatorApi, namespaces: tuple[str, ...]) -> int:
-    """Fill the cache index from one paged list of PipelineRuns before any run is planned."""
+async def index_existing_runs(api: OperatorApi, namespaces: tuple[str, ...], selector: str
+                              ) -> int:
+    """Fill the cache index from one paged list of this operator class's PipelineRuns (the
+    watches' label selector) before any run is planned."""
     count = 0
     for namespace in namespaces or (None,):
         token = None
         while True:
-            page = await api.list_runs(namespace, token)
+            page = await api.list_runs(namespace, token, selector)
             for item in page.get("items") or []:
-                if _owns(item):
-                    meta = item.get("metadata") or {}
-                    Runtime.stores.index_run(meta.get("namespace", ""), meta.get("name", ""),
-                                             cache_candidates(item))
-                    count += 1
+                meta = item.get("metadata") or {}
+                Runtime.stores.index_run(meta.get("namespace", ""), meta.get("name", ""),
+                                         cache_candidates(item))
+                count += 1
             token = (page.get("metadata") or {}).get("continue")
             if not token:
                 break
@@ -222,7 +223,7 @@ async def index_existing_runs(api: OperatorApi, namespaces: tuple[str, ...]) -> 
 
 @kopf.index(GROUP, "v1alpha1", "snapshots")
 async def kubeline_snapshots(body: Any, namespace: str, name: str, meta: Any, **_: Any
-                       ) -> dict[Any, Any]:
+                             ) -> dict[Any, Any]:
     spec = body.get("spec") or {}
     entry = {"name": name, "uid": meta.get("uid", ""), "spec": dict(spec)}
     out: dict[Any, Any] = {(namespace, name): entry}
@@ -291,7 +292,7 @@ async def snapshot_event(body: Any, namespace: str, name: str, event: dict[str, 
 
 @kopf.index(GROUP, "v1alpha1", MODEL_VERSIONS)
 async def kubeline_model_versions(body: Any, namespace: str, name: str, meta: Any, **_: Any
-                            ) -> dict[Any, Any]:
+                                  ) -> dict[Any, Any]:
     spec = body.get("spec") or {}
     if not spec.get("model"):
         return {}
