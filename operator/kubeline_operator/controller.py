@@ -83,12 +83,12 @@ def _consume_error(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
-def _normalized_status(body: dict[str, Any]) -> dict[str, Any] | None:
-    """A run's status as the operator would write it (None if it does not parse)."""
+def _stored_status(body: dict[str, Any]) -> PipelineRunStatus:
+    """A run's stored status (empty if it does not parse: planned again from scratch)."""
     try:
-        return PipelineRunStatus.model_validate(body.get("status") or {}).to_k8s()
+        return PipelineRunStatus.model_validate(body.get("status") or {})
     except ValueError:
-        return None
+        return PipelineRunStatus()
 
 
 def status_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -268,10 +268,7 @@ class Controller:
         except ValueError as exc:
             spec = PipelineRunSpec()
             log.warning("run %s/%s has an invalid spec: %s", namespace, name, exc)
-        try:
-            persisted = PipelineRunStatus.model_validate(body.get("status") or {})
-        except ValueError:
-            persisted = PipelineRunStatus()
+        persisted = _stored_status(body)
         original = persisted.to_k8s()
         pending = self._pending.get(key)
         status = pending[0] if pending is not None else persisted
@@ -414,7 +411,7 @@ class Controller:
                 self._forget(key)
                 return None
             self.runs[key] = fresh
-            if _normalized_status(fresh) != old:
+            if _stored_status(fresh).to_k8s() != old:
                 # The status itself was written by someone else: plan again from it (Pods
                 # already created are adopted), not from what this process had not written.
                 self._pending.pop(key, None)
