@@ -105,6 +105,21 @@ POD_IP = ("{{ PodIPWith .spec.nodeName false .metadata.uid .metadata.name .metad
           "| Quote }}")
 
 
+# statusTemplate lines of a Ready node: kwok's default conditions, stamped now.
+NODE_CONDITIONS = """\
+      {{ $now := Now }}
+      conditions:
+      {{ range NodeConditions }}
+      - lastHeartbeatTime: {{ $now | Quote }}
+        lastTransitionTime: {{ $now | Quote }}
+        message: {{ .message | Quote }}
+        reason: {{ .reason | Quote }}
+        status: {{ .status | Quote }}
+        type: {{ .type | Quote }}
+      {{ end }}
+"""
+
+
 def stages_yaml(pod_ms: int) -> str:
     """kwok config (16 parallel Pod stage workers, default 4) and Stages: node init and
     heartbeat; a Pod Running at once and Succeeded after ``pod_ms`` or, with ``pod_ms`` 0 (a
@@ -134,17 +149,7 @@ spec:
       values: ['True']
   next:
     statusTemplate: |
-      {{{{ $now := Now }}}}
-      conditions:
-      {{{{ range NodeConditions }}}}
-      - lastHeartbeatTime: {{{{ $now | Quote }}}}
-        lastTransitionTime: {{{{ $now | Quote }}}}
-        message: {{{{ .message | Quote }}}}
-        reason: {{{{ .reason | Quote }}}}
-        status: {{{{ .status | Quote }}}}
-        type: {{{{ .type | Quote }}}}
-      {{{{ end }}}}
-      addresses:
+{NODE_CONDITIONS}      addresses:
       - address: {{{{ NodeIP | Quote }}}}
         type: InternalIP
       allocatable: {{cpu: 1k, memory: 1Ti, pods: 1M}}
@@ -164,17 +169,7 @@ spec:
   delay: {{durationMilliseconds: 20000, jitterDurationMilliseconds: 25000}}
   next:
     statusTemplate: |
-      {{{{ $now := Now }}}}
-      conditions:
-      {{{{ range NodeConditions }}}}
-      - lastHeartbeatTime: {{{{ $now | Quote }}}}
-        lastTransitionTime: {{{{ $now | Quote }}}}
-        message: {{{{ .message | Quote }}}}
-        reason: {{{{ .reason | Quote }}}}
-        status: {{{{ .status | Quote }}}}
-        type: {{{{ .type | Quote }}}}
-      {{{{ end }}}}
-{pod_stages}---
+{NODE_CONDITIONS}{pod_stages}---
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
 metadata: {{name: pod-delete}}
