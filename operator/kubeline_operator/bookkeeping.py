@@ -6,8 +6,8 @@ read or wrote and patches it with that ``resourceVersion``; a conflict means
 the copy was stale: it is re-read and the update recomputed. Updates of one
 object are serialized in this process, and run admissions and finishes of one
 pipeline (and run counts of one snapshot) are coalesced into one patch (group
-commit, at most one every 0.25 s per pipeline, 1 s per snapshot), so 100 runs
-starting at once cost a few requests instead of a storm of conflicts.
+commit; when busy, at most one every 0.25 s per pipeline, 1 s per snapshot), so
+100 runs starting at once cost a few requests instead of a storm of conflicts.
 """
 
 from __future__ import annotations
