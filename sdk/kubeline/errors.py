@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class KubelineError(Exception):
     """Base of all Kubeline errors."""
@@ -38,5 +40,22 @@ class ArtifactStoreError(KubelineError):
     """The artifact store (S3) failed or is misconfigured."""
 
 
-class RunFailedError(KubelineError):
-    """A pipeline run ended failed or cancelled (raised by ``wait(raise_on_failure=True)``)."""
+class RunFailedError(KubelineError, RuntimeError):
+    """A pipeline run ended failed or cancelled.
+
+    Raised by a synchronous pipeline call and by ``wait(raise_on_failure=True)``; a
+    ``RuntimeError`` as ZenML's is. ``run`` is the run's view, ``failed_step`` the step
+    that failed and ``step_message`` its message.
+    """
+
+    def __init__(self, message: str, run: Any = None, failed_step: str | None = None,
+                 step_message: str | None = None) -> None:
+        super().__init__(message)
+        self.run = run
+        self.failed_step = failed_step
+        self.step_message = step_message
+
+
+class InvalidRunConfiguration(ConfigurationError):
+    """A run configuration does not fit its snapshot (unknown step or parameter, a value of
+    the wrong type, a required parameter without a value); nothing was started."""

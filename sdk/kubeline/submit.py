@@ -105,6 +105,10 @@ def run_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str, An
     if pipeline.options.synchronous:
         run.wait(show_progress=True)
         run = _client(kube).get_pipeline_run(name)
+        if run.status in ("failed", "cancelled"):
+            from kubeline.client.waiting import run_failed_error
+
+            raise run_failed_error(run)
     return run
 
 

@@ -166,10 +166,13 @@ class StepView:
         """Outputs by name; each is read (one GET) on first access."""
         names = self.output_names
         client = self.run._client
+        what = f"output of step {self.name}"
+        if not names and self.status in ("failed", "cancelled", "skipped"):
+            what += f" (the step {self.status}{': ' + self.message if self.message else ''})"
         return self._cached(
             "outputs",
             lambda: LazyMapping(list(names), lambda k: client._artifact_version_by_object_name(
-                names[k]), f"output of step {self.name}"),
+                names[k]), what),
         )
 
     @property
@@ -199,6 +202,11 @@ class StepView:
     def _single(self, kind: str, names: list[str],
                 views: LazyMapping[ArtifactVersionView]) -> ArtifactVersionView:
         """The only input/output; with none or several, say which names to use."""
+        if kind == "output" and not names and self.status in ("failed", "cancelled", "skipped"):
+            raise KubelineError(
+                f"step {self.name} of run {self.run.name} {self.status}"
+                f"{': ' + self.message if self.message else ''}; it saved no outputs"
+            )
         if len(names) != 1:
             detail = f"{kind}s {', '.join(names)}" if names else f"no {kind}s"
             raise KubelineError(

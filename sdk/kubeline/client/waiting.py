@@ -65,7 +65,21 @@ def wait_for_run(
         else:
             reporter.close()
     if raise_on_failure and run.status in ("failed", "cancelled"):
-        from kubeline.client.progress import outcome_line
-
-        raise RunFailedError(outcome_line(run))
+        raise run_failed_error(run)
     return run
+
+
+def run_failed_error(run: RunView) -> RunFailedError:
+    """The error for a failed or cancelled run: the outcome line, then the failed step's own
+    message (its exception as the step Pod reported it); carries the run as ``err.run``."""
+    from kubeline.client.progress import outcome_line
+
+    step = run.failed_step
+    step_message = None
+    if step:
+        status = next((s for s in run.step_statuses if s.get("name") == step), {})
+        step_message = status.get("message")
+    text = outcome_line(run)
+    if step_message and step_message not in text:
+        text += f"\nstep {step} failed with: {step_message}"
+    return RunFailedError(text, run=run, failed_step=step, step_message=step_message)
