@@ -46,3 +46,52 @@ class VisualizationType(StrEnum):
     MARKDOWN = "markdown"
     CSV = "csv"
     JSON = "json"
+
+
+class ArtifactType(StrEnum):
+    """Kinds of artifact (ZenML's values); ``ArtifactConfig(artifact_type=...)`` records one."""
+
+    DATA_ANALYSIS = "DataAnalysisArtifact"
+    DATA = "DataArtifact"
+    MODEL = "ModelArtifact"
+    SCHEMA = "SchemaArtifact"
+    SERVICE = "ServiceArtifact"
+    STATISTICS = "StatisticsArtifact"
+    BASE = "BaseArtifact"
+
+
+class ArtifactSaveType(StrEnum):
+    """How an artifact version came to be."""
+
+    STEP_OUTPUT = "step_output"
+    MANUAL = "manual"
+    PREEXISTING = "preexisting"
+    EXTERNAL = "external"
+
+
+class ExecutionMode(StrEnum):
+    """What a failed step does to the rest of its run.
+
+    Kubeline runs ``FAIL_FAST`` (running siblings are stopped, the rest skipped); the other
+    modes are refused with an error naming the difference (docs/authoring.md).
+    """
+
+    FAIL_FAST = "fail_fast"
+    STOP_ON_FAILURE = "stop_on_failure"
+    CONTINUE_ON_FAILURE = "continue_on_failure"
+
+
+class StepType(StrEnum):
+    """ZenML's step kinds for agent tracing (recorded in the step's ``extra``)."""
+
+    TOOL_CALL = "tool_call"
+    LLM_CALL = "llm_call"
+
+
+class MetadataResourceTypes(StrEnum):
+    """What metadata can be attached to."""
+
+    PIPELINE_RUN = "pipeline_run"
+    STEP_RUN = "step_run"
+    ARTIFACT_VERSION = "artifact_version"
+    MODEL_VERSION = "model_version"

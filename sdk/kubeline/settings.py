@@ -10,9 +10,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
+from enum import StrEnum
 from typing import Any
 
 from kubeline.errors import ConfigurationError
+
+
+class ByteUnit(StrEnum):
+    """Memory units as ZenML names them (``ResourceSettings(memory="2GB")``)."""
+
+    KB = "KB"
+    KIB = "KiB"
+    MB = "MB"
+    MIB = "MiB"
+    GB = "GB"
+    GIB = "GiB"
+    TB = "TB"
+    TIB = "TiB"
+    PB = "PB"
+    PIB = "PiB"
 
 
 @dataclass(frozen=True)
@@ -22,6 +38,11 @@ class ResourceSettings:
     cpu_count: float | None = None
     memory: str | None = None
     gpu_count: int | None = None
+
+    @property
+    def empty(self) -> bool:
+        """True when no resource is set."""
+        return self.cpu_count is None and self.memory is None and self.gpu_count is None
 
 
 @dataclass(frozen=True)
@@ -36,11 +57,14 @@ class DockerSettings:
 
 @dataclass(frozen=True)
 class StepRetryConfig:
-    """Retries after a failed attempt: ``delay`` seconds, multiplied by ``backoff`` each time."""
+    """Retries after a failed attempt: ``delay`` seconds, multiplied by ``backoff`` each time.
+
+    ZenML's defaults (one retry, no delay). A ``backoff`` below 1 keeps the delay constant.
+    """
 
     max_retries: int = 1
-    delay: float = 10.0
-    backoff: float = 2.0
+    delay: float = 0
+    backoff: float = 0
     max_delay: float = 600.0
 
 
@@ -154,6 +178,8 @@ def normalize_retry(value: Any, where: str) -> dict[str, Any] | None:
                 "(use max_retries, delay, backoff, max_delay)"
             )
         out[wire] = val
+    if isinstance(out.get("backoffFactor"), (int, float)) and out["backoffFactor"] < 1:
+        out["backoffFactor"] = 1  # ZenML's backoff=0 default: no growth
     return out
 
 

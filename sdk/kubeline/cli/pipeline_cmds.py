@@ -23,7 +23,7 @@ def pipeline() -> None:
 @click.pass_context
 def list_pipelines(ctx: click.Context, name: str | None, output: str) -> None:
     """List pipelines."""
-    page = get_client(ctx).list_pipelines(name=name, size=10_000)
+    page = get_client(ctx).list_pipelines(name=f"contains:{name}" if name else None, size=10_000)
     if output != "table":
         emit_data(as_list([p.object for p in page]), output)
         return

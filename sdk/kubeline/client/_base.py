@@ -35,12 +35,69 @@ def created(obj: Mapping[str, Any]) -> str:
     return str(obj.get("metadata", {}).get("creationTimestamp") or "")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MetadataValue:
     """One metadata entry, read as ``run_metadata["storage_size"].value`` (ZenML's shape)."""
 
     key: str
     value: Any
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to another entry of the same value, and to the plain value itself (ZenML's
+        ``run_metadata["key"]`` is the value)."""
+        if isinstance(other, MetadataValue):
+            return self.value == other.value
+        return bool(self.value == other)
+
+    def __hash__(self) -> int:
+        try:
+            return hash(self.value)
+        except TypeError:
+            return hash(self.key)
+
+    def __getattr__(self, item: str) -> Any:
+        if item.startswith("__"):
+            raise AttributeError(item)
+        return getattr(self.value, item)
+
+    def __getitem__(self, item: Any) -> Any:
+        return self.value[item]
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def _plain(self, other: Any) -> Any:
+        return other.value if isinstance(other, MetadataValue) else other
+
+    def __lt__(self, other: Any) -> bool:
+        return bool(self.value < self._plain(other))
+
+    def __le__(self, other: Any) -> bool:
+        return bool(self.value <= self._plain(other))
+
+    def __gt__(self, other: Any) -> bool:
+        return bool(self.value > self._plain(other))
+
+    def __ge__(self, other: Any) -> bool:
+        return bool(self.value >= self._plain(other))
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def __int__(self) -> int:
+        return int(self.value)
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+    def __len__(self) -> int:
+        return len(self.value)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.value)
+
+    def __contains__(self, item: Any) -> bool:
+        return item in self.value
 
     def __repr__(self) -> str:
         return f"MetadataValue({self.key}={self.value!r})"

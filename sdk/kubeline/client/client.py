@@ -7,12 +7,15 @@ page with ``limit``/``continue``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from kubeline.client._base import Page, created, is_uuid
 from kubeline.client.artifacts import ArtifactVersionView, ArtifactView, version_sort_key
+from kubeline.client.filters import apply as apply_filters
+from kubeline.client.filters import is_exact, matches, metadata_matches
 from kubeline.client.models_view import ModelVersionView, ModelView
 from kubeline.client.pipelines import PipelineView, newest_first
 from kubeline.client.runs import RunView
@@ -159,11 +162,24 @@ class Client:
         )
 
     def list_pipelines(self, sort_by: str = "asc:name", page: int = 1, size: int = 100,
-                       name: str | None = None) -> Page[PipelineView]:
-        """Pipelines in the namespace; ``name`` filters on a substring of the Python name."""
+                       name: str | None = None, **kwargs: Any) -> Page[PipelineView]:
+        """Pipelines in the namespace; ``name`` is a ZenML filter on the Python name
+        (``"startswith:train"``, ``"contains:iris"``; a plain value must match exactly)."""
+        if kwargs:
+            raise ConfigurationError(f"unknown filter(s) {sorted(kwargs)} for list_pipelines")
         objs = [o for o in self.kube.iter(names.PIPELINES)
-                if not name or name in (o.get("spec", {}).get("name") or "")]
+                if matches(o.get("spec", {}).get("name") or o["metadata"]["name"], name)]
         return _paginate(objs, sort_by, page, size, lambda o: PipelineView(self, o))
+
+    def delete_pipeline(self, name_id_or_prefix: str) -> None:
+        """Delete a pipeline and its snapshots. Its runs are kept (as in ZenML); artifacts too."""
+        pipeline = self.get_pipeline(name_id_or_prefix)
+        selector = f"{names.LABEL_PIPELINE}={names.label_value(pipeline.object_name)}"
+        for snap in list(self.kube.iter(names.SNAPSHOTS, label_selector=selector)):
+            if snap.get("spec", {}).get("pipeline") in (None, pipeline.object_name):
+                with contextlib.suppress(NotFoundError):
+                    self.kube.delete(names.SNAPSHOTS, snap["metadata"]["name"])
+        self.kube.delete(names.PIPELINES, pipeline.object_name)
 
     # ================================================================ runs
     def _run_by_object_name(self, name: str) -> RunView:
@@ -192,26 +208,36 @@ class Client:
     def list_pipeline_runs(
         self, pipeline: str | PipelineView | None = None, status: str | None = None,
         sort_by: str = "desc:created", page: int = 1, size: int = 50,
-        snapshot: str | None = None, name: str | None = None, **kwargs: Any,
+        snapshot: str | None = None, name: str | None = None, tags: Any = None,
+        tag: str | None = None, run_metadata: list[str] | None = None,
+        created: Any = None, start_time: Any = None, end_time: Any = None, **kwargs: Any,
     ) -> Page[RunView]:
-        """Runs, newest first by default, filtered by pipeline (label), status, snapshot or
-        name substring; ``pipeline_name``/``pipeline_id`` are accepted as ZenML spells them.
+        """Runs, newest first by default, filtered by pipeline (label), snapshot (label) and
+        ZenML filters on ``name``, ``status``, ``created``, ``start_time``, ``end_time``
+        (``"startswith:nightly"``, ``"gte:2025-01-01"``, ``"oneof:[...]"``), ``tags`` (every
+        listed tag must match one of the run's tags), ``run_metadata`` (``"key:value"`` or
+        ``"key:op:value"``). ``pipeline_name``/``pipeline_id`` are accepted as ZenML spells them.
         """
         pipeline = pipeline or kwargs.pop("pipeline_name", None) or kwargs.pop("pipeline_id", None)
         if kwargs:
             raise ConfigurationError(f"unknown filter(s) {sorted(kwargs)} for list_pipeline_runs")
+        wanted_tags = [tags] if isinstance(tags, str) else list(tags or [])
+        if tag is not None:
+            wanted_tags.append(tag)
         selector = None
         if pipeline is not None:
             selector = f"{names.LABEL_PIPELINE}={names.label_value(self._pipeline_label(pipeline))}"
         if snapshot:
             snap = f"{names.LABEL_SNAPSHOT}={names.label_value(snapshot)}"
             selector = f"{selector},{snap}" if selector else snap
-        objs = [
-            o for o in self.kube.iter(names.PIPELINE_RUNS, label_selector=selector)
-            if (not status or ((o.get("status") or {}).get("phase") or "initialized") == status)
-            and (not name or name in o["metadata"]["name"])
-        ]
-        return _paginate(objs, sort_by, page, size, lambda o: RunView(self, o))
+        views = [RunView(self, o)
+                 for o in self.kube.iter(names.PIPELINE_RUNS, label_selector=selector)]
+        views = apply_filters(views, name=name, status=status, created=created,
+                              start_time=start_time, end_time=end_time)
+        views = [v for v in views if all(matches(v.tags, t) for t in wanted_tags)
+                 and all(metadata_matches(v.run_metadata, m) for m in run_metadata or [])]
+        return _paginate([v.object for v in views], sort_by, page, size,
+                         lambda o: RunView(self, o))
 
     def delete_pipeline_run(self, name_id_or_prefix: str) -> None:
         """Delete a run; its Pods go with it (owner references). Artifacts are kept."""
@@ -406,7 +432,7 @@ class Client:
     def list_artifact_versions(
         self, name: str | None = None, run: str | None = None, step: str | None = None,
         pipeline: str | None = None, sort_by: str = "desc:created", page: int = 1,
-        size: int = 100, **kwargs: Any,
+        size: int = 100, version: Any = None, tags: Any = None, **kwargs: Any,
     ) -> Page[ArtifactVersionView]:
         """Artifact versions selected by the labels ``name``, ``run``, ``step`` and ``pipeline``."""
         name = name or kwargs.pop("artifact_name", None) or kwargs.pop("artifact", None)
@@ -415,8 +441,9 @@ class Client:
                 f"unknown filter(s) {sorted(kwargs)} for list_artifact_versions"
             )
         parts = []
-        if name:
-            parts.append(f"{names.LABEL_ARTIFACT}={names.label_value(name)}")
+        exact_name = name if is_exact(name) else None
+        if exact_name:
+            parts.append(f"{names.LABEL_ARTIFACT}={names.label_value(exact_name)}")
         if run:
             parts.append(f"{names.LABEL_RUN}={names.label_value(run)}")
         if step:
@@ -424,7 +451,10 @@ class Client:
         if pipeline:
             parts.append(f"{names.LABEL_PIPELINE}={self._pipeline_label(pipeline)}")
         objs = [o for o in self.kube.iter(names.ARTIFACT_VERSIONS, ",".join(parts) or None)
-                if not name or o.get("spec", {}).get("artifactName") == name]
+                if matches(o.get("spec", {}).get("artifactName"), name)
+                and matches(str(o.get("spec", {}).get("version", "")), version)
+                and all(matches(o.get("spec", {}).get("tags") or [], t)
+                        for t in ([tags] if isinstance(tags, str) else list(tags or [])))]
         return _paginate(objs, sort_by, page, size, lambda o: ArtifactVersionView(self, o))
 
     # ================================================================ models

@@ -141,6 +141,16 @@ class RunView(View):
         return self.k8s_status.get("failedStep")
 
     @property
+    def tags(self) -> list[str]:
+        """The run's tags: those of its configuration (``@pipeline(tags=...)``, a run
+        configuration's ``tags``) plus those added while it ran (``add_tags``)."""
+        tags = list((self.spec.get("config") or {}).get("tags") or [])
+        for tag in self.k8s_status.get("tags") or []:
+            if tag not in tags:
+                tags.append(tag)
+        return tags
+
+    @property
     def cancel_requested(self) -> bool:
         return bool(self.spec.get("cancel"))
 

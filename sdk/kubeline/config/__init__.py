@@ -1,1 +1,5 @@
-"""Run configuration (ZenML-compatible import paths)."""
+"""Configuration classes (ZenML-compatible import paths: ``kubeline.config.X``)."""
+
+from kubeline.settings import ByteUnit, DockerSettings, ResourceSettings, StepRetryConfig
+
+__all__ = ["ByteUnit", "DockerSettings", "ResourceSettings", "StepRetryConfig"]

@@ -92,6 +92,10 @@ class BaseMaterializer:
     """
 
     ASSOCIATED_TYPES: ClassVar[tuple[type, ...]] = ()
+    #: ZenML's artifact kind of what this materializer saves (``kubeline.enums.ArtifactType``).
+    ASSOCIATED_ARTIFACT_TYPE: ClassVar[str] = "BaseArtifact"
+    #: ZenML's flag: the saved data is worth a cache lookup by content.
+    SKIP_REGISTRATION: ClassVar[bool] = False
     # Built-ins name their types as strings so that nothing heavy is imported.
     ASSOCIATED_TYPE_PATHS: ClassVar[tuple[str, ...]] = ()
 
@@ -133,15 +137,36 @@ class BaseMaterializer:
 
     @property
     def storage_size(self) -> int:
+        self._track_unhashed_files()
         return sum(size for _, size in self._files.values())
 
     def content_hash(self) -> str:
         """sha256 over the saved files' names and digests (stable for equal bytes)."""
+        self._track_unhashed_files()
         sha = hashlib.sha256()
         for name in sorted(self._files):
             digest, size = self._files[name]
             sha.update(f"{name}\0{digest}\0{size}\n".encode())
         return sha.hexdigest()
+
+    def _track_unhashed_files(self) -> None:
+        """Files written past ``self.open`` (ZenML style: ``fileio.open(os.path.join(self.uri,
+        ...))`` or ``self.artifact_store.open``) are read back and hashed once, so that the
+        content hash always covers what was saved."""
+        if self._files:
+            return
+        prefix = self.uri.split("://", 1)[-1].rstrip("/") + "/"
+        try:
+            found = self.artifact_store.find(self.uri)
+        except (FileNotFoundError, OSError, ValueError):
+            return
+        for path in sorted(found):
+            rel = path.split("://", 1)[-1]
+            rel = rel[len(prefix):] if rel.startswith(prefix) else rel.rsplit("/", 1)[-1]
+            if rel.startswith(f"{VISUALIZATIONS_DIR}/"):
+                continue
+            data = self.artifact_store.read_bytes(self.path(rel))
+            self._files[rel] = (hashlib.sha256(data).hexdigest(), len(data))
 
     def save_visualization(self, name: str, data: bytes, kind: str) -> str:
         uri = self.path(f"{VISUALIZATIONS_DIR}/{name}")

@@ -22,6 +22,8 @@ BUILTIN_TYPES: dict[str, str] = {
     "pandas.Series": _PANDAS, "pandas.core.series.Series": _PANDAS,
     "pathlib.Path": "kubeline.materializers.path.PathMaterializer",
     "pathlib.PurePath": "kubeline.materializers.path.PathMaterializer",
+    **{f"kubeline.types.{t}": "kubeline.materializers.text.TextVisualizationMaterializer"
+       for t in ("HTMLString", "MarkdownString", "CSVString", "JSONString")},
     **{f"sklearn.base.{t}": _SKLEARN for t in
        ("BaseEstimator", "ClassifierMixin", "RegressorMixin", "TransformerMixin",
         "ClusterMixin")},

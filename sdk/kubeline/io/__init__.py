@@ -1,0 +1,1 @@
+"""File I/O over the artifact store and local paths (``kubeline.io.fileio``)."""

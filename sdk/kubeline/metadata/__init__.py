@@ -1,0 +1,1 @@
+"""Metadata types (ZenML-compatible import path ``kubeline.metadata``)."""
