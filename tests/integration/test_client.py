@@ -2,7 +2,7 @@
 written here, statuses through the status subresource as the operator would).
 
 Uses the ``cluster``, ``crds`` and ``namespace`` fixtures of tests/conftest.py and the
-recorded objects of tests/unit/fixtures/client_objects.json.
+recorded objects of tests/unit/sdk/fixtures/client_objects.json.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from kubeline.resources import names as n
 
 pytestmark = pytest.mark.integration
 
-FIXTURES = Path(__file__).parents[1] / "unit" / "fixtures" / "client_objects.json"
+FIXTURES = (Path(__file__).parents[1] / "unit" / "sdk" / "fixtures"
+            / "client_objects.json")
 PLURALS = {"Pipeline": n.PIPELINES, "Snapshot": n.SNAPSHOTS, "PipelineRun": n.PIPELINE_RUNS,
            "ArtifactVersion": n.ARTIFACT_VERSIONS, "Model": n.MODELS,
            "ModelVersion": n.MODEL_VERSIONS}

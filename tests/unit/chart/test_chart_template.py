@@ -14,7 +14,7 @@ import yaml
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CHART = ROOT / "charts" / "kubeline"
 KUBE_VERSION = "1.34.0"  # helm template assumes v1.20 otherwise; the chart needs >= 1.33
 

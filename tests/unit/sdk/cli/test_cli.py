@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from fake_kube import R1, R2, R3, SNAP, FakeKube, load_objects
 from kubeline.cli.main import cli
 from kubeline.client import Client
 from kubeline.errors import ClusterUnreachableError, PermissionDeniedError
 from kubeline.resources import names as n
-from test_client_views import R1, R2, R3, SNAP, FakeKube, load_objects
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pydantic import Field
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 KINDS = {r.kind: r for r in crdgen.RESOURCES}
 
 
