@@ -96,7 +96,7 @@ async def update_status(
         try:
             return await _update_locked(api, key, compute)
         finally:
-            if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
+            if not lock.locked() and not lock._waiters:
                 _locks.pop(key, None)
 
 

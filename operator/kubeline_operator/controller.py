@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,7 +104,7 @@ class Controller:
         self.settings = settings
         self.api = api
         self.stores = stores
-        self.queue = WorkQueue()
+        self.queue: WorkQueue[tuple[str, str]] = WorkQueue()
         self.runs: dict[tuple[str, str], dict[str, Any]] = {}
         self.phases: dict[tuple[str, str], str] = {}
         self.phase_counts: dict[str, int] = {}
@@ -175,7 +176,7 @@ class Controller:
             key = await self.queue.get()
             started = time.perf_counter()
             try:
-                await self.reconcile(key)  # type: ignore[arg-type]
+                await self.reconcile(key)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -242,12 +243,13 @@ class Controller:
         cache_key = (namespace, raw["name"], raw.get("uid", ""))
         if cache_key not in self._snapshots:
             try:
-                parsed: SnapshotSpec | None = SnapshotSpec.model_validate(raw["spec"])
-                problems = validate_snapshot(parsed)
-                problem = "; ".join(problems) if problems else None
+                snapshot = SnapshotSpec.model_validate(raw["spec"])
+                problems = validate_snapshot(snapshot)
+                entry: tuple[SnapshotSpec | None, str | None] = (
+                    snapshot, "; ".join(problems) if problems else None)
             except ValueError as exc:
-                parsed, problem = None, f"snapshot spec does not parse: {exc}"
-            self._snapshots[cache_key] = (parsed, problem)
+                entry = (None, f"snapshot spec does not parse: {exc}")
+            self._snapshots[cache_key] = entry
             if len(self._snapshots) > 2000:
                 self._snapshots.pop(next(iter(self._snapshots)))
         parsed, problem = self._snapshots[cache_key]
@@ -446,7 +448,7 @@ class Controller:
                        status: PipelineRunStatus, p: Plan, deferred: set[str]
                        ) -> tuple[list[A.Action], bool]:
         produced: list[A.Action] = []
-        jobs = []
+        jobs: list[Awaitable[Any]] = []
         for action in p.actions:
             if isinstance(action, A.CreatePod):
                 jobs.append(self._create_pod(run, snap, action))

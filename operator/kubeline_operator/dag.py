@@ -8,6 +8,7 @@ listed in topological order (the planner walks them in that order).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from kubeline.resources.models import RunConfiguration, SnapshotSpec, StepSpec
 
@@ -126,10 +127,10 @@ def validate_snapshot(snapshot: SnapshotSpec) -> list[str]:
     if cycle:
         return [f"the steps form a cycle: {' -> '.join(cycle)}"]
     for step in snapshot.steps:
-        for up in dag.upstream[step.id]:
-            if position[up] > position[step.id]:
+        for up_id in dag.upstream[step.id]:
+            if position[up_id] > position[step.id]:
                 problems.append(
-                    f"step '{step.id}' uses step '{up}', which is listed after it; "
+                    f"step '{step.id}' uses step '{up_id}', which is listed after it; "
                     "list steps in topological order"
                 )
     return problems
@@ -187,7 +188,7 @@ def validate_run_config(dag: Dag, *configs: RunConfiguration) -> list[str]:
     return problems
 
 
-def effective_parameters(dag: Dag, *configs: RunConfiguration) -> dict[str, dict]:
+def effective_parameters(dag: Dag, *configs: RunConfiguration) -> dict[str, dict[str, Any]]:
     """Step id -> parameters after applying each configuration's overrides in order."""
     params = {s.id: dict(s.parameters) for s in dag.steps}
     for config in configs:

@@ -152,7 +152,7 @@ async def cleanup(**_: Any) -> None:
 
 
 @kopf.index("pods", labels=STEP_PODS)
-async def kubeline_step_pods(body: Any, namespace: str, **_: Any) -> dict[Any, Any]:
+async def kubeline_step_pods(body: Any, namespace: str | None, **_: Any) -> dict[Any, Any]:
     pod = observe_pod(body)
     run = _owner_run(body)
     if pod is None or run is None or not _owns(body):
@@ -164,7 +164,7 @@ async def kubeline_step_pods(body: Any, namespace: str, **_: Any) -> dict[Any, A
 
 
 @kopf.index(GROUP, "v1alpha1", "artifactversions")
-async def kubeline_artifacts(body: Any, namespace: str, name: str, meta: Any, **_: Any
+async def kubeline_artifacts(body: Any, namespace: str | None, name: str, meta: Any, **_: Any
                              ) -> dict[Any, Any]:
     info = artifact_info(body)
     annotations = meta.get("annotations") or {}
@@ -222,7 +222,7 @@ async def index_existing_runs(api: OperatorApi, namespaces: tuple[str, ...], sel
 
 
 @kopf.index(GROUP, "v1alpha1", "snapshots")
-async def kubeline_snapshots(body: Any, namespace: str, name: str, meta: Any, **_: Any
+async def kubeline_snapshots(body: Any, namespace: str | None, name: str, meta: Any, **_: Any
                              ) -> dict[Any, Any]:
     spec = body.get("spec") or {}
     entry = {"name": name, "uid": meta.get("uid", ""), "spec": dict(spec)}
@@ -241,7 +241,7 @@ def _bind(kwargs: dict[str, Any]) -> Controller | None:
 
 
 @kopf.on.event(GROUP, "v1alpha1", "pipelineruns")
-async def run_event(body: Any, event: dict[str, Any], **kwargs: Any) -> None:
+async def run_event(body: Any, event: kopf.RawEvent, **kwargs: Any) -> None:
     controller = _bind(kwargs)
     if controller is not None and _owns(body):
         deleted = event.get("type") == "DELETED"
@@ -252,10 +252,10 @@ async def run_event(body: Any, event: dict[str, Any], **kwargs: Any) -> None:
 
 
 @kopf.on.event("pods", labels=STEP_PODS)
-async def pod_event(body: Any, namespace: str, event: dict[str, Any], **kwargs: Any) -> None:
+async def pod_event(body: Any, namespace: str | None, event: kopf.RawEvent, **kwargs: Any) -> None:
     controller = _bind(kwargs)
     run = _owner_run(body)
-    if controller is None or run is None or not _owns(body):
+    if controller is None or run is None or namespace is None or not _owns(body):
         return
     phase = (body.get("status") or {}).get("phase")
     if phase in ("Succeeded", "Failed") or event.get("type") == "DELETED":
@@ -264,11 +264,11 @@ async def pod_event(body: Any, namespace: str, event: dict[str, Any], **kwargs: 
 
 
 @kopf.on.event(GROUP, "v1alpha1", "snapshots")
-async def snapshot_event(body: Any, namespace: str, name: str, event: dict[str, Any],
+async def snapshot_event(body: Any, namespace: str | None, name: str, event: kopf.RawEvent,
                          **kwargs: Any) -> None:
     """Validate new snapshots (what CEL cannot) and point their Pipeline at them."""
     controller = _bind(kwargs)
-    if controller is None or event.get("type") == "DELETED":
+    if controller is None or namespace is None or event.get("type") == "DELETED":
         return
     status = body.get("status") or {}
     if status.get("valid") is not None:
@@ -291,7 +291,7 @@ async def snapshot_event(body: Any, namespace: str, name: str, event: dict[str, 
 
 
 @kopf.index(GROUP, "v1alpha1", MODEL_VERSIONS)
-async def kubeline_model_versions(body: Any, namespace: str, name: str, meta: Any, **_: Any
+async def kubeline_model_versions(body: Any, namespace: str | None, name: str, meta: Any, **_: Any
                                   ) -> dict[Any, Any]:
     spec = body.get("spec") or {}
     if not spec.get("model"):
@@ -303,20 +303,21 @@ async def kubeline_model_versions(body: Any, namespace: str, name: str, meta: An
 
 
 @kopf.index(GROUP, "v1alpha1", "models")
-async def kubeline_models(body: Any, namespace: str, name: str, **_: Any) -> dict[Any, Any]:
+async def kubeline_models(body: Any, namespace: str | None, name: str, **_: Any) -> dict[Any, Any]:
     model = (body.get("spec") or {}).get("name")
     return {(namespace, model): name} if model else {}
 
 
 @kopf.on.event(GROUP, "v1alpha1", MODEL_VERSIONS)
-async def model_version_event(body: Any, namespace: str, kubeline_model_versions: Any,
-                              kubeline_models: Any, **kwargs: Any) -> None:
+async def model_version_event(body: Any, namespace: str | None, **kwargs: Any) -> None:
     """Number versions, keep one production version per model, update the Model's status."""
     _bind(kwargs)
     model = (body.get("spec") or {}).get("model")
-    if Runtime.api is None or not model:
+    if Runtime.api is None or namespace is None or not model:
         return
     key = (namespace, model)
+    kubeline_model_versions, kubeline_models = kwargs["kubeline_model_versions"], kwargs[
+        "kubeline_models"]
     versions = list(kubeline_model_versions[key]) if key in kubeline_model_versions else []
     objects = list(kubeline_models[key]) if key in kubeline_models else []
     await models_ctl.reconcile_model(Runtime.api, namespace, model, versions,

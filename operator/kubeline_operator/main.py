@@ -29,7 +29,7 @@ def main() -> None:
         standalone=not settings.peering,
         peering_name=settings.peering or None,
         priority=int(os.environ.get("KUBELINE_PEERING_PRIORITY", "0") or 0),
-        identity=peering_identity(),
+        identity=peering_identity(),  # type: ignore[arg-type]  # kopf's Identity: a NewType of str
     ))
 
 

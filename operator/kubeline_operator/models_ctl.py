@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,10 @@ def plan_model(versions: list[VersionEntry], seen: dict[str, str]) -> ModelPlan:
                      ordered[-1].version if ordered else None)
 
 
+def _constant(patch: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda _status: patch
+
+
 async def reconcile_model(api: OperatorApi, namespace: str, model: str,
                           versions: list[VersionEntry], model_object: str | None) -> None:
     seen = {v.name: _seen_stage.get((namespace, v.name), "") for v in versions}
@@ -65,7 +70,7 @@ async def reconcile_model(api: OperatorApi, namespace: str, model: str,
             patch["stageChangedTime"] = now
         _seen_stage[(namespace, v.name)] = stage
         if patch:
-            await update_status(api, MODEL_VERSIONS, namespace, v.name, lambda _st, p=patch: p)
+            await update_status(api, MODEL_VERSIONS, namespace, v.name, _constant(patch))
     if model_object:
         status = {"latestVersion": result.latest, "productionVersion": result.production,
                   "versionCount": len(versions)}

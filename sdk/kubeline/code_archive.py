@@ -137,7 +137,7 @@ def build_archive(root: Path, max_bytes: int | None = None,
             pass
 
     try:
-        with gzip.GzipFile(filename="", mode="wb", fileobj=_Sink(), mtime=0,  # type: ignore[arg-type]
+        with gzip.GzipFile(filename="", mode="wb", fileobj=_Sink(), mtime=0,
                            compresslevel=6) as gz, \
                 tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
             for rel, full in files:

@@ -77,12 +77,13 @@ def _compile_and_store(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[s
     from kubeline.compiler import compile_pipeline
     from kubeline.kube import Kube
 
-    snapshot_only = {"allow_unset_parameters": True} if for_snapshot else {}
-    draft = compile_pipeline(pipeline, args, kwargs, display_name=display_name, **snapshot_only)
+    draft = compile_pipeline(pipeline, args, kwargs, display_name=display_name,
+                             allow_unset_parameters=for_snapshot)
     kube = Kube.connect(namespace=pipeline.options.namespace)
     code = None if draft.code_in_image else _package_code(pipeline, draft.source_root, kube)
     compiled = compile_pipeline(pipeline, args, kwargs, code=code, source_root=draft.source_root,
-                                display_name=display_name, **snapshot_only) if code else draft
+                                display_name=display_name,
+                                allow_unset_parameters=for_snapshot) if code else draft
     kube.create_or_get(PIPELINES, pipeline_object(compiled, pipeline.entrypoint.__doc__))
     kube.create_or_get(SNAPSHOTS, compiled.snapshot_object())
     return kube, compiled

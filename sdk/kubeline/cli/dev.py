@@ -64,13 +64,13 @@ def status(output: str) -> None:
     if output == "json":
         click.echo(json.dumps(info, indent=2))
         return
-    for name, pid in info["processes"].items():  # type: ignore[union-attr]
+    for name, pid in info["processes"].items():
         mark = click.style("running", fg="green") if pid else click.style("stopped", fg="red")
         click.echo(f"{name:<24} {mark}" + (f"  pid {pid}" if pid else ""))
     for key in ("server", "s3", "kubeconfig", "nodeReady"):
         if key in info:
             click.echo(f"{key:<24} {info[key]}")
-    if not any(info["processes"].values()):  # type: ignore[union-attr]
+    if not any(info["processes"].values()):
         sys.exit(3)
 
 

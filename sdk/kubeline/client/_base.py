@@ -173,8 +173,8 @@ class View:
         self._cache.clear()
         return self
 
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.id == self.id  # type: ignore[attr-defined]
+    def __eq__(self, other: Any) -> bool:
+        return type(other) is type(self) and bool(other.id == self.id)
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.id))
@@ -268,7 +268,7 @@ class Page(Sequence[T], Generic[T]):
 
     def __init__(self, items: list[T], index: int, size: int, total: int) -> None:
         self.items = items
-        self.index = index
+        self.index = index  # type: ignore[assignment]  # ZenML's Page.index: the page number
         self.max_size = size
         self.total = total
 

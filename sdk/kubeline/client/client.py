@@ -528,7 +528,7 @@ _CONNECTIONS: dict[tuple[Any, ...], tuple[Any, str]] = {}
 
 def _connection_key(namespace: str | None, context: str | None) -> tuple[Any, ...]:
     files = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
-    stamps = []
+    stamps: list[tuple[str, int | None]] = []
     for path in files.split(os.pathsep):
         try:
             stamps.append((path, os.stat(path).st_mtime_ns))

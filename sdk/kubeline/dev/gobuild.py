@@ -166,6 +166,7 @@ def _build(tool: Tool, target: Path, log) -> None:
     if result.returncode != 0:
         raise RuntimeError(f"building {tool.name} failed:\n{result.stderr[-4000:]}")
     if not tool.module:
+        assert tool.package, tool.name
         built = gobin / tool.package.split("@")[0].rsplit("/", 1)[-1]
         shutil.move(str(built), tmp_out)
         shutil.rmtree(gobin, ignore_errors=True)

@@ -326,10 +326,12 @@ class KubelineImageBuilder:
                 _run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-compile",
                       "--target", str(app), str(wheel)])
             else:  # an installed kubeline: copy its packages
-                import kubeline
                 import kubeline_operator
 
+                import kubeline
+
                 for mod in (kubeline, kubeline_operator):
+                    assert mod.__file__, mod.__name__
                     src = Path(mod.__file__).parent
                     shutil.copytree(src, app / src.name,
                                     ignore=shutil.ignore_patterns("__pycache__"))

@@ -45,7 +45,8 @@ def local_s3(bucket: str = "kubeline", data_dir: Path | None = None) -> Iterator
             deadline = time.monotonic() + 20
             while True:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"versitygw exited: {proc.stderr.read().decode()[-2000:]}")
+                    err = proc.stderr.read().decode() if proc.stderr else ""
+                    raise RuntimeError(f"versitygw exited: {err[-2000:]}")
                 with contextlib.suppress(OSError), socket.create_connection(
                         ("127.0.0.1", port), timeout=0.5):
                     break

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import importlib
 import typing
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kubeline.materializers.base import BaseMaterializer
 
 AUTO = "kubeline.materializers.base.AutoMaterializer"
 FALLBACK = "kubeline.materializers.pickle.CloudpickleMaterializer"
@@ -93,7 +96,8 @@ class MaterializerRegistry:
 materializer_registry = MaterializerRegistry()
 
 
-def register_materializer(materializer: type, *types: type) -> type:
+def register_materializer(materializer: type[BaseMaterializer], *types: type
+                          ) -> type[BaseMaterializer]:
     """Register ``materializer`` for ``types`` (default: its ``ASSOCIATED_TYPES``)."""
     for tp in types or materializer.ASSOCIATED_TYPES:
         materializer_registry.register_materializer_type(tp, materializer)

@@ -43,7 +43,7 @@ JSONValue = Annotated[
 ]
 
 
-def _cel(rule: str, message: str, **extra: str) -> dict[str, str]:
+def _cel(rule: str, message: str, **extra: str) -> dict[str, Any]:
     return {"rule": rule, "message": message, **extra}
 
 
@@ -293,7 +293,7 @@ _REFERENCE_HELP = (
     "every step input's step must name a step in spec.steps and its output one of that "
     "step's spec.steps[].outputs[].name (use artifact for an existing artifact version)"
 )
-SNAPSHOT_RULES = [
+SNAPSHOT_RULES: list[Any] = [
     _cel(
         f"[{_STEP_OUTPUTS}].all(m, self.steps.all(s, !has(s.inputs) || "
         f"s.inputs.all(x, {_INPUT_OK})))",

@@ -24,7 +24,8 @@ def failure_message(exc: BaseException, limit: int = MAX_BYTES) -> bytes:
     if len(message) > MAX_MESSAGE:
         message = message[: MAX_MESSAGE - 3] + "..."
     full_tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    payload = {"ok": False, "type": type(exc).__name__, "message": message, "traceback": full_tb}
+    payload: dict[str, Any] = {"ok": False, "type": type(exc).__name__, "message": message,
+                               "traceback": full_tb}
     keep = len(full_tb)
     data = _encoded(payload)
     while len(data) > limit and keep > 0:
