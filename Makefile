@@ -22,8 +22,9 @@ test: setup
 test-unit: setup
 	@$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)
 
+## ruff, lint-imports (.importlinter) and mypy; CI runs it before the tests.
 lint: setup
-	@$(VENV)/bin/ruff check sdk operator tests bench examples
+	@PATH="$(VENV)/bin:$$PATH" ./scripts/lint.sh
 
 crds: setup
 	@$(PY) -m kubeline.resources.crdgen

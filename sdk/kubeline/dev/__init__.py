@@ -1,0 +1,1 @@
+"""``kubeline dev``: the local cluster (processes, network, images, certificates)."""
