@@ -71,4 +71,4 @@ def get_metadata_type(value: object) -> MetadataTypeEnum:
 
 def cast_to_metadata_type(value: object, type_: MetadataTypeEnum) -> Any:
     """``value`` as the metadata type named by ``type_``."""
-    return metadata_enum_to_type_mapping[MetadataTypeEnum(type_)](value)  # type: ignore[call-arg]
+    return metadata_enum_to_type_mapping[MetadataTypeEnum(type_)](value)
