@@ -190,12 +190,27 @@ def ensure_pause_image(cluster: DevCluster, log: Log = print) -> None:
 # --------------------------------------------------------------------------- kubeline
 
 
+def _declared_requirements() -> list[str]:
+    """Requirement lines of the checkout's pyproject.toml (the code the image is built
+    from), else of the installed kubeline's metadata (which may be older than a checkout)."""
+    root = project_root()
+    if root is not None:
+        import tomllib
+
+        project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+        lines = list(project.get("dependencies") or [])
+        for extra, deps in (project.get("optional-dependencies") or {}).items():
+            lines += [f'{d}; extra == "{extra}"' for d in deps]
+        return lines
+    return list(importlib.metadata.requires("kubeline") or [])
+
+
 def requirements() -> list[str]:
-    """The installed kubeline's runtime requirements, with the image's extras."""
+    """The runtime requirements of the image's kubeline, with the image's extras."""
     from packaging.requirements import Requirement
 
     reqs = []
-    for line in importlib.metadata.requires("kubeline") or []:
+    for line in _declared_requirements():
         req = Requirement(line)
         if req.name == "kubeline":
             continue

@@ -389,6 +389,32 @@ RESOURCES: tuple[Resource, ...] = (
 )
 
 
+SCHEDULE = Resource(
+    kind="Schedule",
+    plural=names.SCHEDULES,
+    short_names=("sched",),
+    description="Runs of a Snapshot (or of a Pipeline's latest snapshot) on cron "
+    "expressions in a time zone, with a concurrency policy, a starting deadline and "
+    "catch-up; the operator creates exactly one PipelineRun per due time and writes status.",
+    spec=m.ScheduleSpec,
+    status=m.ScheduleStatus,
+    columns=(
+        Column("Schedule", ".spec.cron", description="Cron expressions."),
+        Column("Timezone", ".spec.timeZone", description="Time zone of the cron expressions."),
+        Column("Suspended", ".spec.suspend", "boolean", "No new runs while true."),
+        Column("Last", ".status.lastScheduleTime", "date", "Due time of the newest run."),
+        Column("Next", ".status.nextScheduleTime", description="Next due time (UTC)."),
+        Column("Active", ".status.activeCount", "integer", "Runs not finished."),
+        Column("Skipped", ".status.skippedCount", "integer", "Times skipped by policy.",
+               priority=1),
+        Column("Missed", ".status.missedCount", "integer", "Times missed (deadline, catch-up).",
+               priority=1),
+        AGE,
+    ),
+)
+RESOURCES = (*RESOURCES, SCHEDULE)
+
+
 def resource_schema(res: Resource) -> dict[str, Any]:
     """The top-level ``openAPIV3Schema`` of one kind."""
     spec = structural_schema(res.spec)

@@ -561,3 +561,190 @@ class ModelVersionStatus(K8sModel):
 
     number: int | None = Field(None, ge=1, description="1-based number of this version.")
     stage_changed_time: str | None = Field(None, max_length=64, description="When the stage changed.")
+
+
+# --------------------------------------------------------------------------- Schedule
+
+ConcurrencyPolicy = Literal["Allow", "Forbid", "Replace"]
+CatchUp = Literal["none", "latest", "all"]
+#: Why a due time did not get a run (status.recentSkips[].reason, the Skipped condition).
+SkipReason = Literal[
+    "ConcurrencyForbidden",  # concurrencyPolicy Forbid and a run was still active
+    "Superseded",  # several times due at once, Forbid/Replace runs only the newest
+    "StartingDeadlineExceeded",  # noticed later than startingDeadlineSeconds after the time
+    "CatchUpNone",  # catchUp none: a time missed while the operator was not running
+    "CatchUpLatest",  # catchUp latest: older missed times when several were due
+    "CatchUpLimit",  # catchUp all: beyond catchUpLimit
+    "Suspended",  # spec.suspend was true at that time
+    "SpecChanged",  # due between the last decision and a spec change (never run retroactively)
+]
+ScheduleRunPhase = Literal[
+    "initialized", "running", "completed", "failed", "cached", "cancelled", "unknown"
+]
+
+SCHEDULE_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+MAX_CRONS = 16
+MAX_SCHEDULE_HISTORY = 20
+TZ_NAME = r"^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*$"
+
+
+def _schedule_rules() -> list[dict[str, str]]:
+    from kubeline.resources.cron import CRON_SHAPE
+
+    cron_re = CRON_SHAPE.replace("\\", "\\\\").replace("'", "\\'")
+    return [
+        _cel("has(self.snapshot) != has(self.pipeline)",
+             "set exactly one of spec.snapshot (a Snapshot name) and spec.pipeline (runs the "
+             "pipeline's latest snapshot)"),
+        _cel("[has(self.cron) && size(self.cron) > 0, has(self.intervalSeconds), has(self.runAt)]"
+             ".filter(x, x).size() == 1",
+             "set exactly one of spec.cron (cron expressions), spec.intervalSeconds (every N "
+             "seconds from startTime) and spec.runAt (once)"),
+        _cel("!has(self.cron) || self.cron.all(c, c.matches('" + cron_re + "'))",
+             "each spec.cron entry must be a cron expression of 5 fields (minute hour "
+             "day-of-month month day-of-week) or @hourly/@daily/@weekly/@monthly/@yearly",
+             fieldPath=".cron", reason="FieldValueInvalid",
+             messageExpression="'spec.cron: ' + self.cron.filter(c, !c.matches('" + cron_re
+             + "')).map(c, '\"' + c + '\"').join(', ') + ' is not a cron expression of 5 "
+             "fields (minute hour day-of-month month day-of-week) or @hourly/@daily/@weekly/"
+             "@monthly/@yearly'"),
+        _cel("!has(self.intervalSeconds) || has(self.startTime)",
+             "spec.intervalSeconds needs spec.startTime (runs are at startTime + k x interval)",
+             fieldPath=".intervalSeconds"),
+        _cel("!has(self.catchUpLimit) || self.catchUp == 'all'",
+             "spec.catchUpLimit bounds catchUp 'all'; set catchUp: all or remove catchUpLimit",
+             fieldPath=".catchUpLimit"),
+        _cel("!has(self.startTime) || !has(self.endTime) || "
+             "timestamp(self.startTime) < timestamp(self.endTime)",
+             "spec.endTime must be after spec.startTime", fieldPath=".endTime"),
+        _cel("!has(self.timeZone) || timestamp('2000-01-01T00:00:00Z').getHours(self.timeZone)"
+             " >= 0",
+             "spec.timeZone must be an IANA time zone name such as 'UTC' or 'Europe/Berlin'",
+             fieldPath=".timeZone", reason="FieldValueInvalid"),
+    ]
+
+
+class ScheduleSpec(K8sModel):
+    """Runs of a snapshot on cron expressions (or an interval, or once), in a time zone."""
+
+    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": _schedule_rules()})
+
+    snapshot: str | None = Field(
+        None, max_length=MAX_NAME, description="Snapshot object name (or display name) to run."
+    )
+    pipeline: str | None = Field(
+        None, max_length=MAX_NAME,
+        description="Pipeline whose latest snapshot each run uses, if no snapshot is set.",
+    )
+    config: RunConfiguration = Field(
+        default_factory=RunConfiguration,
+        description="Run configuration of every run (overrides the snapshot's template).",
+    )
+    cron: list[Annotated[str, Field(max_length=128)]] | None = Field(
+        None, max_length=MAX_CRONS,
+        description="Cron expressions (5 fields or @daily etc.); a run is due whenever any "
+        "of them matches, in timeZone. Times matched by several expressions run once.",
+    )
+    interval_seconds: int | None = Field(
+        None, ge=1, le=366 * 86400,
+        description="Instead of cron: a run every N seconds from startTime. Below 60 only "
+        "on an operator started with KUBELINE_SCHEDULE_TEST_INTERVALS=true (tests).",
+    )
+    run_at: str | None = Field(
+        None, max_length=64, json_schema_extra={"format": "date-time"},
+        description="Instead of cron: run once at this time (RFC 3339).",
+    )
+    time_zone: str = Field(
+        "UTC", min_length=1, max_length=64, pattern=TZ_NAME,
+        description="IANA time zone the cron expressions are read in, e.g. 'Europe/Berlin'.",
+    )
+    start_time: str | None = Field(
+        None, max_length=64, json_schema_extra={"format": "date-time"},
+        description="No run is due before this time (RFC 3339).",
+    )
+    end_time: str | None = Field(
+        None, max_length=64, json_schema_extra={"format": "date-time"},
+        description="No run is due after this time (RFC 3339).",
+    )
+    concurrency_policy: ConcurrencyPolicy = Field(
+        "Allow",
+        description="Allow: runs may overlap. Forbid: a time due while a run of this "
+        "schedule is active is skipped. Replace: the active runs are cancelled first.",
+    )
+    starting_deadline_seconds: int | None = Field(
+        None, ge=0, le=366 * 86400,
+        description="A due time noticed later than this is missed (counted in status), "
+        "not run. Unset: no deadline (catchUp none uses 60 s).",
+    )
+    catch_up: CatchUp = Field(
+        "latest",
+        description="After downtime with several due times: none (run none of the missed "
+        "times), latest (run only the newest) or all (each, oldest first, up to catchUpLimit).",
+    )
+    catch_up_limit: int | None = Field(
+        None, ge=1, le=1000,
+        description="With catchUp all: at most this many missed times run (the newest); "
+        "default 10.",
+    )
+    suspend: bool = Field(
+        False, description="True: no new runs; times due meanwhile are skipped (counted)."
+    )
+    successful_runs_history_limit: int | None = Field(
+        None, ge=0, le=1000,
+        description="Keep this many finished successful runs of this schedule (older ones "
+        "are deleted); unset keeps all.",
+    )
+    failed_runs_history_limit: int | None = Field(
+        None, ge=0, le=1000,
+        description="Keep this many failed or cancelled runs of this schedule; unset keeps all.",
+    )
+
+
+class ScheduledRun(K8sModel):
+    """A run this schedule created."""
+
+    name: str = Field(..., max_length=MAX_NAME, description="PipelineRun object name.")
+    scheduled_time: str = Field(..., max_length=64, description="The due time it runs for.")
+    phase: ScheduleRunPhase = Field("initialized", description="The run's phase when last seen.")
+
+
+class SkippedTime(K8sModel):
+    """A due time that got no run, and why."""
+
+    time: str = Field(..., max_length=64, description="The due time (RFC 3339).")
+    reason: SkipReason = Field(..., description="Why it got no run.")
+
+
+class ScheduleStatus(K8sModel):
+    """Written by the operator only."""
+
+    last_schedule_time: str | None = Field(
+        None, max_length=64, description="Due time of the newest run created.")
+    next_schedule_time: str | None = Field(
+        None, max_length=64, description="The next due time (unset: none left, or suspended).")
+    last_evaluated_time: str | None = Field(
+        None, max_length=64,
+        description="Every due time up to this one has been decided (run, skipped or missed).",
+    )
+    active: list[Annotated[str, Field(max_length=MAX_NAME)]] = Field(
+        default_factory=list, max_length=100, description="Runs of this schedule not finished."
+    )
+    active_count: int = Field(0, ge=0, description="How many runs are active.")
+    recent_runs: list[ScheduledRun] = Field(
+        default_factory=list, max_length=MAX_SCHEDULE_HISTORY,
+        description="Runs created by this schedule, newest first.",
+    )
+    run_count: int = Field(0, ge=0, description="Runs created by this schedule.")
+    skipped_count: int = Field(
+        0, ge=0, description="Due times skipped by policy (Forbid, suspend, spec change).")
+    missed_count: int = Field(
+        0, ge=0, description="Due times missed (deadline, catch-up none/latest/limit).")
+    recent_skips: list[SkippedTime] = Field(
+        default_factory=list, max_length=MAX_SCHEDULE_HISTORY,
+        description="Recent skipped or missed times, newest first.",
+    )
+    conditions: list[Condition] = Field(
+        default_factory=list, max_length=8,
+        description="Ready (spec usable) and Skipped (the last skipped/missed time, why).",
+    )
+    observed_generation: int | None = Field(None, description="Spec generation last acted on.")

@@ -92,3 +92,18 @@ def artifact_version_name(artifact: str, version: str) -> str:
 def step_pod_name(run: str, step: str, attempt: int) -> str:
     """Deterministic Pod name for one attempt of one step of a run."""
     return dns_name(f"{run}-{step}-{attempt}", 63)
+
+
+# Schedules: their runs carry the schedule's name (label) and the due time (annotation).
+SCHEDULES = "schedules"
+LABEL_SCHEDULE = f"{GROUP}/schedule"
+ANNOTATION_SCHEDULED_TIME = f"{GROUP}/scheduled-time"
+
+
+def schedule_run_name(schedule: str, due_epoch: float) -> str:
+    """The run of ``schedule`` for one due time: the same name on every try, so a retried
+    or concurrent create is refused by the API server (409) instead of duplicating it."""
+    from datetime import UTC, datetime
+
+    stamp = datetime.fromtimestamp(due_epoch, tz=UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{dns_name(schedule, 63 - len(stamp) - 1)}-{stamp}"

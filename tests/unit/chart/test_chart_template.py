@@ -203,8 +203,9 @@ def test_operator_rbac_is_least_privilege() -> None:
         assert ("", "pods", verb) in granted, verb
     assert ("", "pods/log", "get") in granted
     assert ("", "events", "create") in granted
-    for plural in ("pipelines", "snapshots", "pipelineruns", "artifactversions", "models",
-                   "modelversions"):
+    from kubeline.resources.crdgen import RESOURCES
+
+    for plural in [r.plural for r in RESOURCES]:  # every kind, Schedules included
         assert ("kubeline.dev", plural, "watch") in granted
         assert ("kubeline.dev", f"{plural}/status", "patch") in granted
     assert ("kopf.dev", "clusterkopfpeerings", "patch") in granted
