@@ -1,4 +1,5 @@
-"""Run the operator: metrics server, kopf with liveness probe, namespaces and peering."""
+"""Run the operator: metrics and readiness server, kopf with liveness probe, namespaces and
+peering."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import socket
 import kopf
 
 from kubeline_operator import handlers, metrics
+from kubeline_operator.s3_check import S3Readiness
 from kubeline_operator.settings import OperatorSettings
 
 
@@ -20,7 +22,7 @@ def main() -> None:
     )
     settings = OperatorSettings.from_env()
     handlers.Runtime.settings = settings
-    metrics.serve(settings.metrics_port)
+    metrics.serve(settings.metrics_port, readiness=S3Readiness())
     namespaces = list(settings.namespaces)
     asyncio.run(kopf.operator(
         clusterwide=not namespaces,

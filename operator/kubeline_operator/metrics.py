@@ -1,8 +1,14 @@
-"""Prometheus metrics of the operator (served on :9090/metrics)."""
+"""Prometheus metrics of the operator (served on :9090/metrics), and its readiness (/readyz)."""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+from prometheus_client import Counter, Gauge, Histogram, make_wsgi_app
+from prometheus_client.exposition import ThreadingWSGIServer
 
 RUNS_BY_PHASE = Gauge(
     "kubeline_pipelineruns", "PipelineRuns known to the operator, by phase", ["phase"])
@@ -18,6 +24,27 @@ API_REQUESTS = Counter("kubeline_api_requests_total", "Kubernetes API requests b
 RECONCILE_ERRORS = Counter("kubeline_reconcile_errors_total", "Reconcile passes that raised")
 
 
-def serve(port: int) -> None:
-    """Start the /metrics HTTP server in a background thread."""
-    start_http_server(port)
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Probes and scrapes are not worth a log line each."""
+
+
+def serve(port: int, readiness: Callable[[], list[str]] = list) -> None:
+    """Start the HTTP server of /metrics and /readyz in a background thread.
+
+    /readyz answers 200 when ``readiness()`` returns no problems, else 503 with them.
+    """
+    metrics_app = make_wsgi_app()
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/readyz":
+            problems = readiness()
+            body = ("\n".join(problems) if problems else "ok").encode() + b"\n"
+            start_response("503 Service Unavailable" if problems else "200 OK",
+                           [("Content-Type", "text/plain; charset=utf-8"),
+                            ("Content-Length", str(len(body)))])
+            return [body]
+        return metrics_app(environ, start_response)
+
+    httpd = make_server("0.0.0.0", port, app, ThreadingWSGIServer, handler_class=_QuietHandler)
+    threading.Thread(target=httpd.serve_forever, daemon=True, name="metrics").start()

@@ -2,8 +2,11 @@
 
 Configuration (see docs/contracts.md): environment variables ``KUBELINE_S3_*``
 and ``AWS_*`` first; outside a Pod, the chart's Secret ``kubeline-s3`` in the
-current namespace as a fallback. Listing caches are disabled: other processes
-(step Pods) write the same bucket.
+current namespace as a fallback. When that Secret names an in-cluster Service
+(key ``inClusterService``: the chart's embedded store) and this process runs
+outside the cluster, the store is reached through a port-forward
+(``kubeline.port_forward``). Listing caches are disabled: other processes (step
+Pods) write the same bucket.
 
 Layout: ``s3://<bucket>/code/<sha256>.tar.gz`` and
 ``s3://<bucket>/artifacts/<namespace>/<pipeline>/<run>/<step>/<attempt>/<output>/``;
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubeline.errors import ArtifactStoreError
+from kubeline.resources.names import S3_SECRET_KEY_IN_CLUSTER_SERVICE
 
 SECRET_NAME = "kubeline-s3"
 _lock = threading.Lock()
@@ -34,6 +38,8 @@ class S3Settings:
     region: str = "us-east-1"
     access_key: str | None = None
     secret_key: str | None = None
+    #: ``<namespace>/<service>:<port>`` of an in-cluster S3 server (Secret key inClusterService).
+    in_cluster_service: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> S3Settings | None:
@@ -59,6 +65,7 @@ class S3Settings:
             region=data.get("region") or "us-east-1",
             access_key=data.get("accessKeyId") or None,
             secret_key=data.get("secretAccessKey") or None,
+            in_cluster_service=data.get(S3_SECRET_KEY_IN_CLUSTER_SERVICE) or None,
         )
 
     @classmethod
@@ -74,13 +81,26 @@ class S3Settings:
         from kubeline.errors import KubelineError
 
         try:
-            return cls.from_secret(kube.read_secret(SECRET_NAME))
+            settings = cls.from_secret(kube.read_secret(SECRET_NAME))
         except KubelineError as exc:
             raise ArtifactStoreError(
                 "no artifact store configured: set KUBELINE_S3_BUCKET (and KUBELINE_S3_ENDPOINT, "
                 f"AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), or install the chart so the Secret "
                 f"{SECRET_NAME} exists in namespace {kube.namespace} ({exc})"
             ) from None
+        return settings.reachable_from_here(kube)
+
+    def reachable_from_here(self, kube: Any) -> S3Settings:
+        """These settings, with the endpoint replaced by a local port-forward when they name
+        an in-cluster Service and this process runs outside the cluster."""
+        if not self.in_cluster_service or os.environ.get("KUBERNETES_SERVICE_HOST"):
+            return self
+        from dataclasses import replace
+
+        from kubeline.port_forward import ServiceRef, tunnel
+
+        forward = tunnel(kube.api_client, ServiceRef.parse(self.in_cluster_service))
+        return replace(self, endpoint=forward.endpoint)
 
 
 class ArtifactStore:

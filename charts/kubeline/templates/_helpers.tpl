@@ -51,12 +51,102 @@ app.kubernetes.io/component: operator
 {{- default "kubeline-s3" .Values.s3.existingSecret }}
 {{- end }}
 
-{{/* The S3 Secret's data, from values (used for the release namespace and every step namespace). */}}
+{{/* "true" when the embedded S3 server runs: s3.embedded.enabled, or (null) when no S3
+setting is given. Fails when it is forced on next to settings it would ignore. */}}
+{{- define "kubeline.embedded" -}}
+{{- $s3 := .Values.s3 }}
+{{- $given := list }}
+{{- range $key := list "endpoint" "existingSecret" "accessKeyId" "secretAccessKey" "workloadIdentity" }}
+{{- if index $s3 $key }}{{ $given = append $given (printf "s3.%s" $key) }}{{ end }}
+{{- end }}
+{{- $enabled := dig "enabled" nil ($s3.embedded | default dict) }}
+{{- if kindIs "bool" $enabled }}
+{{- if and $enabled $given }}
+{{- fail (printf "s3.embedded.enabled=true runs an in-cluster S3 server, but %s is also set: set s3.embedded.enabled=false to use your S3 settings, or unset them" (join ", " $given)) }}
+{{- end }}
+{{- if $enabled }}true{{ end }}
+{{- else if not $given }}true
+{{- end }}
+{{- end }}
+
+{{/* Refuse, at install time, S3 settings that cannot work (docs/install.md). */}}
+{{- define "kubeline.validateS3" -}}
+{{- if not (include "kubeline.embedded" .) }}
+{{- $s3 := .Values.s3 }}
+{{- $help := "set s3.endpoint (empty only for AWS S3), s3.bucket and credentials (s3.accessKeyId and s3.secretAccessKey, or s3.workloadIdentity=true for IRSA), or set s3.existingSecret to a Secret with the keys bucket, endpoint, region, accessKeyId, secretAccessKey (see docs/install.md), or leave every S3 value unset for the embedded store" }}
+{{- if not $s3.existingSecret }}
+{{- $missing := list }}
+{{- if not $s3.bucket }}{{ $missing = append $missing "s3.bucket" }}{{ end }}
+{{- if not $s3.workloadIdentity }}
+{{- if not $s3.accessKeyId }}{{ $missing = append $missing "s3.accessKeyId" }}{{ end }}
+{{- if not $s3.secretAccessKey }}{{ $missing = append $missing "s3.secretAccessKey" }}{{ end }}
+{{- end }}
+{{- if $missing }}
+{{- fail (printf "S3 settings are missing (%s not set; the embedded store is off): %s" (join ", " $missing) $help) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "kubeline.storeName" -}}
+{{- printf "%s-store" (include "kubeline.fullname" .) }}
+{{- end }}
+
+{{/* Selector labels of the embedded store Pod. */}}
+{{- define "kubeline.storeSelector" -}}
+app.kubernetes.io/name: {{ include "kubeline.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: store
+{{- end }}
+
+{{- define "kubeline.storeImage" -}}
+{{- $img := .Values.s3.embedded.image }}
+{{- printf "%s:%s" $img.repository (default .Chart.AppVersion $img.tag) }}
+{{- end }}
+
+{{/* The embedded store's root credentials as JSON {"accessKey", "secretKey"}: those of the
+Secret a previous install created (so `helm upgrade` keeps them), else generated once per
+render (the result is memoized so every Secret of one render gets the same keys). */}}
+{{- define "kubeline.storeKeys" -}}
+{{- $memo := .Values.s3.embedded }}
+{{- if not (hasKey $memo "generatedKeys") }}
+{{- $keys := dict "accessKey" (printf "kl%s" (randAlphaNum 18 | lower)) "secretKey" (randAlphaNum 40) }}
+{{- $old := lookup "v1" "Secret" .Release.Namespace (include "kubeline.storeName" .) }}
+{{- $data := dig "data" dict ($old | default dict) }}
+{{- if and (hasKey $data "rootAccessKey") (hasKey $data "rootSecretKey") }}
+{{- $keys = dict "accessKey" (index $data "rootAccessKey" | b64dec) "secretKey" (index $data "rootSecretKey" | b64dec) }}
+{{- end }}
+{{- $_ := set $memo "generatedKeys" $keys }}
+{{- end }}
+{{- toJson (index $memo "generatedKeys") }}
+{{- end }}
+
+{{/* The embedded store's endpoint for Pods: its Service's DNS name, or a pinned ClusterIP. */}}
+{{- define "kubeline.storeEndpoint" -}}
+{{- $e := .Values.s3.embedded }}
+{{- $host := printf "%s.%s.svc" (include "kubeline.storeName" .) .Release.Namespace }}
+{{- with $e.service.clusterIP }}{{ $host = . }}{{ end }}
+{{- printf "http://%s:%d" $host (int $e.port) }}
+{{- end }}
+
+{{/* The S3 Secret's data (used for the release namespace and every step namespace): from
+values, or the embedded store's endpoint and keys plus its Service for clients outside the
+cluster (key inClusterService, docs/contracts.md). */}}
 {{- define "kubeline.s3Data" -}}
+{{- if include "kubeline.embedded" . }}
+{{- $keys := include "kubeline.storeKeys" . | fromJson }}
+bucket: {{ required "s3.bucket is required" .Values.s3.bucket | b64enc | quote }}
+endpoint: {{ include "kubeline.storeEndpoint" . | b64enc | quote }}
+region: {{ .Values.s3.region | default "us-east-1" | b64enc | quote }}
+accessKeyId: {{ $keys.accessKey | b64enc | quote }}
+secretAccessKey: {{ $keys.secretKey | b64enc | quote }}
+inClusterService: {{ printf "%s/%s:%d" .Release.Namespace (include "kubeline.storeName" .) (int .Values.s3.embedded.port) | b64enc | quote }}
+{{- else }}
 bucket: {{ required "s3.bucket is required (or set s3.existingSecret)" .Values.s3.bucket | b64enc | quote }}
 {{- range $key := list "endpoint" "region" "accessKeyId" "secretAccessKey" }}
 {{- with index $.Values.s3 $key }}
 {{ $key }}: {{ . | b64enc | quote }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}

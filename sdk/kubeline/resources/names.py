@@ -39,6 +39,10 @@ LABEL_COMPONENT = f"{GROUP}/component"
 #: Which operator instance acts on a PipelineRun (and its Pods); absent = the default one.
 LABEL_OPERATOR_CLASS = f"{GROUP}/operator-class"
 
+#: Key of the S3 Secret (docs/contracts.md) naming an in-cluster S3 Service,
+#: ``<namespace>/<service>:<port>``: clients outside the cluster port-forward to it.
+S3_SECRET_KEY_IN_CLUSTER_SERVICE = "inClusterService"
+
 # Annotations keeping user-given names verbatim.
 ANNOTATION_NAME = f"{GROUP}/name"
 
