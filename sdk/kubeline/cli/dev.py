@@ -102,10 +102,13 @@ def build(tools: tuple[str, ...]) -> None:
 
 @dev.command()
 def image() -> None:
-    """Build the Kubeline image (cached by its inputs) and import it into the cluster."""
-    from kubeline.dev.images import ensure_kubeline_image
+    """Build the Kubeline image and the embedded store's image (each cached by its inputs)
+    and import them into the cluster."""
+    from kubeline.dev.images import ensure_kubeline_image, ensure_store_image
 
     try:
-        click.echo(ensure_kubeline_image(_cluster(), log=lambda m: click.echo(m, err=True)))
+        cluster = _cluster()
+        click.echo(ensure_kubeline_image(cluster, log=lambda m: click.echo(m, err=True)))
+        click.echo(ensure_store_image(cluster, log=lambda m: click.echo(m, err=True)))
     except RuntimeError as exc:
         _fail(exc)

@@ -11,6 +11,11 @@ The Kubeline image has three layers, each cached by the hash of its inputs:
 A code-only change rebuilds just the thin ``app`` layer, and the import sends
 containerd only the blobs it lacks. ``Dockerfile`` at the repo root builds the
 equivalent image with Docker.
+
+The store image (the chart's embedded S3 server) is the same ``base`` layer plus one
+layer with the versitygw binary built by ``kubeline dev build versitygw``; containerd
+shares the base with the Kubeline image. ``images/store/Dockerfile`` builds its
+equivalent for registries.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ if TYPE_CHECKING:
 
 PAUSE_IMAGE = "localhost/kubeline/pause:3.10"
 KUBELINE_IMAGE = f"localhost/kubeline:{__version__}"
+#: The chart's embedded S3 server (s3.embedded.image): versitygw on the ``base`` layer.
+STORE_IMAGE = f"localhost/kubeline/store:{__version__}"
 DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates", "tzdata")
@@ -373,6 +380,48 @@ def ensure_kubeline_image(cluster: DevCluster, log: Log = print) -> str:
     import_image(cluster, builder.layout, tag, KUBELINE_IMAGE, log)
     gc_layout(builder.layout, keep={tag, f"deps-{builder.deps_key}", f"base-{builder.base_key}"})
     return KUBELINE_IMAGE
+
+
+def build_store_image(log: Log = print) -> tuple[OciLayout, str]:
+    """Build (if its inputs changed) the store image in the layout; returns (layout, tag)."""
+    from kubeline.dev.gobuild import tool_path
+
+    builder = KubelineImageBuilder(log=log)
+    binary = tool_path("versitygw", log=log)
+    tag = f"store-{_digest(builder.base_key, binary.read_bytes())}"
+    layout = builder.layout
+    layout.ensure()
+    if tag in layout.tags():
+        return layout, tag
+    rootfs = images_dir() / f"rootfs-{builder.base_key}"
+    if f"base-{builder.base_key}" not in layout.tags() or not rootfs.exists():
+        builder._build_base(rootfs)
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp:
+        layer = Path(tmp) / "bin"
+        layer.mkdir()
+        shutil.copy2(binary, layer / "versitygw")
+        (layer / "versitygw").chmod(0o755)
+        _run(["umoci", "tag", "--image", layout.ref(f"base-{builder.base_key}"), tag])
+        _run(["umoci", "insert", "--image", layout.ref(tag), str(layer), "/usr/local/bin"])
+    _run(["umoci", "config", "--image", layout.ref(tag), "--config.workingdir", "/tmp",
+          "--config.user", "10001:10001", "--config.env", f"PATH={IMAGE_ENV['PATH']}",
+          "--config.env", "HOME=/tmp", "--config.cmd", "versitygw",
+          "--config.label", f"org.opencontainers.image.version={__version__}"])
+    log(f"store image built in {time.monotonic() - start:.1f}s")
+    return layout, tag
+
+
+def ensure_store_image(cluster: DevCluster, log: Log = print) -> str:
+    """Build (if inputs changed) and import the embedded store's image; returns its name."""
+    layout, tag = build_store_image(log)
+    import_image(cluster, layout, tag, STORE_IMAGE, log)
+    stale = [t for t in layout.tags() if t.startswith("store-") and t != tag]
+    for t in stale:
+        _run(["umoci", "rm", "--image", layout.ref(t)])
+    if stale:
+        _run(["umoci", "gc", "--layout", str(layout.path)])
+    return STORE_IMAGE
 
 
 def gc_layout(layout: OciLayout, keep: set[str]) -> None:
