@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, make_server
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import Counter, Gauge, Histogram, make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
@@ -29,8 +29,9 @@ class _QuietHandler(WSGIRequestHandler):
         """Probes and scrapes are not worth a log line each."""
 
 
-def serve(port: int, readiness: Callable[[], list[str]] = list) -> None:
-    """Start the HTTP server of /metrics and /readyz in a background thread.
+def serve(port: int, readiness: Callable[[], list[str]] = list) -> WSGIServer:
+    """Start the HTTP server of /metrics and /readyz in a background thread; returns it
+    (``shutdown()`` stops it).
 
     /readyz answers 200 when ``readiness()`` returns no problems, else 503 with them.
     """
@@ -48,3 +49,4 @@ def serve(port: int, readiness: Callable[[], list[str]] = list) -> None:
 
     httpd = make_server("0.0.0.0", port, app, ThreadingWSGIServer, handler_class=_QuietHandler)
     threading.Thread(target=httpd.serve_forever, daemon=True, name="metrics").start()
+    return httpd

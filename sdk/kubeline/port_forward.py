@@ -94,14 +94,14 @@ class PortForward:
         core = client.CoreV1Api(self.api_client)
         svc_ref = self.service
         try:
-            svc = core.read_namespaced_service(svc_ref.name, svc_ref.namespace,
+            svc: Any = core.read_namespaced_service(svc_ref.name, svc_ref.namespace,
                                                _request_timeout=30)
             port = next((p for p in svc.spec.ports or [] if p.port == svc_ref.port), None)
             if port is None or not svc.spec.selector:
                 raise ArtifactStoreError(
                     f"Service {svc_ref} has no port {svc_ref.port} or no selector")
             selector = ",".join(f"{k}={v}" for k, v in sorted(svc.spec.selector.items()))
-            pods = core.list_namespaced_pod(svc_ref.namespace, label_selector=selector,
+            pods: list[Any] = core.list_namespaced_pod(svc_ref.namespace, label_selector=selector,
                                             _request_timeout=30).items
         except ApiException as exc:
             raise ArtifactStoreError(

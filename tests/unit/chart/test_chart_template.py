@@ -144,8 +144,9 @@ def test_probes_and_metrics() -> None:
     c = container(objs)
     ports = {p["name"]: p["containerPort"] for p in c["ports"]}
     assert ports == {"http": 8080, "metrics": 9090}
-    for probe in ("livenessProbe", "readinessProbe"):
-        assert c[probe]["httpGet"] == {"path": "/healthz", "port": "http"}, probe
+    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    # Readiness also covers the S3 settings (the operator's start-up check).
+    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
     svc = one(objs, "Service", "kubeline-operator-metrics")
     assert svc["spec"]["ports"] == [
         {"name": "metrics", "port": 9090, "targetPort": "metrics", "protocol": "TCP"}
@@ -174,7 +175,9 @@ def test_operator_environment_contract() -> None:
     for var, key in keys.items():
         ref = e[var]["secretKeyRef"]
         assert ref["name"] == "kubeline-s3" and ref["key"] == key, var
-    assert "optional" not in e["KUBELINE_S3_BUCKET"]["secretKeyRef"]
+        # A missing key must not stop the Pod: the operator names it and stays not-ready.
+        assert ref["optional"] is True, var
+    assert e["KUBELINE_S3_WORKLOAD_IDENTITY"] == "false"
 
 
 def test_changed_s3_settings_roll_the_operator() -> None:
@@ -183,7 +186,8 @@ def test_changed_s3_settings_roll_the_operator() -> None:
             "checksum/s3"
         ]
 
-    assert checksum("s3.endpoint=http://a:1") != checksum("s3.endpoint=http://b:1")
+    keys = ("s3.accessKeyId=AKID", "s3.secretAccessKey=SECRET")
+    assert checksum("s3.endpoint=http://a:1", *keys) != checksum("s3.endpoint=http://b:1", *keys)
 
 
 # --------------------------------------------------------------------------- RBAC
@@ -273,7 +277,7 @@ def test_s3_secret_from_values_in_release_and_step_namespaces() -> None:
 
 
 def test_empty_s3_values_are_left_out() -> None:
-    secret = by_kind(render(), "Secret")[0]
+    secret = by_kind(render("s3.workloadIdentity=true"), "Secret")[0]
     assert set(secret["data"]) == {"bucket", "region"}  # endpoint unset means AWS
 
 
@@ -283,3 +287,144 @@ def test_existing_s3_secret() -> None:
     e = env(objs)
     assert e["KUBELINE_S3_SECRET"] == "team-s3"
     assert e["KUBELINE_S3_BUCKET"]["secretKeyRef"]["name"] == "team-s3"
+
+
+# --------------------------------------------------------------------------- embedded store
+
+
+def helm_error(*sets: str) -> str:
+    """stderr of a `helm template` that must fail."""
+    args = ["template", "kubeline", str(CHART), "-n", "kubeline-system",
+            "--kube-version", KUBE_VERSION]
+    for item in sets:
+        args += ["--set", item]
+    result = _run_helm(*args)
+    assert result.returncode != 0, f"helm template {sets} rendered; it should refuse"
+    return result.stderr
+
+
+def secret_data(secret: dict[str, Any]) -> dict[str, str]:
+    return {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+
+
+def test_no_s3_values_run_the_embedded_store() -> None:
+    objs = render("stepNamespaces={default,ml}")
+    sts = one(objs, "StatefulSet", "kubeline-store")
+    assert sts["spec"]["replicas"] == 1
+    pod = sts["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    assert c["image"] == "localhost/kubeline/store:0.1.0"
+    # The bucket is created before the server starts; the server runs as PID 1 (exec).
+    assert c["command"] == ["/bin/sh", "-c"]
+    assert 'mkdir -p "/data/$KUBELINE_S3_BUCKET" && exec versitygw' in c["args"][0]
+    assert "posix /data" in c["args"][0] and "--nometa" not in c["args"][0]
+    e = {x["name"]: x.get("value", x.get("valueFrom")) for x in c["env"]}
+    assert e["KUBELINE_S3_BUCKET"] == "kubeline"
+    assert e["ROOT_ACCESS_KEY"] == {"secretKeyRef": {"name": "kubeline-store",
+                                                     "key": "rootAccessKey"}}
+    assert e["ROOT_SECRET_KEY"]["secretKeyRef"]["key"] == "rootSecretKey"
+    # Non-root, read-only root filesystem, no API token, probes and resources.
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["fsGroup"] == 10001
+    assert pod["automountServiceAccountToken"] is False
+    sc = c["securityContext"]
+    assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"] == {"drop": ["ALL"]} and sc["runAsUser"] == 10001
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert c[probe]["httpGet"] == {"path": "/health", "port": "s3"}, probe
+    assert "--health /health" in c["args"][0]
+    assert c["resources"]["requests"] and c["resources"]["limits"]["memory"]
+    # The objects live on a claim of the configured size (default StorageClass).
+    (claim,) = sts["spec"]["volumeClaimTemplates"]
+    assert claim["metadata"]["name"] == "data"
+    assert claim["spec"]["resources"]["requests"]["storage"] == "10Gi"
+    assert "storageClassName" not in claim["spec"]
+    assert {"name": "data", "mountPath": "/data"} in c["volumeMounts"]
+    # Reached through a Service.
+    svc = one(objs, "Service", "kubeline-store")
+    assert svc["spec"]["ports"] == [{"name": "s3", "port": 7070, "targetPort": "s3",
+                                     "protocol": "TCP"}]
+    assert svc["spec"]["selector"].items() <= sts["spec"]["template"]["metadata"][
+        "labels"].items()
+    assert "clusterIP" not in svc["spec"]
+
+
+def test_embedded_credentials_are_generated_once_and_kept() -> None:
+    objs = render("stepNamespaces={default,ml}")
+    store = secret_data(one(objs, "Secret", "kubeline-store"))
+    assert len(store["rootAccessKey"]) >= 16 and len(store["rootSecretKey"]) >= 32
+    kept = one(objs, "Secret", "kubeline-store")["metadata"]["annotations"]
+    assert kept["helm.sh/resource-policy"] == "keep"
+    copies = [s for s in by_kind(objs, "Secret") if s["metadata"]["name"] == "kubeline-s3"]
+    assert {s["metadata"]["namespace"] for s in copies} == {"kubeline-system", "default", "ml"}
+    for secret in copies:  # the contract's keys (docs/contracts.md) plus the Service
+        assert secret_data(secret) == {
+            "bucket": "kubeline", "region": "us-east-1",
+            "endpoint": "http://kubeline-store.kubeline-system.svc:7070",
+            "accessKeyId": store["rootAccessKey"], "secretAccessKey": store["rootSecretKey"],
+            "inClusterService": "kubeline-system/kubeline-store:7070",
+        }
+    # A new install (no Secret to look up) gets new keys: nothing is hard-coded.
+    again = secret_data(one(render(), "Secret", "kubeline-store"))
+    assert again["rootSecretKey"] != store["rootSecretKey"]
+
+
+def test_embedded_store_values() -> None:
+    objs = render("s3.embedded.persistence.size=2Gi", "s3.embedded.persistence.storageClass=fast",
+                  "s3.embedded.service.clusterIP=10.96.0.77", "s3.embedded.port=9000",
+                  "s3.bucket=ml", "s3.embedded.image.tag=dev")
+    sts = one(objs, "StatefulSet", "kubeline-store")
+    (claim,) = sts["spec"]["volumeClaimTemplates"]
+    assert claim["spec"]["storageClassName"] == "fast"
+    assert claim["spec"]["resources"]["requests"]["storage"] == "2Gi"
+    assert sts["spec"]["template"]["spec"]["containers"][0]["image"] == (
+        "localhost/kubeline/store:dev")
+    svc = one(objs, "Service", "kubeline-store")
+    assert svc["spec"]["clusterIP"] == "10.96.0.77"
+    assert svc["spec"]["ports"][0]["port"] == 9000
+    data = secret_data(by_kind(objs, "Secret")[0])
+    assert data["endpoint"] == "http://10.96.0.77:9000"  # clusters without DNS
+    assert data["bucket"] == "ml" and data["inClusterService"].endswith("/kubeline-store:9000")
+    ephemeral = one(render("s3.embedded.persistence.enabled=false"), "StatefulSet")
+    assert "volumeClaimTemplates" not in ephemeral["spec"]
+    assert {"name": "data", "emptyDir": {}} in ephemeral["spec"]["template"]["spec"]["volumes"]
+
+
+def test_s3_settings_turn_the_embedded_store_off() -> None:
+    for sets in (("s3.endpoint=http://192.0.2.2:7070", "s3.accessKeyId=A", "s3.secretAccessKey=S"),
+                 ("s3.existingSecret=team-s3",), ("s3.workloadIdentity=true",)):
+        objs = render(*sets)
+        assert not by_kind(objs, "StatefulSet"), sets
+        assert not [s for s in by_kind(objs, "Service") if "store" in s["metadata"]["name"]]
+        assert all("inClusterService" not in (s.get("data") or {})
+                   for s in by_kind(objs, "Secret")), sets
+
+
+def test_embedded_off_without_settings_is_refused_naming_the_values() -> None:
+    err = helm_error("s3.embedded.enabled=false")
+    for value in ("s3.endpoint", "s3.bucket", "s3.accessKeyId", "s3.secretAccessKey",
+                  "s3.existingSecret", "s3.workloadIdentity"):
+        assert value in err, value
+    err = helm_error("s3.embedded.enabled=false", "s3.endpoint=http://192.0.2.2:7070",
+                     "s3.accessKeyId=A")
+    assert "s3.secretAccessKey not set" in err
+    err = helm_error("s3.embedded.enabled=false", "s3.bucket=", "s3.workloadIdentity=true")
+    assert "s3.bucket not set" in err
+
+
+def test_embedded_forced_on_next_to_s3_settings_is_refused() -> None:
+    err = helm_error("s3.embedded.enabled=true", "s3.endpoint=http://192.0.2.2:7070")
+    assert "s3.embedded.enabled=true" in err and "s3.endpoint" in err
+
+
+def test_aws_with_workload_identity() -> None:
+    arn = "arn:aws:iam::111122223333:role/kubeline"
+    objs = render("s3.embedded.enabled=false", "s3.bucket=ml-artifacts", "s3.region=eu-west-1",
+                  "s3.workloadIdentity=true",
+                  f"operator.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn={arn}",
+                  f"steps.serviceAccountAnnotations.eks\\.amazonaws\\.com/role-arn={arn}")
+    assert env(objs)["KUBELINE_S3_WORKLOAD_IDENTITY"] == "true"
+    assert secret_data(by_kind(objs, "Secret")[0]) == {"bucket": "ml-artifacts",
+                                                        "region": "eu-west-1"}
+    for sa in by_kind(objs, "ServiceAccount"):
+        assert sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == arn, sa
