@@ -589,9 +589,6 @@ TZ_NAME = r"^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*$"
 
 
 def _schedule_rules() -> list[dict[str, str]]:
-    from kubeline.resources.cron import CRON_SHAPE
-
-    cron_re = CRON_SHAPE.replace("\\", "\\\\").replace("'", "\\'")
     return [
         _cel("has(self.snapshot) != has(self.pipeline)",
              "set exactly one of spec.snapshot (a Snapshot name) and spec.pipeline (runs the "
@@ -600,18 +597,10 @@ def _schedule_rules() -> list[dict[str, str]]:
              ".filter(x, x).size() == 1",
              "set exactly one of spec.cron (cron expressions), spec.intervalSeconds (every N "
              "seconds from startTime) and spec.runAt (once)"),
-        _cel("!has(self.cron) || self.cron.all(c, c.matches('" + cron_re + "'))",
-             "each spec.cron entry must be a cron expression of 5 fields (minute hour "
-             "day-of-month month day-of-week) or @hourly/@daily/@weekly/@monthly/@yearly",
-             fieldPath=".cron", reason="FieldValueInvalid",
-             messageExpression="'spec.cron: ' + self.cron.filter(c, !c.matches('" + cron_re
-             + "')).map(c, '\"' + c + '\"').join(', ') + ' is not a cron expression of 5 "
-             "fields (minute hour day-of-month month day-of-week) or @hourly/@daily/@weekly/"
-             "@monthly/@yearly'"),
         _cel("!has(self.intervalSeconds) || has(self.startTime)",
              "spec.intervalSeconds needs spec.startTime (runs are at startTime + k x interval)",
              fieldPath=".intervalSeconds"),
-        _cel("!has(self.catchUpLimit) || self.catchUp == 'all'",
+        _cel("!has(self.catchUpLimit) || (has(self.catchUp) && self.catchUp == 'all')",
              "spec.catchUpLimit bounds catchUp 'all'; set catchUp: all or remove catchUpLimit",
              fieldPath=".catchUpLimit"),
         _cel("!has(self.startTime) || !has(self.endTime) || "
@@ -622,6 +611,20 @@ def _schedule_rules() -> list[dict[str, str]]:
              "spec.timeZone must be an IANA time zone name such as 'UTC' or 'Europe/Berlin'",
              fieldPath=".timeZone", reason="FieldValueInvalid"),
     ]
+
+
+def _cron_rule() -> dict[str, str]:
+    """Apply-time shape check of one cron expression (ranges are checked by the operator)."""
+    from kubeline.resources.cron import CRON_SHAPE
+
+    cron_re = CRON_SHAPE.replace("\\", "\\\\").replace("'", "\\'")
+    return _cel(f"self.matches('{cron_re}')",
+                "each spec.cron entry must be a cron expression of 5 fields (minute hour "
+                "day-of-month month day-of-week) or @hourly/@daily/@weekly/@monthly/@yearly",
+                messageExpression="'\"' + self + '\" is not a cron expression of 5 fields "
+                "(minute hour day-of-month month day-of-week) or @hourly/@daily/@weekly/"
+                "@monthly/@yearly'",
+                reason="FieldValueInvalid")
 
 
 class ScheduleSpec(K8sModel):
@@ -640,7 +643,8 @@ class ScheduleSpec(K8sModel):
         default_factory=RunConfiguration,
         description="Run configuration of every run (overrides the snapshot's template).",
     )
-    cron: list[Annotated[str, Field(max_length=128)]] | None = Field(
+    cron: list[Annotated[str, Field(max_length=128, json_schema_extra={
+        "x-kubernetes-validations": [_cron_rule()]})]] | None = Field(
         None, max_length=MAX_CRONS,
         description="Cron expressions (5 fields or @daily etc.); a run is due whenever any "
         "of them matches, in timeZone. Times matched by several expressions run once.",
