@@ -22,6 +22,7 @@ from kubeline.resources.names import (
     LABEL_RUN,
     MODEL_VERSIONS,
     PIPELINE_RUNS,
+    SCHEDULES,
     SNAPSHOTS,
 )
 
@@ -32,6 +33,7 @@ from kubeline_operator.cache_key import CacheCandidate
 from kubeline_operator.controller import Controller
 from kubeline_operator.dag import validate_snapshot
 from kubeline_operator.observe import observe_pod
+from kubeline_operator.schedules_ctl import ScheduleController
 from kubeline_operator.settings import OperatorSettings
 from kubeline_operator.stores import AvEntry, Stores
 from kubeline_operator.timeutil import parse_time
@@ -62,6 +64,7 @@ class Runtime:
     api: OperatorApi | None = None
     stores = Stores()
     controller: Controller | None = None
+    schedules: ScheduleController | None = None
 
 
 def _owns(body: Any) -> bool:
@@ -130,18 +133,23 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     owned = cfg.class_selector()
     settings.watching.label_selectors["pods"] = f"{LABEL_COMPONENT}=step,{owned}"
     settings.watching.label_selectors[GROUP, PIPELINE_RUNS] = owned
+    settings.watching.label_selectors[GROUP, SCHEDULES] = owned
     Runtime.api = OperatorApi(cfg.api_qps, cfg.api_burst, connections=max(cfg.workers, 4),
                               event_qps=cfg.event_qps)
     Runtime.controller = Controller(cfg, Runtime.api, Runtime.stores)
+    Runtime.schedules = ScheduleController(Runtime.api, cfg.schedule_test_intervals)
     indexed = await index_existing_runs(Runtime.api, cfg.namespaces, owned)
     log.info("cache index filled from %d existing runs", indexed)
     await Runtime.controller.start()
+    await Runtime.schedules.start()
     log.info("kubeline operator started (namespaces: %s, peering: %s)",
              ",".join(cfg.namespaces) or "all", cfg.peering or "standalone")
 
 
 @kopf.on.cleanup()
 async def cleanup(**_: Any) -> None:
+    if Runtime.schedules is not None:
+        await Runtime.schedules.stop()
     if Runtime.controller is not None:
         await Runtime.controller.stop()
     if Runtime.api is not None:
@@ -214,6 +222,8 @@ async def index_existing_runs(api: OperatorApi, namespaces: tuple[str, ...], sel
                 meta = item.get("metadata") or {}
                 Runtime.stores.index_run(meta.get("namespace", ""), meta.get("name", ""),
                                          cache_candidates(item))
+                if Runtime.schedules is not None:  # every schedule's runs known before it plans
+                    Runtime.schedules.observe_run(item)
                 count += 1
             token = (page.get("metadata") or {}).get("continue")
             if not token:
@@ -249,6 +259,16 @@ async def run_event(body: Any, event: kopf.RawEvent, **kwargs: Any) -> None:
         Runtime.stores.index_run(meta.get("namespace", ""), meta.get("name", ""),
                                  [] if deleted else cache_candidates(body))
         controller.observe_run(dict(body), deleted=deleted)
+        if Runtime.schedules is not None:
+            Runtime.schedules.observe_run(dict(body), deleted=deleted)
+
+
+@kopf.on.event(GROUP, "v1alpha1", SCHEDULES)
+async def schedule_event(body: Any, event: dict[str, Any], **kwargs: Any) -> None:
+    """Plan a Schedule when it changes (its timer and its runs wake it otherwise)."""
+    _bind(kwargs)
+    if Runtime.schedules is not None and _owns(body):
+        Runtime.schedules.observe_schedule(dict(body), deleted=event.get("type") == "DELETED")
 
 
 @kopf.on.event("pods", labels=STEP_PODS)

@@ -254,9 +254,11 @@ def plan_schedule(state: ScheduleState) -> SchedulePlan:
 
     active = [r for r in state.runs if r.active]
     candidates: list[float] = []
+    adopted: list[float] = []
     for t in window.newest:
         if t in by_time or schedule_run_name(state.name, t) in by_name:
-            continue  # its run exists (created before a restart or by another replica)
+            adopted.append(t)  # its run exists (created before a restart or by another replica)
+            continue
         late = now - t
         deadline = spec.starting_deadline_seconds
         if spec.suspend:
@@ -286,14 +288,13 @@ def plan_schedule(state: ScheduleState) -> SchedulePlan:
     # Status.
     status.last_evaluated_time = to_rfc3339(cursor) if (first_plan or cursor != parse_time(
         old.last_evaluated_time)) else old.last_evaluated_time
-    if out.create:
-        newest = max(c.scheduled for c in out.create)
-        prev = parse_time(old.last_schedule_time)
-        if prev is None or newest > prev:
-            status.last_schedule_time = to_rfc3339(newest)
-    elif state.runs and old.last_schedule_time is None:
+    fired = [c.scheduled for c in out.create] + adopted
+    prev = parse_time(old.last_schedule_time)
+    if fired and (prev is None or max(fired) > prev):
+        status.last_schedule_time = to_rfc3339(max(fired))
+    elif state.runs and prev is None:
         status.last_schedule_time = to_rfc3339(max(r.scheduled for r in state.runs))
-    status.run_count = old.run_count + len(out.create)
+    status.run_count = old.run_count + len(fired)
     nxt = None if spec.suspend else next_due(spec, max(now, cursor))
     status.next_schedule_time = to_rfc3339(nxt) if nxt is not None else None
     out.wake_at = next_due(spec, max(now, cursor)) if spec.suspend else nxt

@@ -32,6 +32,15 @@ def _float(env: dict[str, str], name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}") from None
 
 
+def _bool(env: dict[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise ValueError(f"{name} must be true or false, got {raw!r}")
+
+
 def _node_selector(env: dict[str, str]) -> tuple[tuple[str, str], ...]:
     raw = env.get("KUBELINE_STEP_NODE_SELECTOR", "").strip()
     pairs = []
@@ -77,6 +86,7 @@ class OperatorSettings:
     watch_server_timeout: int = 300
     watch_client_timeout: int = 330
     watch_connect_timeout: int = 30
+    schedule_test_intervals: bool = False  # tests only: Schedules may fire every few seconds
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> OperatorSettings:
@@ -112,6 +122,7 @@ class OperatorSettings:
             s3_bucket=env.get("KUBELINE_S3_BUCKET", ""),
             health_port=_int(env, "KUBELINE_HEALTH_PORT", 8080),
             metrics_port=_int(env, "KUBELINE_METRICS_PORT", 9090),
+            schedule_test_intervals=_bool(env, "KUBELINE_SCHEDULE_TEST_INTERVALS"),
         )
 
     def owns(self, labels: dict[str, str] | None) -> bool:

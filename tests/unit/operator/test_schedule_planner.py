@@ -95,6 +95,7 @@ def test_run_created_but_status_lost_is_adopted_not_duplicated() -> None:
     p = plan(sp, at("2026-01-01 03:20"), runs=existing)
     assert p.create == [] and p.skipped == []  # not missed either: its run exists
     assert p.status.last_schedule_time == "2026-01-01T03:00:00Z"
+    assert p.status.run_count == 1  # counted once, by the pass that records it
 
 
 def test_two_cron_expressions_matching_the_same_instant_give_one_run() -> None:
