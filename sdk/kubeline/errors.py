@@ -32,6 +32,10 @@ class PermissionDeniedError(KubelineError):
     """The API server refused the request (RBAC)."""
 
 
+class UnauthenticatedError(PermissionDeniedError):
+    """The API server did not accept the credentials (HTTP 401: missing, expired or bad token)."""
+
+
 class ClusterUnreachableError(KubelineError):
     """No cluster is configured, or the API server does not answer."""
 

@@ -21,6 +21,7 @@ from kubeline.errors import (
     KubelineError,
     NotFoundError,
     PermissionDeniedError,
+    UnauthenticatedError,
 )
 from kubeline.resources.names import GROUP, VERSION
 
@@ -226,7 +227,9 @@ def translate_api_error(exc: Any, what: str) -> KubelineError:
         return NotFoundError(f"{what} not found")
     if exc.status == 409:
         return AlreadyExistsError(f"{what}: {message}")
-    if exc.status in (401, 403):
+    if exc.status == 401:
+        return UnauthenticatedError(f"unauthenticated on {what}: {message or 'Unauthorized'}")
+    if exc.status == 403:
         return PermissionDeniedError(f"permission denied on {what}: {message}")
     if exc.status == 422:
         return KubelineError(f"{what} rejected by the API server: {message}")
