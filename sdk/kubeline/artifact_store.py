@@ -25,6 +25,8 @@ from kubeline.errors import ArtifactStoreError
 from kubeline.resources.names import S3_SECRET_KEY_IN_CLUSTER_SERVICE
 
 SECRET_NAME = "kubeline-s3"
+#: The step's own log (stdout and stderr), saved beside an attempt's outputs when it ends.
+STEP_LOG = "step.log"
 _lock = threading.Lock()
 _default: ArtifactStore | None = None
 
@@ -144,6 +146,11 @@ class ArtifactStore:
     def attempt_uri(self, namespace: str, pipeline: str, run: str, step: str,
                     attempt: int) -> str:
         return self.uri("artifacts", namespace, pipeline, run, step, str(attempt))
+
+    def step_log_uri(self, namespace: str, pipeline: str, run: str, step: str,
+                     attempt: int) -> str:
+        """Where an attempt's log is kept after its Pod is gone (docs/contracts.md)."""
+        return f"{self.attempt_uri(namespace, pipeline, run, step, attempt)}/{STEP_LOG}"
 
     # ------------------------------------------------------------------ I/O
     def _call(self, what: str, uri: str, fn: Any, *args: Any, **kwargs: Any) -> Any:

@@ -235,14 +235,52 @@ class StepView:
         return self.run.steps[producer].outputs[source.get("output") or ""]
 
     # ------------------------------------------------------------ logs
-    def logs(self, tail_lines: int | None = None) -> str:
-        """The step Pod's logs (the last attempt's)."""
+    def logs(self, tail_lines: int | None = None, attempt: int | None = None) -> str:
+        """The step's log (the last attempt's, or ``attempt``'s).
+
+        From the Pod while it exists; after the Pod is gone (TTL, deletion), the copy the
+        step saved in the artifact store when it ended (``ArtifactStore.step_log_uri``).
+        """
         if not self.pod:
             raise NotFoundError(
                 f"step {self.name} of run {self.run.name} has no Pod "
                 f"(status {self.status}{': served from the cache' if self.is_cached else ''})"
             )
-        return self.run._client.kube.pod_logs(self.pod, tail_lines=tail_lines)
+        wanted = attempt or self.attempts
+        if wanted == self.attempts:
+            try:
+                return self.run._client.kube.pod_logs(self.pod, tail_lines=tail_lines)
+            except NotFoundError:
+                pass  # the Pod is gone: read the saved log
+        text = self.saved_log(wanted)
+        if text is None:
+            raise NotFoundError(
+                f"the Pod of step {self.name} (attempt {wanted}) of run {self.run.name} is gone "
+                "and it saved no log (it was stopped from outside before it ended)"
+            )
+        if tail_lines:
+            text = "".join(text.splitlines(keepends=True)[-tail_lines:])
+        return text
+
+    def saved_log(self, attempt: int | None = None) -> str | None:
+        """The log the step saved in the artifact store when ``attempt`` ended, or None."""
+        from kubeline.artifact_store import default_store
+
+        client = self.run._client
+        store = default_store(client.kube)
+        try:
+            step_name = self.spec.get("name") or self.name
+        except NotFoundError:
+            from kubeline.resources.names import dns_name
+
+            step_name = dns_name(self.name)
+        uri = store.step_log_uri(self.run.metadata.get("namespace") or client.namespace,
+                                 self.run.pipeline_object_name or "", self.run.name, step_name,
+                                 attempt or self.attempts)
+        try:
+            return store.read_bytes(uri).decode(errors="replace")
+        except FileNotFoundError:
+            return None
 
     def __repr__(self) -> str:
         return f"StepView({self.name!r}, status={self.status!r})"

@@ -281,4 +281,11 @@ def main() -> int:
         set_default_store(store)
     except (SetupError, ArtifactStoreError, ImportError) as exc:
         return _fail(exc, termination_log, EXIT_SETUP)
-    return run_invocation(inv, store, termination_log)
+    from kubeline.runtime.log_capture import LogCapture, save_log
+
+    capture = LogCapture().start()
+    try:
+        return run_invocation(inv, store, termination_log)
+    finally:
+        capture.stop()
+        save_log(store, inv["outputsUri"], capture.text())
