@@ -319,7 +319,7 @@ RESOURCES: tuple[Resource, ...] = (
             AGE,
         ),
         spec_rules=_run_spec_rules(),
-        selectable_fields=(".status.uid",),
+        selectable_fields=(".status.uid", ".status.phase"),
     ),
     Resource(
         kind="ArtifactVersion",
