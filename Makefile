@@ -5,17 +5,21 @@ VENV ?= $(CACHE)/venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-unit lint crds cluster-up cluster-down image bench
+.PHONY: setup demo test test-unit lint crds cluster-up cluster-down image bench ui
 
 setup:
 	@KUBELINE_VENV=$(VENV) ./scripts/install-prereqs.sh
 
+## The web UI's assets (sdk/kubeline/ui/static), cached by lockfile and sources.
+ui:
+	@./scripts/build-ui.sh
+
 ## The main job: local cluster, image, chart, the iris pipeline twice (second run cached).
-demo: setup
+demo: setup ui
 	@PATH="$(VENV)/bin:$$PATH" ./scripts/demo.sh
 
 ## Every test: unit, integration (real API server) and e2e (real pods and S3).
-test: setup
+test: setup ui
 	@$(VENV)/bin/kubeline dev build hyperkube etcd pause helm versitygw kwok
 	@$(PY) -m pytest tests $(PYTEST_ARGS)
 
@@ -35,5 +39,5 @@ cluster-up: setup
 cluster-down: setup
 	@$(VENV)/bin/kubeline dev down
 
-image: setup
+image: setup ui
 	@$(VENV)/bin/kubeline dev image

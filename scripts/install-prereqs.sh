@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 CACHE="${KUBELINE_CACHE:-$HOME/.cache/kubeline}"
 VENV="${KUBELINE_VENV:-$CACHE/venv}"
 PYTHON="${PYTHON:-python3}"
-PKGS=(containerd runc containernetworking-plugins debootstrap umoci iptables openssl iproute2 conntrack mount)
+PKGS=(containerd runc containernetworking-plugins debootstrap umoci iptables openssl iproute2 conntrack mount chromium)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "snapshot": ("kubeline.cli.snapshot_cmds:snapshot", "List snapshots."),
     "artifact": ("kubeline.cli.artifact_cmds:artifact", "Artifacts and their versions."),
     "dev": ("kubeline.cli.dev:dev", "A local Kubernetes cluster for development and tests."),
+    "ui": ("kubeline.cli.ui_cmd:ui", "Serve the web UI: runs as live lineage pictures."),
 }
 
 

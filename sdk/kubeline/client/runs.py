@@ -336,6 +336,29 @@ class RunView(View):
         self._cache.clear()
         return self
 
+    # ------------------------------------------------------------ pictures
+    def _repr_html_(self) -> str:
+        """The run's DAG, coloured by status, inline in a notebook (no server needed)."""
+        from kubeline.ui.inline import run_html
+
+        return run_html(self)
+
+    def visualize(self) -> str | None:
+        """Show the run's lineage: inline in a notebook, else its page in the browser
+        (the UI in a background thread, as ``PipelineRunLineageVisualizer``)."""
+        from kubeline.client.visualize import in_notebook
+
+        if in_notebook():
+            from IPython.display import HTML, display
+
+            display(HTML(self._repr_html_()))
+            return None
+        from kubeline.integrations.dash.visualizers.pipeline_run_lineage_visualizer import (
+            PipelineRunLineageVisualizer,
+        )
+
+        return PipelineRunLineageVisualizer().visualize(self)
+
     def _replace(self, obj: dict[str, Any]) -> None:
         self._obj = obj
         self._cache.clear()

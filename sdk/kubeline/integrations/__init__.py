@@ -1,0 +1,1 @@
+"""ZenML's integration paths (``zenml.integrations.x`` -> ``kubeline.integrations.x``)."""

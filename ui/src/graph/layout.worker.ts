@@ -1,0 +1,32 @@
+// The layout worker: the main thread stays responsive while a large run is laid out.
+import ELK from "elkjs/lib/elk.bundled.js";
+import { ELK_LIMIT, fastLayered, type LEdge, type LNode, type Positions } from "./layout";
+
+const elk = new ELK();
+
+async function layout(nodes: LNode[], edges: LEdge[]): Promise<{ positions: Positions; engine: string }> {
+  if (nodes.length > ELK_LIMIT) return { positions: fastLayered(nodes, edges), engine: "layered-fast" };
+  const res = await elk.layout({
+    id: "root",
+    layoutOptions: {
+      "elk.algorithm": "layered",
+      "elk.direction": "DOWN",
+      "elk.layered.spacing.nodeNodeBetweenLayers": "36",
+      "elk.spacing.nodeNode": "22",
+      "elk.layered.nodePlacement.strategy": "BRANDES_KOEPF",
+      "elk.edgeRouting": "POLYLINE",
+    },
+    children: nodes.map((n) => ({ id: n.id, width: n.width, height: n.height })),
+    edges: edges.map((e) => ({ id: e.id, sources: [e.source], targets: [e.target] })),
+  });
+  const positions: Positions = {};
+  for (const c of res.children || []) positions[c.id] = { x: c.x || 0, y: c.y || 0 };
+  return { positions, engine: "elk" };
+}
+
+self.onmessage = async (e: MessageEvent<{ id: number; nodes: LNode[]; edges: LEdge[] }>) => {
+  const { id, nodes, edges } = e.data;
+  const started = performance.now();
+  const { positions, engine } = await layout(nodes, edges);
+  (self as unknown as Worker).postMessage({ id, positions, engine, ms: performance.now() - started });
+};
