@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +42,9 @@ class ManifestOutput:
     visualizations: tuple[Visualization, ...]
     artifact_name: str
     version: str | None
+    tags: tuple[str, ...] = ()
+    artifact_type: str | None = None
+    save_type: str = "step_output"
 
 
 def default_artifact_name(pipeline_name: str, step_id: str, output: str) -> str:
@@ -79,14 +82,46 @@ def parse_manifest(data: Any, step: StepSpec, pipeline_name: str) -> list[Manife
             artifact_name=str(entry.get("artifactName") or declared.artifact_name
                               or default_artifact_name(pipeline_name, step.id, declared.name)),
             version=str(version) if version not in (None, "") else None,
+            tags=tuple(str(t)[:63] for t in (entry.get("tags") or [])[:32]),
+            artifact_type=str(entry["artifactType"])[:64] if entry.get("artifactType") else None,
         ))
     return parsed
 
 
-def next_version(existing: Iterable[str]) -> str:
-    """One more than the highest numeric version (user-given names are ignored)."""
-    numbers = [int(v) for v in existing if v.isdigit()]
-    return str(max(numbers, default=0) + 1)
+MAX_MANUAL_ARTIFACTS = 32
+
+
+def parse_manual_artifacts(data: Any, step: StepSpec) -> list[ManifestOutput]:
+    """Versions a step saved with ``save_artifact`` (manifest ``manualArtifacts``); entries
+    that are malformed are skipped, at most MAX_MANUAL_ARTIFACTS are kept."""
+    entries = data.get("manualArtifacts") if isinstance(data, Mapping) else None
+    out: list[ManifestOutput] = []
+    for i, entry in enumerate(entries if isinstance(entries, list) else []):
+        if len(out) >= MAX_MANUAL_ARTIFACTS:
+            break
+        if not isinstance(entry, Mapping) or not entry.get("uri") or not entry.get(
+                "artifactName") or not entry.get("materializer"):
+            continue
+        version = entry.get("version")
+        out.append(ManifestOutput(
+            output=f"manual-{i}", uri=str(entry["uri"]), materializer=str(entry["materializer"]),
+            data_type=str(entry.get("dataType") or ""), content_hash=entry.get("contentHash"),
+            metadata=dict(entry.get("metadata") or {}),
+            visualizations=tuple(Visualization.model_validate(v)
+                                 for v in (entry.get("visualizations") or [])[:8]
+                                 if isinstance(v, Mapping) and v.get("uri")),
+            artifact_name=str(entry["artifactName"]),
+            version=str(version) if version not in (None, "") else None,
+            tags=tuple(str(t)[:63] for t in (entry.get("tags") or [])[:32]),
+            artifact_type=str(entry["artifactType"])[:64] if entry.get("artifactType") else None,
+            save_type="manual"))
+    return out
+
+
+def run_tags_of(data: Any) -> list[str]:
+    """Tags a step added to its run (manifest ``runTags``)."""
+    tags = data.get("runTags") if isinstance(data, Mapping) else None
+    return [str(t)[:63] for t in tags[:32]] if isinstance(tags, list) else []
 
 
 def artifact_version_body(
@@ -104,6 +139,7 @@ def artifact_version_body(
         materializer=out.materializer, data_type=out.data_type, content_hash=out.content_hash,
         metadata=dict(out.metadata), visualizations=list(out.visualizations),
         producer=Producer(pipeline=pipeline, run=run, step=step.id, output=out.output),
+        tags=list(out.tags), artifact_type=out.artifact_type, save_type=out.save_type,
     )
     labels = {
         LABEL_ARTIFACT: label_value(out.artifact_name),

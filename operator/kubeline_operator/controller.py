@@ -24,7 +24,13 @@ from kubeline.resources.models import (
     SnapshotSpec,
     StepSpec,
 )
-from kubeline.resources.names import ARTIFACT_VERSIONS, PIPELINE_RUNS
+from kubeline.resources.names import (
+    ANNOTATION_TAGS,
+    ARTIFACT_VERSIONS,
+    PIPELINE_RUNS,
+    merged_tags,
+    next_version,
+)
 
 from kubeline_operator import actions as A
 from kubeline_operator import bookkeeping, metrics
@@ -33,8 +39,9 @@ from kubeline_operator.artifacts import (
     ManifestError,
     artifact_info,
     artifact_version_body,
-    next_version,
     parse_manifest,
+    parse_manual_artifacts,
+    run_tags_of,
 )
 from kubeline_operator.dag import Dag, validate_snapshot
 from kubeline_operator.labels import missing_run_labels, uid_label
@@ -532,7 +539,27 @@ class Controller:
             if isinstance(name, A.MarkStepFailed):
                 return [name]
             recorded[out.output] = name
+        for manual in parse_manual_artifacts(data, step):  # save_artifact() inside the step
+            name = await self._create_artifact_version(run, step, manual, None)
+            if isinstance(name, A.MarkStepFailed):
+                return [name]
+        await self._add_run_tags(run, run_tags_of(data))
         return [A.MarkStepCompleted(step.id, recorded, action.time)]
+
+    async def _add_run_tags(self, run: RunRef, tags: list[str]) -> None:
+        """Tags a step added to its run (``add_tags`` in a step) go into the run's
+        ``kubeline.dev/tags`` annotation; best effort, never fails the step."""
+        if not tags:
+            return
+        try:
+            body = await self.api.get(PIPELINE_RUNS, run.namespace, run.name)
+            meta = body.get("metadata") or {}
+            value = merged_tags((meta.get("annotations") or {}).get(ANNOTATION_TAGS), tags)
+            await self.api.patch(PIPELINE_RUNS, run.namespace, run.name, {"metadata": {
+                "annotations": {ANNOTATION_TAGS: value},
+                "resourceVersion": meta.get("resourceVersion")}})
+        except Exception as exc:
+            log.warning("could not tag run %s/%s: %s", run.namespace, run.name, exc)
 
     async def _create_artifact_version(self, run: RunRef, step: StepSpec, out: Any,
                                        cache_key: str | None) -> str | A.MarkStepFailed:

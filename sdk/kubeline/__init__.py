@@ -27,13 +27,22 @@ _EXPORTS = {
     "StepRetryConfig": "kubeline.settings",
     "PipelineRunConfiguration": "kubeline.config.pipeline_run_configuration",
     "Client": "kubeline.client",
+    "Tag": "kubeline.utils.tag_utils",
+    "add_tags": "kubeline.utils.tag_utils",
+    "remove_tags": "kubeline.utils.tag_utils",
+    "ExternalArtifact": "kubeline.artifacts.external_artifact",
+    "save_artifact": "kubeline.artifacts.utils",
+    "register_artifact": "kubeline.artifacts.utils",
+    "log_artifact_metadata": "kubeline.context",
+    "bulk_log_metadata": "kubeline.context",
 }
 
 __all__ = [
-    "ArtifactConfig", "Client", "DockerSettings", "Model", "Pipeline", "PipelineRunConfiguration",
-    "ResourceSettings", "Step", "StepRetryConfig", "UnmaterializedArtifact", "__version__",
+    "ArtifactConfig", "Client", "DockerSettings", "ExternalArtifact", "Model", "Pipeline",
+    "PipelineRunConfiguration", "ResourceSettings", "Step", "StepRetryConfig", "Tag",
+    "UnmaterializedArtifact", "__version__", "add_tags", "bulk_log_metadata",
     "get_pipeline_context", "get_step_context", "load_artifact", "log_metadata", "pipeline",
-    "step",
+    "register_artifact", "remove_tags", "save_artifact", "step",
 ]
 
 if TYPE_CHECKING:
@@ -46,6 +55,7 @@ if TYPE_CHECKING:
     from kubeline.pipelines import Pipeline, pipeline
     from kubeline.settings import DockerSettings, ResourceSettings, StepRetryConfig
     from kubeline.steps import Step, step
+    from kubeline.utils.tag_utils import Tag, add_tags, remove_tags
 
     # Client is provided by kubeline.client (exported lazily as well).
 

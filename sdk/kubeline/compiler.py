@@ -268,6 +268,46 @@ def entrypoint_of(func: Any, root: Path, step_name: str) -> str:
     return f"{module}:{qualname}"
 
 
+def hook_entrypoint(hook: Any, root: Path, step_id: str) -> str:
+    """A hook as 'module:function': a function is located like a step; a source string
+    'pkg.mod.func' becomes 'pkg.mod:func'."""
+    if isinstance(hook, str):
+        if ":" in hook:
+            return hook
+        module, _, attr = hook.rpartition(".")
+        return f"{module}:{attr}"
+    try:
+        return entrypoint_of(hook, root, f"{step_id} (hook {getattr(hook, '__name__', hook)})")
+    except CompileError as exc:
+        raise CompileError(f"{exc} (hooks, like steps, must be module-level functions)") from None
+
+
+#: Placeholders filled when the run starts, not at compile time.
+RUN_TIME_PLACEHOLDERS = ("date", "time")
+
+
+def substitute(template: str, substitutions: dict[str, str]) -> str:
+    """Fill ``{name}`` placeholders from ``substitutions``; ``{date}``/``{time}`` stay for the
+    run; an unknown placeholder is an error naming it."""
+    def fill(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key in substitutions:
+            return substitutions[key]
+        if key in RUN_TIME_PLACEHOLDERS:
+            return match.group(0)
+        raise CompileError(
+            f"name {template!r} uses placeholder {{{key}}}, which has no value: give "
+            f"substitutions={{'{key}': ...}} (known: date, time, {', '.join(substitutions)})")
+
+    return re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", fill, template)
+
+
+def fill_run_time_placeholders(template: str, now: Any) -> str:
+    """``{date}`` and ``{time}`` as ZenML writes them (``2025_03_01``, ``14_30_45_123456``)."""
+    return (template.replace("{date}", now.strftime("%Y_%m_%d"))
+            .replace("{time}", now.strftime("%H_%M_%S_%f")))
+
+
 def _importable_from(root: Path, module: str) -> bool:
     if module == "__main__":
         return False
@@ -520,7 +560,8 @@ def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str
     root = (source_root or find_source_root(pipeline.entrypoint)).resolve()
     tracer = Tracer(pipeline.name)
     ctx = PipelineContext(name=pipeline.name, model=options.model,
-                          enable_cache=options.enable_cache, parameters=dict(params))
+                          enable_cache=options.enable_cache, parameters=dict(params),
+                          extra=dict(options.extra))
     token, ctx_token = _TRACER.set(tracer), _PIPELINE_CONTEXT.set(ctx)
     try:
         pipeline.entrypoint(**params)
@@ -566,6 +607,7 @@ def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str
                 inputs.append(StepInput(name=arg, artifact=src["artifact"],
                                         unmaterialized=src.get("unmaterialized", False)))
         outputs = []
+        substitutions = {**options.substitutions, **opts.substitutions}
         for out in inv.outputs:
             override = opts.output_materializers.get(out.name)
             outputs.append(StepOutput(
@@ -573,7 +615,8 @@ def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str
                 materializer=(materializer_path_of(override) if override is not None
                               else materializer_path_for_type(out.type)),
                 data_type=type_path(out.type),
-                artifact_name=out.name if out.named else f"{pipeline.name}::{inv_id}::{out.name}",
+                artifact_name=(substitute(out.artifact_name or out.name, substitutions)
+                               if out.named else f"{pipeline.name}::{inv_id}::{out.name}"),
             ))
         step_specs.append(StepSpec(
             name=dns[inv_id], id=inv_id, function=func.__qualname__,
@@ -589,6 +632,10 @@ def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str
             timeout_seconds=opts.timeout,
             resources=ResourceRequirements(**opts.resources) if opts.resources else None,
             env=dict(sorted(opts.env.items())), extra=_required_extra(inv, opts.extra),
+            hooks={kind: hook_entrypoint(hook, root, inv_id)
+                   for kind, hook in sorted(opts.hooks.items())},
+            enable_artifact_metadata=opts.enable_artifact_metadata is not False,
+            enable_artifact_visualization=opts.enable_artifact_visualization is not False,
         ))
         config_steps[inv_id] = StepRunConfig(parameters=dict(sorted(inv.parameters.items())))
 
@@ -603,12 +650,16 @@ def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str
         enable_cache=True if options.enable_cache is None else bool(options.enable_cache),
         model=options.model.to_spec() if options.model else None,
         pipeline_parameters={k: v for k, v in params.items() if is_json(v)},
+        extra=dict(options.extra),
     )
     run_config: dict[str, Any] = {}
     if options.enable_cache is not None:
         run_config["enableCache"] = options.enable_cache
     if options.run_name:
-        run_config["runName"] = options.run_name
+        from datetime import UTC, datetime
+
+        run_config["runName"] = fill_run_time_placeholders(
+            substitute(options.run_name, options.substitutions), datetime.now(UTC))
     if options.tags:
         run_config["tags"] = list(options.tags)
     user_steps = {

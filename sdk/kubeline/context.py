@@ -43,13 +43,30 @@ class RunInfo:
 
 
 @dataclass
+class StepRunConfigInfo:
+    """The running step's configuration (ZenML's ``step_run.config``)."""
+
+    name: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    enable_cache: bool | None = None
+    cache_version: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)
+    enable_artifact_metadata: bool = True
+    enable_artifact_visualization: bool = True
+
+
+@dataclass
 class StepRunInfo:
-    """The current step run: invocation id, DNS name, attempt and parameters."""
+    """The current step run: invocation id, DNS name, attempt, parameters and ``id``
+    (``<run uid>/<invocation id>``, as ``StepView.id``)."""
 
     name: str
     dns_name: str
     attempt: int
     parameters: dict[str, Any] = field(default_factory=dict)
+    id: str = ""
+    config: StepRunConfigInfo | None = None
 
 
 @dataclass
@@ -63,6 +80,11 @@ class StepContext:
     step_metadata: dict[str, Any] = field(default_factory=dict)
     run_metadata: dict[str, Any] = field(default_factory=dict)
     output_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+    output_tags: dict[str, list[str]] = field(default_factory=dict)
+    run_tags: list[str] = field(default_factory=list)
+    manual_artifacts: list[dict[str, Any]] = field(default_factory=list)
+    artifact_store: Any = None  # the store the runtime saves outputs to
+    inputs: dict[str, Any] = field(default_factory=dict)
     outputs_uri: str | None = None
 
     @property
@@ -76,6 +98,20 @@ class StepContext:
     def add_output_metadata(self, metadata: dict[str, Any], output_name: str | None = None) -> None:
         name = output_name or self._single_output("add_output_metadata")
         self.output_metadata.setdefault(name, {}).update(metadata)
+
+    def add_output_tags(self, tags: list[str], output_name: str | None = None) -> None:
+        """Tag an output of this step (its artifact version, once saved)."""
+        name = output_name or self._single_output("add_output_tags")
+        if name not in self.output_names:
+            raise KubelineError(
+                f"add_output_tags: step '{self.step_name}' has no output '{name}' "
+                f"(outputs: {', '.join(self.output_names) or 'none'})")
+        bucket = self.output_tags.setdefault(name, [])
+        bucket.extend(t for t in tags if t not in bucket)
+
+    def remove_output_tags(self, tags: list[str], output_name: str | None = None) -> None:
+        name = output_name or self._single_output("remove_output_tags")
+        self.output_tags[name] = [t for t in self.output_tags.get(name, []) if t not in tags]
 
     def _single_output(self, what: str) -> str:
         if len(self.output_names) != 1:

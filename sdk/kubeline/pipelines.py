@@ -12,7 +12,7 @@ from typing import Any, TypeVar, overload
 
 from kubeline.errors import ConfigurationError
 from kubeline.model import Model
-from kubeline.settings import StepOptions, options_from_kwargs
+from kubeline.settings import StepOptions, check_unsupported, options_from_kwargs
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("kubeline")
@@ -42,6 +42,8 @@ class PipelineOptions:
     tags: tuple[str, ...] = ()
     namespace: str | None = None
     code_max_bytes: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    substitutions: dict[str, str] = field(default_factory=dict)
 
 
 def _coerce_model(value: Any, where: str) -> Model | None:
@@ -66,13 +68,80 @@ def _load_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
+#: ZenML's YAML spellings -> the keyword they stand for.
+_YAML_ALIASES = {"failure_hook_source": "on_failure", "success_hook_source": "on_success"}
+
+
+def _yaml_keys(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """A YAML configuration's keys as decorator keywords (ZenML's hook-source names)."""
+    out = dict(data)
+    for yaml_key, keyword in _YAML_ALIASES.items():
+        if yaml_key in out:
+            value = out.pop(yaml_key)
+            if isinstance(value, dict):  # ZenML's source object form {module, attribute}
+                value = f"{value.get('module')}.{value.get('attribute')}"
+            out[keyword] = value
+    if "build" in out and out.pop("build") is not None:
+        raise ConfigurationError(f"{where}: build is not supported: Kubeline builds no "
+                                 "images; set settings.docker.image")
+    return out
+
+
+def _pipeline_settings(kw: dict[str, Any], where: str) -> dict[str, Any]:
+    """Take ZenML's ``settings={"orchestrator": {"synchronous": ...}}`` out of ``settings``."""
+    settings = kw.get("settings")
+    if not isinstance(settings, dict):
+        return kw
+    settings = dict(settings)
+    for key in ("orchestrator", "orchestrator.kubernetes"):
+        orch = settings.pop(key, None)
+        if orch is None:
+            continue
+        orch = orch.model_dump() if hasattr(orch, "model_dump") else dict(orch)
+        if "synchronous" in orch:
+            kw.setdefault("synchronous", orch.pop("synchronous"))
+        orch = {k: v for k, v in orch.items() if v not in (None, {}, [])}
+        if orch:
+            raise ConfigurationError(
+                f"{where}: settings['{key}'] {sorted(orch)} are not supported: Kubeline's "
+                "orchestrator settings are only synchronous (step Pods: resources, image, env)")
+    kw = dict(kw)
+    kw["settings"] = settings
+    return kw
+
+
+def _check_execution_mode(mode: Any, where: str) -> None:
+    value = getattr(mode, "value", mode)
+    if value not in (None, "fail_fast"):
+        raise ConfigurationError(
+            f"{where}: execution_mode={value!r} is not supported: Kubeline runs fail_fast "
+            "(when a step fails, running steps are stopped and the rest skipped)")
+
+
+def _tag_name(tag: Any, where: str) -> str:
+    """A tag as its name: strings and ``Tag(name=...)`` (exclusive/cascade are refused)."""
+    if isinstance(tag, str):
+        return tag
+    name = getattr(tag, "name", None)
+    if not isinstance(name, str):
+        raise ConfigurationError(f"{where}: tags must be strings or Tag(name=...)")
+    if getattr(tag, "exclusive", False) or getattr(tag, "cascade", False):
+        raise ConfigurationError(
+            f"{where}: Tag({name!r}) with exclusive/cascade is not supported on run tags")
+    return name
+
+
 def build_options(base: PipelineOptions, where: str, **kw: Any) -> PipelineOptions:
     """Apply decorator / with_options keywords (and a ``config_path`` YAML) onto ``base``."""
     config_path = kw.pop("config_path", None)
     if config_path is not None:
-        file_kw = _load_yaml(config_path)
+        file_kw = _yaml_keys(_load_yaml(config_path), f"{where}, {config_path}")
         file_kw.update(kw)
         kw = file_kw
+    kw = _pipeline_settings(kw, where)
+    check_unsupported(where, kw)
+    if "execution_mode" in kw:
+        _check_execution_mode(kw.pop("execution_mode"), where)
     run_configuration = kw.pop("run_configuration", None)
     if run_configuration is not None:
         from kubeline.config.pipeline_run_configuration import PipelineRunConfiguration
@@ -93,7 +162,17 @@ def build_options(base: PipelineOptions, where: str, **kw: Any) -> PipelineOptio
         if key in kw:
             updates[key] = kw.pop(key)
     if "tags" in kw:
-        updates["tags"] = tuple(kw.pop("tags") or ())
+        updates["tags"] = tuple(_tag_name(t, where) for t in kw.pop("tags") or ())
+    if "extra" in kw:  # the pipeline's own extra (ZenML: not a default of the steps)
+        extra = kw.pop("extra") or {}
+        if not isinstance(extra, dict):
+            raise ConfigurationError(f"{where}: extra must be a dict")
+        updates["extra"] = {**base.extra, **extra}
+    if "substitutions" in kw:
+        subs = kw.pop("substitutions") or {}
+        if not isinstance(subs, dict) or not all(isinstance(v, str) for v in subs.values()):
+            raise ConfigurationError(f"{where}: substitutions must map names to strings")
+        updates["substitutions"] = {**base.substitutions, **subs}
     if "parameters" in kw:
         params = kw.pop("parameters") or {}
         if not isinstance(params, dict):
@@ -107,7 +186,7 @@ def build_options(base: PipelineOptions, where: str, **kw: Any) -> PipelineOptio
     for step_id, cfg in steps_cfg.items():
         if hasattr(cfg, "model_dump"):
             cfg = cfg.model_dump(exclude_none=True)
-        cfg = dict(cfg or {})
+        cfg = _yaml_keys(dict(cfg or {}), f"{where}, steps.{step_id}")
         run_part = {k: cfg.pop(k) for k in ("parameters", "enable_cache") if k in cfg}
         merged = new_steps.setdefault(step_id, {})
         if "parameters" in run_part:
@@ -121,8 +200,9 @@ def build_options(base: PipelineOptions, where: str, **kw: Any) -> PipelineOptio
     updates["steps"] = new_steps
     updates["step_options"] = new_step_options
     step_kw = {k: kw.pop(k) for k in list(kw) if k in (
-        "settings", "resources", "image", "env", "retry", "retries", "timeout", "extra",
-        "cache_version", "cache_expires_after")}
+        "settings", "resources", "image", "env", "environment", "retry", "retries", "timeout",
+        "cache_version", "cache_expires_after", "on_failure", "on_success",
+        "enable_artifact_metadata", "enable_artifact_visualization")}
     if step_kw:
         updates["step_defaults"] = base.step_defaults.merged(options_from_kwargs(where, **step_kw))
     if kw:

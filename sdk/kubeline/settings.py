@@ -84,6 +84,10 @@ class StepOptions:
     timeout: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     output_materializers: dict[str, Any] = field(default_factory=dict)
+    hooks: dict[str, Any] = field(default_factory=dict)  # on_failure/on_success: callable or str
+    substitutions: dict[str, str] = field(default_factory=dict)
+    enable_artifact_metadata: bool | None = None
+    enable_artifact_visualization: bool | None = None
 
     def merged(self, other: StepOptions) -> StepOptions:
         """``self`` overridden by the set fields of ``other`` (dicts are merged)."""
@@ -193,10 +197,75 @@ def _positive_seconds(value: Any, what: str, where: str) -> int | None:
 
 
 SETTINGS_KEYS = ("resources", "docker", "retry", "env", "timeout")
+HOOKS = ("on_failure", "on_success")
+
+#: Options of ZenML's decorators that cannot mean anything on Kubeline: the error says why
+#: (docs/authoring.md, "Differences from ZenML").
+UNSUPPORTED = {
+    "experiment_tracker": "Kubeline has no stack components; log to your tracker from the step",
+    "step_operator": "every Kubeline step already runs as its own Pod; set resources/image",
+    "secrets": "ZenML secrets do not exist on Kubeline; mount a Kubernetes Secret as env",
+    "cache_policy": "Kubeline's cache key is fixed (code, image, parameters, inputs, env, "
+                    "cache_version); use cache_version or enable_cache",
+    "on_start": "only on_failure and on_success hooks run on Kubeline",
+    "on_end": "only on_failure and on_success hooks run on Kubeline",
+    "on_init": "only on_failure and on_success hooks run on Kubeline",
+    "on_cleanup": "only on_failure and on_success hooks run on Kubeline",
+    "runtime": "every Kubeline step runs isolated in its own Pod",
+    "heartbeat_healthy_threshold": "the operator watches step Pods; there are no heartbeats",
+    "group": "step groups are not supported",
+}
+#: Switches whose only supported value is ZenML's default; the other value raises.
+ALWAYS_ON = {
+    "enable_step_logs": "Kubeline always keeps step logs (each step's Pod logs)",
+    "enable_pipeline_logs": "Kubeline always keeps run events (kubectl describe pipelinerun)",
+}
+
+
+def check_unsupported(where: str, kw: dict[str, Any]) -> None:
+    """Raise for a ZenML option Kubeline deliberately does not support; drop accepted no-ops."""
+    for key in list(kw):
+        if key in UNSUPPORTED and kw[key] not in (None, [], {}):
+            raise ConfigurationError(f"{where}: {key}= is not supported: {UNSUPPORTED[key]}")
+        if key in UNSUPPORTED:
+            kw.pop(key)
+        elif key in ALWAYS_ON:
+            value = kw.pop(key)
+            if value is False:
+                raise ConfigurationError(f"{where}: {key}=False is not supported: "
+                                         f"{ALWAYS_ON[key]}")
+
+
+def hook_source(hook: Any, where: str, kind: str) -> Any:
+    """A hook as given: a module-level function, or a source string ('pkg.mod.func' or
+    'pkg.mod:func'); checked here, resolved to 'module:function' by the compiler."""
+    if isinstance(hook, str):
+        if not re.fullmatch(r"[A-Za-z_][\w.]*[.:][A-Za-z_]\w*", hook):
+            raise ConfigurationError(
+                f"{where}: {kind}={hook!r} is not a source like 'my_module.my_hook'")
+        return hook
+    if not callable(hook):
+        raise ConfigurationError(f"{where}: {kind} must be a function or a source string")
+    return hook
 
 
 def options_from_kwargs(where: str, **kw: Any) -> StepOptions:
     """Build StepOptions from decorator / with_options keywords (``settings`` included)."""
+    check_unsupported(where, kw)
+    if "environment" in kw:  # ZenML's name for env
+        kw["env"] = {**(kw.pop("environment") or {}), **(kw.pop("env", None) or {})}
+    hooks = {k: hook_source(kw.pop(k), where, k) for k in HOOKS if kw.get(k) is not None}
+    for k in HOOKS:
+        kw.pop(k, None)
+    substitutions = kw.pop("substitutions", None) or {}
+    if not isinstance(substitutions, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in substitutions.items()):
+        raise ConfigurationError(f"{where}: substitutions must map names to strings")
+    flags = {k: kw.pop(k) for k in ("enable_artifact_metadata", "enable_artifact_visualization")
+             if k in kw}
+    for k, v in flags.items():
+        if v is not None and not isinstance(v, bool):
+            raise ConfigurationError(f"{where}: {k} must be true or false")
     settings = dict(kw.pop("settings", None) or {})
     unknown = [k for k in settings if k not in SETTINGS_KEYS]
     if unknown:
@@ -240,6 +309,10 @@ def options_from_kwargs(where: str, **kw: Any) -> StepOptions:
         timeout=_positive_seconds(timeout, "timeout", where),
         extra=dict(extra),
         output_materializers=dict(kw.pop("output_materializers", None) or {}),
+        hooks=hooks,
+        substitutions=dict(substitutions),
+        enable_artifact_metadata=flags.get("enable_artifact_metadata"),
+        enable_artifact_visualization=flags.get("enable_artifact_visualization"),
     )
     if kw:
         raise ConfigurationError(f"{where}: unknown option(s) {sorted(kw)}")

@@ -26,6 +26,9 @@ class OutputSpec:
     named: bool  # the user gave the name (Annotated) -> it is also the artifact name
     version: str | None = None
     tags: tuple[str, ...] = ()
+    artifact_name: str | None = None  # the name as written, placeholders ({date}) kept
+    run_metadata: tuple[tuple[str, Any], ...] = ()
+    artifact_type: str | None = None
 
 
 def type_path(tp: Any) -> str:
@@ -62,18 +65,30 @@ def type_hints(func: Any, step_name: str) -> dict[str, Any]:
         ) from None
 
 
+def _output_name(name: str) -> str:
+    """The output's name for a name with placeholders: ``{dataset}_data`` -> ``dataset_data``."""
+    return name.replace("{", "").replace("}", "") if "{" in name else name
+
+
 def _one_output(tp: Any, index: int | None, step_name: str) -> OutputSpec:
     fallback = DEFAULT_OUTPUT if index is None else f"output_{index}"
     if typing.get_origin(tp) is typing.Annotated:
         base, *meta = typing.get_args(tp)
         for m in meta:
             if isinstance(m, str):
-                return OutputSpec(name=m, type=base, named=True)
+                return OutputSpec(name=_output_name(m), type=base, named=True, artifact_name=m)
             if isinstance(m, ArtifactConfig):
                 name = m.name or fallback
                 version = None if m.version is None else str(m.version)
-                return OutputSpec(name=name, type=base, named=m.name is not None,
-                                  version=version, tags=tuple(m.tags))
+                artifact_type = getattr(m.artifact_type, "value", m.artifact_type)
+                if m.is_model_artifact and artifact_type is None:
+                    artifact_type = "ModelArtifact"
+                return OutputSpec(
+                    name=_output_name(name), type=base, named=m.name is not None,
+                    version=version,
+                    tags=tuple(t if isinstance(t, str) else t.name for t in m.tags),
+                    artifact_name=m.name, run_metadata=tuple(sorted(m.run_metadata.items())),
+                    artifact_type=artifact_type)
         return OutputSpec(name=fallback, type=base, named=False)
     return OutputSpec(name=fallback, type=tp, named=False)
 

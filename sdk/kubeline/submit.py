@@ -17,6 +17,7 @@ from kubeline.resources.names import (
     PIPELINE_RUNS,
     PIPELINES,
     SNAPSHOTS,
+    dns_name,
     label_value,
 )
 
@@ -98,7 +99,8 @@ def _client(kube: Kube) -> Any:
 def run_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Submit a run; wait for it (with progress) unless the pipeline is asynchronous."""
     kube, compiled = _compile_and_store(pipeline, args, kwargs, display_name=None)
-    name = run_name_for(compiled.pipeline_object_name)
+    given = compiled.run_config.get("runName")
+    name = dns_name(given) if given else run_name_for(compiled.pipeline_object_name)
     kube.create(PIPELINE_RUNS, run_object(compiled, name))
     print(f"Pipeline run {name} created (snapshot {compiled.snapshot_name}, namespace "
           f"{kube.namespace}).", flush=True)

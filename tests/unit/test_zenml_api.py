@@ -127,11 +127,11 @@ class _Kube:
 
 FAILED_RUN = {
     "metadata": {"name": "p-20250301-000000-abcd", "uid": "u1",
-                 "creationTimestamp": "2025-03-01T00:00:00Z"},
+                 "creationTimestamp": "2025-03-01T00:00:00Z",
+                 "annotations": {"kubeline.dev/tags": '["added", "nightly"]'}},
     "spec": {"snapshot": "p-abc", "config": {"tags": ["nightly"]}},
     "status": {"phase": "failed", "failedStep": "trainer", "reason": "StepFailed",
                "message": "step 'trainer' failed: ValueError: gamma must be positive",
-               "tags": ["added"],
                "steps": [{"name": "loader", "phase": "completed", "outputs": {"output": "a-1"}},
                          {"name": "trainer", "phase": "failed", "reason": "StepFailed",
                           "message": "ValueError: gamma must be positive"}]},

@@ -103,6 +103,22 @@ class MetadataValue:
         return f"MetadataValue({self.key}={self.value!r})"
 
 
+def annotation_tags(annotations: Mapping[str, str]) -> list[str]:
+    """Tags added after creation: the ``kubeline.dev/tags`` annotation (a JSON list)."""
+    import json
+
+    from kubeline.resources.names import ANNOTATION_TAGS
+
+    raw = annotations.get(ANNOTATION_TAGS)
+    if not raw:
+        return []
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return []
+    return [str(t) for t in value] if isinstance(value, list) else []
+
+
 def metadata_dict(values: Mapping[str, Any]) -> dict[str, MetadataValue]:
     """Wrap plain metadata values so each answers ``.value``."""
     return {k: MetadataValue(k, v) for k, v in values.items()}

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from kubeline.client._base import MetadataValue, View, created, metadata_dict
+from kubeline.client._base import MetadataValue, View, annotation_tags, created, metadata_dict
 from kubeline.errors import NotFoundError
 from kubeline.resources import names
 
@@ -52,7 +52,23 @@ class ArtifactVersionView(View):
 
     @property
     def tags(self) -> list[str]:
-        return list(self.spec.get("tags") or [])
+        """Tags given at save time (``ArtifactConfig(tags=...)``, ``add_output_tags``,
+        ``save_artifact(tags=...)``) plus those added later (``add_tags``)."""
+        tags = list(self.spec.get("tags") or [])
+        for tag in annotation_tags(self.annotations):
+            if tag not in tags:
+                tags.append(tag)
+        return tags
+
+    @property
+    def type(self) -> str:
+        """ZenML's artifact type (``DataArtifact``, ``ModelArtifact``, ...)."""
+        return str(self.spec.get("artifactType") or "BaseArtifact")
+
+    @property
+    def data(self) -> Any:
+        """The loaded data (``load()``)."""
+        return self.load()
 
     @property
     def run_metadata(self) -> dict[str, MetadataValue]:

@@ -162,13 +162,17 @@ class Client:
         )
 
     def list_pipelines(self, sort_by: str = "asc:name", page: int = 1, size: int = 100,
-                       name: str | None = None, **kwargs: Any) -> Page[PipelineView]:
+                       name: str | None = None, tags: Any = None,
+                       **kwargs: Any) -> Page[PipelineView]:
         """Pipelines in the namespace; ``name`` is a ZenML filter on the Python name
-        (``"startswith:train"``, ``"contains:iris"``; a plain value must match exactly)."""
+        (``"startswith:train"``, ``"contains:iris"``; a plain value must match exactly);
+        ``tags``: every listed filter must match one of the pipeline's tags."""
         if kwargs:
             raise ConfigurationError(f"unknown filter(s) {sorted(kwargs)} for list_pipelines")
+        wanted = [tags] if isinstance(tags, str) else list(tags or [])
         objs = [o for o in self.kube.iter(names.PIPELINES)
-                if matches(o.get("spec", {}).get("name") or o["metadata"]["name"], name)]
+                if matches(o.get("spec", {}).get("name") or o["metadata"]["name"], name)
+                and all(matches(PipelineView(self, o).tags, t) for t in wanted)]
         return _paginate(objs, sort_by, page, size, lambda o: PipelineView(self, o))
 
     def delete_pipeline(self, name_id_or_prefix: str) -> None:
@@ -190,6 +194,8 @@ class Client:
         """A run by object name (one GET), id (uid) or a unique name prefix."""
         key = str(name_id_or_prefix)
         obj = self._get_or_none(names.PIPELINE_RUNS, key)
+        if obj is None and not names.is_dns_label(key):  # a run_name as given ('train_1')
+            obj = self._get_or_none(names.PIPELINE_RUNS, names.dns_name(key))
         if obj is None and is_uuid(key):
             obj = self._find_by_uid(names.PIPELINE_RUNS, key)
         if obj is None and allow_name_prefix_match:

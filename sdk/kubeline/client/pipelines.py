@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from kubeline.client._base import SUCCESS_PHASES, LazySequence, Page, View, created
+from kubeline.client._base import (
+    SUCCESS_PHASES,
+    LazySequence,
+    Page,
+    View,
+    annotation_tags,
+    created,
+)
 from kubeline.errors import NotFoundError
 from kubeline.resources import names
 
@@ -27,6 +34,11 @@ class PipelineView(View):
     @property
     def description(self) -> str | None:
         return self.spec.get("description")
+
+    @property
+    def tags(self) -> list[str]:
+        """Tags added with ``add_tags(pipeline=...)``."""
+        return annotation_tags(self.annotations)
 
     @property
     def num_runs(self) -> int:

@@ -14,6 +14,7 @@ from kubeline.client._base import (
     LazyMapping,
     MetadataValue,
     View,
+    annotation_tags,
     metadata_dict,
     parse_time,
 )
@@ -145,7 +146,7 @@ class RunView(View):
         """The run's tags: those of its configuration (``@pipeline(tags=...)``, a run
         configuration's ``tags``) plus those added while it ran (``add_tags``)."""
         tags = list((self.spec.get("config") or {}).get("tags") or [])
-        for tag in self.k8s_status.get("tags") or []:
+        for tag in annotation_tags(self.annotations):
             if tag not in tags:
                 tags.append(tag)
         return tags

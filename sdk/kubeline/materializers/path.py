@@ -64,3 +64,30 @@ class PathMaterializer(BaseMaterializer):
         path = Path(data)
         count = sum(len(f) for _, _, f in os.walk(path)) if path.is_dir() else 1
         return {"kind": "dir" if path.is_dir() else "file", "file_count": count}
+
+
+class PreexistingPathMaterializer(BaseMaterializer):
+    """A file or folder registered where it already is (``register_artifact``): loads it
+    into a fresh temp folder; never writes."""
+
+    def save(self, data: Any) -> None:
+        raise TypeError("a registered (pre-existing) artifact is never saved again")
+
+    def load(self, data_type: type) -> Path:
+        fs = self.artifact_store.fs
+        name = self.uri.rstrip("/").rsplit("/", 1)[-1]
+        target = Path(tempfile.mkdtemp(prefix="kubeline-artifact-")) / name
+        if fs.isdir(self.uri):
+            target.mkdir(parents=True)
+            base = self.uri.split("://", 1)[-1].rstrip("/") + "/"
+            for found in sorted(fs.find(self.uri)):
+                rel = found.split("://", 1)[-1]
+                rel = rel[len(base):] if rel.startswith(base) else rel.rsplit("/", 1)[-1]
+                if rel.startswith("/") or ".." in Path(rel).parts:
+                    raise ValueError(f"unsafe file name {rel!r} in {self.uri}")
+                local = target / rel
+                local.parent.mkdir(parents=True, exist_ok=True)
+                self.artifact_store.get_file(self.path(rel), str(local))
+        else:
+            self.artifact_store.get_file(self.uri, str(target))
+        return target

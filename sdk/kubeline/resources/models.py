@@ -269,6 +269,11 @@ class StepSpec(K8sModel):
     extra: dict[str, JSONValue] = Field(
         default_factory=dict, max_length=32, description="Free-form user data, not interpreted."
     )
+    hooks: dict[str, Annotated[str, Field(max_length=MAX_NAME)]] = Field(
+        default_factory=dict, max_length=4, description="Hooks run in the step Pod: 'module:function' for on_failure (called with the exception after the last attempt failed) and on_success."
+    )
+    enable_artifact_metadata: bool = Field(True, description="Extract metadata of the outputs (shape, dtype, ...).")
+    enable_artifact_visualization: bool = Field(True, description="Save visualizations of the outputs.")
 
 
 class CodeArchive(K8sModel):
@@ -352,6 +357,9 @@ class SnapshotSpec(K8sModel):
     )
     pipeline_parameters: dict[str, JSONValue] = Field(
         default_factory=dict, max_length=MAX_PARAMS, description="The pipeline function's arguments."
+    )
+    extra: dict[str, JSONValue] = Field(
+        default_factory=dict, max_length=32, description="The pipeline's free-form user data (@pipeline(extra=...)), not interpreted."
     )
 
 
@@ -502,13 +510,14 @@ class ArtifactVersionSpec(K8sModel):
     materializer: str = Field(..., max_length=MAX_NAME, description="Materializer class path.")
     data_type: str = Field("", max_length=MAX_NAME, description="Python type path of the value.")
     content_hash: str | None = Field(None, max_length=64, description="sha256 of the content.")
-    save_type: Literal["step_output", "manual"] = Field("step_output", description="How it was saved.")
+    save_type: Literal["step_output", "manual", "preexisting", "external"] = Field("step_output", description="How it was saved: a step output, save_artifact, register_artifact or an ExternalArtifact.")
     metadata: dict[str, JSONValue] = Field(
         default_factory=dict, max_length=64, description="Metadata (storage_size, shape, dtype, ...)."
     )
     visualizations: list[Visualization] = Field(default_factory=list, max_length=8, description="Visualizations.")
     producer: Producer | None = Field(None, description="Producing run and step.")
     tags: list[Annotated[str, Field(max_length=63)]] = Field(default_factory=list, max_length=32, description="Tags.")
+    artifact_type: str | None = Field(None, max_length=64, description="Kind of artifact: DataArtifact, ModelArtifact, ... (ZenML's ArtifactType).")
 
 
 class ArtifactVersionStatus(K8sModel):

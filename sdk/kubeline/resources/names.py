@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 
 GROUP = "kubeline.dev"
 VERSION = "v1alpha1"
@@ -45,6 +46,8 @@ S3_SECRET_KEY_IN_CLUSTER_SERVICE = "inClusterService"
 
 # Annotations keeping user-given names verbatim.
 ANNOTATION_NAME = f"{GROUP}/name"
+#: Tags added after an object was created (``add_tags``): a JSON list of strings.
+ANNOTATION_TAGS = f"{GROUP}/tags"
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -91,6 +94,29 @@ def artifact_version_name(artifact: str, version: str) -> str:
     exact pair and two different pairs never collide.
     """
     return dns_name(f"{artifact}@{version}")
+
+
+def merged_tags(current: str | None, tags: Iterable[str], add: bool = True) -> str:
+    """The ``kubeline.dev/tags`` annotation value with ``tags`` added (or removed)."""
+    import json
+
+    try:
+        existing = json.loads(current) if current else []
+    except ValueError:
+        existing = []
+    existing = [str(t) for t in existing] if isinstance(existing, list) else []
+    if add:
+        existing += [t for t in tags if t not in existing]
+    else:
+        removed = set(tags)
+        existing = [t for t in existing if t not in removed]
+    return json.dumps(existing)
+
+
+def next_version(existing: Iterable[str]) -> str:
+    """One more than the highest numeric version (user-given names are ignored)."""
+    numbers = [int(v) for v in existing if v.isdigit()]
+    return str(max(numbers, default=0) + 1)
 
 
 def step_pod_name(run: str, step: str, attempt: int) -> str:

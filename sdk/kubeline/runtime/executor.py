@@ -160,12 +160,16 @@ def _split_outputs(step: dict[str, Any], result: Any) -> list[Any]:
 def save_outputs(inv: dict[str, Any], func: Any, values: list[Any], store: Any,
                  ctx: Any) -> dict[str, Any]:
     """Save each output through its materializer; returns the manifest's ``outputs``."""
+    from kubeline.compiler import fill_run_time_placeholders
     from kubeline.materializers.base import json_safe
     from kubeline.materializers.registry import materializer_for_value, materializer_path_of
     from kubeline.signature import parse_outputs, type_path
 
     step = inv["step"]
-    versions = {o.name: o.version for o in parse_outputs(func, step["id"])}
+    declared = {o.name: o for o in parse_outputs(func, step["id"])}
+    with_metadata = step.get("enableArtifactMetadata", True)
+    with_visualizations = step.get("enableArtifactVisualization", True)
+    now = datetime.now(UTC)
     manifest: dict[str, Any] = {}
     for out, value in zip(step["outputs"], values, strict=True):
         name = out["name"]
@@ -174,27 +178,39 @@ def save_outputs(inv: dict[str, Any], func: Any, values: list[Any], store: Any,
         materializer = cls(uri, store)
         started = time.monotonic()
         materializer.save(value)
+        spec = declared.get(name)
         metadata: dict[str, Any] = {}
-        try:
-            metadata.update(materializer.extract_metadata(value))
-        except Exception as exc:  # metadata is best effort; the data is saved
-            _log(f"warning: metadata of output {name} failed: {exc!r}")
+        if with_metadata:
+            try:
+                metadata.update(materializer.extract_metadata(value))
+            except Exception as exc:  # metadata is best effort; the data is saved
+                _log(f"warning: metadata of output {name} failed: {exc!r}")
         metadata["storage_size"] = materializer.storage_size
+        metadata.update(dict(spec.run_metadata) if spec else {})
         metadata.update(ctx.output_metadata.get(name, {}))
         visualizations: dict[str, str] = {}
-        try:
-            visualizations = materializer.save_visualizations(value) or {}
-        except Exception as exc:
-            _log(f"warning: visualization of output {name} failed: {exc!r}")
+        if with_visualizations:
+            try:
+                visualizations = materializer.save_visualizations(value) or {}
+            except Exception as exc:
+                _log(f"warning: visualization of output {name} failed: {exc!r}")
+        tags = list(spec.tags) if spec else []
+        tags += [t for t in ctx.output_tags.get(name, []) if t not in tags]
         value_type = type_path(type(value)) if value is not None else "builtins.NoneType"
         manifest[name] = {
             "uri": uri, "materializer": materializer_path_of(cls),
             "dataType": value_type, "contentHash": materializer.content_hash(),
             "metadata": json_safe(metadata),
             "visualizations": [{"uri": u, "type": t} for u, t in visualizations.items()],
-            "artifactName": out.get("artifactName") or name,
-            "version": versions.get(name),
+            "artifactName": fill_run_time_placeholders(out.get("artifactName") or name, now),
+            "version": spec.version if spec else None,
         }
+        if tags:
+            manifest[name]["tags"] = tags
+        artifact_type = (spec.artifact_type if spec else None) or getattr(
+            cls, "ASSOCIATED_ARTIFACT_TYPE", None)
+        if artifact_type and artifact_type != "BaseArtifact":
+            manifest[name]["artifactType"] = str(getattr(artifact_type, "value", artifact_type))
         _log(f"saved output {name} ({materializer.storage_size} bytes, "
              f"{materializer_path_of(cls).rsplit('.', 1)[-1]}) in "
              f"{time.monotonic() - started:.2f}s")
@@ -220,14 +236,18 @@ def run_invocation(inv: dict[str, Any], store: Any,
         prepare_code(inv, store)
     except SetupError as exc:
         return _fail(exc, termination_log, EXIT_SETUP)
+    params = dict(inv.get("parameters") or {})
     ctx = StepContext(
         pipeline_run=RunInfo(inv["run"], inv.get("runUid", ""), inv.get("pipelineName", ""),
                              inv.get("namespace", "default")),
         step_run=StepRunInfo(step["id"], step.get("name", step["id"]), int(inv.get("attempt", 1)),
-                             dict(inv.get("parameters") or {})),
+                             params, id=f"{inv.get('runUid', '')}/{step['id']}",
+                             config=step_run_config(step, params, inv)),
         model=Model.from_spec(inv.get("model")),
         output_names=[o["name"] for o in step["outputs"]],
+        inputs=input_references(inv),
         outputs_uri=inv["outputsUri"],
+        artifact_store=store,
     )
     token = set_step_context(ctx)
     try:
@@ -240,23 +260,88 @@ def run_invocation(inv: dict[str, Any], store: Any,
         _log(f"step function returned in {time.monotonic() - started:.2f}s")
         values = _split_outputs(step, result)
         outputs = save_outputs(inv, func, values, store, ctx)
+        run_hook(step, "on_success")
         manifest = {
             "outputs": outputs, "stepMetadata": ctx.step_metadata,
             "runMetadata": ctx.run_metadata, "startTime": start, "endTime": _now(),
         }
+        if ctx.run_tags:
+            manifest["runTags"] = list(ctx.run_tags)
+        if ctx.manual_artifacts:
+            manifest["manualArtifacts"] = list(ctx.manual_artifacts)
         manifest_uri = f"{inv['outputsUri'].rstrip('/')}/{MANIFEST}"
         store.write_bytes(manifest_uri, json.dumps(manifest, sort_keys=True).encode())
     except ArtifactStoreError as exc:
+        if is_last_attempt(inv):
+            run_hook(step, "on_failure", exc)
         return _fail(exc, termination_log, EXIT_SETUP)
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # includes SystemExit from user code: the step failed
+        if is_last_attempt(inv):
+            run_hook(step, "on_failure", exc)
         return _fail(exc, termination_log, EXIT_STEP)
     finally:
         reset_step_context(token)
     write_termination(termination_log, success_message(manifest_uri))
     _log(f"step {step['id']} completed; manifest {manifest_uri}")
     return EXIT_OK
+
+
+def is_last_attempt(inv: dict[str, Any]) -> bool:
+    """True when no retry follows a failure of this attempt (its on_failure hook runs)."""
+    retry = inv["step"].get("retry") or {}
+    return int(inv.get("attempt", 1)) > int(retry.get("maxRetries") or 0)
+
+
+def run_hook(step: dict[str, Any], kind: str, exc: BaseException | None = None) -> None:
+    """Call the step's ``on_failure(exception)`` / ``on_success()`` hook; a hook that raises
+    is logged and does not change the step's outcome (as in ZenML)."""
+    source = (step.get("hooks") or {}).get(kind)
+    if not source:
+        return
+    import inspect
+
+    try:
+        hook = import_step_function(source)
+        takes_arg = bool(inspect.signature(hook).parameters)
+        hook(exc) if kind == "on_failure" and takes_arg else hook()
+        _log(f"{kind} hook {source} ran")
+    except Exception as hook_exc:
+        _log(f"warning: {kind} hook {source} failed: {type(hook_exc).__name__}: {hook_exc}")
+
+
+def step_run_config(step: dict[str, Any], params: dict[str, Any], inv: dict[str, Any]) -> Any:
+    """``get_step_context().step_run.config``: parameters, extra, cache switch, settings."""
+    from kubeline.context import StepRunConfigInfo
+
+    internal = ("requiredParameters", "parameterTypes")
+    settings: dict[str, Any] = {"image": step.get("image") or inv.get("image")}
+    for key, out in (("resources", "resources"), ("retry", "retry"),
+                     ("timeoutSeconds", "timeout_seconds"), ("env", "env")):
+        if step.get(key):
+            settings[out] = step[key]
+    return StepRunConfigInfo(
+        name=step["id"], parameters=dict(params),
+        extra={k: v for k, v in (step.get("extra") or {}).items() if k not in internal},
+        enable_cache=step.get("enableCache", True), cache_version=step.get("cacheVersion", ""),
+        settings=settings,
+        enable_artifact_metadata=step.get("enableArtifactMetadata", True),
+        enable_artifact_visualization=step.get("enableArtifactVisualization", True))
+
+
+def input_references(inv: dict[str, Any]) -> dict[str, Any]:
+    """``get_step_context().inputs``: each input's artifact version (id, uri, name,
+    version; ``.load()`` reads it again)."""
+    from kubeline.artifacts.unmaterialized_artifact import UnmaterializedArtifact
+
+    return {
+        name: UnmaterializedArtifact(
+            id=ref.get("id"), uri=ref["uri"], name=ref.get("artifactName"),
+            version=ref.get("version"), materializer=ref.get("materializer"),
+            data_type=ref.get("dataType"), artifact_version=ref.get("artifactVersion"))
+        for name, ref in (inv.get("inputs") or {}).items() if ref.get("uri")
+    }
 
 
 def _fail(exc: BaseException, termination_log: str, code: int) -> int:

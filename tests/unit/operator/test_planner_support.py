@@ -16,12 +16,12 @@ from kubeline.resources.models import (
     StepOutput,
     StepSpec,
 )
+from kubeline.resources.names import next_version
 from kubeline_operator import actions as A
 from kubeline_operator.artifacts import (
     ManifestError,
     artifact_info,
     artifact_version_body,
-    next_version,
     parse_manifest,
 )
 from kubeline_operator.bookkeeping import admit_run, finish_run

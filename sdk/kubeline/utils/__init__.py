@@ -1,0 +1,1 @@
+"""Utilities at ZenML's import paths (``kubeline.utils.tag_utils``, ...)."""
