@@ -11,7 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubeline.resources.models import CachedFrom, CacheInfo
+from kubeline.resources.models import (
+    CachedFrom,
+    CacheInfo,
+    ResolvedModelArtifact,
+    RunModelVersion,
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,8 @@ class InitRun:
     step_ids: tuple[str, ...]
     parameters: Mapping[str, Mapping[str, Any]]
     time: float
+    model: RunModelVersion | None = None  # the run's model version, resolved now
+    model_artifacts: tuple[ResolvedModelArtifact, ...] = ()  # inputs from model versions
 
 
 @dataclass(frozen=True)

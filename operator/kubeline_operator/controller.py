@@ -11,6 +11,7 @@ between leaves a Pod that the next pass adopts, never a missing one.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -45,8 +46,10 @@ from kubeline_operator.artifacts import (
 )
 from kubeline_operator.dag import Dag, validate_snapshot
 from kubeline_operator.labels import missing_run_labels, uid_label
+from kubeline_operator.models_ctl import ModelControl
+from kubeline_operator.models_plan import ModelResolution, needs_models
 from kubeline_operator.observe import PodObservation
-from kubeline_operator.planner import TERMINAL_RUN, Plan, RunState, plan, ready_steps
+from kubeline_operator.planner import TERMINAL_RUN, Plan, RunState, admits, plan, ready_steps
 from kubeline_operator.pod_spec import RunRef, build_step_pod, outputs_uri, step_image
 from kubeline_operator.resolution import resolve_step
 from kubeline_operator.run_status import apply
@@ -124,6 +127,7 @@ class Controller:
         self._snapshots: dict[tuple[str, str, str], tuple[SnapshotSpec | None, str | None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._store: Any = None
+        self.models = ModelControl(api, stores)
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -294,7 +298,9 @@ class Controller:
                 pipeline_status = None
         snap = self._snapshot(namespace, spec, status, pipeline_status)
         run_ref = RunRef(name=name, uid=meta.get("uid", ""), namespace=namespace,
-                         pipeline=snap.pipeline or "", snapshot=snap.name or "")
+                         pipeline=snap.pipeline or "", snapshot=snap.name or "",
+                         model=status.model)
+        models: ModelResolution | None = None
         deferred: set[str] = set()
         admission: asyncio.Future[Any] | None = None
         last = Plan()
@@ -311,6 +317,11 @@ class Controller:
             )
             if snap.spec is not None:
                 state.resolutions = self._resolve(namespace, snap.spec, state)
+                if models is None and needs_models(snap.spec) and admits(state):
+                    # The run's model version and model-artifact inputs, as they are now.
+                    models = await self.models.resolve_for_run(namespace, name, created,
+                                                               snap.spec)
+                state.model_resolution = models
             last = plan(state)
             if any(isinstance(a, A.RecordOutputs) and a.step in deferred for a in last.actions):
                 last.actions = [a for a in last.actions
@@ -335,6 +346,9 @@ class Controller:
                 if new.snapshot:
                     bookkeeping.count_snapshot_run(self.api, namespace, new.snapshot)
             self._announce(body, status, changes)
+            if new.model is not None:
+                run_ref = dataclasses.replace(run_ref, model=new.model)
+                await self._link_to_model(run_ref, snap, changes)
             status = new
         if admission is not None:
             status.index, body = await admission
@@ -381,6 +395,31 @@ class Controller:
                 isinstance(a, A.DeletePod) for a in last.actions):
             # Nothing more to do for this run: free its memory (a new event brings it back).
             self._forget(key)
+
+    async def _link_to_model(self, run: RunRef, snap: Snap, changes: list[A.Action]) -> None:
+        """Link the outputs of steps that just completed (or were cached) to the run's model
+        version: model, deployment or data artifacts as each output declares."""
+        if run.model is None or snap.spec is None:
+            return
+        dag = Dag.of(snap.spec)
+        links = []
+        for a in changes:
+            if not isinstance(a, (A.MarkStepCompleted, A.MarkCached)) or a.step not in dag.by_id:
+                continue
+            declared = {o.name: o for o in dag.by_id[a.step].outputs}
+            for output, av in a.outputs.items():
+                info = self.stores.by_name(run.namespace, av)
+                out = declared.get(output)
+                links.append({"name": info.artifact_name if info else (
+                    out.artifact_name if out and out.artifact_name else output),
+                    "artifactVersion": av, "type": (out.artifact_type if out else None) or "data",
+                    "run": run.name, "step": a.step})
+        if links:
+            try:
+                await self.models.link(run.namespace, run.model.object, links)
+            except ApiError as exc:  # never fail a run over a link
+                log.warning("could not link outputs of run %s/%s to model version %s: %s",
+                            run.namespace, run.name, run.model.object, exc)
 
     async def _label_run(self, body: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
         """Add lookup labels to a run; returns the body with the new resourceVersion."""
@@ -529,6 +568,10 @@ class Controller:
             self.queue.add_after((run.namespace, run.name), min(2.0 * tries, 30.0))
             return []
         self.output_failures.pop(fail_key, None)
+        model_metadata = data.get("modelMetadata") if isinstance(data, dict) else None
+        if run.model is not None and isinstance(model_metadata, dict) and model_metadata:
+            # log_metadata(..., infer_model=True) in the step: onto the run's model version.
+            await self.models.add_metadata(run.namespace, run.model.object, model_metadata)
         cache = next((s.cache for s in status.steps if s.name == step.id), None)
         recorded: dict[str, str] = {}
         for out in outputs:

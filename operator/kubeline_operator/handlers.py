@@ -311,37 +311,21 @@ async def snapshot_event(body: Any, namespace: str | None, name: str, event: kop
 
 
 @kopf.index(GROUP, "v1alpha1", MODEL_VERSIONS)
-async def kubeline_model_versions(body: Any, namespace: str | None, name: str, meta: Any, **_: Any
+async def kubeline_model_versions(body: Any, namespace: str | None, **_: Any
                                   ) -> dict[Any, Any]:
-    spec = body.get("spec") or {}
-    if not spec.get("model"):
-        return {}
-    return {(namespace, spec["model"]): models_ctl.VersionEntry(
-        name=name, version=str(spec.get("version", "")), stage=spec.get("stage") or "none",
-        created=parse_time(meta.get("creationTimestamp")) or 0.0,
-        status=dict(body.get("status") or {}))}
-
-
-@kopf.index(GROUP, "v1alpha1", "models")
-async def kubeline_models(body: Any, namespace: str | None, name: str, **_: Any) -> dict[Any, Any]:
-    model = (body.get("spec") or {}).get("name")
-    return {(namespace, model): name} if model else {}
+    entry = models_ctl.version_entry(body)
+    return {(namespace, entry.model): entry} if entry is not None else {}
 
 
 @kopf.on.event(GROUP, "v1alpha1", MODEL_VERSIONS)
 async def model_version_event(body: Any, namespace: str | None, **kwargs: Any) -> None:
-    """Number versions, keep one production version per model, update the Model's status."""
-    _bind(kwargs)
+    """Number versions, apply stage requests (one production per model), keep the Model's
+    pointers."""
+    controller = _bind(kwargs)
     model = (body.get("spec") or {}).get("model")
-    if Runtime.api is None or namespace is None or not model:
+    if controller is None or namespace is None or not model:
         return
-    key = (namespace, model)
-    kubeline_model_versions, kubeline_models = kwargs["kubeline_model_versions"], kwargs[
-        "kubeline_models"]
-    versions = list(kubeline_model_versions[key]) if key in kubeline_model_versions else []
-    objects = list(kubeline_models[key]) if key in kubeline_models else []
-    await models_ctl.reconcile_model(Runtime.api, namespace, model, versions,
-                                     objects[0] if objects else None)
+    await controller.models.reconcile(namespace, model)
 
 
 __all__ = ["PIPELINE_RUNS", "Runtime"]

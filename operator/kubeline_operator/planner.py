@@ -52,6 +52,7 @@ from kubeline_operator.actions import (
     ScheduleRetry,
 )
 from kubeline_operator.dag import Dag, effective_parameters, validate_run_config
+from kubeline_operator.models_plan import ModelResolution, needs_models
 from kubeline_operator.observe import (
     PERMANENT_WAITING,
     TRANSIENT_WAITING,
@@ -111,6 +112,9 @@ class RunState:
     resolutions: Mapping[str, StepResolution] = field(default_factory=dict)
     global_slots: int = 1 << 30
     settings: PlannerSettings = field(default_factory=PlannerSettings)
+    # The run's model version and model-artifact inputs, resolved by the controller just
+    # before admission (None: not resolved yet; the run is admitted once they are).
+    model_resolution: ModelResolution | None = None
 
 
 @dataclass
@@ -217,6 +221,13 @@ def _plan_admission(state: RunState) -> Plan:
         )
         return out
     params = effective_parameters(dag, state.snapshot.config_template, state.spec.config)
+    models = state.model_resolution
+    if needs_models(state.snapshot):
+        if models is None:
+            return out  # resolved by the controller first
+        if models.error is not None:
+            out.actions.append(FinishRun("failed", models.error[0], models.error[1], now))
+            return out
     out.actions.append(
         InitRun(
             snapshot=state.snapshot_name or "",
@@ -224,9 +235,22 @@ def _plan_admission(state: RunState) -> Plan:
             step_ids=tuple(s.id for s in dag.steps),
             parameters=params,
             time=now,
+            model=models.model if models else None,
+            model_artifacts=tuple(models.artifacts) if models else (),
         )
     )
     return out
+
+
+def admits(state: RunState) -> bool:
+    """Whether the run would be admitted now if its models resolved (the controller creates
+    a run's model version only then)."""
+    if state.status.steps or state.status.phase in TERMINAL_RUN or state.spec.cancel:
+        return False
+    if state.snapshot is None or state.snapshot_invalid:
+        return False
+    dag = Dag.of(state.snapshot)
+    return not validate_run_config(dag, state.snapshot.config_template, state.spec.config)
 
 
 def _plan_steps(state: RunState) -> Plan:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kubeline.resources.models import SnapshotSpec, StepSpec
+from kubeline.resources.models import RunModelVersion, SnapshotSpec, StepSpec
 from kubeline.resources.names import (
     API_VERSION,
     LABEL_ATTEMPT,
@@ -63,6 +63,7 @@ class RunRef:
     namespace: str
     pipeline: str  # Pipeline object name
     snapshot: str
+    model: RunModelVersion | None = None  # the run's model version (resolved at its start)
 
 
 def outputs_uri(bucket: str, run: RunRef, step: StepSpec, attempt: int) -> str:
@@ -100,8 +101,18 @@ def invocation(
         "inputs": {name: info.to_invocation() for name, info in inputs.items()},
         "outputsUri": outputs,
         "code": snapshot.code.to_k8s() if snapshot.code else None,
-        "model": dict(snapshot.model) if snapshot.model else None,
+        "model": _model_doc(run, snapshot),
     }
+    return doc
+
+
+def _model_doc(run: RunRef, snapshot: SnapshotSpec) -> dict[str, Any] | None:
+    """The step context's model: the run's resolved version (name, version, number)."""
+    if run.model is None:
+        return None
+    doc = snapshot.model.to_k8s() if snapshot.model else {}
+    doc.update(name=run.model.name, version=run.model.version, number=run.model.number,
+               object=run.model.object)
     return doc
 
 

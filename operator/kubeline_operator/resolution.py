@@ -77,6 +77,19 @@ def resolve_step(
                     f"input '{inp.name}': ArtifactVersion '{av}' (output '{inp.output}' of step "
                     f"'{up.id}') does not exist any more",
                 ))
+        elif inp.model_artifact is not None:
+            resolved = next((m for m in status.model_artifacts
+                             if m.step == step.id and m.input == inp.name), None)
+            info = artifacts.by_name(namespace, resolved.artifact_version) if resolved else None
+            if info is None:
+                ref_ = inp.model_artifact
+                return StepResolution(error=(
+                    "InputNotFound",
+                    f"input '{inp.name}': artifact '{ref_.artifact}' of model '{ref_.model}' "
+                    + (f"(version '{resolved.version}', ArtifactVersion "
+                       f"'{resolved.artifact_version}') does not exist any more" if resolved
+                       else "was not resolved when the run started"),
+                ))
         else:
             ref = inp.artifact
             assert ref is not None

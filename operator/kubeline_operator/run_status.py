@@ -53,6 +53,8 @@ def apply(status: PipelineRunStatus, actions: Iterable[Action], now: float) -> P
             st.steps = [StepStatus(name=i, phase="pending") for i in action.step_ids]
             params = {k: dict(v) for k, v in action.parameters.items() if v}
             st.parameters = params or None
+            st.model = action.model
+            st.model_artifacts = list(action.model_artifacts)
             steps = {s.name: s for s in st.steps}
         elif isinstance(action, FinishRun):
             st.phase = action.phase  # type: ignore[assignment]

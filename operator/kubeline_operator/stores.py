@@ -52,6 +52,7 @@ class Stores:
         default_factory=dict)  # (namespace, key) -> run -> candidates
     run_keys: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     snapshots_index: Any = None
+    model_versions_index: Any = None  # (namespace, model) -> models_plan.VersionEntry
     created_pods: dict[tuple[str, str], dict[str, tuple[PodObservation, float]]] = field(
         default_factory=dict)
     created_avs: dict[tuple[str, str], tuple[AvEntry, float]] = field(default_factory=dict)
@@ -60,6 +61,8 @@ class Stores:
         self.pods_index = indices.get("kubeline_step_pods", self.pods_index)
         self.artifacts_index = indices.get("kubeline_artifacts", self.artifacts_index)
         self.snapshots_index = indices.get("kubeline_snapshots", self.snapshots_index)
+        self.model_versions_index = indices.get("kubeline_model_versions",
+                                                self.model_versions_index)
 
     # ------------------------------------------------------------------ pods
     def remember_pod(self, namespace: str, run: str, pod: PodObservation) -> None:

@@ -158,6 +158,8 @@ class Tracer:
         for arg, value in given.items():
             if isinstance(value, OutputRef):
                 inv.inputs[arg] = {"step": value.invocation_id, "output": value.output}
+            elif callable(getattr(value, "to_model_artifact_ref", None)):
+                inv.inputs[arg] = {"model_artifact": value.to_model_artifact_ref()}
             elif callable(getattr(value, "to_artifact_ref", None)):
                 ref = value.to_artifact_ref()
                 inv.inputs[arg] = {"artifact": {k: v for k, v in dict(ref).items()
@@ -436,6 +438,9 @@ def _apply_run_config(pipeline: Pipeline, tracer: Tracer, dns: dict[str, str]) -
 def _source_of(inp: dict[str, Any]) -> str:
     if "step" in inp:
         return f"output '{inp['output']}' of step '{inp['step']}'"
+    if "model_artifact" in inp:
+        ref = inp["model_artifact"]
+        return f"artifact '{ref.get('artifact')}' of model '{ref.get('model')}'"
     return f"artifact '{inp['artifact'].get('name')}'"
 
 
@@ -541,7 +546,11 @@ def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str
     ``allow_unset_parameters`` (snapshots only): a step parameter without default or value
     becomes a required parameter each run configuration must set.
     """
-    from kubeline.materializers.registry import materializer_path_for_type, materializer_path_of
+    from kubeline.materializers.registry import (
+        artifact_type_of,
+        materializer_path_for_type,
+        materializer_path_of,
+    )
     from kubeline.resources.models import (
         CodeArchive,
         ResourceRequirements,
@@ -603,6 +612,9 @@ def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str
             if "step" in src:
                 inputs.append(StepInput(name=arg, step=dns[src["step"]], output=src["output"],
                                         unmaterialized=src.get("unmaterialized", False)))
+            elif "model_artifact" in src:
+                inputs.append(StepInput(name=arg, model_artifact=src["model_artifact"],
+                                        unmaterialized=src.get("unmaterialized", False)))
             else:
                 inputs.append(StepInput(name=arg, artifact=src["artifact"],
                                         unmaterialized=src.get("unmaterialized", False)))
@@ -617,6 +629,8 @@ def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str
                 data_type=type_path(out.type),
                 artifact_name=(substitute(out.artifact_name or out.name, substitutions)
                                if out.named else f"{pipeline.name}::{inv_id}::{out.name}"),
+                artifact_type=cast("ArtifactLinkType", out.link_type or artifact_type_of(
+                    override if override is not None else out.type)),
             ))
         step_specs.append(StepSpec(
             name=dns[inv_id], id=inv_id, function=func.__qualname__,

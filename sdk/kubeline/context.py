@@ -85,6 +85,7 @@ class StepContext:
     manual_artifacts: list[dict[str, Any]] = field(default_factory=list)
     artifact_store: Any = None  # the store the runtime saves outputs to
     inputs: dict[str, Any] = field(default_factory=dict)
+    model_metadata: dict[str, Any] = field(default_factory=dict)
     outputs_uri: str | None = None
 
     @property
@@ -176,7 +177,17 @@ def log_metadata(metadata: dict[str, Any], step_name: str | None = None,
             "log_metadata() outside a running step is not supported yet: call it inside a step"
         )
     if infer_model or model_name or model_version:
-        ctx.run_metadata.setdefault("model_metadata", {}).update(metadata)
+        model = ctx.model
+        if model is None:
+            raise KubelineError(
+                "log_metadata(infer_model=True): the pipeline has no model; configure one with "
+                "@pipeline(model=Model(name=...))")
+        if (model_name not in (None, model.name)
+                or model_version not in (None, model.version, str(model.number))):
+            raise KubelineError(
+                f"log_metadata: inside a step metadata can only go to the run's model version "
+                f"({model.name} version {model.version}), not {model_name}:{model_version}")
+        ctx.model_metadata.update(metadata)
         return
     if infer_artifact or artifact_name:
         if artifact_version:

@@ -14,6 +14,35 @@ class ModelStages(StrEnum):
     ARCHIVED = "archived"
     LATEST = "latest"
 
+    @classmethod
+    def values(cls) -> list[str]:
+        """All stage values (as ZenML's ``StrEnum.values()``)."""
+        return [m.value for m in cls]
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [m.name for m in cls]
+
+
+class ArtifactType(StrEnum):
+    """What kind of data an artifact holds (ZenML's names); a materializer declares its kind
+    with ``ASSOCIATED_ARTIFACT_TYPE``. Model artifacts are what ``get_model_artifact`` finds."""
+
+    DATA_ANALYSIS = "DataAnalysisArtifact"
+    DATA = "DataArtifact"
+    MODEL = "ModelArtifact"
+    SCHEMA = "SchemaArtifact"
+    SERVICE = "ServiceArtifact"
+    STATISTICS = "StatisticsArtifact"
+    BASE = "BaseArtifact"
+
+    @property
+    def link_type(self) -> str:
+        """How an artifact of this kind is linked to a model version: model, deployment, data."""
+        if self is ArtifactType.MODEL:
+            return "model"
+        return "deployment" if self is ArtifactType.SERVICE else "data"
+
 
 class ExecutionStatus(StrEnum):
     """Phases of runs and steps, as stored in PipelineRun status."""

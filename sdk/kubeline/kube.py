@@ -176,11 +176,30 @@ class Kube:
             GROUP, VERSION, self.namespace, plural, body,
         )
 
-    def patch(self, plural: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+    def patch(self, plural: str, name: str, body: dict[str, Any],
+              field_manager: str | None = None) -> dict[str, Any]:
+        """JSON merge patch (``metadata.resourceVersion`` in ``body`` makes it conditional)."""
+        kw = {"field_manager": field_manager} if field_manager else {}
         return self._call(
             f"{plural}/{name}", self.custom.patch_namespaced_custom_object,
-            GROUP, VERSION, self.namespace, plural, name, body,
+            GROUP, VERSION, self.namespace, plural, name, body, **kw,
         )
+
+    def whoami(self) -> str | None:
+        """The user name the API server authenticates these credentials as (a
+        SelfSubjectReview), or None when it cannot tell."""
+        from kubernetes import client
+
+        try:
+            review = self._call("selfsubjectreviews",
+                                client.AuthenticationV1Api(self.api_client)
+                                .create_self_subject_review,
+                                {"apiVersion": "authentication.k8s.io/v1",
+                                 "kind": "SelfSubjectReview"})
+        except KubelineError:
+            return None
+        info = getattr(getattr(review, "status", None), "user_info", None)
+        return getattr(info, "username", None)
 
     def delete(self, plural: str, name: str) -> dict[str, Any]:
         return self._call(

@@ -29,6 +29,7 @@ class OutputSpec:
     artifact_name: str | None = None  # the name as written, placeholders ({date}) kept
     run_metadata: tuple[tuple[str, Any], ...] = ()
     artifact_type: str | None = None
+    link_type: str | None = None  # model, deployment, data (None: the materializer decides)
 
 
 def type_path(tp: Any) -> str:
@@ -88,7 +89,7 @@ def _one_output(tp: Any, index: int | None, step_name: str) -> OutputSpec:
                     version=version,
                     tags=tuple(t if isinstance(t, str) else t.name for t in m.tags),
                     artifact_name=m.name, run_metadata=tuple(sorted(m.run_metadata.items())),
-                    artifact_type=artifact_type)
+                    artifact_type=artifact_type, link_type=m.link_type)
         return OutputSpec(name=fallback, type=base, named=False)
     return OutputSpec(name=fallback, type=tp, named=False)
 

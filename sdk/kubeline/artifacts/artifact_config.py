@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubeline.enums import ArtifactType
+
 
 @dataclass(frozen=True)
 class ArtifactConfig:
@@ -35,3 +37,18 @@ class ArtifactConfig:
         names = [t if isinstance(t, str) else getattr(t, "name", None) for t in self.tags]
         if not all(isinstance(n, str) for n in names):
             raise ConfigurationError("ArtifactConfig tags must be strings or Tag(name=...)")
+
+    @property
+    def link_type(self) -> str | None:
+        """How the output links to the run's model version when this config decides it:
+        model (``is_model_artifact`` or a model ``artifact_type``), deployment or data;
+        None leaves it to the materializer (scikit-learn estimators are model artifacts)."""
+        from kubeline.enums import ArtifactType
+
+        if self.is_model_artifact:
+            return "model"
+        if self.is_deployment_artifact:
+            return "deployment"
+        if self.artifact_type is None:
+            return None
+        return ArtifactType(getattr(self.artifact_type, "value", self.artifact_type)).link_type

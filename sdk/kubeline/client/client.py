@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kubeline.client._base import Page, created, is_uuid
 from kubeline.client.artifacts import ArtifactVersionView, ArtifactView, version_sort_key
 from kubeline.client.filters import apply as apply_filters
 from kubeline.client.filters import is_exact, matches, metadata_matches
-from kubeline.client.models_view import ModelVersionView, ModelView
+from kubeline.client.model_ops import ModelOps
 from kubeline.client.pipelines import PipelineView, newest_first
 from kubeline.client.runs import RunView
 from kubeline.client.snapshots import SnapshotView
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from kubeline.kube import Kube
 
 LABEL_UID = names.LABEL_UID
-MODEL_STAGES = ("staging", "production", "archived", "none")
 _SORT_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "created": lambda o: (created(o), o["metadata"]["name"]),
     "name": lambda o: o["metadata"]["name"],
@@ -60,7 +59,7 @@ def _paginate(objs: list[dict[str, Any]], sort_by: str, page: int, size: int,
     return Page([wrap(o) for o in chunk], index=page, size=size, total=len(ordered))
 
 
-class Client:
+class Client(ModelOps):
     """Access to Kubeline objects in one namespace.
 
     ``Client()`` uses the current kube context and its namespace (in a Pod: the in-cluster
@@ -462,71 +461,6 @@ class Client:
                 and all(matches(o.get("spec", {}).get("tags") or [], t)
                         for t in ([tags] if isinstance(tags, str) else list(tags or [])))]
         return _paginate(objs, sort_by, page, size, lambda o: ArtifactVersionView(self, o))
-
-    # ================================================================ models
-    def get_model(self, name_or_id: str) -> ModelView:
-        """A model by name (one GET) or id."""
-        key = str(name_or_id)
-        for candidate in dict.fromkeys([names.dns_name(key), key]):
-            obj = self._get_or_none(names.MODELS, candidate)
-            if obj is not None:
-                return ModelView(self, obj)
-        obj = self._find_by_uid(names.MODELS, key) if is_uuid(key) else None
-        if obj is None:
-            obj = next((o for o in self.kube.iter(names.MODELS)
-                        if o.get("spec", {}).get("name") == key), None)
-        if obj is None:
-            raise NotFoundError(f"no model {key!r} in namespace {self.namespace}")
-        return ModelView(self, obj)
-
-    def list_models(self) -> list[ModelView]:
-        return [ModelView(self, o) for o in self.kube.iter(names.MODELS)]
-
-    def _model_versions(self, model: str, extra: str = "") -> Iterator[dict[str, Any]]:
-        selector = f"{names.LABEL_MODEL}={names.label_value(model)}{extra}"
-        for obj in self.kube.iter(names.MODEL_VERSIONS, selector):
-            if obj.get("spec", {}).get("model") == model:
-                yield obj
-
-    def list_model_versions(self, model_name_or_id: str) -> list[ModelVersionView]:
-        """Versions of a model, oldest first."""
-        model = self.get_model(model_name_or_id).name
-        objs = sorted(self._model_versions(model),
-                      key=lambda o: ((o.get("status") or {}).get("number") or 0, created(o)))
-        return [ModelVersionView(self, o) for o in objs]
-
-    def get_model_version(self, model_name_or_id: str,
-                          model_version_name_or_number_or_id: Any = None) -> ModelVersionView:
-        """A model version by version name, number, stage (``production``...), ``latest`` or id."""
-        ref = model_version_name_or_number_or_id
-        ref = getattr(ref, "value", ref)  # ModelStages enum members
-        ref = None if ref is None else str(ref)
-        if ref and is_uuid(ref):
-            obj = self._find_by_uid(names.MODEL_VERSIONS, ref)
-            if obj is not None:
-                return ModelVersionView(self, obj)
-        model = self.get_model(model_name_or_id)
-        if ref in (None, "latest"):
-            ref = model.latest_version_name
-            if ref is None:
-                versions = self.list_model_versions(model.name)
-                if not versions:
-                    raise NotFoundError(f"model {model.name!r} has no versions")
-                return versions[-1]
-        elif ref in MODEL_STAGES:
-            staged = [o for o in self._model_versions(
-                model.name, f",{names.LABEL_STAGE}={ref}") if o["spec"].get("stage") == ref]
-            if not staged:
-                staged = [o for o in self._model_versions(model.name)
-                          if o["spec"].get("stage") == ref]
-            if not staged:
-                raise NotFoundError(f"model {model.name!r} has no version in stage {ref!r}")
-            return ModelVersionView(self, max(staged, key=created))
-        for obj in self._model_versions(model.name):
-            number = (obj.get("status") or {}).get("number")
-            if ref in (str(obj["spec"].get("version")), None if number is None else str(number)):
-                return ModelVersionView(self, obj)
-        raise NotFoundError(f"model {model.name!r} has no version {ref!r}")
 
 
 _CONNECTIONS: dict[tuple[Any, ...], tuple[Any, str]] = {}

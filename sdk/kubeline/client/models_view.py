@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kubeline.client._base import LazyMapping, View
+from kubeline.errors import NotFoundError
 from kubeline.resources import names
+
+if TYPE_CHECKING:
+    from kubeline.enums import ModelStages
 
 if TYPE_CHECKING:
     from kubeline.client.artifacts import ArtifactVersionView
@@ -30,6 +34,14 @@ class ModelView(View):
         return list(self.spec.get("tags") or [])
 
     @property
+    def license(self) -> str | None:
+        return self.spec.get("license")
+
+    @property
+    def number_of_versions(self) -> int:
+        return int(self.k8s_status.get("versionCount") or 0)
+
+    @property
     def latest_version_name(self) -> str | None:
         return self.k8s_status.get("latestVersion")
 
@@ -42,6 +54,10 @@ class ModelView(View):
         """All versions of this model, by number (one label-selected, paged list)."""
         return self._client.list_model_versions(self.name)
 
+    @property
+    def latest_version(self) -> ModelVersionView:
+        return self._client.get_model_version(self.name, "latest")
+
     def get_version(self, version: str | int = "latest") -> ModelVersionView:
         return self._client.get_model_version(self.name, version)
 
@@ -50,7 +66,7 @@ class ModelView(View):
 
 
 class ModelVersionView(View):
-    """A ModelVersion: a version of a model, its stage and its linked artifacts."""
+    """A ModelVersion: a version of a model, its stage, history and linked artifacts."""
 
     plural = names.MODEL_VERSIONS
 
@@ -64,6 +80,10 @@ class ModelVersionView(View):
         return str(self.spec.get("model") or "")
 
     @property
+    def model(self) -> ModelView:
+        return self._client.get_model(self.model_name)
+
+    @property
     def version(self) -> str:
         return self.name
 
@@ -73,36 +93,127 @@ class ModelVersionView(View):
 
     @property
     def stage(self) -> str:
+        """The stage in effect (applied by the operator)."""
+        return str(self.k8s_status.get("stage") or "none")
+
+    @property
+    def requested_stage(self) -> str:
+        """The stage asked for in ``spec.stage`` (equal to ``stage`` once applied)."""
         return str(self.spec.get("stage") or "none")
+
+    @property
+    def stage_history(self) -> list[dict[str, Any]]:
+        """Stage changes, oldest first: ``stage``, ``previous``, ``time``, ``user`` (as the
+        API server authenticated it), ``manager``, ``reason``, ``message``."""
+        return [dict(h) for h in self.k8s_status.get("stageHistory") or []]
 
     @property
     def description(self) -> str | None:
         return self.spec.get("description")
 
     @property
+    def tags(self) -> list[str]:
+        return list(self.spec.get("tags") or [])
+
+    @property
+    def run_metadata(self) -> dict[str, Any]:
+        """Metadata logged to this version (``log_metadata(..., infer_model=True)``)."""
+        return dict(self.spec.get("metadata") or {})
+
+    @property
+    def links(self) -> list[dict[str, Any]]:
+        """Artifact links in the order they were made: name, artifactVersion, type, run, step."""
+        return [dict(a) for a in self.spec.get("artifacts") or []]
+
+    @property
     def artifact_links(self) -> dict[str, str]:
-        """Link name -> ArtifactVersion object name."""
-        return {a["name"]: a["artifactVersion"] for a in self.spec.get("artifacts") or []}
+        """Artifact name -> ArtifactVersion object name (the newest link of each name)."""
+        return {a["name"]: a["artifactVersion"] for a in self.links}
+
+    def _typed(self, kind: str | None) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for link in self.links:
+            if kind is None or link.get("type", "data") == kind:
+                out.setdefault(link["name"], []).append(link["artifactVersion"])
+        return out
+
+    def _by_type(self, key: str, kind: str | None) -> LazyMapping[ArtifactVersionView]:
+        links = {k: v[-1] for k, v in self._typed(kind).items()}
+        return self._cached(key, lambda: LazyMapping(
+            list(links), lambda k: self._client._artifact_version_by_object_name(links[k]),
+            f"{kind or ''} artifact of model version {self.model_name}:{self.name}".strip()))
 
     @property
     def artifacts(self) -> LazyMapping[ArtifactVersionView]:
-        links = self.artifact_links
-        return self._cached("artifacts", lambda: LazyMapping(
-            list(links), lambda k: self._client._artifact_version_by_object_name(links[k]),
-            f"artifact of model version {self.model_name}:{self.name}"))
+        return self._by_type("artifacts", None)
 
-    def get_artifact(self, name: str) -> ArtifactVersionView:
-        """A linked artifact version by link name."""
-        return self.artifacts[name]
+    @property
+    def model_artifacts(self) -> LazyMapping[ArtifactVersionView]:
+        return self._by_type("model_artifacts", "model")
 
-    get_model_artifact = get_artifact
-    get_data_artifact = get_artifact
+    @property
+    def data_artifacts(self) -> LazyMapping[ArtifactVersionView]:
+        return self._by_type("data_artifacts", "data")
+
+    @property
+    def deployment_artifacts(self) -> LazyMapping[ArtifactVersionView]:
+        return self._by_type("deployment_artifacts", "deployment")
+
+    def _get(self, name: str, version: str | None, kind: str | None
+             ) -> ArtifactVersionView | None:
+        candidates = self._typed(kind).get(name) or []
+        for object_name in reversed(candidates):
+            view = self._client._artifact_version_by_object_name(object_name)
+            if version is None or str(view.version) == str(version):
+                return view
+        return None
+
+    def get_artifact(self, name: str, version: str | None = None
+                     ) -> ArtifactVersionView | None:
+        """The artifact linked as ``name`` (any type; newest, or of ``version``), or None."""
+        return self._get(name, version, None)
+
+    def get_model_artifact(self, name: str, version: str | None = None
+                           ) -> ArtifactVersionView | None:
+        """The model artifact ``name`` (e.g. 'trained_model'), or None."""
+        return self._get(name, version, "model")
+
+    def get_data_artifact(self, name: str, version: str | None = None
+                          ) -> ArtifactVersionView | None:
+        return self._get(name, version, "data")
+
+    def get_deployment_artifact(self, name: str, version: str | None = None
+                                ) -> ArtifactVersionView | None:
+        return self._get(name, version, "deployment")
+
+    def load_artifact(self, name: str, version: str | None = None) -> Any:
+        view = self.get_artifact(name, version)
+        if view is None:
+            raise NotFoundError(f"model version {self.model_name}:{self.name} has no artifact "
+                                f"{name!r}" + (f" version {version!r}" if version else ""))
+        return view.load()
 
     @property
     def producer_run(self) -> RunView | None:
         run = self.spec.get("producerRun")
         return self._client._run_by_object_name(run) if run else None
 
+    @property
+    def pipeline_run_names(self) -> list[str]:
+        """Runs whose steps linked artifacts to this version, in link order."""
+        return list(dict.fromkeys(a["run"] for a in self.links if a.get("run")))
+
+    @property
+    def pipeline_runs(self) -> dict[str, RunView]:
+        return {n: self._client._run_by_object_name(n) for n in self.pipeline_run_names}
+
+    def set_stage(self, stage: str | ModelStages, force: bool = False) -> None:
+        """Move this version to ``stage`` (``force``: archive the version holding it, else
+        RuntimeError); returns once the operator has applied it."""
+        updated = self._client.update_model_version(self.model_name, self.id or self.name,
+                                                    stage=stage, force=force)
+        self._obj = updated.object
+        self._cache.clear()
+
     def __repr__(self) -> str:
         return f"ModelVersionView({self.model_name!r}, {self.name!r}, stage={self.stage!r})"
-

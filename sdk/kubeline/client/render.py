@@ -111,7 +111,11 @@ def lineage_tree(run: RunView) -> Any:
             label += f"  {fmt_duration(view.duration)}"
         node = tree.add(label)
         for inp in (snapshot_steps.get(view.name) or {}).get("inputs") or []:
-            if inp.get("artifact"):
+            if inp.get("modelArtifact"):
+                ref = inp["modelArtifact"]
+                src = (f"model {ref.get('model')}:{ref.get('version') or 'latest'} "
+                       f"artifact {ref.get('artifact')}")
+            elif inp.get("artifact"):
                 ref = inp["artifact"]
                 src = f"artifact {ref.get('name')}:{ref.get('version') or 'latest'}"
             else:

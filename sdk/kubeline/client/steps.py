@@ -217,6 +217,13 @@ class StepView:
     def _resolve_input(self, arg: str) -> ArtifactVersionView:
         source = self.input_sources[arg]
         client = self.run._client
+        if source.get("modelArtifact"):
+            resolved = next((m for m in self.run.k8s_status.get("modelArtifacts") or []
+                             if m.get("step") == self.name and m.get("input") == arg), None)
+            if resolved is None:
+                raise NotFoundError(f"input {arg!r} of step {self.name} (from a model) was not "
+                                    f"resolved: run {self.run.name} did not start")
+            return client._artifact_version_by_object_name(resolved["artifactVersion"])
         if source.get("artifact"):
             ref = source["artifact"]
             if ref.get("id"):

@@ -42,6 +42,7 @@ class SklearnMaterializer(BaseMaterializer):
         f"sklearn.base.{t}" for t in ("BaseEstimator", "ClassifierMixin", "RegressorMixin",
                                       "TransformerMixin", "ClusterMixin"))
     FILENAME = "model.joblib"
+    ASSOCIATED_ARTIFACT_TYPE: ClassVar[str] = "ModelArtifact"
 
     def save(self, data: Any) -> None:
         import joblib

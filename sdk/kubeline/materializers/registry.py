@@ -104,6 +104,22 @@ def register_materializer(materializer: type[BaseMaterializer], *types: type
     return materializer
 
 
+def artifact_type_of(tp_or_materializer: Any) -> str:
+    """How outputs of this type (or saved by this materializer) link to a model version:
+    the materializer's ``ASSOCIATED_ARTIFACT_TYPE`` (model, deployment or data)."""
+    from kubeline.enums import ArtifactType
+
+    found = tp_or_materializer
+    if not (isinstance(found, type) and hasattr(found, "ASSOCIATED_ARTIFACT_TYPE")):
+        found = materializer_registry.lookup(tp_or_materializer)
+        if found in (AUTO, FALLBACK):
+            return "data"
+        if isinstance(found, str):
+            found = import_object(found)
+    kind = getattr(found, "ASSOCIATED_ARTIFACT_TYPE", ArtifactType.DATA)
+    return ArtifactType(kind).link_type
+
+
 def materializer_path_for_type(tp: Any) -> str:
     return materializer_registry.path_for(tp)
 

@@ -356,6 +356,8 @@ RESOURCES: tuple[Resource, ...] = (
             Column("Model", ".spec.name", description="Model name."),
             Column("Latest", ".status.latestVersion", description="Newest version."),
             Column("Production", ".status.productionVersion", description="Version in production."),
+            Column("Staging", ".status.stagingVersion", description="Version in staging.",
+                   priority=1),
             Column("Versions", ".status.versionCount", "integer", "Number of versions."),
             AGE,
         ),
@@ -374,9 +376,10 @@ RESOURCES: tuple[Resource, ...] = (
         columns=(
             Column("Model", ".spec.model", description="Model name."),
             Column("Version", ".spec.version", description="Version name or number."),
-            Column("Stage", ".spec.stage", description="Stage."),
-            Column("Number", ".status.number", "integer", "1-based version number.",
-                   priority=1),
+            Column("Number", ".status.number", "integer", "1-based version number."),
+            Column("Stage", ".status.stage", description="Stage in effect."),
+            Column("Requested", ".spec.stage", description="Stage asked for.", priority=1),
+            Column("Run", ".spec.producerRun", description="Run that created it.", priority=1),
             AGE,
         ),
         spec_rules=immutable_fields_rules(

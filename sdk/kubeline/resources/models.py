@@ -36,6 +36,9 @@ StepPhase = Literal[
     "pending", "running", "retrying", "completed", "failed", "cached", "cancelled", "skipped"
 ]
 ModelStage = Literal["none", "staging", "production", "archived"]
+#: How an artifact is linked to a model version (ZenML: data, model or deployment artifacts).
+ModelArtifactType = Literal["data", "model", "deployment"]
+MAX_STAGE_HISTORY = 20
 
 JSONValue = Annotated[
     Any,
@@ -174,6 +177,24 @@ class ArtifactRef(K8sModel):
     id: str | None = Field(None, max_length=64, description="ArtifactVersion uid, if pinned.")
 
 
+class ModelArtifactRef(K8sModel):
+    """An artifact linked to a model version; which version is resolved when a run starts."""
+
+    model: str = name_field("Model name.")
+    version: str | None = Field(
+        None, max_length=128,
+        description="Model version name or number, or a stage (staging, production, archived, "
+        "none, latest); unset means latest.",
+    )
+    artifact: str = name_field("Name of the linked artifact (e.g. 'trained_model').")
+    artifact_version: str | None = Field(
+        None, max_length=128, description="Version of that artifact; unset means the newest linked."
+    )
+    type: Literal["any", "data", "model", "deployment"] = Field(
+        "any", description="Link type required: model (get_model_artifact), data, deployment or any."
+    )
+
+
 class StepInput(K8sModel):
     """Where a step input comes from: an upstream step's output or an existing artifact."""
 
@@ -182,9 +203,12 @@ class StepInput(K8sModel):
             "x-kubernetes-validations": [
                 _cel(
                     "has(self.artifact) ? !has(self.step) && !has(self.output)"
+                    " && !has(self.modelArtifact)"
+                    " : has(self.modelArtifact) ? !has(self.step) && !has(self.output)"
                     " : has(self.step) && has(self.output)",
-                    "a step input sets either step and output (an upstream step's output) "
-                    "or artifact (an existing artifact version), exactly one of the two",
+                    "a step input sets exactly one of: step and output (an upstream step's "
+                    "output), artifact (an existing artifact version) or modelArtifact (an "
+                    "artifact linked to a model version, resolved when the run starts)",
                 )
             ]
         }
@@ -196,6 +220,9 @@ class StepInput(K8sModel):
     )
     output: str | None = Field(None, max_length=128, description="Upstream output name.")
     artifact: ArtifactRef | None = Field(None, description="An existing artifact version instead.")
+    model_artifact: ModelArtifactRef | None = Field(
+        None, description="An artifact of a model version, resolved when the run starts."
+    )
     unmaterialized: bool = Field(
         False, description="Pass an UnmaterializedArtifact (id and URI) instead of loading data."
     )
@@ -211,6 +238,11 @@ class StepOutput(K8sModel):
     data_type: str = Field("", max_length=MAX_NAME, description="Python type path of the value.")
     artifact_name: str | None = Field(
         None, max_length=MAX_NAME, description="Artifact name (defaults to '<pipeline>::<step>::<output>')."
+    )
+    artifact_type: ModelArtifactType | None = Field(
+        None,
+        description="How the output is linked to the run's model version: model "
+        "(ArtifactConfig(is_model_artifact=True) or a model materializer), deployment or data.",
     )
 
 
@@ -315,6 +347,26 @@ SNAPSHOT_RULES: list[Any] = [
 ]
 
 
+class ModelConfig(K8sModel):
+    """The Model a pipeline's runs belong to (``@pipeline(model=Model(...))``)."""
+
+    name: str = name_field("Model name as given.")
+    version: str | None = Field(
+        None, max_length=128,
+        description="Unset: a new version per run. Else a version name or number, a stage "
+        "(staging, production, archived, none, latest) or a name template with {date} and "
+        "{time}, resolved when the run starts.",
+    )
+    description: str | None = Field(None, max_length=MAX_TEXT, description="Description.")
+    license: str | None = Field(None, max_length=128, description="License.")
+    audience: str | None = Field(None, max_length=MAX_TEXT, description="Target audience.")
+    use_cases: str | None = Field(None, max_length=MAX_TEXT, description="Use cases.")
+    limitations: str | None = Field(None, max_length=MAX_TEXT, description="Known limitations.")
+    trade_offs: str | None = Field(None, max_length=MAX_TEXT, description="Trade-offs.")
+    ethics: str | None = Field(None, max_length=MAX_TEXT, description="Ethical implications.")
+    tags: list[Annotated[str, Field(max_length=63)]] = Field(default_factory=list, max_length=32, description="Tags.")
+
+
 class SnapshotSpec(K8sModel):
     """An immutable, runnable pipeline: DAG, code, images and default configuration."""
 
@@ -352,9 +404,7 @@ class SnapshotSpec(K8sModel):
         default_factory=RunConfiguration, description="Default run configuration."
     )
     enable_cache: bool = Field(True, description="Pipeline-wide cache default.")
-    model: dict[str, JSONValue] | None = Field(
-        None, max_length=16, description="Model the runs belong to: {name, version}."
-    )
+    model: ModelConfig | None = Field(None, description="The Model the runs belong to.")
     pipeline_parameters: dict[str, JSONValue] = Field(
         default_factory=dict, max_length=MAX_PARAMS, description="The pipeline function's arguments."
     )
@@ -451,6 +501,31 @@ class RunProgress(K8sModel):
     running: int = Field(0, ge=0, description="Steps running now.")
 
 
+class RunModelVersion(K8sModel):
+    """The model version a run belongs to, resolved when it started."""
+
+    name: str = name_field("Model name.")
+    version: str = Field(..., min_length=1, max_length=128, description="Version name.")
+    number: int | None = Field(None, ge=1, description="Version number.")
+    object: str = name_field("ModelVersion object name.")
+    requested: str | None = Field(
+        None, max_length=128, description="What the snapshot asked for (stage, name, template); unset: new."
+    )
+    created: bool = Field(False, description="Whether this run created the version.")
+
+
+class ResolvedModelArtifact(K8sModel):
+    """A step input taken from a model version: what it resolved to when the run started."""
+
+    step: str = Field(..., max_length=128, description="Step invocation id.")
+    input: str = Field(..., max_length=128, description="Argument name.")
+    model: str = name_field("Model name.")
+    requested: str | None = Field(None, max_length=128, description="Version or stage asked for.")
+    version: str = Field(..., min_length=1, max_length=128, description="Model version it resolved to.")
+    number: int | None = Field(None, ge=1, description="That version's number.")
+    artifact_version: str = name_field("ArtifactVersion object name passed to the step.")
+
+
 class PipelineRunStatus(K8sModel):
     """Written by the operator only."""
 
@@ -480,6 +555,11 @@ class PipelineRunStatus(K8sModel):
         None, max_length=MAX_STEPS, description="Effective parameters by step (after overrides)."
     )
     observed_generation: int | None = Field(None, description="Spec generation last acted on.")
+    model: RunModelVersion | None = Field(None, description="The run's model version.")
+    model_artifacts: list[ResolvedModelArtifact] = Field(
+        default_factory=list, max_length=256,
+        description="Step inputs taken from model versions, as resolved when the run started.",
+    )
 
 
 # --------------------------------------------------------------------------- ArtifactVersion
@@ -536,6 +616,11 @@ class ModelSpec(K8sModel):
     name: str = name_field("Model name as given.")
     description: str | None = Field(None, max_length=MAX_TEXT, description="Description.")
     license: str | None = Field(None, max_length=128, description="License.")
+    audience: str | None = Field(None, max_length=MAX_TEXT, description="Target audience.")
+    use_cases: str | None = Field(None, max_length=MAX_TEXT, description="Use cases.")
+    limitations: str | None = Field(None, max_length=MAX_TEXT, description="Known limitations.")
+    trade_offs: str | None = Field(None, max_length=MAX_TEXT, description="Trade-offs.")
+    ethics: str | None = Field(None, max_length=MAX_TEXT, description="Ethical implications.")
     tags: list[Annotated[str, Field(max_length=63)]] = Field(default_factory=list, max_length=32, description="Tags.")
 
 
@@ -544,32 +629,76 @@ class ModelStatus(K8sModel):
 
     latest_version: str | None = Field(None, max_length=128, description="Newest version.")
     production_version: str | None = Field(None, max_length=128, description="Version in production.")
+    staging_version: str | None = Field(None, max_length=128, description="Version in staging.")
     version_count: int = Field(0, ge=0, description="Number of versions.")
+    last_number: int = Field(
+        0, ge=0,
+        description="Highest version number handed out (numbers are allocated by a "
+        "compare-and-swap on this field, so two versions never share one).",
+    )
 
 
 class ModelArtifactLink(K8sModel):
     """An artifact version linked to a model version."""
 
-    name: str = Field(..., max_length=MAX_NAME, description="Link name (usually the output name).")
+    name: str = Field(..., max_length=MAX_NAME, description="Artifact name (e.g. 'trained_model').")
     artifact_version: str = Field(..., max_length=MAX_NAME, description="ArtifactVersion object name.")
+    type: ModelArtifactType = Field("data", description="data, model or deployment artifact.")
+    run: str | None = Field(None, max_length=MAX_NAME, description="Run whose step produced or used it.")
+    step: str | None = Field(None, max_length=128, description="Step invocation id.")
 
 
 class ModelVersionSpec(K8sModel):
-    """A version of a model, linking artifacts, with a stage."""
+    """A version of a model, linking artifacts, with the stage asked for."""
 
     model: str = name_field("Model name.")
     version: str = Field(..., min_length=1, max_length=128, description="Version name or number.")
-    stage: ModelStage = Field("none", description="none, staging, production or archived.")
+    stage: ModelStage = Field(
+        "none",
+        description="The stage asked for: none, staging, production or archived. The operator "
+        "applies it (status.stage): promoting to staging or production archives the version "
+        "that held that stage.",
+    )
     description: str | None = Field(None, max_length=MAX_TEXT, description="Description.")
+    tags: list[Annotated[str, Field(max_length=63)]] = Field(default_factory=list, max_length=32, description="Tags.")
     artifacts: list[ModelArtifactLink] = Field(default_factory=list, max_length=256, description="Linked artifacts.")
     producer_run: str | None = Field(None, max_length=MAX_NAME, description="Run that created it.")
+    metadata: dict[str, JSONValue] = Field(
+        default_factory=dict, max_length=64,
+        description="Metadata (log_metadata(..., infer_model=True) and Client calls).",
+    )
+
+
+class StageChange(K8sModel):
+    """One entry of a model version's stage history."""
+
+    stage: ModelStage = Field(..., description="The stage it entered.")
+    previous: ModelStage | None = Field(None, description="The stage it left.")
+    time: str = Field(..., max_length=64, description="When the operator applied the change.")
+    user: str | None = Field(
+        None, max_length=MAX_NAME,
+        description="Who asked for it, as authenticated by the API server (the annotation "
+        "kubeline.dev/stage-changed-by, checked by the chart's admission policy).",
+    )
+    manager: str | None = Field(
+        None, max_length=128, description="The field manager that wrote spec.stage (client-reported)."
+    )
+    reason: str | None = Field(
+        None, max_length=64, description="Requested, or ArchivedByPromotion when displaced."
+    )
+    message: str | None = Field(None, max_length=MAX_TEXT, description="Details.")
 
 
 class ModelVersionStatus(K8sModel):
     """Set by the operator."""
 
     number: int | None = Field(None, ge=1, description="1-based number of this version.")
+    stage: ModelStage | None = Field(None, description="The stage in effect (applied by the operator).")
     stage_changed_time: str | None = Field(None, max_length=64, description="When the stage changed.")
+    stage_history: list[StageChange] = Field(
+        default_factory=list, max_length=MAX_STAGE_HISTORY,
+        description=f"The last {MAX_STAGE_HISTORY} stage changes, oldest first.",
+    )
 
 
 # --------------------------------------------------------------------------- Schedule

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 GROUP = "kubeline.dev"
 VERSION = "v1alpha1"
@@ -48,6 +49,11 @@ S3_SECRET_KEY_IN_CLUSTER_SERVICE = "inClusterService"
 ANNOTATION_NAME = f"{GROUP}/name"
 #: Tags added after an object was created (``add_tags``): a JSON list of strings.
 ANNOTATION_TAGS = f"{GROUP}/tags"
+
+
+#: On a ModelVersion: who asks for its stage change; the chart's admission policy only
+#: accepts the requesting user's own name, so the stage history can trust it.
+ANNOTATION_STAGE_CHANGED_BY = f"{GROUP}/stage-changed-by"
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -119,6 +125,16 @@ def next_version(existing: Iterable[str]) -> str:
     return str(max(numbers, default=0) + 1)
 
 
+def model_object_name(model: str) -> str:
+    """Object name of the Model ``model``."""
+    return dns_name(model)
+
+
+def model_version_name(model: str, version: str) -> str:
+    """Object name of version ``version`` of ``model`` (the pair, hashed: never collides)."""
+    return dns_name(f"{model}@{version}")
+
+
 def step_pod_name(run: str, step: str, attempt: int) -> str:
     """Deterministic Pod name for one attempt of one step of a run."""
     return dns_name(f"{run}-{step}-{attempt}", 63)
@@ -137,3 +153,20 @@ def schedule_run_name(schedule: str, due_epoch: float) -> str:
 
     stamp = datetime.fromtimestamp(due_epoch, tz=UTC).strftime("%Y%m%d-%H%M%S")
     return f"{dns_name(schedule, 63 - len(stamp) - 1)}-{stamp}"
+
+
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+
+def format_name_template(template: str, when: float) -> str:
+    """``{date}`` -> ``%Y_%m_%d`` and ``{time}`` -> ``%H_%M_%S_%f`` of ``when`` (UTC), as ZenML
+    formats names with the run's start time; another placeholder raises KeyError naming it."""
+    if not _PLACEHOLDER.search(template):
+        return template
+    moment = datetime.fromtimestamp(when, UTC)
+    values = {"date": moment.strftime("%Y_%m_%d"), "time": moment.strftime("%H_%M_%S_%f")}
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise KeyError(f"Could not format the name template `{template}`. Missing key: {exc}"
+                       ) from None

@@ -263,7 +263,8 @@ def run_invocation(inv: dict[str, Any], store: Any,
         run_hook(step, "on_success")
         manifest = {
             "outputs": outputs, "stepMetadata": ctx.step_metadata,
-            "runMetadata": ctx.run_metadata, "startTime": start, "endTime": _now(),
+            "runMetadata": ctx.run_metadata, "modelMetadata": ctx.model_metadata,
+            "startTime": start, "endTime": _now(),
         }
         if ctx.run_tags:
             manifest["runTags"] = list(ctx.run_tags)

@@ -27,7 +27,6 @@ from kubeline_operator.artifacts import (
 from kubeline_operator.bookkeeping import admit_run, finish_run
 from kubeline_operator.controller import status_patch
 from kubeline_operator.dag import validate_snapshot
-from kubeline_operator.models_ctl import VersionEntry, plan_model
 from kubeline_operator.observe import classify_failure, observe_pod
 from kubeline_operator.ratelimit import TokenBucket
 from kubeline_operator.run_status import apply
@@ -229,21 +228,6 @@ def test_last_successful_only_moves_forward() -> None:
     assert finish_run(status, "r1", True) is None
     assert finish_run(status, "r3", False) is None
     assert finish_run({"recentRuns": ["r1"]}, "r1", True) == {"lastSuccessfulRun": "r1"}
-
-
-# ------------------------------------------------------------------ models
-
-
-def test_one_production_version_per_model() -> None:
-    versions = [VersionEntry("m-1", "1", "production", 1.0),
-                VersionEntry("m-2", "2", "staging", 2.0),
-                VersionEntry("m-3", "3", "production", 3.0)]
-    plan = plan_model(versions, {"m-1": "production", "m-3": "staging"})
-    assert plan.production == "3" and plan.demote == ["m-1"] and plan.latest == "3"
-    assert plan.numbers == {"m-1": 1, "m-2": 2, "m-3": 3}
-    # Re-promoting the older one makes it win.
-    plan2 = plan_model(versions, {"m-1": "archived", "m-3": "production"})
-    assert plan2.production == "1" and plan2.demote == ["m-3"]
 
 
 # ------------------------------------------------------------------ settings, rate, queue

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from kubeline.resources.models import (
+    RunModelVersion,
     CodeArchive,
     ResourceRequirements,
     SnapshotSpec,
@@ -29,7 +30,8 @@ SNAP = SnapshotSpec(pipeline="training-pipeline", pipeline_name="training_pipeli
                     code=CodeArchive(uri="s3://b/code/x.tar.gz", sha256="d" * 64),
                     model={"name": "iris", "version": "1"})
 RUN = RunRef(name="training-pipeline-x7k2p", uid="uid-1", namespace="ml",
-             pipeline="training-pipeline", snapshot="snap-1")
+             pipeline="training-pipeline", snapshot="snap-1",
+             model=RunModelVersion(name="iris", version="1", number=1, object="iris-1-abc"))
 INFO = ArtifactInfo("x-train-1", "uid-av", "s3://b/x", "m.Pandas", "pandas.DataFrame",
                     "X_train", "3", "h" * 64)
 SETTINGS = PodSettings(default_image="fallback:1", image_pull_policy="Never",
@@ -92,7 +94,9 @@ def test_invocation_matches_contract() -> None:
         "version": "3"}
     assert inv["outputsUri"] == f"s3://b/artifacts/ml/training-pipeline/{RUN.name}/svc-trainer/2"
     assert inv["code"]["sha256"] == "d" * 64
-    assert inv["model"] == {"name": "iris", "version": "1"}
+    # The step context's model is the run's resolved version, with its number.
+    assert inv["model"] == {"name": "iris", "version": "1", "number": 1, "object": "iris-1-abc",
+                            "tags": []}
 
 
 def test_s3_env_from_secret_and_declared_env() -> None:

@@ -66,7 +66,8 @@ def test_pipeline_options() -> None:
     assert p.options.synchronous is False and s.two_step.options.synchronous is True
     assert p.options.model.to_spec() == {"name": "iris", "version": "production"}
     spec = p.compile(source_root=s.two_step.compile().source_root).spec
-    assert spec.model == {"name": "iris", "version": "production"}
+    assert spec.model is not None
+    assert spec.model.to_k8s() == {"name": "iris", "version": "production", "tags": []}
     with pytest.raises(ConfigurationError, match="unknown option"):
         s.two_step.with_options(colour="red")
 
