@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("kubeline.cli.run_cmds:run", "Describe, watch, log, cancel or delete a run."),
     "snapshot": ("kubeline.cli.snapshot_cmds:snapshot", "List snapshots."),
     "artifact": ("kubeline.cli.artifact_cmds:artifact", "Artifacts and their versions."),
+    "model": ("kubeline.cli.model_cmds:model", "Models, their versions and stages."),
     "dev": ("kubeline.cli.dev:dev", "A local Kubernetes cluster for development and tests."),
     "ui": ("kubeline.cli.ui_cmd:ui", "Serve the web UI: runs as live lineage pictures."),
 }

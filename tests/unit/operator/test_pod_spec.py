@@ -6,9 +6,9 @@ import json
 
 import pytest
 from kubeline.resources.models import (
-    RunModelVersion,
     CodeArchive,
     ResourceRequirements,
+    RunModelVersion,
     SnapshotSpec,
     StepOutput,
     StepSpec,

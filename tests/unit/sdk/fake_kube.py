@@ -81,7 +81,8 @@ class FakeKube:
         self.created.append(obj)
         return copy.deepcopy(obj)
 
-    def patch(self, plural: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+    def patch(self, plural: str, name: str, body: dict[str, Any],
+              field_manager: str | None = None) -> dict[str, Any]:
         self.requests += 1
         obj = self.store[plural].get(name)
         if obj is None:
@@ -92,6 +93,9 @@ class FakeKube:
             else:
                 obj[key] = value
         return copy.deepcopy(obj)
+
+    def whoami(self) -> str | None:
+        return "alice"
 
     def delete(self, plural: str, name: str) -> dict[str, Any]:
         self.requests += 1
