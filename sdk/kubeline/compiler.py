@@ -17,7 +17,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from kubeline.errors import CompileError
 from kubeline.resources.names import LABEL_PIPELINE, dns_name, is_dns_label, short_hash
@@ -26,6 +26,7 @@ from kubeline.signature import OutputSpec, parameter_names, parse_outputs, type_
 
 if TYPE_CHECKING:
     from kubeline.pipelines import Pipeline
+    from kubeline.resources.models import ModelArtifactType as ArtifactLinkType
     from kubeline.resources.models import SnapshotSpec
     from kubeline.steps import Step
 
@@ -553,6 +554,7 @@ def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str
     )
     from kubeline.resources.models import (
         CodeArchive,
+        ModelConfig,
         ResourceRequirements,
         RetryPolicy,
         RunConfiguration,
@@ -662,7 +664,7 @@ def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str
         image=snapshot_image, code=code, steps=step_specs,
         config_template=RunConfiguration(enable_cache=options.enable_cache, steps=config_steps),
         enable_cache=True if options.enable_cache is None else bool(options.enable_cache),
-        model=options.model.to_spec() if options.model else None,
+        model=ModelConfig.model_validate(options.model.to_spec()) if options.model else None,
         pipeline_parameters={k: v for k, v in params.items() if is_json(v)},
         extra=dict(options.extra),
     )

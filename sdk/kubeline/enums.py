@@ -77,18 +77,6 @@ class VisualizationType(StrEnum):
     JSON = "json"
 
 
-class ArtifactType(StrEnum):
-    """Kinds of artifact (ZenML's values); ``ArtifactConfig(artifact_type=...)`` records one."""
-
-    DATA_ANALYSIS = "DataAnalysisArtifact"
-    DATA = "DataArtifact"
-    MODEL = "ModelArtifact"
-    SCHEMA = "SchemaArtifact"
-    SERVICE = "ServiceArtifact"
-    STATISTICS = "StatisticsArtifact"
-    BASE = "BaseArtifact"
-
-
 class ArtifactSaveType(StrEnum):
     """How an artifact version came to be."""
 

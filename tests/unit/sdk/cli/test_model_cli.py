@@ -75,7 +75,7 @@ def test_promotion_without_force_onto_an_occupied_stage_fails_clearly(kube: Oper
     assert client.get_model_version("iris_classifier", 1).stage == "archived"  # unchanged
     with pytest.raises(RuntimeError, match="Model version 2 is in production"):
         client.get_model_version("iris_classifier", 1).set_stage(ModelStages.PRODUCTION)
-    with pytest.raises(ValueError, match="`gold` is not a valid model stage."):
+    with pytest.raises(ValueError, match=r"`gold` is not a valid model stage\."):
         client.update_model_version("iris_classifier", "1", stage="gold")
 
 
