@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubeline.enums import ArtifactType
-
 
 @dataclass(frozen=True)
 class ArtifactConfig:
