@@ -264,7 +264,7 @@ async def run_event(body: Any, event: kopf.RawEvent, **kwargs: Any) -> None:
 
 
 @kopf.on.event(GROUP, "v1alpha1", SCHEDULES)
-async def schedule_event(body: Any, event: dict[str, Any], **kwargs: Any) -> None:
+async def schedule_event(body: Any, event: kopf.RawEvent, **kwargs: Any) -> None:
     """Plan a Schedule when it changes (its timer and its runs wake it otherwise)."""
     _bind(kwargs)
     if Runtime.schedules is not None and _owns(body):

@@ -16,12 +16,14 @@ import heapq
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Literal, cast
 
 from kubeline.resources.cron import CronError, cron_times, interval_times, validate_cron, zone
 from kubeline.resources.models import (
     MAX_SCHEDULE_HISTORY,
     Condition,
     ScheduledRun,
+    ScheduleRunPhase,
     ScheduleSpec,
     ScheduleStatus,
     SkippedTime,
@@ -168,7 +170,8 @@ class _Window:
 # ----------------------------------------------------------------------------- planning
 
 
-def _condition(type_: str, status: str, reason: str, message: str, now: float,
+def _condition(type_: str, status: Literal["True", "False"], reason: str, message: str,
+               now: float,
                old: list[Condition]) -> Condition:
     prev = next((c for c in old if c.type == type_), None)
     changed = prev is None or prev.status != status or prev.reason != reason
@@ -194,8 +197,8 @@ def _skip_message(reason: SkipReason, spec: ScheduleSpec, active: list[str]) -> 
     if reason == "CatchUpLatest":
         return "several times were missed and catchUp latest runs only the newest"
     if reason == "CatchUpLimit":
-        limit = spec.catch_up_limit or DEFAULT_CATCH_UP_LIMIT
-        return f"more missed times than catchUpLimit ({limit}); the newest {limit} run"
+        bound = spec.catch_up_limit or DEFAULT_CATCH_UP_LIMIT
+        return f"more missed times than catchUpLimit ({bound}); the newest {bound} run"
     if reason == "Suspended":
         return "the schedule was suspended"
     return "due between the last decision and a spec change (a changed schedule never runs " \
@@ -336,9 +339,9 @@ def _fill_runs(status: ScheduleStatus, runs: Iterable[ObservedRun],
     seen: dict[str, ScheduledRun] = {}
     for r in runs:
         if r.name not in deleted:
+            phase = r.phase if r.phase in (*TERMINAL, "initialized", "running") else "unknown"
             seen[r.name] = ScheduledRun(name=r.name, scheduled_time=to_rfc3339(r.scheduled),
-                                        phase=r.phase if r.phase in (
-                                            *TERMINAL, "initialized", "running") else "unknown")
+                                        phase=cast(ScheduleRunPhase, phase))
     for c in created:
         seen.setdefault(c.name, ScheduledRun(name=c.name, scheduled_time=to_rfc3339(c.scheduled)))
     ordered = sorted(seen.values(), key=lambda s: (s.scheduled_time, s.name), reverse=True)

@@ -26,6 +26,7 @@ _EXPORTS = {
     "DockerSettings": "kubeline.settings",
     "StepRetryConfig": "kubeline.settings",
     "PipelineRunConfiguration": "kubeline.config.pipeline_run_configuration",
+    "Schedule": "kubeline.config.schedule",
     "Client": "kubeline.client",
     "Tag": "kubeline.utils.tag_utils",
     "add_tags": "kubeline.utils.tag_utils",
@@ -39,8 +40,8 @@ _EXPORTS = {
 
 __all__ = [
     "ArtifactConfig", "Client", "DockerSettings", "ExternalArtifact", "Model", "Pipeline",
-    "PipelineRunConfiguration", "ResourceSettings", "Step", "StepRetryConfig", "Tag",
-    "UnmaterializedArtifact", "__version__", "add_tags", "bulk_log_metadata",
+    "PipelineRunConfiguration", "ResourceSettings", "Schedule", "Step", "StepRetryConfig",
+    "Tag", "UnmaterializedArtifact", "__version__", "add_tags", "bulk_log_metadata",
     "get_pipeline_context", "get_step_context", "load_artifact", "log_metadata", "pipeline",
     "register_artifact", "remove_tags", "save_artifact", "step",
 ]
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from kubeline.artifacts.unmaterialized_artifact import UnmaterializedArtifact
     from kubeline.artifacts.utils import load_artifact
     from kubeline.config.pipeline_run_configuration import PipelineRunConfiguration
+    from kubeline.config.schedule import Schedule
     from kubeline.context import get_pipeline_context, get_step_context, log_metadata
     from kubeline.model import Model
     from kubeline.pipelines import Pipeline, pipeline

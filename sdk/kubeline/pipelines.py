@@ -44,6 +44,7 @@ class PipelineOptions:
     code_max_bytes: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     substitutions: dict[str, str] = field(default_factory=dict)
+    schedule: Any = None  # a kubeline.config.schedule.Schedule: calling creates it, no run
 
 
 def _coerce_model(value: Any, where: str) -> Model | None:
@@ -52,6 +53,21 @@ def _coerce_model(value: Any, where: str) -> Model | None:
     if isinstance(value, dict):
         return Model(**value)
     raise ConfigurationError(f"{where}: model must be a Model(...) or a dict with a name")
+
+
+def _coerce_schedule(value: Any, where: str) -> Any:
+    from kubeline.config.schedule import Schedule
+
+    if value is None or isinstance(value, Schedule):
+        return value
+    if isinstance(value, dict):
+        from pydantic import ValidationError
+
+        try:
+            return Schedule(**value)
+        except ValidationError as exc:
+            raise ConfigurationError(f"{where}: invalid schedule: {exc}") from None
+    raise ConfigurationError(f"{where}: schedule must be a Schedule(...) or a dict of its fields")
 
 
 def _load_yaml(path: str | Path) -> dict[str, Any]:
@@ -161,6 +177,8 @@ def build_options(base: PipelineOptions, where: str, **kw: Any) -> PipelineOptio
     for key in ("run_name", "namespace", "code_max_bytes"):
         if key in kw:
             updates[key] = kw.pop(key)
+    if "schedule" in kw:
+        updates["schedule"] = _coerce_schedule(kw.pop("schedule"), where)
     if "tags" in kw:
         updates["tags"] = tuple(_tag_name(t, where) for t in kw.pop("tags") or ())
     if "extra" in kw:  # the pipeline's own extra (ZenML: not a default of the steps)
@@ -233,7 +251,9 @@ class Pipeline:
         (PipelineRunConfiguration/dict), ``steps`` ({step id: {parameters, enable_cache,
         settings, ...}}), ``parameters`` (pipeline arguments), ``enable_cache``,
         ``synchronous``, ``model``, ``settings``, ``run_name``, ``tags``, ``namespace``,
-        ``code_max_bytes`` and step defaults (``image``, ``resources``, ``env``, ...).
+        ``code_max_bytes``, ``schedule`` (a ``Schedule``: calling the pipeline then creates
+        the Snapshot and the Schedule instead of a run) and step defaults (``image``,
+        ``resources``, ``env``, ...).
         """
         return Pipeline(self.entrypoint,
                         build_options(self.options, f"pipeline '{self.name}'", **options))
@@ -269,6 +289,10 @@ class Pipeline:
             log.info("not running pipeline %s: called while a step Pod imports its code",
                      self.name)
             return None
+        if self.options.schedule is not None:
+            from kubeline.submit import schedule_pipeline
+
+            return schedule_pipeline(self, args, kwargs)
         from kubeline.submit import run_pipeline
 
         return run_pipeline(self, args, kwargs)

@@ -11,11 +11,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from kubeline.resources.names import (
+    ANNOTATION_NAME,
     API_VERSION,
     LABEL_PIPELINE,
     LABEL_SNAPSHOT,
     PIPELINE_RUNS,
     PIPELINES,
+    SCHEDULES,
     SNAPSHOTS,
     dns_name,
     label_value,
@@ -125,3 +127,42 @@ def create_snapshot(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str,
     if callable(getter):
         return getter(compiled.snapshot_name)
     return kube.get(SNAPSHOTS, compiled.snapshot_name)
+
+
+def schedule_object(compiled: CompiledPipeline, schedule: Any, now: datetime | None = None
+                    ) -> dict[str, Any]:
+    """The Schedule resource that runs ``compiled``'s snapshot on ``schedule`` (pure).
+
+    Unnamed schedules are named after the pipeline and the time, as ZenML names them; a
+    given name that is not a DNS label is kept verbatim in the kubeline.dev/name annotation.
+    """
+    given = schedule.name
+    name = dns_name(given) if given else run_name_for(compiled.pipeline_object_name, now)
+    meta: dict[str, Any] = {"name": name, "labels": {
+        LABEL_PIPELINE: compiled.pipeline_object_name,
+        LABEL_SNAPSHOT: label_value(compiled.snapshot_name)}}
+    if given and given != name:
+        meta["annotations"] = {ANNOTATION_NAME: given}
+    return {"apiVersion": API_VERSION, "kind": "Schedule", "metadata": meta,
+            "spec": schedule.to_spec(snapshot=compiled.snapshot_name,
+                                     config=compiled.run_config or None)}
+
+
+def schedule_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Create the Snapshot and the Schedule (no run); returns the Schedule's view."""
+    from kubeline.errors import AlreadyExistsError, ConfigurationError
+
+    kube, compiled = _compile_and_store(pipeline, args, kwargs, display_name=None)
+    body = schedule_object(compiled, pipeline.options.schedule)
+    name = body["metadata"]["name"]
+    try:
+        kube.create(SCHEDULES, body)
+    except AlreadyExistsError:
+        raise ConfigurationError(
+            f"schedule {name!r} exists already in namespace {kube.namespace}: change it with "
+            f"Client().update_schedule({name!r}, ...), or delete it first "
+            f"(Client().delete_schedule({name!r}))") from None
+    print(f"Schedule {name} created for pipeline {compiled.spec.pipeline_name} (snapshot "
+          f"{compiled.snapshot_name}, namespace {kube.namespace}); the operator starts its "
+          "runs.", flush=True)
+    return _client(kube).get_schedule(name)

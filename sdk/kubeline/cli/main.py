@@ -14,6 +14,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pipeline": ("kubeline.cli.pipeline_cmds:pipeline", "Pipelines, their runs and snapshots."),
     "run": ("kubeline.cli.run_cmds:run", "Describe, watch, log, cancel or delete a run."),
     "snapshot": ("kubeline.cli.snapshot_cmds:snapshot", "List snapshots."),
+    "schedule": ("kubeline.cli.schedule_cmds:schedule",
+                 "Schedules: list, describe, suspend, resume, update, delete."),
     "artifact": ("kubeline.cli.artifact_cmds:artifact", "Artifacts and their versions."),
     "model": ("kubeline.cli.model_cmds:model", "Models, their versions and stages."),
     "dev": ("kubeline.cli.dev:dev", "A local Kubernetes cluster for development and tests."),

@@ -165,3 +165,12 @@ def list_snapshots(ctx: click.Context, pipeline_name: str | None, output: str) -
     from kubeline.cli.snapshot_cmds import list_snapshots_impl
 
     list_snapshots_impl(ctx, pipeline_name, output)
+
+
+def _add_schedule_group() -> None:
+    from kubeline.cli.schedule_cmds import schedule
+
+    pipeline.add_command(schedule, "schedule")
+
+
+_add_schedule_group()

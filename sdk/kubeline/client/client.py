@@ -19,6 +19,7 @@ from kubeline.client.filters import is_exact, matches, metadata_matches
 from kubeline.client.model_ops import ModelOps
 from kubeline.client.pipelines import PipelineView, newest_first
 from kubeline.client.runs import RunView
+from kubeline.client.schedules import ScheduleView
 from kubeline.client.snapshots import SnapshotView
 from kubeline.errors import (
     ClusterUnreachableError,
@@ -304,6 +305,118 @@ class Client(ModelOps):
             f"pipeline {pipeline.name!r} has no runnable snapshot: run it once or create one "
             "with `kubeline pipeline snapshot create`"
         )
+
+    # ================================================================ schedules
+    def list_schedules(self, pipeline: str | PipelineView | None = None,
+                       sort_by: str = "desc:created", page: int = 1, size: int = 100,
+                       name: str | None = None, active: bool | None = None
+                       ) -> Page[ScheduleView]:
+        """Schedules, newest first; ``pipeline`` filters by label, ``name`` by (part of)
+        the name (``contains:x`` or exact), ``active`` by suspension."""
+        selector = None
+        if pipeline is not None:
+            selector = f"{names.LABEL_PIPELINE}={self._pipeline_label(pipeline)}"
+        views = [ScheduleView(self, o)
+                 for o in self.kube.iter(names.SCHEDULES, label_selector=selector)]
+        if name:
+            views = [v for v in views if matches(v.name, name) or matches(v.object_name, name)]
+        if active is not None:
+            views = [v for v in views if v.active == active]
+        return _paginate([v.object for v in views], sort_by, page, size,
+                         lambda o: ScheduleView(self, o))
+
+    def get_schedule(self, name_id_or_prefix: str) -> ScheduleView:
+        """A schedule by object name (one GET), given name, id (uid) or unique name prefix."""
+        key = str(name_id_or_prefix)
+        obj = self._get_or_none(names.SCHEDULES, key)
+        if obj is None and is_uuid(key):
+            obj = self._find_by_uid(names.SCHEDULES, key)
+        if obj is None:
+            obj = self._get_or_none(names.SCHEDULES, names.dns_name(key))
+        if obj is None:
+            obj = self._find_by_prefix(names.SCHEDULES, key, "schedule")
+        if obj is None:
+            raise NotFoundError(
+                f"no schedule {key!r} in namespace {self.namespace} "
+                "(`kubeline schedule list` shows them)")
+        return ScheduleView(self, obj)
+
+    def update_schedule(self, name_id_or_prefix: str, cron_expression: str | None = None,
+                        active: bool | None = None, **changes: Any) -> ScheduleView:
+        """Change a schedule: ``cron_expression`` (ZenML), ``active`` (False suspends, True
+        resumes: ZenML's deactivate/activate) and Kubeline's ``cron_expressions``,
+        ``time_zone``, ``concurrency_policy``, ``starting_deadline_seconds``, ``catch_up``,
+        ``catch_up_limit``, ``start_time``, ``end_time``, history limits. A changed schedule
+        never runs for times already past."""
+        from kubeline.resources.cron import CronError, validate_cron, zone
+        from kubeline.resources.models import ScheduleSpec
+
+        view = self.get_schedule(name_id_or_prefix)
+        spec = dict(view.spec)
+        aliases = {"time_zone": "timeZone", "concurrency_policy": "concurrencyPolicy",
+                   "starting_deadline_seconds": "startingDeadlineSeconds",
+                   "catch_up": "catchUp", "catch_up_limit": "catchUpLimit",
+                   "successful_runs_history_limit": "successfulRunsHistoryLimit",
+                   "failed_runs_history_limit": "failedRunsHistoryLimit"}
+        unknown = sorted(set(changes) - {*aliases, "cron_expressions", "start_time",
+                                         "end_time"})
+        if unknown:
+            raise ConfigurationError(
+                f"update_schedule: unknown field(s) {unknown}; it changes cron_expression, "
+                f"active, cron_expressions, start_time, end_time and {sorted(aliases)}")
+        crons: list[str] | None = None
+        if cron_expression is not None:
+            crons = [cron_expression]
+        if changes.get("cron_expressions") is not None:
+            crons = list(changes.pop("cron_expressions"))
+        changes.pop("cron_expressions", None)
+        try:
+            for expr in crons or []:
+                validate_cron(expr)
+            if changes.get("time_zone") is not None:
+                zone(changes["time_zone"])
+        except CronError as exc:
+            raise ConfigurationError(str(exc)) from None
+        if crons is not None:
+            spec["cron"] = crons
+            spec.pop("intervalSeconds", None)
+            spec.pop("runAt", None)
+        if active is not None:
+            spec["suspend"] = not active
+        for key, value in changes.items():
+            if key in ("start_time", "end_time"):
+                from kubeline.resources.cron import as_utc
+
+                field = "startTime" if key == "start_time" else "endTime"
+                value = None if value is None else as_utc(value, spec.get("timeZone")) \
+                    .strftime("%Y-%m-%dT%H:%M:%SZ")
+            else:
+                field = aliases[key]
+            if value is None:
+                spec.pop(field, None)
+            else:
+                spec[field] = value
+        try:
+            ScheduleSpec.model_validate(spec)
+        except ValueError as exc:
+            raise ConfigurationError(f"update_schedule: invalid schedule: {exc}") from None
+        body = {"metadata": {"resourceVersion": view.metadata.get("resourceVersion")},
+                "spec": {**{k: None for k in view.spec if k not in spec}, **spec}}
+        return ScheduleView(self, self.kube.patch(names.SCHEDULES, view.object_name, body))
+
+    def activate_schedule(self, name_id_or_prefix: str) -> ScheduleView:
+        """Resume a suspended schedule (``zenml pipeline schedule activate``)."""
+        return self.update_schedule(name_id_or_prefix, active=True)
+
+    def deactivate_schedule(self, name_id_or_prefix: str) -> ScheduleView:
+        """Suspend a schedule: no new runs until activated (``... schedule deactivate``)."""
+        return self.update_schedule(name_id_or_prefix, active=False)
+
+    def delete_schedule(self, name_id_or_prefix: str) -> None:
+        """Delete a schedule. Its runs stay (they keep the schedule's label, so
+        ``run.schedule_name`` still says where they came from); no new run starts."""
+        view = self.get_schedule(name_id_or_prefix)
+        self.kube.delete(names.SCHEDULES, view.object_name)
 
     # ================================================================ trigger
     def trigger_pipeline(

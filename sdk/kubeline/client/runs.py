@@ -24,6 +24,7 @@ from kubeline.resources import names
 
 if TYPE_CHECKING:
     from kubeline.client.pipelines import PipelineView
+    from kubeline.client.schedules import ScheduleView
     from kubeline.client.snapshots import SnapshotView
     from kubeline.client.steps import StepView
 
@@ -286,6 +287,32 @@ class RunView(View):
     @property
     def step_statuses(self) -> list[dict[str, Any]]:
         return list(self.k8s_status.get("steps") or [])
+
+    # ------------------------------------------------------------ schedules
+    @property
+    def schedule_name(self) -> str | None:
+        """The Schedule that started this run (its label), if a schedule did."""
+        return self.labels.get(names.LABEL_SCHEDULE)
+
+    @property
+    def scheduled_time(self) -> datetime | None:
+        """The due time this run was started for, when a schedule started it."""
+        return parse_time(self.annotations.get(names.ANNOTATION_SCHEDULED_TIME))
+
+    @property
+    def schedule(self) -> ScheduleView | None:
+        """The Schedule that started this run (None for other runs, or once deleted)."""
+        name = self.schedule_name
+        if not name:
+            return None
+
+        def find() -> ScheduleView | None:
+            from kubeline.client.schedules import ScheduleView
+
+            obj = self._client._get_or_none(names.SCHEDULES, name)
+            return ScheduleView(self._client, obj) if obj is not None else None
+
+        return self._cached("schedule", find)
 
     # ------------------------------------------------------------ triggers
     @property

@@ -11,7 +11,7 @@ Python; ``model_validate`` accepts both, ``to_k8s`` writes camelCase.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -768,7 +768,8 @@ def _cron_rule() -> dict[str, str]:
 class ScheduleSpec(K8sModel):
     """Runs of a snapshot on cron expressions (or an interval, or once), in a time zone."""
 
-    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": _schedule_rules()})
+    model_config = ConfigDict(
+        json_schema_extra={"x-kubernetes-validations": cast(Any, _schedule_rules())})
 
     snapshot: str | None = Field(
         None, max_length=MAX_NAME, description="Snapshot object name (or display name) to run."
@@ -781,8 +782,8 @@ class ScheduleSpec(K8sModel):
         default_factory=RunConfiguration,
         description="Run configuration of every run (overrides the snapshot's template).",
     )
-    cron: list[Annotated[str, Field(max_length=128, json_schema_extra={
-        "x-kubernetes-validations": [_cron_rule()]})]] | None = Field(
+    cron: list[Annotated[str, Field(max_length=128, json_schema_extra=cast(Any, {
+        "x-kubernetes-validations": [_cron_rule()]}))]] | None = Field(
         None, max_length=MAX_CRONS,
         description="Cron expressions (5 fields or @daily etc.); a run is due whenever any "
         "of them matches, in timeZone. Times matched by several expressions run once.",

@@ -17,7 +17,7 @@ from kubeline.resources import names as n
 FIXTURES = Path(__file__).parent / "fixtures" / "client_objects.json"
 PLURALS = {"Pipeline": n.PIPELINES, "Snapshot": n.SNAPSHOTS, "PipelineRun": n.PIPELINE_RUNS,
            "ArtifactVersion": n.ARTIFACT_VERSIONS, "Model": n.MODELS,
-           "ModelVersion": n.MODEL_VERSIONS}
+           "ModelVersion": n.MODEL_VERSIONS, "Schedule": n.SCHEDULES}
 
 
 def _selected(obj: dict[str, Any], selector: str | None) -> bool:
@@ -88,8 +88,11 @@ class FakeKube:
         if obj is None:
             raise NotFoundError(f"{plural}/{name} not found")
         for key, value in body.items():
-            if isinstance(value, dict):
-                obj.setdefault(key, {}).update(value)
+            if isinstance(value, dict):  # a JSON merge patch, one level deep
+                part = obj.setdefault(key, {})
+                part.update({k: v for k, v in value.items() if v is not None})
+                for k in [k for k, v in value.items() if v is None]:
+                    part.pop(k, None)
             else:
                 obj[key] = value
         return copy.deepcopy(obj)
