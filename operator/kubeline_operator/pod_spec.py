@@ -15,6 +15,7 @@ from typing import Any
 from kubeline.resources.models import RunModelVersion, SnapshotSpec, StepSpec
 from kubeline.resources.names import (
     API_VERSION,
+    ENV_API_ACCESS,
     LABEL_ATTEMPT,
     LABEL_COMPONENT,
     LABEL_OPERATOR_CLASS,
@@ -22,6 +23,7 @@ from kubeline.resources.names import (
     LABEL_RUN,
     LABEL_SNAPSHOT,
     LABEL_STEP,
+    SERVICE_ACCOUNT_DIR,
     label_value,
     step_pod_name,
 )
@@ -52,6 +54,9 @@ class PodSettings:
     node_selector: tuple[tuple[str, str], ...] = ()  # pins step Pods, e.g. to kwok nodes
     tolerations: tuple[dict[str, Any], ...] = ()
     operator_class: str = ""  # non-empty: labels step Pods kubeline.dev/operator-class
+    api_access: str = "read"  # none | read | trigger (chart: steps.apiAccess, allowTriggeringRuns)
+    token_expiration_seconds: int = 600
+    token_audience: str = ""  # empty: the API server's own audience
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,25 @@ def _resources(step: StepSpec) -> dict[str, Any]:
     return out
 
 
+TOKEN_VOLUME = "kube-api-access"
+
+
+def api_token_volume(settings: PodSettings) -> dict[str, Any]:
+    """A projected volume with a short-lived, audience-bound ServiceAccount token, the
+    cluster CA and the namespace: what the in-cluster client reads, nothing more."""
+    token: dict[str, Any] = {"path": "token",
+                             "expirationSeconds": settings.token_expiration_seconds}
+    if settings.token_audience:
+        token["audience"] = settings.token_audience
+    return {"name": TOKEN_VOLUME, "projected": {"defaultMode": 0o444, "sources": [
+        {"serviceAccountToken": token},
+        {"configMap": {"name": "kube-root-ca.crt",
+                       "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+        {"downwardAPI": {"items": [{"path": "namespace",
+                                    "fieldRef": {"fieldPath": "metadata.namespace"}}]}},
+    ]}}
+
+
 def build_step_pod(
     run: RunRef,
     snapshot: SnapshotSpec,
@@ -180,6 +204,7 @@ def build_step_pod(
                 }
             },
         })
+    env.append({"name": ENV_API_ACCESS, "value": settings.api_access})
     reserved = {e["name"] for e in env}
     env.extend({"name": k, "value": v} for k, v in step.env.items() if k not in reserved)
     container: dict[str, Any] = {
@@ -197,10 +222,15 @@ def build_step_pod(
     spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "serviceAccountName": settings.service_account,
-        # No automountServiceAccountToken here: the step ServiceAccount decides (the
-        # chart mounts no token unless steps.allowTriggeringRuns is on).
+        # Never the default token (long-lived, every audience): with API access the Pod
+        # gets its own short-lived, audience-bound one (api_token_volume).
+        "automountServiceAccountToken": False,
         "containers": [container],
     }
+    if settings.api_access != "none":
+        spec["volumes"] = [api_token_volume(settings)]
+        container["volumeMounts"] = [{"name": TOKEN_VOLUME, "mountPath": SERVICE_ACCOUNT_DIR,
+                                      "readOnly": True}]
     if settings.node_selector:
         spec["nodeSelector"] = dict(settings.node_selector)
     if settings.tolerations:

@@ -6,7 +6,7 @@ import json
 import os
 from dataclasses import dataclass, field
 
-from kubeline.resources.names import LABEL_OPERATOR_CLASS
+from kubeline.resources.names import API_ACCESS_LEVELS, LABEL_OPERATOR_CLASS
 
 from kubeline_operator.planner import PlannerSettings
 from kubeline_operator.pod_spec import PodSettings
@@ -67,6 +67,22 @@ def _tolerations(env: dict[str, str]) -> tuple[dict[str, object], ...]:
     return tuple(value)
 
 
+def _api_access(env: dict[str, str]) -> str:
+    raw = env.get("KUBELINE_STEP_API_ACCESS", "").strip() or "read"
+    if raw not in API_ACCESS_LEVELS:
+        raise ValueError(f"KUBELINE_STEP_API_ACCESS must be one of {API_ACCESS_LEVELS}, "
+                         f"got {raw!r}")
+    return raw
+
+
+def _token_seconds(env: dict[str, str]) -> int:
+    seconds = _int(env, "KUBELINE_STEP_TOKEN_EXPIRATION_SECONDS", 600)
+    if not 600 <= seconds <= 86400:
+        raise ValueError("KUBELINE_STEP_TOKEN_EXPIRATION_SECONDS must be 600..86400 (the "
+                         f"API server refuses shorter tokens), got {seconds}")
+    return seconds
+
+
 @dataclass(frozen=True)
 class OperatorSettings:
     namespaces: tuple[str, ...] = ()  # empty: all namespaces
@@ -107,6 +123,9 @@ class OperatorSettings:
                 node_selector=_node_selector(env),
                 tolerations=_tolerations(env),
                 operator_class=operator_class,
+                api_access=_api_access(env),
+                token_expiration_seconds=_token_seconds(env),
+                token_audience=env.get("KUBELINE_STEP_TOKEN_AUDIENCE", "").strip(),
             ),
             planner=PlannerSettings(
                 max_pods_per_run=_int(env, "KUBELINE_MAX_PODS_PER_RUN", 100),

@@ -23,7 +23,7 @@ from kubeline.errors import (
     PermissionDeniedError,
     UnauthenticatedError,
 )
-from kubeline.resources.names import GROUP, VERSION
+from kubeline.resources.names import ENV_API_ACCESS, GROUP, SERVICE_ACCOUNT_DIR, VERSION
 
 _IN_CLUSTER_NS = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
@@ -43,6 +43,9 @@ class Kube:
         """Connect using in-cluster config or the kubeconfig (``KUBECONFIG``, current context)."""
         from kubernetes import client, config
 
+        no_access = step_without_api_access()
+        if no_access:
+            raise ClusterUnreachableError(no_access)
         try:
             if os.environ.get("KUBERNETES_SERVICE_HOST") and os.path.exists(_IN_CLUSTER_NS):
                 config.load_incluster_config()
@@ -229,6 +232,30 @@ class Kube:
         return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
 
 
+def step_without_api_access() -> str | None:
+    """In a step Pod without an API token: the message saying so and what grants access."""
+    access = os.environ.get(ENV_API_ACCESS)
+    in_step = access is not None or bool(os.environ.get("KUBELINE_INVOCATION"))
+    if not in_step or (access != "none" and os.path.exists(f"{SERVICE_ACCOUNT_DIR}/token")):
+        return None
+    why = ("the chart's steps.apiAccess is none" if access == "none"
+           else "the step Pod has no ServiceAccount token")
+    return (f"this step has no access to the Kubernetes API ({why}), so the Client cannot run "
+            "inside it: install or upgrade the chart with --set steps.apiAccess=read to let "
+            "steps read pipelines, runs and artifacts of their own namespace")
+
+
+def _step_hint() -> str:
+    """For a refusal inside a step Pod: what its ServiceAccount may do, and the chart value."""
+    access = os.environ.get(ENV_API_ACCESS)
+    if access is None:
+        return ""
+    return (f" (this step Pod's API access is {access!r}: steps may get/list/watch kubeline.dev "
+            "objects of their own namespace when it is one of the chart's stepNamespaces; "
+            "creating runs needs steps.allowTriggeringRuns=true; Secrets and Pods are never "
+            "granted)")
+
+
 def translate_api_error(exc: Any, what: str) -> KubelineError:
     """Turn a kubernetes ApiException into a specific, readable error."""
     import json
@@ -249,7 +276,7 @@ def translate_api_error(exc: Any, what: str) -> KubelineError:
     if exc.status == 401:
         return UnauthenticatedError(f"unauthenticated on {what}: {message or 'Unauthorized'}")
     if exc.status == 403:
-        return PermissionDeniedError(f"permission denied on {what}: {message}")
+        return PermissionDeniedError(f"permission denied on {what}: {message}{_step_hint()}")
     if exc.status == 422:
         return KubelineError(f"{what} rejected by the API server: {message}")
     return KubelineError(f"{what}: API error {exc.status}: {message}")

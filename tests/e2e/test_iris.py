@@ -97,8 +97,12 @@ def test_failing_step_fails_run_with_its_message(cluster, step_namespace, operat
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     import boom
+    from kubeline.errors import RunFailedError
 
-    run = boom.boom()
+    with pytest.raises(RunFailedError) as failed:  # a failed synchronous run raises, as ZenML's
+        boom.boom()
+    assert "explode" in str(failed.value) and "bad input: 3 is not allowed" in str(failed.value)
+    run = failed.value.run
     assert run.status == "failed"
     step = run.steps["explode"]
     assert step.status == "failed"

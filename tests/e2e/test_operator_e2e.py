@@ -211,7 +211,11 @@ def test_step_timeout_fails_the_step_with_step_timeout(cluster, ns, tmp_path, mo
         "    slow()\n"
     ))
     started = time.monotonic()
-    run = mod.slow_pipe()
+    from kubeline.errors import RunFailedError
+
+    with pytest.raises(RunFailedError, match="step timeout of 5s") as failed:
+        mod.slow_pipe()
+    run = failed.value.run
     assert run.status == "failed", describe(cluster, ns, run.name)
     assert time.monotonic() - started < 150, "the timeout did not stop the step promptly"
     obj = run_json(cluster, ns, run.name)

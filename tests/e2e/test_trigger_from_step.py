@@ -112,7 +112,11 @@ def test_trigger_specific_snapshot_from_a_step(cluster: Any, step_namespace: str
 def test_trigger_from_a_step_without_rbac_fails_clearly(step_namespace: str,
                                                        examples: dict[str, ModuleType]) -> None:
     seed = examples["trigger_by_pipeline"]
-    run = seed.loads_data_and_triggers_training()
+    from kubeline.errors import RunFailedError
+
+    with pytest.raises(RunFailedError, match="may not start pipeline runs") as failed:
+        seed.loads_data_and_triggers_training()
+    run = failed.value.run
     assert run.status == "failed", run.status
     assert run.failed_step == "trigger_pipeline"
     message = run.steps["trigger_pipeline"].message

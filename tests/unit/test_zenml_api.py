@@ -240,3 +240,39 @@ def test_text_types_save_a_visualization_of_their_kind(tmp_path: Path, cls_name:
     assert got == kind and store.read_bytes(uri) == b"<h1>x</h1>"
     loaded = cls(m.uri, store).load(type(value))
     assert loaded == value and type(loaded) is type(value)
+
+
+# ----------------------------------------------------------------------------- API access in steps
+
+
+def test_a_step_without_api_access_is_told_so_and_the_chart_value(monkeypatch) -> None:
+    from kubeline.errors import ClusterUnreachableError
+    from kubeline.kube import Kube, step_without_api_access
+
+    monkeypatch.delenv("KUBELINE_INVOCATION", raising=False)
+    monkeypatch.delenv("KUBELINE_API_ACCESS", raising=False)
+    assert step_without_api_access() is None  # not a step Pod
+    monkeypatch.setenv("KUBELINE_API_ACCESS", "none")
+    with pytest.raises(ClusterUnreachableError) as info:
+        Kube.connect()
+    message = str(info.value)
+    assert "this step has no access to the Kubernetes API" in message
+    assert "steps.apiAccess is none" in message and "--set steps.apiAccess=read" in message
+    assert "kubeline dev up" not in message
+    monkeypatch.setenv("KUBELINE_API_ACCESS", "read")  # read access but no token mounted
+    assert "no ServiceAccount token" in (step_without_api_access() or "")
+
+
+def test_a_refusal_inside_a_step_names_what_steps_may_do(monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    from kubeline.kube import translate_api_error
+
+    exc = SimpleNamespace(status=403, reason="Forbidden", body='{"message": "secrets is '
+                          'forbidden"}')
+    monkeypatch.delenv("KUBELINE_API_ACCESS", raising=False)
+    assert str(translate_api_error(exc, "secrets/x")) == (
+        "permission denied on secrets/x: secrets is forbidden")
+    monkeypatch.setenv("KUBELINE_API_ACCESS", "read")
+    text = str(translate_api_error(exc, "secrets/x"))
+    assert "API access is 'read'" in text and "steps.allowTriggeringRuns=true" in text

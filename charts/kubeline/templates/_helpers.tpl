@@ -155,3 +155,8 @@ bucket: {{ required "s3.bucket is required (or set s3.existingSecret)" .Values.s
 {{- define "kubeline.secretNamespaces" -}}
 {{- prepend .Values.stepNamespaces .Release.Namespace | uniq | toJson }}
 {{- end }}
+
+{{/* Step Pods' API access: trigger (opt-in), else steps.apiAccess (read | none). */}}
+{{- define "kubeline.stepApiAccess" -}}
+{{- if .Values.steps.allowTriggeringRuns -}}trigger{{- else -}}{{ .Values.steps.apiAccess }}{{- end -}}
+{{- end -}}

@@ -47,6 +47,12 @@ S3_SECRET_KEY_IN_CLUSTER_SERVICE = "inClusterService"
 
 # Annotations keeping user-given names verbatim.
 ANNOTATION_NAME = f"{GROUP}/name"
+#: Env var of step Pods: their API access, "read" (get/list/watch kubeline.dev objects of
+#: their namespace), "trigger" (read, and create PipelineRuns) or "none" (no token).
+ENV_API_ACCESS = "KUBELINE_API_ACCESS"
+API_ACCESS_LEVELS = ("none", "read", "trigger")
+#: Where a step Pod's projected ServiceAccount token is mounted (the in-cluster default).
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 #: Tags added after an object was created (``add_tags``): a JSON list of strings.
 ANNOTATION_TAGS = f"{GROUP}/tags"
 

@@ -220,6 +220,7 @@ def test_watching_namespaces_binds_only_there() -> None:
     objs = render("watchNamespaces={ml,team-b}")
     names = {
         (o["metadata"]["namespace"], o["roleRef"]["name"]) for o in by_kind(objs, "RoleBinding")
+        if o["roleRef"]["name"].startswith("kubeline-operator")
     }
     assert names == {("ml", "kubeline-operator"), ("team-b", "kubeline-operator")}
     crbs = {o["metadata"]["name"] for o in by_kind(objs, "ClusterRoleBinding")}
@@ -236,28 +237,49 @@ def test_all_namespaces_uses_cluster_peering() -> None:
     assert not by_kind(render("operator.peering="), "ClusterKopfPeering")
 
 
-def test_step_service_account_has_no_rights_by_default() -> None:
+def _granted(objs: list[dict[str, Any]], ns: str) -> set[tuple[str, str, str]]:
+    return {(g, r, v) for rule in bound_rules(objs, "kubeline-step", ns)
+            for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
+
+
+def test_step_service_account_may_only_read_kubeline_objects_by_default() -> None:
     objs = render("stepNamespaces={default,ml}")
     sas = [o for o in by_kind(objs, "ServiceAccount") if o["metadata"]["name"] == "kubeline-step"]
     assert {sa["metadata"]["namespace"] for sa in sas} == {"default", "ml"}
     for sa in sas:
-        assert sa["automountServiceAccountToken"] is False
-        assert bound_rules(objs, "kubeline-step", sa["metadata"]["namespace"]) == []
-    assert not by_kind(objs, "Role")
+        ns = sa["metadata"]["namespace"]
+        assert sa["automountServiceAccountToken"] is False  # the operator projects a token
+        assert _granted(objs, ns) == {("kubeline.dev", "*", v) for v in ("get", "list", "watch")}
+        roles = [o for o in by_kind(objs, "Role") if o["metadata"]["namespace"] == ns
+                 and o["metadata"]["name"].startswith("kubeline-step")]
+        assert [r["metadata"]["name"] for r in roles] == ["kubeline-step-read"]
+    assert env(objs)["KUBELINE_STEP_API_ACCESS"] == "read"
+    assert env(objs)["KUBELINE_STEP_TOKEN_EXPIRATION_SECONDS"] == "600"
+
+
+def test_step_api_access_none_grants_nothing() -> None:
+    objs = render("stepNamespaces={default}", "steps.apiAccess=none")
+    assert _granted(objs, "default") == set()
+    assert env(objs)["KUBELINE_STEP_API_ACCESS"] == "none"
 
 
 def test_steps_may_opt_in_to_triggering_runs() -> None:
     objs = render("stepNamespaces={default,ml}", "steps.allowTriggeringRuns=true")
     for ns in ("default", "ml"):
-        rules = bound_rules(objs, "kubeline-step", ns)
-        granted = {(r, v) for rule in rules for r in rule["resources"] for v in rule["verbs"]}
-        assert ("pipelineruns", "create") in granted
-        assert {("pipelines", "get"), ("snapshots", "get"), ("artifactversions", "get")} <= granted
-        assert not {r for r, _ in granted} & {"pods", "secrets", "pipelineruns/status"}
-        role = one([o for o in objs if o["metadata"].get("namespace") == ns], "Role")
-        assert role["metadata"]["namespace"] == ns
+        granted = _granted(objs, ns)
+        assert ("kubeline.dev", "pipelineruns", "create") in granted
+        assert ("kubeline.dev", "*", "get") in granted
+        assert not {r for _, r, _ in granted} & {"pods", "secrets", "pipelineruns/status"}
+        assert {g for g, _, _ in granted} == {"kubeline.dev"}
     sa = [o for o in by_kind(objs, "ServiceAccount") if o["metadata"]["name"] == "kubeline-step"]
-    assert all(s["automountServiceAccountToken"] is True for s in sa)
+    assert all(s["automountServiceAccountToken"] is False for s in sa)
+    assert env(objs)["KUBELINE_STEP_API_ACCESS"] == "trigger"
+
+
+def test_step_token_lifetime_is_bounded_by_the_schema() -> None:
+    result = _run_helm("template", "kubeline", str(CHART), "--kube-version", KUBE_VERSION,
+                       "--set", "steps.tokenExpirationSeconds=60")
+    assert result.returncode != 0 and "tokenExpirationSeconds" in result.stderr
 
 
 # --------------------------------------------------------------------------- S3

@@ -69,7 +69,7 @@ def test_pod_spec_settings() -> None:
     container = spec["containers"][0]
     assert spec["restartPolicy"] == "Never"
     assert spec["serviceAccountName"] == "kubeline-step"
-    assert "automountServiceAccountToken" not in spec, "the ServiceAccount decides"
+    assert spec["automountServiceAccountToken"] is False, "never the long-lived default token"
     assert spec["activeDeadlineSeconds"] == 360
     assert container["command"] == ["python", "-m", "kubeline.runtime"]
     assert container["image"] == "kubeline/step:1"
@@ -129,3 +129,46 @@ def test_pod_validates_as_kubernetes_pod() -> None:
 
     pod = V1Pod.model_validate(build())
     assert pod.spec.containers[0].env[1].value_from.secret_key_ref.key == "bucket"
+
+
+def test_step_pod_reads_the_api_through_a_short_lived_projected_token() -> None:
+    from dataclasses import replace
+
+    spec = build()["spec"]
+    (volume,) = spec["volumes"]
+    sources = volume["projected"]["sources"]
+    assert sources[0] == {"serviceAccountToken": {"path": "token", "expirationSeconds": 600}}
+    assert sources[1]["configMap"]["name"] == "kube-root-ca.crt"
+    assert sources[2]["downwardAPI"]["items"][0]["fieldRef"] == {
+        "fieldPath": "metadata.namespace"}
+    (mount,) = spec["containers"][0]["volumeMounts"]
+    assert mount == {"name": volume["name"], "readOnly": True,
+                     "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}
+    env = {e["name"]: e.get("value") for e in spec["containers"][0]["env"]}
+    assert env["KUBELINE_API_ACCESS"] == "read"
+
+    bound = replace(SETTINGS, token_audience="https://kubernetes.default.svc",
+                    token_expiration_seconds=900)
+    pod = build(settings=bound)
+    token = pod["spec"]["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"]
+    assert token == {"path": "token", "expirationSeconds": 900,
+                     "audience": "https://kubernetes.default.svc"}
+
+    none = build(settings=replace(SETTINGS, api_access="none"))
+    assert "volumes" not in none["spec"] and none["spec"]["automountServiceAccountToken"] is False
+    env = {e["name"]: e.get("value") for e in none["spec"]["containers"][0]["env"]}
+    assert env["KUBELINE_API_ACCESS"] == "none"
+
+
+def test_operator_settings_for_step_api_access() -> None:
+    import pytest
+    from kubeline_operator.settings import OperatorSettings
+
+    pod = OperatorSettings.from_env({"KUBELINE_STEP_API_ACCESS": "trigger",
+                                     "KUBELINE_STEP_TOKEN_EXPIRATION_SECONDS": "1200"}).pod
+    assert (pod.api_access, pod.token_expiration_seconds) == ("trigger", 1200)
+    assert OperatorSettings.from_env({}).pod.api_access == "read"
+    with pytest.raises(ValueError, match="KUBELINE_STEP_API_ACCESS"):
+        OperatorSettings.from_env({"KUBELINE_STEP_API_ACCESS": "admin"})
+    with pytest.raises(ValueError, match=r"600\.\.86400"):
+        OperatorSettings.from_env({"KUBELINE_STEP_TOKEN_EXPIRATION_SECONDS": "60"})
