@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubeline.resources.invocation import InputArtifact
 from kubeline.resources.models import (
     CachedFrom,
     CacheInfo,
@@ -32,16 +33,13 @@ class ArtifactInfo:
     version: str
     content_hash: str | None = None
 
-    def to_invocation(self) -> dict[str, Any]:
-        return {
-            "artifactVersion": self.artifact_version,
-            "id": self.id,
-            "uri": self.uri,
-            "materializer": self.materializer,
-            "dataType": self.data_type,
-            "artifactName": self.artifact_name,
-            "version": self.version,
-        }
+    def to_invocation(self) -> InputArtifact:
+        """The invocation's ``inputs`` entry for this artifact version."""
+        return InputArtifact(
+            artifact_version=self.artifact_version, id=self.id, uri=self.uri,
+            materializer=self.materializer, data_type=self.data_type,
+            artifact_name=self.artifact_name, version=self.version,
+        )
 
 
 # ----------------------------------------------------------------- status actions

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+from kubeline.resources.manifest import ManifestError, OutputsManifest
 from kubeline.resources.models import ArtifactVersionSpec, Producer, StepSpec, Visualization
 from kubeline.resources.names import (
+    ANNOTATION_CACHE_KEY,
     ANNOTATION_NAME,
+    ANNOTATION_OUTPUT,
+    ANNOTATION_STEP_ID,
     API_VERSION,
     LABEL_ARTIFACT,
     LABEL_CACHE_KEY,
@@ -22,13 +26,9 @@ from kubeline.resources.names import (
 
 from kubeline_operator.actions import ArtifactInfo
 
-ANNOTATION_CACHE_KEY = "kubeline.dev/cache-key-full"
-ANNOTATION_OUTPUT = "kubeline.dev/output"
-ANNOTATION_STEP_ID = "kubeline.dev/step-id"
-
-
-class ManifestError(ValueError):
-    """The outputs manifest is missing an output or malformed (message names it)."""
+__all__ = ["ANNOTATION_CACHE_KEY", "ANNOTATION_OUTPUT", "ANNOTATION_STEP_ID", "ManifestError",
+           "ManifestOutput", "artifact_info", "artifact_version_body", "default_artifact_name",
+           "parse_manifest", "parse_manual_artifacts", "run_tags_of"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class ManifestOutput:
     version: str | None
     tags: tuple[str, ...] = ()
     artifact_type: str | None = None
-    save_type: str = "step_output"
+    save_type: Literal["step_output", "manual"] = "step_output"
 
 
 def default_artifact_name(pipeline_name: str, step_id: str, output: str) -> str:
@@ -53,37 +53,34 @@ def default_artifact_name(pipeline_name: str, step_id: str, output: str) -> str:
 
 
 def parse_manifest(data: Any, step: StepSpec, pipeline_name: str) -> list[ManifestOutput]:
-    """The declared outputs as saved by the step; raises ManifestError naming what is wrong."""
-    if not isinstance(data, Mapping) or not isinstance(data.get("outputs"), Mapping):
-        raise ManifestError("outputs manifest has no 'outputs' object")
-    outputs = data["outputs"]
+    """The declared outputs as saved by the step (``data``: the manifest, decoded or parsed);
+    raises ManifestError naming what is wrong."""
+    return declared_outputs(_manifest(data), step, pipeline_name)
+
+
+def declared_outputs(manifest: OutputsManifest, step: StepSpec, pipeline_name: str
+                     ) -> list[ManifestOutput]:
+    """Each declared output of ``step`` as the manifest records it (ManifestError if absent)."""
     parsed = []
     for declared in step.outputs:
-        entry = outputs.get(declared.name)
-        if not isinstance(entry, Mapping) or not entry.get("uri"):
+        entry = manifest.outputs.get(declared.name)
+        if entry is None:
             raise ManifestError(
                 f"step '{step.id}' did not save its declared output '{declared.name}'"
             )
-        visualizations = []
-        for vis in entry.get("visualizations") or []:
-            try:
-                visualizations.append(Visualization.model_validate(vis))
-            except ValueError:
-                continue
-        version = entry.get("version")
         parsed.append(ManifestOutput(
             output=declared.name,
-            uri=str(entry["uri"]),
-            materializer=str(entry.get("materializer") or declared.materializer),
-            data_type=str(entry.get("dataType") or declared.data_type or ""),
-            content_hash=entry.get("contentHash") or None,
-            metadata=dict(entry.get("metadata") or {}),
-            visualizations=tuple(visualizations[:8]),
-            artifact_name=str(entry.get("artifactName") or declared.artifact_name
-                              or default_artifact_name(pipeline_name, step.id, declared.name)),
-            version=str(version) if version not in (None, "") else None,
-            tags=tuple(str(t)[:63] for t in (entry.get("tags") or [])[:32]),
-            artifact_type=str(entry["artifactType"])[:64] if entry.get("artifactType") else None,
+            uri=entry.uri,
+            materializer=entry.materializer or declared.materializer,
+            data_type=entry.data_type or declared.data_type or "",
+            content_hash=entry.content_hash or None,
+            metadata=dict(entry.metadata),
+            visualizations=tuple(entry.visualizations[:8]),
+            artifact_name=(entry.artifact_name or declared.artifact_name
+                           or default_artifact_name(pipeline_name, step.id, declared.name)),
+            version=entry.version or None,
+            tags=tuple(entry.tags),
+            artifact_type=entry.artifact_type,
         ))
     return parsed
 
@@ -91,37 +88,31 @@ def parse_manifest(data: Any, step: StepSpec, pipeline_name: str) -> list[Manife
 MAX_MANUAL_ARTIFACTS = 32
 
 
+def _manifest(data: Any) -> OutputsManifest:
+    if isinstance(data, OutputsManifest):
+        return data
+    try:
+        return OutputsManifest.from_wire(data, "outputs manifest")
+    except ValueError as exc:
+        raise ManifestError(str(exc)) from None
+
+
 def parse_manual_artifacts(data: Any, step: StepSpec) -> list[ManifestOutput]:
-    """Versions a step saved with ``save_artifact`` (manifest ``manualArtifacts``); entries
-    that are malformed are skipped, at most MAX_MANUAL_ARTIFACTS are kept."""
-    entries = data.get("manualArtifacts") if isinstance(data, Mapping) else None
-    out: list[ManifestOutput] = []
-    for i, entry in enumerate(entries if isinstance(entries, list) else []):
-        if len(out) >= MAX_MANUAL_ARTIFACTS:
-            break
-        if not isinstance(entry, Mapping) or not entry.get("uri") or not entry.get(
-                "artifactName") or not entry.get("materializer"):
-            continue
-        version = entry.get("version")
-        out.append(ManifestOutput(
-            output=f"manual-{i}", uri=str(entry["uri"]), materializer=str(entry["materializer"]),
-            data_type=str(entry.get("dataType") or ""), content_hash=entry.get("contentHash"),
-            metadata=dict(entry.get("metadata") or {}),
-            visualizations=tuple(Visualization.model_validate(v)
-                                 for v in (entry.get("visualizations") or [])[:8]
-                                 if isinstance(v, Mapping) and v.get("uri")),
-            artifact_name=str(entry["artifactName"]),
-            version=str(version) if version not in (None, "") else None,
-            tags=tuple(str(t)[:63] for t in (entry.get("tags") or [])[:32]),
-            artifact_type=str(entry["artifactType"])[:64] if entry.get("artifactType") else None,
-            save_type="manual"))
-    return out
+    """Versions a step saved with ``save_artifact`` (manifest ``manualArtifacts``)."""
+    return [
+        ManifestOutput(
+            output=f"manual-{i}", uri=entry.uri, materializer=entry.materializer,
+            data_type=entry.data_type, content_hash=entry.content_hash,
+            metadata=dict(entry.metadata), visualizations=tuple(entry.visualizations),
+            artifact_name=entry.artifact_name, version=entry.version or None,
+            tags=tuple(entry.tags), artifact_type=entry.artifact_type, save_type="manual")
+        for i, entry in enumerate(_manifest(data).manual_artifacts[:MAX_MANUAL_ARTIFACTS])
+    ]
 
 
 def run_tags_of(data: Any) -> list[str]:
     """Tags a step added to its run (manifest ``runTags``)."""
-    tags = data.get("runTags") if isinstance(data, Mapping) else None
-    return [str(t)[:63] for t in tags[:32]] if isinstance(tags, list) else []
+    return list(_manifest(data).run_tags)
 
 
 def artifact_version_body(

@@ -17,6 +17,9 @@ import kopf
 from kubeline.resources.models import SnapshotSpec
 from kubeline.resources.names import (
     ANNOTATION_NAME,
+    ANNOTATION_OUTPUT,
+    ANNOTATION_STEP_ID,
+    COMPONENT_STEP,
     GROUP,
     LABEL_COMPONENT,
     LABEL_RUN,
@@ -25,10 +28,11 @@ from kubeline.resources.names import (
     SCHEDULES,
     SNAPSHOTS,
 )
+from kubeline.resources.reasons import Reason
 
 from kubeline_operator import bookkeeping, models_ctl
 from kubeline_operator.api import OperatorApi
-from kubeline_operator.artifacts import ANNOTATION_OUTPUT, ANNOTATION_STEP_ID, artifact_info
+from kubeline_operator.artifacts import artifact_info
 from kubeline_operator.cache_key import CacheCandidate
 from kubeline_operator.controller import Controller
 from kubeline_operator.dag import validate_snapshot
@@ -39,7 +43,7 @@ from kubeline_operator.stores import AvEntry, Stores
 from kubeline_operator.timeutil import parse_time
 
 log = logging.getLogger("kubeline.operator")
-STEP_PODS = {LABEL_COMPONENT: "step"}
+STEP_PODS = {LABEL_COMPONENT: COMPONENT_STEP}
 
 
 class NoDiffBase(kopf.DiffBaseStorage):
@@ -298,7 +302,8 @@ async def snapshot_event(body: Any, namespace: str | None, name: str, event: kop
     except ValueError as exc:
         problems = [f"spec does not parse: {exc}"]
     patch = ({"valid": True, "reason": None, "message": None} if not problems else
-             {"valid": False, "reason": "InvalidSnapshot", "message": "; ".join(problems)[:2048]})
+             {"valid": False, "reason": str(Reason.INVALID_SNAPSHOT),
+              "message": "; ".join(problems)[:2048]})
     assert Runtime.api is not None
     await bookkeeping.update_status(Runtime.api, SNAPSHOTS, namespace, name,
                                     lambda st: None if st.get("valid") is not None else patch)

@@ -9,6 +9,7 @@ import os
 import socket
 
 import kopf
+from kubeline.resources.names import ENV_LOG_LEVEL, ENV_PEERING_PRIORITY
 
 from kubeline_operator import handlers, metrics
 from kubeline_operator.s3_check import S3Readiness
@@ -17,7 +18,7 @@ from kubeline_operator.settings import OperatorSettings
 
 def main() -> None:
     logging.basicConfig(
-        level=os.environ.get("KUBELINE_LOG_LEVEL", "INFO"),
+        level=os.environ.get(ENV_LOG_LEVEL, "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     settings = OperatorSettings.from_env()
@@ -30,7 +31,7 @@ def main() -> None:
         liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz",
         standalone=not settings.peering,
         peering_name=settings.peering or None,
-        priority=int(os.environ.get("KUBELINE_PEERING_PRIORITY", "0") or 0),
+        priority=int(os.environ.get(ENV_PEERING_PRIORITY, "0") or 0),
         identity=peering_identity(),  # type: ignore[arg-type]  # kopf's Identity: a NewType of str
     ))
 

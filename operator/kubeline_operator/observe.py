@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kubeline.resources.names import LABEL_ATTEMPT, LABEL_RUN, LABEL_STEP
+from kubeline.resources.manifest import TerminationMessage
+from kubeline.resources.names import LABEL_ATTEMPT, LABEL_RUN, LABEL_STEP, STEP_CONTAINER
+from kubeline.resources.reasons import Reason
 
 from kubeline_operator.timeutil import parse_time
 
-STEP_CONTAINER = "step"
+__all__ = ["STEP_CONTAINER", "PodObservation", "classify_failure", "observe_pod",
+           "parse_termination_message"]
 
-#: Waiting reasons that never resolve by waiting longer.
-PERMANENT_WAITING = {"InvalidImageName": "InvalidImageName", "ErrImageNeverPull": "ImageNotPresent"}
-#: Waiting reasons that fail the step once they last longer than the grace period.
+#: Kubelet waiting reasons that never resolve by waiting longer -> the step's reason.
+PERMANENT_WAITING = {"InvalidImageName": Reason.INVALID_IMAGE_NAME,
+                     "ErrImageNeverPull": Reason.IMAGE_NOT_PRESENT}
+#: Kubelet waiting reasons that fail the step once they last longer than the grace period.
 TRANSIENT_WAITING = {
-    "ErrImagePull": "ImagePullFailed",
-    "ImagePullBackOff": "ImagePullFailed",
-    "CreateContainerConfigError": "ContainerConfigError",
-    "CreateContainerError": "ContainerCreateFailed",
+    "ErrImagePull": Reason.IMAGE_PULL_FAILED,
+    "ImagePullBackOff": Reason.IMAGE_PULL_FAILED,
+    "CreateContainerConfigError": Reason.CONTAINER_CONFIG_ERROR,
+    "CreateContainerError": Reason.CONTAINER_CREATE_FAILED,
 }
 
 
@@ -98,37 +101,32 @@ def observe_pod(pod: Mapping[str, Any]) -> PodObservation | None:
     )
 
 
-def parse_termination_message(text: str | None) -> dict[str, Any] | None:
-    """The runtime's JSON termination message, or None when absent or not JSON."""
-    if not text:
-        return None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
+def parse_termination_message(text: str | None) -> TerminationMessage | None:
+    """The runtime's termination message, or None when absent or not one."""
+    return TerminationMessage.parse(text)
 
 
-def classify_failure(pod: PodObservation) -> tuple[str, str]:
-    """(CamelCase reason, message) explaining why a step Pod failed."""
+def classify_failure(pod: PodObservation) -> tuple[Reason, str]:
+    """(reason, message) explaining why a step Pod failed."""
     if pod.pod_reason == "Evicted":
-        return "PodEvicted", f"step pod {pod.name} was evicted: {pod.pod_message or 'no detail'}"
+        return (Reason.POD_EVICTED,
+                f"step pod {pod.name} was evicted: {pod.pod_message or 'no detail'}")
     if pod.pod_reason == "DeadlineExceeded":
-        return "StepTimeout", f"step pod {pod.name} exceeded its active deadline"
+        return Reason.STEP_TIMEOUT, f"step pod {pod.name} exceeded its active deadline"
     if pod.container_reason == "OOMKilled":
         return (
-            "OOMKilled",
+            Reason.OOM_KILLED,
             f"step pod {pod.name} ran out of memory (OOMKilled); raise the step's resources.memory",
         )
-    data = parse_termination_message(pod.termination_message)
-    if data is not None and data.get("ok") is False:
-        text = f"{data.get('type') or 'Error'}: {data.get('message') or ''}".rstrip(": ")
+    msg = parse_termination_message(pod.termination_message)
+    if msg is not None and msg.ok is False:
+        text = f"{msg.type or 'Error'}: {msg.message or ''}".rstrip(": ")
         if pod.exit_code == 2:
-            return "StepSetupFailed", f"step runtime could not run the step: {text}"
-        return "StepFailed", text
+            return Reason.STEP_SETUP_FAILED, f"step runtime could not run the step: {text}"
+        return Reason.STEP_FAILED, text
     detail = (pod.termination_message or "").strip()
     tail = f": {detail[-1000:]}" if detail else ""
     if pod.exit_code is None:
         why = pod.pod_reason or "no reason given"
-        return "PodFailed", f"step pod {pod.name} failed ({why}){tail}"
-    return "StepFailed", f"step container exited with code {pod.exit_code}{tail}"
+        return Reason.POD_FAILED, f"step pod {pod.name} failed ({why}){tail}"
+    return Reason.STEP_FAILED, f"step container exited with code {pod.exit_code}{tail}"

@@ -34,6 +34,8 @@ from kubeline.resources.models import (
     StepStatus,
 )
 from kubeline.resources.names import step_pod_name
+from kubeline.resources.phases import SUCCESS_PHASES, TERMINAL_RUN_PHASES, TERMINAL_STEP_PHASES
+from kubeline.resources.reasons import Reason
 
 from kubeline_operator.actions import (
     Action,
@@ -62,9 +64,9 @@ from kubeline_operator.observe import (
 )
 from kubeline_operator.timeutil import parse_time
 
-TERMINAL_STEP = frozenset({"completed", "failed", "cached", "cancelled", "skipped"})
-SUCCESS_STEP = frozenset({"completed", "cached"})
-TERMINAL_RUN = frozenset({"completed", "failed", "cached", "cancelled"})
+TERMINAL_STEP = TERMINAL_STEP_PHASES
+SUCCESS_STEP = SUCCESS_PHASES
+TERMINAL_RUN = TERMINAL_RUN_PHASES
 
 
 @dataclass(frozen=True)
@@ -185,11 +187,11 @@ def plan(state: RunState) -> Plan:
         return _abort(
             state,
             "failed",
-            "SnapshotNotFound",
+            Reason.SNAPSHOT_NOT_FOUND,
             f"snapshot '{status.snapshot}' was deleted while the run was running",
         )
     if state.spec.cancel:
-        return _abort(state, "cancelled", "Cancelled", "run cancelled (spec.cancel is true)")
+        return _abort(state, "cancelled", Reason.CANCELLED, "run cancelled (spec.cancel is true)")
     return _plan_steps(state)
 
 
@@ -198,11 +200,12 @@ def _plan_admission(state: RunState) -> Plan:
     now = state.now
     if state.spec.cancel:
         out.actions.append(
-            FinishRun("cancelled", "Cancelled", "run cancelled before it started", now)
+            FinishRun("cancelled", Reason.CANCELLED, "run cancelled before it started", now)
         )
         return out
     if state.snapshot_invalid:
-        out.actions.append(FinishRun("failed", "InvalidSnapshot", state.snapshot_invalid, now))
+        out.actions.append(
+            FinishRun("failed", Reason.INVALID_SNAPSHOT, state.snapshot_invalid, now))
         return out
     if state.snapshot is None:
         waited = now - state.created
@@ -211,13 +214,13 @@ def _plan_admission(state: RunState) -> Plan:
             out.wake(grace - waited)
             return out
         message = state.snapshot_missing or "no snapshot found for the run"
-        out.actions.append(FinishRun("failed", "SnapshotNotFound", message, now))
+        out.actions.append(FinishRun("failed", Reason.SNAPSHOT_NOT_FOUND, message, now))
         return out
     dag = Dag.of(state.snapshot)
     problems = validate_run_config(dag, state.snapshot.config_template, state.spec.config)
     if problems:
         out.actions.append(
-            FinishRun("failed", "InvalidRunConfiguration", "; ".join(problems), now)
+            FinishRun("failed", Reason.INVALID_RUN_CONFIGURATION, "; ".join(problems), now)
         )
         return out
     params = effective_parameters(dag, state.snapshot.config_template, state.spec.config)
@@ -272,7 +275,7 @@ def _plan_steps(state: RunState) -> Plan:
         if ss is None:
             continue
         if ss.phase == "failed" and failure is None:
-            failure = (step.id, ss.reason or "StepFailed", ss.message or "step failed")
+            failure = (step.id, ss.reason or Reason.STEP_FAILED, ss.message or "step failed")
         if ss.phase in TERMINAL_STEP:
             continue
         step_pods = pods.get(step.name, {})
@@ -287,7 +290,7 @@ def _plan_steps(state: RunState) -> Plan:
             out.actions.append(
                 MarkStepRunning(
                     step.id, attempt, pod.name, pod.created or now,
-                    reason="PodAdopted", message=f"adopted existing pod {pod.name}",
+                    reason=Reason.POD_ADOPTED, message=f"adopted existing pod {pod.name}",
                     cache=ss.cache,
                 )
             )
@@ -334,11 +337,11 @@ def _plan_steps(state: RunState) -> Plan:
                       dict(res.inputs))
         )
         if not res.cache_enabled:
-            reason, message = "CacheDisabled", "caching is disabled for this step"
+            reason, message = Reason.CACHE_DISABLED, "caching is disabled for this step"
         elif phase == "retrying":
-            reason, message = "Retrying", f"attempt {next_attempt} after: {ss.message or ''}"
+            reason, message = Reason.RETRYING, f"attempt {next_attempt} after: {ss.message or ''}"
         else:
-            reason, message = "CacheMiss", "no cached result matches the cache key"
+            reason, message = Reason.CACHE_MISS, "no cached result matches the cache key"
         out.actions.append(
             MarkStepRunning(step.id, next_attempt, pod_name, now, reason, message, res.cache)
         )
@@ -352,10 +355,11 @@ def _plan_steps(state: RunState) -> Plan:
     if phases and all(p in SUCCESS_STEP for p in phases):
         if all(p == "cached" for p in phases):
             out.actions.append(
-                FinishRun("cached", "AllStepsCached", "every step was served from the cache", now)
+                FinishRun("cached", Reason.ALL_STEPS_CACHED,
+                          "every step was served from the cache", now)
             )
         else:
-            out.actions.append(FinishRun("completed", "Completed", "all steps completed", now))
+            out.actions.append(FinishRun("completed", Reason.COMPLETED, "all steps completed", now))
     return out
 
 
@@ -367,12 +371,12 @@ def _plan_running(
     if pod is None or (pod.deleting and not pod.terminal):
         name = pod.name if pod else step_pod_name(state.name, step.name, attempt)
         return _fail_or_retry(
-            step, attempt, "PodDeleted",
+            step, attempt, Reason.POD_DELETED,
             f"step pod {name} (attempt {attempt}) was deleted before it finished", now, out,
         )
     if pod.phase == "Succeeded":
-        data = parse_termination_message(pod.termination_message) or {}
-        manifest = data.get("manifest") if isinstance(data.get("manifest"), str) else None
+        msg = parse_termination_message(pod.termination_message)
+        manifest = msg.manifest if msg is not None else None
         out.actions.append(RecordOutputs(step.id, attempt, pod.name, manifest, pod.finished or now))
         return ("done", "", "")
     if pod.phase == "Failed":
@@ -400,9 +404,9 @@ def _plan_running(
         started = pod.created or now
         deadline = started + step.timeout_seconds
         if now >= deadline:
-            out.actions.append(DeletePod(pod.name, "StepTimeout"))
+            out.actions.append(DeletePod(pod.name, Reason.STEP_TIMEOUT))
             return _fail_or_retry(
-                step, attempt, "StepTimeout",
+                step, attempt, Reason.STEP_TIMEOUT,
                 f"attempt {attempt} exceeded the step timeout of {step.timeout_seconds}s", now, out,
             )
         out.wake(deadline - now)
@@ -444,18 +448,19 @@ def _fail_run(
             a for a in out.actions
             if not (isinstance(a, CreatePod) and a.step == step.id)
             and not (
-                isinstance(a, MarkStepRunning) and a.step == step.id and a.reason != "PodAdopted"
+                isinstance(a, MarkStepRunning) and a.step == step.id
+                and a.reason != Reason.POD_ADOPTED
             )
         ]
         live = [p for p in pods.get(step.name, {}).values() if p.active]
         for pod in live:
-            out.actions.append(DeletePod(pod.name, "RunFailed"))
+            out.actions.append(DeletePod(pod.name, Reason.RUN_FAILED))
         if ss.phase in ("running", "retrying") or live:
             out.actions.append(MarkStepCancelled(
-                step.id, "RunFailed", f"stopped because step '{failed_id}' failed", now))
+                step.id, Reason.RUN_FAILED, f"stopped because step '{failed_id}' failed", now))
         else:
             out.actions.append(MarkStepSkipped(
-                step.id, "RunFailed", f"not run because step '{failed_id}' failed"))
+                step.id, Reason.RUN_FAILED, f"not run because step '{failed_id}' failed"))
     out.actions.append(FinishRun(
         "failed", reason, f"step '{failed_id}' failed: {message}", now, failed_step=failed_id))
     out.requeue_after = None
@@ -484,7 +489,7 @@ def _plan_finished(state: RunState) -> Plan:
     out = Plan()
     for pod in state.pods:
         if pod.active:
-            out.actions.append(DeletePod(pod.name, "RunFinished"))
+            out.actions.append(DeletePod(pod.name, Reason.RUN_FINISHED))
     ttl = state.spec.ttl_seconds_after_finished
     end = parse_time(state.status.end_time)
     if ttl is None or end is None:
@@ -497,7 +502,7 @@ def _plan_finished(state: RunState) -> Plan:
         if not pod.deleting and not any(
             isinstance(a, DeletePod) and a.pod == pod.name for a in out.actions
         ):
-            out.actions.append(DeletePod(pod.name, "TTLExpired"))
+            out.actions.append(DeletePod(pod.name, Reason.TTL_EXPIRED))
     if state.spec.delete_after_ttl:
-        out.actions.append(DeleteRun("TTLExpired"))
+        out.actions.append(DeleteRun(Reason.TTL_EXPIRED))
     return out

@@ -7,14 +7,17 @@ variables from the chart's Secret, and the step's declared env.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kubeline.resources import layout
+from kubeline.resources.invocation import Invocation, ModelRef
 from kubeline.resources.models import RunModelVersion, SnapshotSpec, StepSpec
 from kubeline.resources.names import (
+    ANNOTATION_STEP_ID,
     API_VERSION,
+    COMPONENT_STEP,
     ENV_API_ACCESS,
     LABEL_ATTEMPT,
     LABEL_COMPONENT,
@@ -23,22 +26,18 @@ from kubeline.resources.names import (
     LABEL_RUN,
     LABEL_SNAPSHOT,
     LABEL_STEP,
+    S3_SECRET,
+    S3_SECRET_ENV,
     SERVICE_ACCOUNT_DIR,
+    STEP_CONTAINER,
     label_value,
     step_pod_name,
 )
 
 from kubeline_operator.actions import ArtifactInfo
-from kubeline_operator.observe import STEP_CONTAINER
 
-#: Secret key -> environment variable, per docs/contracts.md.
-S3_SECRET_KEYS = {
-    "bucket": "KUBELINE_S3_BUCKET",
-    "endpoint": "KUBELINE_S3_ENDPOINT",
-    "region": "KUBELINE_S3_REGION",
-    "accessKeyId": "AWS_ACCESS_KEY_ID",
-    "secretAccessKey": "AWS_SECRET_ACCESS_KEY",
-}
+#: Secret key -> environment variable (kubeline.resources.names.S3_SECRET_ENV).
+S3_SECRET_KEYS = S3_SECRET_ENV
 #: Extra seconds the Pod's activeDeadlineSeconds allows beyond the step timeout.
 DEADLINE_MARGIN_SECONDS = 60
 
@@ -50,7 +49,7 @@ class PodSettings:
     default_image: str = ""
     image_pull_policy: str = "IfNotPresent"
     service_account: str = "kubeline-step"
-    s3_secret: str = "kubeline-s3"
+    s3_secret: str = S3_SECRET
     node_selector: tuple[tuple[str, str], ...] = ()  # pins step Pods, e.g. to kwok nodes
     tolerations: tuple[dict[str, Any], ...] = ()
     operator_class: str = ""  # non-empty: labels step Pods kubeline.dev/operator-class
@@ -72,10 +71,14 @@ class RunRef:
 
 
 def outputs_uri(bucket: str, run: RunRef, step: StepSpec, attempt: int) -> str:
-    """Where an attempt saves its outputs and manifest (docs/contracts.md object layout)."""
-    return (
-        f"s3://{bucket}/artifacts/{run.namespace}/{run.pipeline}/{run.name}/{step.name}/{attempt}"
-    )
+    """Where an attempt saves its outputs and manifest (``layout.attempt_uri``)."""
+    return layout.attempt_uri(layout.bucket_root(bucket), run.namespace, run.pipeline, run.name,
+                              step.name, attempt)
+
+
+def manifest_uri(bucket: str, run: RunRef, step: StepSpec, attempt: int) -> str:
+    """The attempt's outputs manifest (``layout.manifest_uri``)."""
+    return layout.manifest_uri(outputs_uri(bucket, run, step, attempt))
 
 
 def step_image(step: StepSpec, snapshot: SnapshotSpec, settings: PodSettings) -> str:
@@ -91,34 +94,33 @@ def invocation(
     parameters: Mapping[str, Any],
     inputs: Mapping[str, ArtifactInfo],
     outputs: str,
-) -> dict[str, Any]:
+) -> Invocation:
     """The ``KUBELINE_INVOCATION`` document."""
-    doc: dict[str, Any] = {
-        "namespace": run.namespace,
-        "pipeline": run.pipeline,
-        "pipelineName": snapshot.pipeline_name,
-        "run": run.name,
-        "runUid": run.uid,
-        "snapshot": run.snapshot,
-        "attempt": attempt,
-        "step": step.to_k8s(),
-        "parameters": dict(parameters),
-        "inputs": {name: info.to_invocation() for name, info in inputs.items()},
-        "outputsUri": outputs,
-        "code": snapshot.code.to_k8s() if snapshot.code else None,
-        "model": _model_doc(run, snapshot),
-    }
-    return doc
+    return Invocation(
+        namespace=run.namespace,
+        pipeline=run.pipeline,
+        pipeline_name=snapshot.pipeline_name,
+        run=run.name,
+        run_uid=run.uid,
+        snapshot=run.snapshot,
+        attempt=attempt,
+        step=step,
+        parameters=dict(parameters),
+        inputs={name: info.to_invocation() for name, info in inputs.items()},
+        outputs_uri=outputs,
+        code=snapshot.code,
+        model=_model_ref(run, snapshot),
+    )
 
 
-def _model_doc(run: RunRef, snapshot: SnapshotSpec) -> dict[str, Any] | None:
-    """The step context's model: the run's resolved version (name, version, number)."""
+def _model_ref(run: RunRef, snapshot: SnapshotSpec) -> ModelRef | None:
+    """The step context's model: the snapshot's model config at the run's resolved version."""
     if run.model is None:
         return None
     doc = snapshot.model.to_k8s() if snapshot.model else {}
     doc.update(name=run.model.name, version=run.model.version, number=run.model.number,
                object=run.model.object)
-    return doc
+    return ModelRef.model_validate(doc)
 
 
 def labels_for(run: RunRef, step: StepSpec, attempt: int, operator_class: str = ""
@@ -129,7 +131,7 @@ def labels_for(run: RunRef, step: StepSpec, attempt: int, operator_class: str = 
         LABEL_PIPELINE: label_value(run.pipeline),
         LABEL_SNAPSHOT: label_value(run.snapshot),
         LABEL_ATTEMPT: str(attempt),
-        LABEL_COMPONENT: "step",
+        LABEL_COMPONENT: COMPONENT_STEP,
     }
     if operator_class:
         labels[LABEL_OPERATOR_CLASS] = operator_class
@@ -186,14 +188,8 @@ def build_step_pod(
     """The Pod manifest for one attempt of one step."""
     name = step_pod_name(run.name, step.name, attempt)
     env: list[dict[str, Any]] = [
-        {
-            "name": "KUBELINE_INVOCATION",
-            "value": json.dumps(
-                invocation(run, snapshot, step, attempt, parameters, inputs,
-                           outputs_uri(bucket, run, step, attempt)),
-                separators=(",", ":"),
-            ),
-        }
+        invocation(run, snapshot, step, attempt, parameters, inputs,
+                   outputs_uri(bucket, run, step, attempt)).env()
     ]
     for key, var in S3_SECRET_KEYS.items():
         env.append({
@@ -244,7 +240,7 @@ def build_step_pod(
             "name": name,
             "namespace": run.namespace,
             "labels": labels_for(run, step, attempt, settings.operator_class),
-            "annotations": {"kubeline.dev/step-id": step.id},
+            "annotations": {ANNOTATION_STEP_ID: step.id},
             "ownerReferences": [{
                 "apiVersion": API_VERSION,
                 "kind": "PipelineRun",

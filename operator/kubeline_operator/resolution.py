@@ -15,6 +15,7 @@ from kubeline.resources.models import (
     SnapshotSpec,
     StepSpec,
 )
+from kubeline.resources.reasons import Reason
 
 from kubeline_operator.actions import ArtifactInfo
 from kubeline_operator.cache_key import (
@@ -67,13 +68,13 @@ def resolve_step(
             av = (up_status.outputs.get(inp.output or "") if up_status else None)
             if up is None or av is None:
                 return StepResolution(error=(
-                    "InputNotFound",
+                    Reason.INPUT_NOT_FOUND,
                     f"input '{inp.name}': step '{inp.step}' recorded no output '{inp.output}'",
                 ))
             info = artifacts.by_name(namespace, av)
             if info is None:
                 return StepResolution(error=(
-                    "InputNotFound",
+                    Reason.INPUT_NOT_FOUND,
                     f"input '{inp.name}': ArtifactVersion '{av}' (output '{inp.output}' of step "
                     f"'{up.id}') does not exist any more",
                 ))
@@ -99,7 +100,7 @@ def resolve_step(
             if info is None:
                 which = f"version '{ref.version}'" if ref.version else "any version"
                 return StepResolution(error=(
-                    "InputNotFound",
+                    Reason.INPUT_NOT_FOUND,
                     f"input '{inp.name}': artifact '{ref.name}' has no {which} "
                     f"in namespace {namespace}",
                 ))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from kubeline.resources.models import Condition, PipelineRunStatus, RunProgress, StepStatus
+from kubeline.resources.reasons import Reason
 
 from kubeline_operator.actions import (
     Action,
@@ -89,7 +90,7 @@ def _apply_step(ss: StepStatus, action: Action) -> None:
         ss.cached_from = action.cached_from
         ss.outputs = dict(action.outputs)
         ss.start_time = ss.end_time = to_rfc3339_precise(action.time)
-        ss.reason = "CacheHit"
+        ss.reason = Reason.CACHE_HIT
         src = action.cached_from
         ss.message = f"outputs reused from run {src.run}, step {src.step}"
     elif isinstance(action, MarkStepCompleted):
@@ -97,7 +98,7 @@ def _apply_step(ss: StepStatus, action: Action) -> None:
         ss.outputs = dict(action.outputs)
         ss.end_time = to_rfc3339_precise(action.time)
         ss.next_retry_time = None
-        ss.reason, ss.message = "Completed", None
+        ss.reason, ss.message = Reason.COMPLETED, None
     elif isinstance(action, ScheduleRetry):
         ss.phase = "retrying"
         ss.next_retry_time = to_rfc3339_precise(action.next_time)
@@ -128,16 +129,16 @@ def _derive(st: PipelineRunStatus, now: float) -> None:
     st.cached_steps = counts.cached
     st.progress = f"{counts.completed + counts.cached}/{counts.total}"
     if st.phase in ("completed", "cached"):
-        cond = Condition(type="Succeeded", status="True", reason=st.reason or "Completed",
+        cond = Condition(type="Succeeded", status="True", reason=st.reason or Reason.COMPLETED,
                          message=st.message or "")
     elif st.phase in ("failed", "cancelled"):
-        cond = Condition(type="Succeeded", status="False", reason=st.reason or "Failed",
+        cond = Condition(type="Succeeded", status="False", reason=st.reason or Reason.FAILED,
                          message=st.message or "")
     elif st.phase == "running":
-        cond = Condition(type="Succeeded", status="Unknown", reason="Running",
+        cond = Condition(type="Succeeded", status="Unknown", reason=Reason.RUNNING,
                          message=f"{st.progress} steps done")
     else:
-        cond = Condition(type="Succeeded", status="Unknown", reason=st.reason or "Initialized",
+        cond = Condition(type="Succeeded", status="Unknown", reason=st.reason or Reason.INITIALIZED,
                          message=st.message or "")
     old = next((c for c in st.conditions if c.type == "Succeeded"), None)
     if old is not None and (old.status, old.reason) == (cond.status, cond.reason):

@@ -10,25 +10,28 @@ from __future__ import annotations
 import logging
 import os
 
+from kubeline.resources import names as N
+
 log = logging.getLogger("kubeline.operator")
 
 #: "true": no keys expected (S3 access from the ServiceAccount's cloud identity);
 #: "false": both keys required; unset (an operator started by hand): keys only in pairs.
-WORKLOAD_IDENTITY_ENV = "KUBELINE_S3_WORKLOAD_IDENTITY"
+WORKLOAD_IDENTITY_ENV = N.ENV_S3_WORKLOAD_IDENTITY
 
-_KEYS = (("accessKeyId", "AWS_ACCESS_KEY_ID"), ("secretAccessKey", "AWS_SECRET_ACCESS_KEY"))
+_KEYS = (("accessKeyId", N.ENV_AWS_ACCESS_KEY_ID),
+         ("secretAccessKey", N.ENV_AWS_SECRET_ACCESS_KEY))
 
 
 def s3_problems(environ: dict[str, str] | None = None) -> list[str]:
     """What is wrong with the S3 settings in ``environ`` (empty when nothing is)."""
     env = dict(os.environ if environ is None else environ)
-    secret = env.get("KUBELINE_S3_SECRET") or "kubeline-s3"
+    secret = env.get(N.ENV_S3_SECRET) or N.S3_SECRET
     where = f"the S3 Secret {secret} in the operator's namespace"
     problems = []
-    if not env.get("KUBELINE_S3_BUCKET"):
+    if not env.get(N.ENV_S3_BUCKET):
         problems.append(f"{where} has no key 'bucket' (the bucket for code archives and "
                         "artifacts)")
-    endpoint = env.get("KUBELINE_S3_ENDPOINT") or ""
+    endpoint = env.get(N.ENV_S3_ENDPOINT) or ""
     if endpoint and not endpoint.startswith(("http://", "https://")):
         problems.append(f"{where}: 'endpoint' {endpoint!r} is not an http(s):// URL")
     identity = env.get(WORKLOAD_IDENTITY_ENV, "").strip().lower()

@@ -6,6 +6,7 @@ import json
 import os
 from dataclasses import dataclass, field
 
+from kubeline.resources import names as N
 from kubeline.resources.names import API_ACCESS_LEVELS, LABEL_OPERATOR_CLASS
 
 from kubeline_operator.planner import PlannerSettings
@@ -42,7 +43,7 @@ def _bool(env: dict[str, str], name: str) -> bool:
 
 
 def _node_selector(env: dict[str, str]) -> tuple[tuple[str, str], ...]:
-    raw = env.get("KUBELINE_STEP_NODE_SELECTOR", "").strip()
+    raw = env.get(N.ENV_STEP_NODE_SELECTOR, "").strip()
     pairs = []
     for item in filter(None, (i.strip() for i in raw.split(","))):
         key, sep, value = item.partition("=")
@@ -54,7 +55,7 @@ def _node_selector(env: dict[str, str]) -> tuple[tuple[str, str], ...]:
 
 
 def _tolerations(env: dict[str, str]) -> tuple[dict[str, object], ...]:
-    raw = env.get("KUBELINE_STEP_TOLERATIONS", "").strip()
+    raw = env.get(N.ENV_STEP_TOLERATIONS, "").strip()
     if not raw:
         return ()
     try:
@@ -68,7 +69,7 @@ def _tolerations(env: dict[str, str]) -> tuple[dict[str, object], ...]:
 
 
 def _api_access(env: dict[str, str]) -> str:
-    raw = env.get("KUBELINE_STEP_API_ACCESS", "").strip() or "read"
+    raw = env.get(N.ENV_STEP_API_ACCESS, "").strip() or "read"
     if raw not in API_ACCESS_LEVELS:
         raise ValueError(f"KUBELINE_STEP_API_ACCESS must be one of {API_ACCESS_LEVELS}, "
                          f"got {raw!r}")
@@ -76,7 +77,7 @@ def _api_access(env: dict[str, str]) -> str:
 
 
 def _token_seconds(env: dict[str, str]) -> int:
-    seconds = _int(env, "KUBELINE_STEP_TOKEN_EXPIRATION_SECONDS", 600)
+    seconds = _int(env, N.ENV_STEP_TOKEN_EXPIRATION_SECONDS, 600)
     if not 600 <= seconds <= 86400:
         raise ValueError("KUBELINE_STEP_TOKEN_EXPIRATION_SECONDS must be 600..86400 (the "
                          f"API server refuses shorter tokens), got {seconds}")
@@ -107,41 +108,41 @@ class OperatorSettings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> OperatorSettings:
         env = dict(os.environ if environ is None else environ)
-        namespaces = tuple(n.strip() for n in env.get("KUBELINE_WATCH_NAMESPACES", "").split(",")
+        namespaces = tuple(n.strip() for n in env.get(N.ENV_WATCH_NAMESPACES, "").split(",")
                            if n.strip())
-        qps = _float(env, "KUBELINE_API_QPS", 100.0)
-        operator_class = env.get("KUBELINE_OPERATOR_CLASS", "").strip()
+        qps = _float(env, N.ENV_API_QPS, 100.0)
+        operator_class = env.get(N.ENV_OPERATOR_CLASS, "").strip()
         return cls(
             namespaces=namespaces,
-            peering=env.get("KUBELINE_PEERING", "").strip(),
+            peering=env.get(N.ENV_PEERING, "").strip(),
             operator_class=operator_class,
             pod=PodSettings(
-                default_image=env.get("KUBELINE_DEFAULT_IMAGE", ""),
-                image_pull_policy=env.get("KUBELINE_IMAGE_PULL_POLICY", "") or "IfNotPresent",
-                service_account=env.get("KUBELINE_STEP_SERVICE_ACCOUNT", "") or "kubeline-step",
-                s3_secret=env.get("KUBELINE_S3_SECRET", "") or "kubeline-s3",
+                default_image=env.get(N.ENV_DEFAULT_IMAGE, ""),
+                image_pull_policy=env.get(N.ENV_IMAGE_PULL_POLICY, "") or "IfNotPresent",
+                service_account=env.get(N.ENV_STEP_SERVICE_ACCOUNT, "") or "kubeline-step",
+                s3_secret=env.get(N.ENV_S3_SECRET, "") or N.S3_SECRET,
                 node_selector=_node_selector(env),
                 tolerations=_tolerations(env),
                 operator_class=operator_class,
                 api_access=_api_access(env),
                 token_expiration_seconds=_token_seconds(env),
-                token_audience=env.get("KUBELINE_STEP_TOKEN_AUDIENCE", "").strip(),
+                token_audience=env.get(N.ENV_STEP_TOKEN_AUDIENCE, "").strip(),
             ),
             planner=PlannerSettings(
-                max_pods_per_run=_int(env, "KUBELINE_MAX_PODS_PER_RUN", 100),
-                image_pull_grace_seconds=_float(env, "KUBELINE_IMAGE_PULL_GRACE_SECONDS", 120.0),
-                snapshot_grace_seconds=_float(env, "KUBELINE_SNAPSHOT_GRACE_SECONDS", 30.0),
+                max_pods_per_run=_int(env, N.ENV_MAX_PODS_PER_RUN, 100),
+                image_pull_grace_seconds=_float(env, N.ENV_IMAGE_PULL_GRACE_SECONDS, 120.0),
+                snapshot_grace_seconds=_float(env, N.ENV_SNAPSHOT_GRACE_SECONDS, 30.0),
             ),
-            max_pods_global=_int(env, "KUBELINE_MAX_PODS_GLOBAL", 1000),
+            max_pods_global=_int(env, N.ENV_MAX_PODS_GLOBAL, 1000),
             api_qps=qps,
-            api_burst=_int(env, "KUBELINE_API_BURST", max(int(qps * 2), 1)),
-            event_qps=_float(env, "KUBELINE_EVENT_QPS", 10.0),
-            workers=_int(env, "KUBELINE_WORKERS", 32),
-            status_batch_seconds=_float(env, "KUBELINE_STATUS_BATCH_SECONDS", 1.0),
-            s3_bucket=env.get("KUBELINE_S3_BUCKET", ""),
-            health_port=_int(env, "KUBELINE_HEALTH_PORT", 8080),
-            metrics_port=_int(env, "KUBELINE_METRICS_PORT", 9090),
-            schedule_test_intervals=_bool(env, "KUBELINE_SCHEDULE_TEST_INTERVALS"),
+            api_burst=_int(env, N.ENV_API_BURST, max(int(qps * 2), 1)),
+            event_qps=_float(env, N.ENV_EVENT_QPS, 10.0),
+            workers=_int(env, N.ENV_WORKERS, 32),
+            status_batch_seconds=_float(env, N.ENV_STATUS_BATCH_SECONDS, 1.0),
+            s3_bucket=env.get(N.ENV_S3_BUCKET, ""),
+            health_port=_int(env, N.ENV_HEALTH_PORT, 8080),
+            metrics_port=_int(env, N.ENV_METRICS_PORT, 9090),
+            schedule_test_intervals=_bool(env, N.ENV_SCHEDULE_TEST_INTERVALS),
         )
 
     def owns(self, labels: dict[str, str] | None) -> bool:

@@ -8,10 +8,9 @@ outside the cluster, the store is reached through a port-forward
 (``kubeline.port_forward``). Listing caches are disabled: other processes (step
 Pods) write the same bucket.
 
-Layout: ``s3://<bucket>/code/<sha256>.tar.gz`` and
-``s3://<bucket>/artifacts/<namespace>/<pipeline>/<run>/<step>/<attempt>/<output>/``;
-an attempt writes only under its own prefix and its ``manifest.json`` last, so
-a partial write never looks like a saved artifact.
+Layout: ``kubeline.resources.layout`` builds every URI; an attempt writes only
+under its own prefix and its ``manifest.json`` last, so a partial write never
+looks like a saved artifact.
 """
 
 from __future__ import annotations
@@ -22,11 +21,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubeline.errors import ArtifactStoreError
-from kubeline.resources.names import S3_SECRET_KEY_IN_CLUSTER_SERVICE
+from kubeline.resources import layout
+from kubeline.resources.names import (
+    ENV_AWS_ACCESS_KEY_ID,
+    ENV_AWS_SECRET_ACCESS_KEY,
+    ENV_S3_BUCKET,
+    ENV_S3_ENDPOINT,
+    ENV_S3_REGION,
+    S3_SECRET,
+    S3_SECRET_KEY_IN_CLUSTER_SERVICE,
+)
 
-SECRET_NAME = "kubeline-s3"
+SECRET_NAME = S3_SECRET
 #: The step's own log (stdout and stderr), saved beside an attempt's outputs when it ends.
-STEP_LOG = "step.log"
+STEP_LOG = layout.STEP_LOG
 _lock = threading.Lock()
 _default: ArtifactStore | None = None
 
@@ -46,14 +54,14 @@ class S3Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> S3Settings | None:
         env = dict(os.environ if env is None else env)
-        bucket = env.get("KUBELINE_S3_BUCKET")
+        bucket = env.get(ENV_S3_BUCKET)
         if not bucket:
             return None
         return cls(
-            bucket=bucket, endpoint=env.get("KUBELINE_S3_ENDPOINT") or None,
-            region=env.get("KUBELINE_S3_REGION") or "us-east-1",
-            access_key=env.get("AWS_ACCESS_KEY_ID") or None,
-            secret_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
+            bucket=bucket, endpoint=env.get(ENV_S3_ENDPOINT) or None,
+            region=env.get(ENV_S3_REGION) or "us-east-1",
+            access_key=env.get(ENV_AWS_ACCESS_KEY_ID) or None,
+            secret_key=env.get(ENV_AWS_SECRET_ACCESS_KEY) or None,
         )
 
     @classmethod
@@ -125,7 +133,7 @@ class ArtifactStore:
             anon=False, client_kwargs=client_kwargs,
             use_listings_cache=False, skip_instance_cache=True,
         )
-        return cls(fs, f"s3://{settings.bucket}", settings)
+        return cls(fs, layout.bucket_root(settings.bucket), settings)
 
     @classmethod
     def local(cls, root: str) -> ArtifactStore:
@@ -138,19 +146,21 @@ class ArtifactStore:
     # ------------------------------------------------------------------ paths
     def uri(self, *parts: str) -> str:
         """Join ``parts`` under the store's root."""
-        return "/".join([self.root, *(p.strip("/") for p in parts if p)])
+        return layout.join(self.root, *parts)
 
     def code_uri(self, sha256: str) -> str:
-        return self.uri("code", f"{sha256}.tar.gz")
+        """``layout.code_uri`` under this store's root."""
+        return layout.code_uri(self.root, sha256)
 
     def attempt_uri(self, namespace: str, pipeline: str, run: str, step: str,
                     attempt: int) -> str:
-        return self.uri("artifacts", namespace, pipeline, run, step, str(attempt))
+        """``layout.attempt_uri`` under this store's root."""
+        return layout.attempt_uri(self.root, namespace, pipeline, run, step, attempt)
 
     def step_log_uri(self, namespace: str, pipeline: str, run: str, step: str,
                      attempt: int) -> str:
         """Where an attempt's log is kept after its Pod is gone (docs/contracts.md)."""
-        return f"{self.attempt_uri(namespace, pipeline, run, step, attempt)}/{STEP_LOG}"
+        return layout.step_log_uri(self.attempt_uri(namespace, pipeline, run, step, attempt))
 
     # ------------------------------------------------------------------ I/O
     def _call(self, what: str, uri: str, fn: Any, *args: Any, **kwargs: Any) -> Any:

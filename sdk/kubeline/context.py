@@ -2,7 +2,8 @@
 
 Inside a step Pod the runtime sets a :class:`StepContext`; metadata logged
 with :func:`log_metadata` is collected there and written to the outputs
-manifest (``stepMetadata``, ``runMetadata`` and each output's ``metadata``).
+manifest (``stepMetadata``, ``runMetadata``, ``modelMetadata`` and each output's
+``metadata``; ``kubeline.resources.manifest``).
 """
 
 from __future__ import annotations
@@ -71,7 +72,12 @@ class StepRunInfo:
 
 @dataclass
 class StepContext:
-    """What a running step can know about itself."""
+    """What a running step can know about itself, and the metadata it logged.
+
+    Metadata goes to the outputs manifest: ``step_metadata`` (this step run),
+    ``run_metadata`` (the pipeline run), ``output_metadata`` (per output: its
+    ArtifactVersion) and ``model_metadata`` (the run's model version).
+    """
 
     pipeline_run: RunInfo
     step_run: StepRunInfo
@@ -80,13 +86,15 @@ class StepContext:
     step_metadata: dict[str, Any] = field(default_factory=dict)
     run_metadata: dict[str, Any] = field(default_factory=dict)
     output_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+    model_metadata: dict[str, Any] = field(default_factory=dict)
     output_tags: dict[str, list[str]] = field(default_factory=dict)
     run_tags: list[str] = field(default_factory=list)
     manual_artifacts: list[dict[str, Any]] = field(default_factory=list)
     artifact_store: Any = None  # the store the runtime saves outputs to
     inputs: dict[str, Any] = field(default_factory=dict)
-    model_metadata: dict[str, Any] = field(default_factory=dict)
     outputs_uri: str | None = None
+    #: Output name -> artifact name, so ``artifact_name=`` may give either.
+    artifact_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def step_name(self) -> str:
@@ -97,30 +105,71 @@ class StepContext:
         return self.pipeline_run.pipeline
 
     def add_output_metadata(self, metadata: dict[str, Any], output_name: str | None = None) -> None:
-        name = output_name or self._single_output("add_output_metadata")
-        self.output_metadata.setdefault(name, {}).update(metadata)
+        """Attach ``metadata`` to one output's artifact version (the only one if unnamed)."""
+        name = self._output("add_output_metadata", output_name)
+        _merge(self.output_metadata.setdefault(name, {}), metadata,
+               f"output {name!r} of step {self.step_name!r}")
+
+    def get_output_metadata(self, output_name: str | None = None) -> dict[str, Any]:
+        """The metadata added to an output so far in this step."""
+        return dict(self.output_metadata.get(self._output("get_output_metadata", output_name),
+                                             {}))
 
     def add_output_tags(self, tags: list[str], output_name: str | None = None) -> None:
         """Tag an output of this step (its artifact version, once saved)."""
-        name = output_name or self._single_output("add_output_tags")
-        if name not in self.output_names:
-            raise KubelineError(
-                f"add_output_tags: step '{self.step_name}' has no output '{name}' "
-                f"(outputs: {', '.join(self.output_names) or 'none'})")
-        bucket = self.output_tags.setdefault(name, [])
+        bucket = self.output_tags.setdefault(self._output("add_output_tags", output_name), [])
         bucket.extend(t for t in tags if t not in bucket)
 
     def remove_output_tags(self, tags: list[str], output_name: str | None = None) -> None:
-        name = output_name or self._single_output("remove_output_tags")
+        name = self._output("remove_output_tags", output_name)
         self.output_tags[name] = [t for t in self.output_tags.get(name, []) if t not in tags]
 
-    def _single_output(self, what: str) -> str:
-        if len(self.output_names) != 1:
+    def add_step_metadata(self, metadata: dict[str, Any]) -> None:
+        """Attach ``metadata`` to this step run."""
+        _merge(self.step_metadata, metadata, f"step {self.step_name!r}")
+
+    def add_run_metadata(self, metadata: dict[str, Any]) -> None:
+        """Attach ``metadata`` to the pipeline run (plain keys, ``run.run_metadata[key]``)."""
+        _merge(self.run_metadata, metadata,
+               f"run {self.pipeline_run.name!r} (logged by step {self.step_name!r})")
+
+    def add_model_metadata(self, metadata: dict[str, Any]) -> None:
+        """Attach ``metadata`` to the run's model version."""
+        if self.model is None:
             raise KubelineError(
-                f"{what}: step '{self.step_name}' has {len(self.output_names)} outputs "
-                f"({', '.join(self.output_names) or 'none'}); name one with artifact_name="
-            )
-        return self.output_names[0]
+                f"log_metadata(infer_model=True): step '{self.step_name}' has no model; "
+                "configure one with @pipeline(model=Model(name=...)) or @step(model=...)")
+        _merge(self.model_metadata, metadata, f"model {self.model.name!r}")
+
+    def _output(self, what: str, output_name: str | None) -> str:
+        if output_name is None:
+            if len(self.output_names) != 1:
+                raise KubelineError(
+                    f"{what}: step '{self.step_name}' has {len(self.output_names)} outputs "
+                    f"({', '.join(self.output_names) or 'none'}); name one with "
+                    "output_name= (or artifact_name= in log_metadata)")
+            return self.output_names[0]
+        if output_name in self.output_names:
+            return output_name
+        by_artifact = [o for o, a in self.artifact_names.items() if a == output_name]
+        if len(by_artifact) == 1:
+            return by_artifact[0]
+        raise KubelineError(
+            f"{what}: step '{self.step_name}' has no output {output_name!r} "
+            f"(outputs: {', '.join(self.output_names) or 'none'})")
+
+
+def _merge(target: dict[str, Any], metadata: dict[str, Any], what: str) -> None:
+    """Merge ``metadata`` into ``target`` unless the result is not storable (clear error)."""
+    from kubeline.resources.manifest import check_metadata
+
+    if not isinstance(metadata, dict) or not all(isinstance(k, str) for k in metadata):
+        raise KubelineError(f"metadata of {what} must be a dict with string keys, got "
+                            f"{type(metadata).__name__}")
+    merged = {**target, **metadata}
+    check_metadata(merged, what)
+    target.clear()
+    target.update(merged)
 
 
 def get_step_context() -> StepContext:
@@ -154,62 +203,65 @@ def get_pipeline_context() -> Any:
     return ctx
 
 
-def log_metadata(metadata: dict[str, Any], step_name: str | None = None,
-                 run_id_name_or_prefix: str | None = None, artifact_name: str | None = None,
-                 infer_artifact: bool = False, infer_model: bool = False,
-                 artifact_version: str | None = None, model_name: str | None = None,
-                 model_version: str | None = None) -> None:
-    """Attach ``metadata`` to the running step, its run, or one of its outputs.
+def log_metadata(metadata: dict[str, Any], step_id: str | None = None,
+                 step_name: str | None = None, run_id_name_or_prefix: str | None = None,
+                 artifact_version_id: str | None = None, artifact_name: str | None = None,
+                 artifact_version: str | None = None, infer_artifact: bool = False,
+                 model_version_id: str | None = None, model_name: str | None = None,
+                 model_version: str | None = None, infer_model: bool = False) -> None:
+    """Attach ``metadata`` (JSON values by key) to the running step, its run, an output or
+    the run's model version; read it back as ``x.run_metadata[key].value``.
 
-    In a step: no target -> the step; ``infer_artifact=True`` -> the step's only
-    output; ``artifact_name=`` -> that output of this step; ``run_id_name_or_prefix``
-    naming the current run -> the run. Values must be JSON.
+    Inside a step: no target -> this step run (the run shows it as ``<step>::<key>``);
+    ``infer_artifact=True`` and/or ``artifact_name=`` -> that output's artifact version
+    (the only output if unnamed); ``infer_model=True`` (or this run's ``model_name`` /
+    ``model_version``) -> the model version; ``run_id_name_or_prefix`` naming this run ->
+    the run. Targets outside the running step, and calls outside a step, raise.
     """
-    import json
-
-    try:
-        json.dumps(metadata)
-    except (TypeError, ValueError) as exc:
-        raise KubelineError(f"log_metadata: metadata must be JSON-serializable ({exc})") from None
     ctx = _STEP_CONTEXT.get()
     if ctx is None:
         raise KubelineError(
-            "log_metadata() outside a running step is not supported yet: call it inside a step"
-        )
-    if infer_model or model_name or model_version:
-        model = ctx.model
-        if model is None:
-            raise KubelineError(
-                "log_metadata(infer_model=True): the pipeline has no model; configure one with "
-                "@pipeline(model=Model(name=...))")
-        if (model_name not in (None, model.name)
-                or model_version not in (None, model.version, str(model.number))):
-            raise KubelineError(
-                f"log_metadata: inside a step metadata can only go to the run's model version "
-                f"({model.name} version {model.version}), not {model_name}:{model_version}")
-        ctx.model_metadata.update(metadata)
+            "log_metadata() works only inside a running step in Kubeline (attaching metadata "
+            "to finished runs, steps, artifacts or models afterwards is not supported)")
+    if artifact_version_id or artifact_version:
+        raise KubelineError(
+            "log_metadata: inside a step, metadata goes to this step's own outputs "
+            "(artifact_name= or infer_artifact=True); existing artifact versions "
+            "(artifact_version=, artifact_version_id=) cannot be changed")
+    if model_version_id:
+        raise KubelineError("log_metadata: inside a step use infer_model=True for the run's "
+                            "model version; model_version_id= is not supported")
+    if infer_model or model_name is not None or model_version is not None:
+        _check_own_model(ctx, model_name, model_version)
+        ctx.add_model_metadata(metadata)
         return
-    if infer_artifact or artifact_name:
-        if artifact_version:
-            raise KubelineError("log_metadata: artifact_version is not supported inside a step")
-        name = artifact_name
-        if name is not None and name not in ctx.output_names:
-            raise KubelineError(
-                f"log_metadata: step '{ctx.step_name}' has no output '{name}' "
-                f"(outputs: {', '.join(ctx.output_names) or 'none'})"
-            )
-        ctx.add_output_metadata(metadata, name)
+    if infer_artifact or artifact_name is not None:
+        ctx.add_output_metadata(metadata, artifact_name)
         return
-    if run_id_name_or_prefix is not None and step_name is None:
-        if run_id_name_or_prefix not in (ctx.pipeline_run.name, ctx.pipeline_run.id):
-            raise KubelineError(
-                "log_metadata: inside a step only the current run "
-                f"({ctx.pipeline_run.name}) can be given"
-            )
-        ctx.run_metadata.update(metadata)
-        return
+    if step_id is not None and step_id != f"{ctx.pipeline_run.id}/{ctx.step_name}":
+        raise KubelineError(f"log_metadata: inside step '{ctx.step_name}' metadata can only "
+                            f"go to this step (step_id {step_id!r} is another step run)")
+    if run_id_name_or_prefix is not None and run_id_name_or_prefix not in (
+            ctx.pipeline_run.name, ctx.pipeline_run.id):
+        raise KubelineError(
+            "log_metadata: inside a step only the current run "
+            f"({ctx.pipeline_run.name}) can be given")
     if step_name is not None and step_name != ctx.step_name:
         raise KubelineError(
-            f"log_metadata: inside step '{ctx.step_name}' metadata can only go to this step"
-        )
-    ctx.step_metadata.update(metadata)
+            f"log_metadata: inside step '{ctx.step_name}' metadata can only go to this step")
+    if run_id_name_or_prefix is not None and step_name is None and step_id is None:
+        ctx.add_run_metadata(metadata)
+        return
+    ctx.add_step_metadata(metadata)
+
+
+def _check_own_model(ctx: StepContext, name: str | None, version: str | None) -> None:
+    model = ctx.model
+    if model is None:
+        return  # add_model_metadata names the missing model
+    if name is not None and name != model.name:
+        raise KubelineError(f"log_metadata: step '{ctx.step_name}' belongs to model "
+                            f"{model.name!r}, not {name!r}: only its model version can be given")
+    if version is not None and str(version) not in (str(model.version_ref), str(model.number)):
+        raise KubelineError(f"log_metadata: step '{ctx.step_name}' runs with model version "
+                            f"{model.version_ref!r} of {model.name!r}, not {version!r}")

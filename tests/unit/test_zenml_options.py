@@ -257,6 +257,7 @@ def test_artifact_metadata_and_visualizations_can_be_switched_off(store, tmp_pat
 
 def test_operator_parses_tags_type_manual_artifacts_and_run_tags() -> None:
     from kubeline_operator.artifacts import (
+        ManifestError,
         artifact_version_body,
         parse_manifest,
         parse_manual_artifacts,
@@ -269,8 +270,7 @@ def test_operator_parses_tags_type_manual_artifacts_and_run_tags() -> None:
         "uri": "s3://b/x", "materializer": "m", "tags": ["my_tag"],
         "artifactType": "ModelArtifact", "artifactName": "my_output"}},
         "runTags": ["run_tag"], "manualArtifacts": [
-            {"uri": "s3://b/y", "materializer": "m", "artifactName": "side", "tags": ["t"]},
-            {"uri": "", "artifactName": "broken"}]}
+            {"uri": "s3://b/y", "materializer": "m", "artifactName": "side", "tags": ["t"]}]}
     (out,) = parse_manifest(data, step_spec, "p")
     body = artifact_version_body(out, "1", "ns", "p", "r", step_spec, None)
     assert body["spec"]["tags"] == ["my_tag"] and body["spec"]["artifactType"] == "ModelArtifact"
@@ -278,7 +278,12 @@ def test_operator_parses_tags_type_manual_artifacts_and_run_tags() -> None:
     manual_body = artifact_version_body(manual, "1", "ns", "p", "r", step_spec, None)
     assert manual_body["spec"]["saveType"] == "manual"
     assert manual_body["metadata"]["labels"]["kubeline.dev/step"] == step_spec.name
-    assert run_tags_of(data) == ["run_tag"] and run_tags_of({}) == []
+    assert run_tags_of(data) == ["run_tag"] and run_tags_of({"outputs": {}}) == []
+    # A malformed entry breaks the contract (kubeline.resources.manifest): the manifest is
+    # refused naming the field, the step fails with OutputsMissing, nothing is half-recorded.
+    broken = {**data, "manualArtifacts": [{"uri": "", "artifactName": "broken"}]}
+    with pytest.raises(ManifestError, match=r"manualArtifacts\.0\.uri"):
+        parse_manual_artifacts(broken, step_spec)
 
 
 def test_merged_tags_annotation() -> None:

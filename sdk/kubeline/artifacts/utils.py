@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubeline.resources import layout
+
 
 def load_artifact(name_or_id: str, version: str | int | None = None) -> Any:
     """Load the data of an artifact version found by uid, or by name (latest or ``version``).
@@ -30,7 +32,7 @@ def _manual_uri(store: Any, namespace: str, name: str) -> str:
 
     from kubeline.resources.names import dns_name
 
-    return store.uri("artifacts", namespace, "manual", dns_name(name), uuid.uuid4().hex)
+    return layout.manual_uri(store.root, namespace, dns_name(name), uuid.uuid4().hex)
 
 
 def materialize(data: Any, uri: str, store: Any, materializer: Any = None,
@@ -130,7 +132,8 @@ def save_artifact(data: Any, name: str, version: str | int | None = None,
         from kubeline.artifact_store import default_store
 
         store = ctx.artifact_store or default_store()
-        target = uri or f"{ctx.outputs_uri.rstrip('/')}/manual/{len(ctx.manual_artifacts)}"
+        target = uri or layout.manual_artifact_uri(ctx.outputs_uri or "",
+                                                   len(ctx.manual_artifacts))
         fields = materialize(data, target, store, materializer, extract_metadata,
                              include_visualizations, user_metadata)
         if kind is not None:

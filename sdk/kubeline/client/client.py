@@ -433,7 +433,7 @@ class Client(ModelOps):
         """
         from kubeline.client.trigger import parse_invocation, step_permission_message
 
-        trigger = parse_invocation(os.environ.get("KUBELINE_INVOCATION"))
+        trigger = parse_invocation(os.environ.get(names.ENV_INVOCATION))
         try:
             return self._trigger(pipeline_name_or_id, run_configuration, config_path,
                                  snapshot_name_or_id, synchronous, run_name, trigger, **kwargs)

@@ -4,7 +4,6 @@ and build the PipelineRun to create. No I/O here.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -13,8 +12,8 @@ from typing import Any
 from kubeline.errors import ConfigurationError
 from kubeline.resources import names
 
-LABEL_TRIGGERED_BY_RUN = f"{names.GROUP}/triggered-by-run"
-LABEL_TRIGGERED_BY_STEP = f"{names.GROUP}/triggered-by-step"
+LABEL_TRIGGERED_BY_RUN = names.LABEL_TRIGGERED_BY_RUN
+LABEL_TRIGGERED_BY_STEP = names.LABEL_TRIGGERED_BY_STEP
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "boolean": (bool,),
@@ -134,18 +133,13 @@ def parse_invocation(raw: str | None) -> dict[str, str] | None:
     """``{"run", "step", "namespace"}`` from a step Pod's ``KUBELINE_INVOCATION``, else None."""
     if not raw:
         return None
+    from kubeline.resources.invocation import Invocation, InvocationError
+
     try:
-        inv = json.loads(raw)
-    except ValueError:
+        inv = Invocation.from_env(raw)
+    except InvocationError:
         return None
-    if not isinstance(inv, dict):
-        return None
-    step = inv.get("step")
-    step_id = step.get("id") or step.get("name") if isinstance(step, dict) else step
-    run = inv.get("run")
-    if not run or not step_id:
-        return None
-    return {"run": str(run), "step": str(step_id), "namespace": str(inv.get("namespace") or "")}
+    return {"run": inv.run, "step": inv.step.id, "namespace": inv.namespace}
 
 
 def step_permission_message(message: str, trigger: Mapping[str, str]) -> str:

@@ -7,8 +7,7 @@ import math
 from typing import Any, ClassVar
 
 from kubeline.artifact_store import ArtifactStore, default_store
-
-VISUALIZATIONS_DIR = "visualizations"
+from kubeline.resources.layout import VISUALIZATIONS_DIR, visualization_uri
 
 
 class HashingWriter:
@@ -169,7 +168,7 @@ class BaseMaterializer:
             self._files[rel] = (hashlib.sha256(data).hexdigest(), len(data))
 
     def save_visualization(self, name: str, data: bytes, kind: str) -> str:
-        uri = self.path(f"{VISUALIZATIONS_DIR}/{name}")
+        uri = visualization_uri(self.uri, name)
         self.artifact_store.write_bytes(uri, data)
         self.visualizations[uri] = kind
         return uri

@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal, cast
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from kubeline.resources.phases import RunPhase, StepPhase
+
 # Sizes: a 1,000-step snapshot with typical steps stays around 0.5 MB, and a
 # 1,000-step run's status around 0.4 MB: both far from etcd's ~1.5 MB limit.
 MAX_STEPS = 1000
@@ -31,10 +33,6 @@ DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 # A parameter/output/artifact name as a user writes it in Python.
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
 
-RunPhase = Literal["initialized", "running", "completed", "failed", "cached", "cancelled"]
-StepPhase = Literal[
-    "pending", "running", "retrying", "completed", "failed", "cached", "cancelled", "skipped"
-]
 ModelStage = Literal["none", "staging", "production", "archived"]
 #: How an artifact is linked to a model version (ZenML: data, model or deployment artifacts).
 ModelArtifactType = Literal["data", "model", "deployment"]

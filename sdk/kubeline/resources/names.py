@@ -45,7 +45,15 @@ LABEL_OPERATOR_CLASS = f"{GROUP}/operator-class"
 #: ``<namespace>/<service>:<port>``: clients outside the cluster port-forward to it.
 S3_SECRET_KEY_IN_CLUSTER_SERVICE = "inClusterService"
 
-# Annotations keeping user-given names verbatim.
+#: Runs started by ``trigger_pipeline`` inside a step: the triggering run and step.
+LABEL_TRIGGERED_BY_RUN = f"{GROUP}/triggered-by-run"
+LABEL_TRIGGERED_BY_STEP = f"{GROUP}/triggered-by-step"
+
+#: Values of ``LABEL_COMPONENT``.
+COMPONENT_STEP = "step"
+
+# Annotations.
+#: The user-given name, verbatim (object names and label values are sanitized).
 ANNOTATION_NAME = f"{GROUP}/name"
 #: Env var of step Pods: their API access, "read" (get/list/watch kubeline.dev objects of
 #: their namespace), "trigger" (read, and create PipelineRuns) or "none" (no token).
@@ -55,6 +63,76 @@ API_ACCESS_LEVELS = ("none", "read", "trigger")
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 #: Tags added after an object was created (``add_tags``): a JSON list of strings.
 ANNOTATION_TAGS = f"{GROUP}/tags"
+#: A step Pod's or ArtifactVersion's step invocation id (labels carry the DNS name).
+ANNOTATION_STEP_ID = f"{GROUP}/step-id"
+#: An ArtifactVersion's output name within its producing step.
+ANNOTATION_OUTPUT = f"{GROUP}/output"
+#: The full cache key (the label ``LABEL_CACHE_KEY`` holds its first 63 characters).
+ANNOTATION_CACHE_KEY = f"{GROUP}/cache-key-full"
+
+#: Name of the step container in a step Pod.
+STEP_CONTAINER = "step"
+
+# Environment variables.
+#: The step Pod's invocation (JSON, ``kubeline.resources.invocation.Invocation``).
+ENV_INVOCATION = "KUBELINE_INVOCATION"
+#: Where the step runtime writes its termination message (default ``/dev/termination-log``).
+ENV_TERMINATION_LOG = "KUBELINE_TERMINATION_LOG"
+#: Where the step runtime unpacks code archives (default ``/tmp/kubeline-code``).
+ENV_CODE_DIR = "KUBELINE_CODE_DIR"
+ENV_S3_BUCKET = "KUBELINE_S3_BUCKET"
+ENV_S3_ENDPOINT = "KUBELINE_S3_ENDPOINT"
+ENV_S3_REGION = "KUBELINE_S3_REGION"
+ENV_AWS_ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID"
+ENV_AWS_SECRET_ACCESS_KEY = "AWS_SECRET_ACCESS_KEY"
+#: "true": S3 access comes from the ServiceAccount's cloud identity (no keys expected).
+ENV_S3_WORKLOAD_IDENTITY = "KUBELINE_S3_WORKLOAD_IDENTITY"
+#: The S3 Secret's keys and the environment variable each becomes (step Pods, operator).
+S3_SECRET_ENV = {
+    "bucket": ENV_S3_BUCKET,
+    "endpoint": ENV_S3_ENDPOINT,
+    "region": ENV_S3_REGION,
+    "accessKeyId": ENV_AWS_ACCESS_KEY_ID,
+    "secretAccessKey": ENV_AWS_SECRET_ACCESS_KEY,
+}
+#: Default name of the chart's S3 Secret.
+S3_SECRET = "kubeline-s3"
+#: The SDK's namespace override.
+ENV_NAMESPACE = "KUBELINE_NAMESPACE"
+#: SDK build-time switches (compiler, code archive).
+ENV_IMAGE = "KUBELINE_IMAGE"
+ENV_SOURCE_ROOT = "KUBELINE_SOURCE_ROOT"
+ENV_CODE_IN_IMAGE = "KUBELINE_CODE_IN_IMAGE"
+ENV_CODE_MAX_BYTES = "KUBELINE_CODE_MAX_BYTES"
+
+# The operator's environment (set by the chart; read by kubeline_operator.settings).
+ENV_WATCH_NAMESPACES = "KUBELINE_WATCH_NAMESPACES"
+ENV_PEERING = "KUBELINE_PEERING"
+ENV_PEERING_PRIORITY = "KUBELINE_PEERING_PRIORITY"
+ENV_OPERATOR_CLASS = "KUBELINE_OPERATOR_CLASS"
+ENV_DEFAULT_IMAGE = "KUBELINE_DEFAULT_IMAGE"
+ENV_IMAGE_PULL_POLICY = "KUBELINE_IMAGE_PULL_POLICY"
+ENV_STEP_SERVICE_ACCOUNT = "KUBELINE_STEP_SERVICE_ACCOUNT"
+ENV_S3_SECRET = "KUBELINE_S3_SECRET"
+ENV_STEP_NODE_SELECTOR = "KUBELINE_STEP_NODE_SELECTOR"
+ENV_STEP_TOLERATIONS = "KUBELINE_STEP_TOLERATIONS"
+ENV_STEP_API_ACCESS = "KUBELINE_STEP_API_ACCESS"
+ENV_STEP_TOKEN_EXPIRATION_SECONDS = "KUBELINE_STEP_TOKEN_EXPIRATION_SECONDS"
+ENV_STEP_TOKEN_AUDIENCE = "KUBELINE_STEP_TOKEN_AUDIENCE"
+ENV_MAX_PODS_PER_RUN = "KUBELINE_MAX_PODS_PER_RUN"
+ENV_MAX_PODS_GLOBAL = "KUBELINE_MAX_PODS_GLOBAL"
+ENV_IMAGE_PULL_GRACE_SECONDS = "KUBELINE_IMAGE_PULL_GRACE_SECONDS"
+ENV_SNAPSHOT_GRACE_SECONDS = "KUBELINE_SNAPSHOT_GRACE_SECONDS"
+ENV_API_QPS = "KUBELINE_API_QPS"
+ENV_API_BURST = "KUBELINE_API_BURST"
+ENV_EVENT_QPS = "KUBELINE_EVENT_QPS"
+ENV_WORKERS = "KUBELINE_WORKERS"
+ENV_STATUS_BATCH_SECONDS = "KUBELINE_STATUS_BATCH_SECONDS"
+ENV_HEALTH_PORT = "KUBELINE_HEALTH_PORT"
+ENV_METRICS_PORT = "KUBELINE_METRICS_PORT"
+ENV_LOG_LEVEL = "KUBELINE_LOG_LEVEL"
+#: "true": Schedules may fire at test intervals (tests only).
+ENV_SCHEDULE_TEST_INTERVALS = "KUBELINE_SCHEDULE_TEST_INTERVALS"
 
 
 #: On a ModelVersion: who asks for its stage change; the chart's admission policy only

@@ -7,7 +7,6 @@ Exit codes: 0 success; 1 the step failed (user code, its inputs or outputs);
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import sys
 import time
@@ -17,11 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from kubeline.errors import ArtifactStoreError, KubelineError
+from kubeline.resources import layout
+from kubeline.resources.invocation import Invocation, InvocationError
+from kubeline.resources.manifest import ManualArtifact, OutputsManifest, SavedOutput
+from kubeline.resources.models import StepSpec, Visualization
+from kubeline.resources.names import ENV_CODE_DIR, ENV_INVOCATION, ENV_TERMINATION_LOG
 from kubeline.runtime.messages import failure_message, success_message, write_termination
 
 EXIT_OK, EXIT_STEP, EXIT_SETUP = 0, 1, 2
 DEFAULT_TERMINATION_LOG = "/dev/termination-log"
-MANIFEST = "manifest.json"
+MANIFEST = layout.MANIFEST
 
 
 class SetupError(KubelineError):
@@ -40,37 +44,29 @@ def _log(message: str) -> None:
     print(f"kubeline: {message}", flush=True)
 
 
-def parse_invocation(raw: str | None) -> dict[str, Any]:
-    if not raw:
-        raise SetupError("KUBELINE_INVOCATION is not set: this command runs inside step Pods")
+def parse_invocation(raw: str | None) -> Invocation:
+    """``KUBELINE_INVOCATION`` as the contract's :class:`Invocation` (SetupError if malformed)."""
     try:
-        inv = json.loads(raw)
-    except ValueError as exc:
-        raise SetupError(f"KUBELINE_INVOCATION is not valid JSON: {exc}") from None
-    missing = [k for k in ("run", "step", "outputsUri") if k not in inv]
-    if missing:
-        raise SetupError(f"KUBELINE_INVOCATION lacks {missing}")
-    for key in ("entrypoint", "id", "outputs"):
-        if key not in inv["step"]:
-            raise SetupError(f"KUBELINE_INVOCATION step lacks '{key}'")
-    return inv
+        return Invocation.from_env(raw)
+    except InvocationError as exc:
+        raise SetupError(str(exc)) from None
 
 
-def prepare_code(inv: dict[str, Any], store: Any) -> None:
+def prepare_code(inv: Invocation, store: Any) -> None:
     """Fetch and verify the code archive (if any) and put it first on sys.path."""
-    code = inv.get("code")
+    code = inv.code
     if code:
         from kubeline.code_archive import CodeArchiveError, fetch_code
 
-        cache = Path(os.environ.get("KUBELINE_CODE_DIR") or "/tmp/kubeline-code")
+        cache = Path(os.environ.get(ENV_CODE_DIR) or "/tmp/kubeline-code")
         try:
-            root = fetch_code(store, code["uri"], code["sha256"], cache)
+            root = fetch_code(store, code.uri, code.sha256, cache)
         except CodeArchiveError as exc:
             raise SetupError(str(exc)) from None
         except (FileNotFoundError, ArtifactStoreError) as exc:
-            raise SetupError(f"cannot download the code archive {code['uri']}: {exc}") from None
+            raise SetupError(f"cannot download the code archive {code.uri}: {exc}") from None
         sys.path.insert(0, str(root))
-        _log(f"code {code['sha256'][:12]} ready in {root}")
+        _log(f"code {code.sha256[:12]} ready in {root}")
     elif os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
 
@@ -91,44 +87,44 @@ def import_step_function(entrypoint: str) -> Any:
     return entry if callable(entry) else obj
 
 
-def _load_inputs(inv: dict[str, Any], func: Any, store: Any) -> dict[str, Any]:
+def _load_inputs(inv: Invocation, func: Any, store: Any) -> dict[str, Any]:
     from kubeline.artifacts.unmaterialized_artifact import UnmaterializedArtifact
     from kubeline.materializers.registry import import_object
     from kubeline.signature import concrete_type, type_hints
 
-    hints = type_hints(func, inv["step"]["id"])
-    unmaterialized = {i["name"] for i in inv["step"].get("inputs", []) if i.get("unmaterialized")}
+    hints = type_hints(func, inv.step.id)
+    unmaterialized = {i.name for i in inv.step.inputs if i.unmaterialized}
     values: dict[str, Any] = {}
-    for name, ref in (inv.get("inputs") or {}).items():
+    for name, ref in inv.inputs.items():
         if name in unmaterialized or concrete_type(hints.get(name)) is UnmaterializedArtifact:
             values[name] = UnmaterializedArtifact(
-                id=ref.get("id"), uri=ref["uri"], name=ref.get("artifactName"),
-                version=ref.get("version"), materializer=ref.get("materializer"),
-                data_type=ref.get("dataType"), artifact_version=ref.get("artifactVersion"))
+                id=ref.id or None, uri=ref.uri, name=ref.artifact_name or None,
+                version=ref.version or None, materializer=ref.materializer,
+                data_type=ref.data_type or None, artifact_version=ref.artifact_version or None)
             continue
         tp = concrete_type(hints.get(name))
-        if tp is None and ref.get("dataType") and ref["dataType"] != "typing.Any":
+        if tp is None and ref.data_type and ref.data_type != "typing.Any":
             try:
-                tp = import_object(ref["dataType"])
+                tp = import_object(ref.data_type)
             except (ImportError, AttributeError):
                 tp = None
-        cls = import_object(ref["materializer"])
+        cls = import_object(ref.materializer)
         started = time.monotonic()
-        values[name] = cls(ref["uri"], store).load(tp if isinstance(tp, type) else object)
-        _log(f"loaded input {name} ({ref.get('artifactName', '')} v{ref.get('version', '?')}) "
+        values[name] = cls(ref.uri, store).load(tp if isinstance(tp, type) else object)
+        _log(f"loaded input {name} ({ref.artifact_name} v{ref.version or '?'}) "
              f"in {time.monotonic() - started:.2f}s")
     return values
 
 
-def check_required_parameters(step: dict[str, Any], params: dict[str, Any]) -> None:
+def check_required_parameters(step: StepSpec, params: dict[str, Any]) -> None:
     """A parameter the snapshot left unset (``extra.requiredParameters``) needs a value."""
     from kubeline.errors import ConfigurationError
 
-    for name in (step.get("extra") or {}).get("requiredParameters") or []:
+    for name in step.extra.get("requiredParameters") or []:
         if params.get(name) is None:
             raise ConfigurationError(
-                f"step {step['id']!r} needs parameter {name!r}, which has no default: set "
-                f"spec.config.steps.{step['id']}.parameters.{name} in the PipelineRun"
+                f"step {step.id!r} needs parameter {name!r}, which has no default: set "
+                f"spec.config.steps.{step.id}.parameters.{name} in the PipelineRun"
             )
 
 
@@ -141,8 +137,8 @@ def _call_kwargs(func: Any, inputs: dict[str, Any], params: dict[str, Any]) -> d
     return kwargs
 
 
-def _split_outputs(step: dict[str, Any], result: Any) -> list[Any]:
-    outputs = step["outputs"]
+def _split_outputs(step: StepSpec, result: Any) -> list[Any]:
+    outputs = step.outputs
     if not outputs:
         return []
     if len(outputs) == 1:
@@ -151,36 +147,48 @@ def _split_outputs(step: dict[str, Any], result: Any) -> list[Any]:
         got = (f"{len(result)} values" if isinstance(result, (tuple, list))
                else f"a single {type(result).__name__}")
         raise StepOutputError(
-            f"step '{step['id']}' declares {len(outputs)} outputs "
-            f"({', '.join(o['name'] for o in outputs)}) but returned {got}"
+            f"step '{step.id}' declares {len(outputs)} outputs "
+            f"({', '.join(o.name for o in outputs)}) but returned {got}"
         )
     return list(result)
 
 
-def save_outputs(inv: dict[str, Any], func: Any, values: list[Any], store: Any,
-                 ctx: Any) -> dict[str, Any]:
+def _visualizations(found: dict[str, str], output: str) -> list[Visualization]:
+    """The materializer's visualizations that fit the contract (others are logged, dropped)."""
+    kept = []
+    for uri, kind in found.items():
+        try:
+            kept.append(Visualization(uri=uri, type=kind))  # type: ignore[arg-type]
+        except ValueError:
+            _log(f"warning: visualization {uri} of output {output} has unknown type {kind!r}")
+    if len(kept) > 8:
+        _log(f"warning: output {output} has {len(kept)} visualizations; the first 8 are kept")
+    return kept[:8]
+
+
+def save_outputs(inv: Invocation, func: Any, values: list[Any], store: Any,
+                 ctx: Any) -> dict[str, SavedOutput]:
     """Save each output through its materializer; returns the manifest's ``outputs``."""
     from kubeline.compiler import fill_run_time_placeholders
     from kubeline.materializers.base import json_safe
     from kubeline.materializers.registry import materializer_for_value, materializer_path_of
+    from kubeline.resources.manifest import check_metadata
     from kubeline.signature import parse_outputs, type_path
 
-    step = inv["step"]
-    declared = {o.name: o for o in parse_outputs(func, step["id"])}
-    with_metadata = step.get("enableArtifactMetadata", True)
-    with_visualizations = step.get("enableArtifactVisualization", True)
+    step = inv.step
+    declared = {o.name: o for o in parse_outputs(func, step.id)}
     now = datetime.now(UTC)
-    manifest: dict[str, Any] = {}
-    for out, value in zip(step["outputs"], values, strict=True):
-        name = out["name"]
-        uri = f"{inv['outputsUri'].rstrip('/')}/{name}"
-        cls = materializer_for_value(value, out.get("materializer"))
+    saved: dict[str, SavedOutput] = {}
+    for out, value in zip(step.outputs, values, strict=True):
+        name = out.name
+        uri = layout.output_uri(inv.outputs_uri, name)
+        cls = materializer_for_value(value, out.materializer)
         materializer = cls(uri, store)
         started = time.monotonic()
         materializer.save(value)
         spec = declared.get(name)
         metadata: dict[str, Any] = {}
-        if with_metadata:
+        if step.enable_artifact_metadata:
             try:
                 metadata.update(materializer.extract_metadata(value))
             except Exception as exc:  # metadata is best effort; the data is saved
@@ -188,90 +196,95 @@ def save_outputs(inv: dict[str, Any], func: Any, values: list[Any], store: Any,
         metadata["storage_size"] = materializer.storage_size
         metadata.update(dict(spec.run_metadata) if spec else {})
         metadata.update(ctx.output_metadata.get(name, {}))
-        visualizations: dict[str, str] = {}
-        if with_visualizations:
+        metadata = json_safe(metadata)
+        check_metadata(metadata, f"output {name!r} of step {step.id!r}")
+        found: dict[str, str] = {}
+        if step.enable_artifact_visualization:
             try:
-                visualizations = materializer.save_visualizations(value) or {}
+                found = materializer.save_visualizations(value) or {}
             except Exception as exc:
                 _log(f"warning: visualization of output {name} failed: {exc!r}")
         tags = list(spec.tags) if spec else []
         tags += [t for t in ctx.output_tags.get(name, []) if t not in tags]
         value_type = type_path(type(value)) if value is not None else "builtins.NoneType"
-        manifest[name] = {
-            "uri": uri, "materializer": materializer_path_of(cls),
-            "dataType": value_type, "contentHash": materializer.content_hash(),
-            "metadata": json_safe(metadata),
-            "visualizations": [{"uri": u, "type": t} for u, t in visualizations.items()],
-            "artifactName": fill_run_time_placeholders(out.get("artifactName") or name, now),
-            "version": spec.version if spec else None,
-        }
-        if tags:
-            manifest[name]["tags"] = tags
+        version = spec.version if spec else None
         artifact_type = (spec.artifact_type if spec else None) or getattr(
             cls, "ASSOCIATED_ARTIFACT_TYPE", None)
-        if artifact_type and artifact_type != "BaseArtifact":
-            manifest[name]["artifactType"] = str(getattr(artifact_type, "value", artifact_type))
+        saved[name] = SavedOutput(
+            uri=uri, materializer=materializer_path_of(cls), data_type=value_type,
+            content_hash=materializer.content_hash(), metadata=metadata,
+            visualizations=_visualizations(found, name),
+            artifact_name=fill_run_time_placeholders(out.artifact_name or name, now),
+            version=str(version) if version is not None else None,
+            tags=tags,
+            artifact_type=(str(getattr(artifact_type, "value", artifact_type))
+                           if artifact_type and artifact_type != "BaseArtifact" else None),
+        )
         _log(f"saved output {name} ({materializer.storage_size} bytes, "
              f"{materializer_path_of(cls).rsplit('.', 1)[-1]}) in "
              f"{time.monotonic() - started:.2f}s")
-    return manifest
+    return saved
 
 
-def run_invocation(inv: dict[str, Any], store: Any,
-                   termination_log: str = DEFAULT_TERMINATION_LOG) -> int:
-    """Run a parsed invocation against ``store``; writes the termination message."""
-    from kubeline.context import (
-        RunInfo,
-        StepContext,
-        StepRunInfo,
-        reset_step_context,
-        set_step_context,
-    )
+def step_context_for(inv: Invocation, store: Any = None) -> Any:
+    """The :class:`~kubeline.context.StepContext` a step sees while it runs."""
+    from kubeline.context import RunInfo, StepContext, StepRunInfo
     from kubeline.model import Model
 
-    step = inv["step"]
+    step = inv.step
+    params = dict(inv.parameters)
+    return StepContext(
+        pipeline_run=RunInfo(inv.run, inv.run_uid, inv.pipeline_name, inv.namespace),
+        step_run=StepRunInfo(step.id, step.name, inv.attempt, params,
+                             id=f"{inv.run_uid}/{step.id}",
+                             config=step_run_config(step, params)),
+        model=Model.from_spec(inv.model.to_wire() if inv.model else None),
+        output_names=[o.name for o in step.outputs],
+        inputs=input_references(inv),
+        outputs_uri=inv.outputs_uri,
+        artifact_store=store,
+        artifact_names={o.name: o.artifact_name for o in step.outputs if o.artifact_name},
+    )
+
+
+def run_invocation(inv: Invocation | dict[str, Any], store: Any,
+                   termination_log: str = DEFAULT_TERMINATION_LOG) -> int:
+    """Run an invocation (parsed, or its wire form) against ``store``; writes the
+    termination message."""
+    from kubeline.context import reset_step_context, set_step_context
+
+    if not isinstance(inv, Invocation):
+        try:
+            inv = Invocation.from_wire(inv, ENV_INVOCATION)
+        except ValueError as exc:
+            return _fail(SetupError(str(exc)), termination_log, EXIT_SETUP)
+    step = inv.step
     start = _now()
-    _log(f"step {step['id']} of run {inv['run']} (attempt {inv.get('attempt', 1)}) starting")
+    _log(f"step {step.id} of run {inv.run} (attempt {inv.attempt}) starting")
     try:
         prepare_code(inv, store)
     except SetupError as exc:
         return _fail(exc, termination_log, EXIT_SETUP)
-    params = dict(inv.get("parameters") or {})
-    ctx = StepContext(
-        pipeline_run=RunInfo(inv["run"], inv.get("runUid", ""), inv.get("pipelineName", ""),
-                             inv.get("namespace", "default")),
-        step_run=StepRunInfo(step["id"], step.get("name", step["id"]), int(inv.get("attempt", 1)),
-                             params, id=f"{inv.get('runUid', '')}/{step['id']}",
-                             config=step_run_config(step, params, inv)),
-        model=Model.from_spec(inv.get("model")),
-        output_names=[o["name"] for o in step["outputs"]],
-        inputs=input_references(inv),
-        outputs_uri=inv["outputsUri"],
-        artifact_store=store,
-    )
+    ctx = step_context_for(inv, store)
     token = set_step_context(ctx)
     try:
-        check_required_parameters(step, dict(inv.get("parameters") or {}))
-        func = import_step_function(step["entrypoint"])
+        check_required_parameters(step, dict(inv.parameters))
+        func = import_step_function(step.entrypoint)
         inputs = _load_inputs(inv, func, store)
-        kwargs = _call_kwargs(func, inputs, dict(inv.get("parameters") or {}))
+        kwargs = _call_kwargs(func, inputs, dict(inv.parameters))
         started = time.monotonic()
         result = func(**kwargs)
         _log(f"step function returned in {time.monotonic() - started:.2f}s")
         values = _split_outputs(step, result)
         outputs = save_outputs(inv, func, values, store, ctx)
         run_hook(step, "on_success")
-        manifest = {
-            "outputs": outputs, "stepMetadata": ctx.step_metadata,
-            "runMetadata": ctx.run_metadata, "modelMetadata": ctx.model_metadata,
-            "startTime": start, "endTime": _now(),
-        }
-        if ctx.run_tags:
-            manifest["runTags"] = list(ctx.run_tags)
-        if ctx.manual_artifacts:
-            manifest["manualArtifacts"] = list(ctx.manual_artifacts)
-        manifest_uri = f"{inv['outputsUri'].rstrip('/')}/{MANIFEST}"
-        store.write_bytes(manifest_uri, json.dumps(manifest, sort_keys=True).encode())
+        manifest = OutputsManifest(
+            outputs=outputs, step_metadata=ctx.step_metadata, run_metadata=ctx.run_metadata,
+            model_metadata=dict(ctx.model_metadata), run_tags=list(ctx.run_tags),
+            manual_artifacts=[ManualArtifact.model_validate(a) for a in ctx.manual_artifacts],
+            start_time=start, end_time=_now())
+        manifest_uri = layout.manifest_uri(inv.outputs_uri)
+        store.write_bytes(manifest_uri, manifest.to_json().encode())
     except ArtifactStoreError as exc:
         if is_last_attempt(inv):
             run_hook(step, "on_failure", exc)
@@ -285,20 +298,20 @@ def run_invocation(inv: dict[str, Any], store: Any,
     finally:
         reset_step_context(token)
     write_termination(termination_log, success_message(manifest_uri))
-    _log(f"step {step['id']} completed; manifest {manifest_uri}")
+    _log(f"step {step.id} completed; manifest {manifest_uri}")
     return EXIT_OK
 
 
-def is_last_attempt(inv: dict[str, Any]) -> bool:
+def is_last_attempt(inv: Invocation) -> bool:
     """True when no retry follows a failure of this attempt (its on_failure hook runs)."""
-    retry = inv["step"].get("retry") or {}
-    return int(inv.get("attempt", 1)) > int(retry.get("maxRetries") or 0)
+    retries = inv.step.retry.max_retries if inv.step.retry else 0
+    return inv.attempt > retries
 
 
-def run_hook(step: dict[str, Any], kind: str, exc: BaseException | None = None) -> None:
+def run_hook(step: StepSpec, kind: str, exc: BaseException | None = None) -> None:
     """Call the step's ``on_failure(exception)`` / ``on_success()`` hook; a hook that raises
     is logged and does not change the step's outcome (as in ZenML)."""
-    source = (step.get("hooks") or {}).get(kind)
+    source = step.hooks.get(kind)
     if not source:
         return
     import inspect
@@ -312,36 +325,37 @@ def run_hook(step: dict[str, Any], kind: str, exc: BaseException | None = None) 
         _log(f"warning: {kind} hook {source} failed: {type(hook_exc).__name__}: {hook_exc}")
 
 
-def step_run_config(step: dict[str, Any], params: dict[str, Any], inv: dict[str, Any]) -> Any:
+def step_run_config(step: StepSpec, params: dict[str, Any]) -> Any:
     """``get_step_context().step_run.config``: parameters, extra, cache switch, settings."""
     from kubeline.context import StepRunConfigInfo
 
     internal = ("requiredParameters", "parameterTypes")
-    settings: dict[str, Any] = {"image": step.get("image") or inv.get("image")}
+    wire = step.to_k8s()
+    settings: dict[str, Any] = {"image": step.image}
     for key, out in (("resources", "resources"), ("retry", "retry"),
                      ("timeoutSeconds", "timeout_seconds"), ("env", "env")):
-        if step.get(key):
-            settings[out] = step[key]
+        if wire.get(key):
+            settings[out] = wire[key]
     return StepRunConfigInfo(
-        name=step["id"], parameters=dict(params),
-        extra={k: v for k, v in (step.get("extra") or {}).items() if k not in internal},
-        enable_cache=step.get("enableCache", True), cache_version=step.get("cacheVersion", ""),
+        name=step.id, parameters=dict(params),
+        extra={k: v for k, v in step.extra.items() if k not in internal},
+        enable_cache=step.enable_cache, cache_version=step.cache_version,
         settings=settings,
-        enable_artifact_metadata=step.get("enableArtifactMetadata", True),
-        enable_artifact_visualization=step.get("enableArtifactVisualization", True))
+        enable_artifact_metadata=step.enable_artifact_metadata,
+        enable_artifact_visualization=step.enable_artifact_visualization)
 
 
-def input_references(inv: dict[str, Any]) -> dict[str, Any]:
+def input_references(inv: Invocation) -> dict[str, Any]:
     """``get_step_context().inputs``: each input's artifact version (id, uri, name,
     version; ``.load()`` reads it again)."""
     from kubeline.artifacts.unmaterialized_artifact import UnmaterializedArtifact
 
     return {
         name: UnmaterializedArtifact(
-            id=ref.get("id"), uri=ref["uri"], name=ref.get("artifactName"),
-            version=ref.get("version"), materializer=ref.get("materializer"),
-            data_type=ref.get("dataType"), artifact_version=ref.get("artifactVersion"))
-        for name, ref in (inv.get("inputs") or {}).items() if ref.get("uri")
+            id=ref.id or None, uri=ref.uri, name=ref.artifact_name or None,
+            version=ref.version or None, materializer=ref.materializer,
+            data_type=ref.data_type or None, artifact_version=ref.artifact_version or None)
+        for name, ref in inv.inputs.items()
     }
 
 
@@ -354,9 +368,9 @@ def _fail(exc: BaseException, termination_log: str, code: int) -> int:
 
 def main() -> int:
     """Entry point of ``python -m kubeline.runtime``."""
-    termination_log = os.environ.get("KUBELINE_TERMINATION_LOG") or DEFAULT_TERMINATION_LOG
+    termination_log = os.environ.get(ENV_TERMINATION_LOG) or DEFAULT_TERMINATION_LOG
     try:
-        inv = parse_invocation(os.environ.get("KUBELINE_INVOCATION"))
+        inv = parse_invocation(os.environ.get(ENV_INVOCATION))
         from kubeline.artifact_store import ArtifactStore, S3Settings, set_default_store
 
         settings = S3Settings.from_env()
@@ -374,4 +388,4 @@ def main() -> int:
         return run_invocation(inv, store, termination_log)
     finally:
         capture.stop()
-        save_log(store, inv["outputsUri"], capture.text())
+        save_log(store, inv.outputs_uri, capture.text())

@@ -15,7 +15,7 @@ import sys
 import threading
 from typing import Any, TextIO
 
-from kubeline.artifact_store import STEP_LOG
+from kubeline.resources import layout
 
 MAX_BYTES = 8 * 1024 * 1024  # the tail kept; a longer log says how much was dropped
 
@@ -85,7 +85,7 @@ class LogCapture:
 
 def log_uri(outputs_uri: str) -> str:
     """Where an attempt's log goes, beside its outputs and manifest."""
-    return f"{outputs_uri.rstrip('/')}/{STEP_LOG}"
+    return layout.step_log_uri(outputs_uri)
 
 
 def save_log(store: Any, outputs_uri: str, text: str) -> str | None:

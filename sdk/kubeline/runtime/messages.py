@@ -6,6 +6,8 @@ import json
 import traceback
 from typing import Any
 
+from kubeline.resources.manifest import TerminationMessage
+
 MAX_BYTES = 4096
 MAX_MESSAGE = 1500
 
@@ -15,7 +17,7 @@ def _encoded(payload: dict[str, Any]) -> bytes:
 
 
 def success_message(manifest_uri: str) -> bytes:
-    return _encoded({"ok": True, "manifest": manifest_uri})
+    return _encoded(TerminationMessage(ok=True, manifest=manifest_uri).to_wire())
 
 
 def failure_message(exc: BaseException, limit: int = MAX_BYTES) -> bytes:
@@ -24,8 +26,8 @@ def failure_message(exc: BaseException, limit: int = MAX_BYTES) -> bytes:
     if len(message) > MAX_MESSAGE:
         message = message[: MAX_MESSAGE - 3] + "..."
     full_tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    payload: dict[str, Any] = {"ok": False, "type": type(exc).__name__, "message": message,
-                               "traceback": full_tb}
+    payload: dict[str, Any] = TerminationMessage(
+        ok=False, type=type(exc).__name__, message=message, traceback=full_tb).to_wire()
     keep = len(full_tb)
     data = _encoded(payload)
     while len(data) > limit and keep > 0:

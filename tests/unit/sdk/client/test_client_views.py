@@ -411,8 +411,14 @@ def test_trigger_needs_a_target(client: Client) -> None:
 
 def test_trigger_from_a_step_records_the_trigger(client: Client, kube: FakeKube,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    invocation = {"namespace": "ml", "run": R1, "step": {"id": "evaluator", "name": "evaluator"}}
-    monkeypatch.setenv("KUBELINE_INVOCATION", json.dumps(invocation))
+    from kubeline.resources.invocation import Invocation
+    from kubeline.resources.models import StepSpec
+
+    invocation = Invocation(
+        namespace="ml", pipeline="training-pipeline", run=R1, outputs_uri="s3://b/a",
+        step=StepSpec(name="evaluator", id="evaluator", function="evaluator",
+                      entrypoint="steps:evaluator", code_hash="0"))
+    monkeypatch.setenv("KUBELINE_INVOCATION", invocation.to_json())
     run = client.trigger_pipeline(pipeline_name_or_id="training_pipeline")
     assert kube.created[-1]["spec"]["triggeredBy"] == {"run": R1, "step": "evaluator"}
     assert run.triggered_by.run.name == R1
@@ -428,8 +434,8 @@ def test_unrunnable_snapshot_is_refused(client: Client, kube: FakeKube) -> None:
 def test_trigger_pure_helpers() -> None:
     assert parse_invocation(None) is None
     assert parse_invocation("not json") is None
-    assert parse_invocation(json.dumps({"run": "r", "step": {"id": "s"}})) == {
-        "run": "r", "step": "s", "namespace": ""}
+    # Not an invocation (no step spec, no outputsUri): not inside a step Pod.
+    assert parse_invocation(json.dumps({"run": "r", "step": {"id": "s"}})) is None
     name = new_run_name("a" * 70)
     assert n.is_dns_label(name) and len(name) <= 63
     snapshot = {"metadata": {"name": "snap"}, "spec": {"pipeline": "p", "steps": [

@@ -14,6 +14,7 @@ from kubeline import pipeline, step
 from kubeline.client.snapshots import full_config_template
 from kubeline.client.trigger import check_run_configuration
 from kubeline.errors import CompileError, ConfigurationError
+from kubeline.resources.models import StepSpec
 from kubeline.runtime.executor import check_required_parameters
 
 pytestmark = pytest.mark.unit
@@ -80,7 +81,8 @@ def test_trigger_must_set_required_parameters_with_the_right_type() -> None:
 
 
 def test_runtime_refuses_an_unset_required_parameter() -> None:
-    step = next(s for s in _snapshot()["spec"]["steps"] if s["id"] == "trainer")
+    step = StepSpec.model_validate(
+        next(s for s in _snapshot()["spec"]["steps"] if s["id"] == "trainer"))
     check_required_parameters(step, {"data_artifact_id": "x", "epochs": 3})
     with pytest.raises(ConfigurationError, match=r"'trainer' needs parameter 'data_artifact_id'.*"
                        r"spec\.config\.steps\.trainer\.parameters\.data_artifact_id"):
@@ -106,7 +108,6 @@ class _DeniedKube:
 
 def test_trigger_from_a_step_without_rights_says_how_to_allow_it(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import json
 
     from kubeline.client import Client
     from kubeline.errors import PermissionDeniedError
@@ -116,8 +117,7 @@ def test_trigger_from_a_step_without_rights_says_how_to_allow_it(
         client.trigger_pipeline(pipeline_name_or_id="training_pipeline")
     assert "allowTriggeringRuns" not in str(plain.value)  # outside a step: the API's words only
 
-    monkeypatch.setenv("KUBELINE_INVOCATION", json.dumps(
-        {"namespace": "ml", "run": "loads-1", "step": {"id": "trigger_pipeline"}}))
+    monkeypatch.setenv("KUBELINE_INVOCATION", _invocation("ml", "loads-1", "trigger_pipeline"))
     with pytest.raises(PermissionDeniedError) as info:
         client.trigger_pipeline(pipeline_name_or_id="training_pipeline")
     message = str(info.value)
@@ -129,7 +129,6 @@ def test_trigger_from_a_step_without_rights_says_how_to_allow_it(
 def test_trigger_from_a_step_without_a_token_says_how_to_allow_it(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A step ServiceAccount without a mounted token cannot even reach the API server."""
-    import json
 
     from kubeline.client import Client
     from kubeline.errors import ClusterUnreachableError
@@ -140,10 +139,19 @@ def test_trigger_from_a_step_without_a_token_says_how_to_allow_it(
         def get(self, *args: object, **kwargs: object) -> None:
             raise ClusterUnreachableError("no kubeconfig and no in-cluster service account")
 
-    monkeypatch.setenv("KUBELINE_INVOCATION", json.dumps(
-        {"namespace": "ml", "run": "loads-1", "step": {"id": "trigger_pipeline"}}))
+    monkeypatch.setenv("KUBELINE_INVOCATION", _invocation("ml", "loads-1", "trigger_pipeline"))
     with pytest.raises(ClusterUnreachableError) as info:
         Client(kube=_NoToken()).trigger_pipeline(  # type: ignore[arg-type]
             snapshot_name_or_id="nightly")
     assert "no in-cluster service account" in str(info.value)
     assert "steps.allowTriggeringRuns=true" in str(info.value)
+
+
+def _invocation(namespace: str, run: str, step_id: str) -> str:
+    """A step Pod's KUBELINE_INVOCATION as the operator writes it (the contract's model)."""
+    from kubeline.resources.invocation import Invocation
+
+    step = StepSpec(name=step_id.replace("_", "-"), id=step_id, function=step_id,
+                    entrypoint=f"steps:{step_id}", code_hash="0")
+    return Invocation(namespace=namespace, pipeline="loads", run=run, step=step,
+                      outputs_uri="s3://b/artifacts").to_json()

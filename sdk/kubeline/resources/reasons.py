@@ -1,0 +1,84 @@
+"""Every CamelCase reason Kubeline writes into a status, a condition or an Event.
+
+``Reason`` values appear in ``PipelineRun.status.reason``, ``status.steps[].reason``,
+the ``Succeeded`` condition, ``Snapshot.status.reason`` and ArtifactVersion status;
+``EventReason`` values are the reasons of the Events the operator posts on runs.
+Both are ``StrEnum``: a member equals its string, so readers compare with either.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    """Why a run or step is in its phase (status and condition reasons)."""
+
+    # Run outcome and progress.
+    INITIALIZED = "Initialized"
+    RUNNING = "Running"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    ALL_STEPS_CACHED = "AllStepsCached"
+    CANCELLED = "Cancelled"
+    SNAPSHOT_NOT_FOUND = "SnapshotNotFound"
+    INVALID_SNAPSHOT = "InvalidSnapshot"
+    INVALID_RUN_CONFIGURATION = "InvalidRunConfiguration"
+    # Steps starting.
+    STARTED = "Started"
+    CACHE_MISS = "CacheMiss"
+    CACHE_DISABLED = "CacheDisabled"
+    CACHE_HIT = "CacheHit"
+    RETRYING = "Retrying"
+    POD_ADOPTED = "PodAdopted"
+    INPUT_NOT_FOUND = "InputNotFound"
+    # Steps failing (a failed step's reason also becomes the run's).
+    STEP_FAILED = "StepFailed"
+    STEP_SETUP_FAILED = "StepSetupFailed"
+    STEP_TIMEOUT = "StepTimeout"
+    RUN_FAILED = "RunFailed"
+    POD_DELETED = "PodDeleted"
+    POD_EVICTED = "PodEvicted"
+    POD_FAILED = "PodFailed"
+    POD_CREATE_FAILED = "PodCreateFailed"
+    OOM_KILLED = "OOMKilled"
+    INVALID_IMAGE_NAME = "InvalidImageName"
+    IMAGE_NOT_PRESENT = "ImageNotPresent"
+    IMAGE_PULL_FAILED = "ImagePullFailed"
+    CONTAINER_CONFIG_ERROR = "ContainerConfigError"
+    CONTAINER_CREATE_FAILED = "ContainerCreateFailed"
+    OPERATOR_MISCONFIGURED = "OperatorMisconfigured"
+    # Recording a step's outputs.
+    OUTPUTS_MISSING = "OutputsMissing"
+    OUTPUTS_UNREADABLE = "OutputsUnreadable"
+    ARTIFACT_VERSION_EXISTS = "ArtifactVersionExists"
+    ARTIFACT_VERSION_CONFLICT = "ArtifactVersionConflict"
+    # Why a Pod or run is deleted (Pod deletion and DeleteRun reasons).
+    RUN_FINISHED = "RunFinished"
+    TTL_EXPIRED = "TTLExpired"
+
+
+class EventReason(StrEnum):
+    """Reasons of the Kubernetes Events the operator posts on a PipelineRun."""
+
+    RUN_STARTED = "RunStarted"
+    RUN_COMPLETED = "RunCompleted"
+    RUN_CACHED = "RunCached"
+    RUN_FAILED = "RunFailed"
+    RUN_CANCELLED = "RunCancelled"
+    STEP_STARTED = "StepStarted"
+    POD_ADOPTED = "PodAdopted"
+    CACHE_HIT = "CacheHit"
+    STEP_COMPLETED = "StepCompleted"
+    STEP_RETRYING = "StepRetrying"
+    STEP_FAILED = "StepFailed"
+    STEP_CANCELLED = "StepCancelled"
+
+
+#: The Event announcing each final run phase.
+FINISH_EVENTS = {
+    "completed": EventReason.RUN_COMPLETED,
+    "cached": EventReason.RUN_CACHED,
+    "failed": EventReason.RUN_FAILED,
+    "cancelled": EventReason.RUN_CANCELLED,
+}
