@@ -15,6 +15,7 @@ from kubeline.client.artifacts import ArtifactVersionView
 from kubeline.client.trigger import parse_invocation as client_parse_invocation
 from kubeline.resources import layout
 from kubeline.resources.manifest import OutputsManifest
+from kubeline.resources.models import ModelConfig, RunModelVersion
 from kubeline.resources.names import ENV_INVOCATION, S3_SECRET_ENV
 from kubeline.runtime import EXIT_OK, run_invocation
 from kubeline.runtime.executor import parse_invocation, step_context_for
@@ -27,7 +28,8 @@ from moto_s3 import BUCKET, moto_store
 pytestmark = pytest.mark.unit
 ROOT = Path(s.__file__).parent
 RUN = RunRef(name="two-step-r1", uid="uid-r1", namespace="ml", pipeline="two-step",
-             snapshot="two-step-s1")
+             snapshot="two-step-s1",
+             model=RunModelVersion(name="iris", version="v3", number=3, object="iris-v3"))
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +45,7 @@ def store():
 @pytest.fixture(scope="module")
 def snapshot():
     spec = s.two_step.compile(source_root=ROOT).spec
-    return spec.model_copy(update={"model": {"name": "iris", "version": "3"}})
+    return spec.model_copy(update={"model": ModelConfig(name="iris", license="MIT")})
 
 
 def _env(pod: dict) -> dict[str, dict]:
@@ -74,11 +76,13 @@ def test_invocation_from_the_operator_is_what_the_runtime_and_client_read(snapsh
             info.artifact_name, info.version)
     assert inv.outputs_uri == layout.attempt_uri("s3://bkt", "ml", "two-step", RUN.name,
                                                  step.name, 2)
-    assert inv.model is not None and (inv.model.name, inv.model.version) == ("iris", "3")
+    assert inv.model is not None and (inv.model.name, inv.model.version, inv.model.number,
+                                      inv.model.object, inv.model.license) == (
+        "iris", "v3", 3, "iris-v3", "MIT")
     ctx = step_context_for(inv)
     assert (ctx.pipeline_run.name, ctx.pipeline_run.id, ctx.step_run.attempt) == (
         RUN.name, "uid-r1", 2)
-    assert ctx.model.name == "iris" and ctx.model.version_ref == "3"
+    assert (ctx.model.name, ctx.model.version_ref, ctx.model.number) == ("iris", "v3", 3)
     # trigger_pipeline inside the step reads the same variable.
     assert client_parse_invocation(env[ENV_INVOCATION]["value"]) == {
         "run": RUN.name, "step": step.id, "namespace": "ml"}
