@@ -450,3 +450,45 @@ def test_aws_with_workload_identity() -> None:
                                                         "region": "eu-west-1"}
     for sa in by_kind(objs, "ServiceAccount"):
         assert sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == arn, sa
+
+
+# --------------------------------------------------------------------------- models
+
+
+def test_step_model_promotion_is_opt_in_and_least_privilege() -> None:
+    def granted(*sets: str) -> set[tuple[str, str]]:
+        return {(r, v) for rule in bound_rules(render("stepNamespaces={ml}", *sets),
+                                               "kubeline-step", "ml")
+                for r in rule["resources"] for v in rule["verbs"]}
+
+    assert ("modelversions", "patch") not in granted()
+    promoting = granted("steps.allowModelPromotion=true")
+    assert ("modelversions", "patch") in promoting
+    assert not {(r, v) for r, v in promoting if v in ("create", "delete", "update")}
+    assert not granted("steps.allowModelPromotion=true", "steps.apiAccess=none")
+
+
+def test_promoter_role_grants_promotion_and_nothing_else() -> None:
+    role = one(render(), "ClusterRole", "kubeline-model-promoter")
+    granted = {(r, v) for rule in role["rules"] for r in rule["resources"] for v in rule["verbs"]}
+    assert granted == {("models", "get"), ("models", "list"), ("models", "watch"),
+                       ("modelversions", "get"), ("modelversions", "list"),
+                       ("modelversions", "watch"), ("modelversions", "patch")}
+
+
+def test_model_version_policy_covers_every_spec_field_but_the_stage() -> None:
+    from kubeline.resources.models import ModelVersionSpec
+
+    objs = render()
+    policy = one(objs, "ValidatingAdmissionPolicy", "kubeline-modelversion-changes")
+    assert one(objs, "ValidatingAdmissionPolicyBinding")["spec"]["validationActions"] == ["Deny"]
+    only_stage = next(v["expression"] for v in policy["spec"]["variables"]
+                      if v["name"] == "onlyStage")
+    fields = {f.alias or name for name, f in ModelVersionSpec.model_fields.items()} - {"stage"}
+    for field in fields:
+        assert f"object.spec.{field} == oldObject.spec.{field}" in only_stage, field
+    assert "object.spec.stage" not in only_stage
+    rules = policy["spec"]["matchConstraints"]["resourceRules"]
+    assert rules[0]["resources"] == ["modelversions"]  # never the status subresource
+    assert not by_kind(render("models.admissionPolicy=false", "models.promoterRole=false"),
+                       "ValidatingAdmissionPolicy")
