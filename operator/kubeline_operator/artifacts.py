@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from kubeline.resources.manifest import ManifestError, OutputsManifest
-from kubeline.resources.models import ArtifactVersionSpec, Producer, StepSpec, Visualization
+from kubeline.resources.models import (
+    ArtifactVersionSpec,
+    Producer,
+    SaveType,
+    StepSpec,
+    Visualization,
+)
 from kubeline.resources.names import (
     ANNOTATION_CACHE_KEY,
     ANNOTATION_NAME,
@@ -44,7 +50,7 @@ class ManifestOutput:
     version: str | None
     tags: tuple[str, ...] = ()
     artifact_type: str | None = None
-    save_type: Literal["step_output", "manual"] = "step_output"
+    save_type: SaveType = "step_output"
 
 
 def default_artifact_name(pipeline_name: str, step_id: str, output: str) -> str:

@@ -33,6 +33,7 @@ DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 # A parameter/output/artifact name as a user writes it in Python.
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
 
+SaveType = Literal["step_output", "manual", "preexisting", "external"]
 ModelStage = Literal["none", "staging", "production", "archived"]
 #: How an artifact is linked to a model version (ZenML: data, model or deployment artifacts).
 ModelArtifactType = Literal["data", "model", "deployment"]
@@ -588,7 +589,7 @@ class ArtifactVersionSpec(K8sModel):
     materializer: str = Field(..., max_length=MAX_NAME, description="Materializer class path.")
     data_type: str = Field("", max_length=MAX_NAME, description="Python type path of the value.")
     content_hash: str | None = Field(None, max_length=64, description="sha256 of the content.")
-    save_type: Literal["step_output", "manual", "preexisting", "external"] = Field("step_output", description="How it was saved: a step output, save_artifact, register_artifact or an ExternalArtifact.")
+    save_type: SaveType = Field("step_output", description="How it was saved: a step output, save_artifact, register_artifact or an ExternalArtifact.")
     metadata: dict[str, JSONValue] = Field(
         default_factory=dict, max_length=64, description="Metadata (storage_size, shape, dtype, ...)."
     )
