@@ -35,6 +35,8 @@ _TRACER: contextvars.ContextVar[Tracer | None] = contextvars.ContextVar(
 )
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 SOURCE_ROOT_MARKER = ".kubeline"
+#: A script whose file name is no module name (``01_train.py``): its path in the source root.
+SCRIPT_PATH = re.compile(r"^(?!.*(^|/)\.\.?(/|$))[A-Za-z0-9_][A-Za-z0-9_./-]*\.py$")
 UNMATERIALIZED = "kubeline.artifacts.unmaterialized_artifact.UnmaterializedArtifact"
 
 
@@ -263,6 +265,8 @@ def entrypoint_of(func: Any, root: Path, step_name: str) -> str:
             parts.pop()
         if parts and all(p.isidentifier() for p in parts):
             module = ".".join(parts)
+        elif module == "__main__" and rel.suffix == ".py" and SCRIPT_PATH.match(rel.as_posix()):
+            return f"{rel.as_posix()}:{qualname}"  # a script like 01_train.py, loaded by path
     if module == "__main__":
         raise CompileError(
             f"step '{step_name}' lives in a __main__ module outside the source root {root}; "
@@ -568,7 +572,8 @@ def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str
 
     options = pipeline.options
     params = _bind_pipeline_params(pipeline, args, kwargs)
-    root = (source_root or find_source_root(pipeline.entrypoint)).resolve()
+    root = (source_root or find_source_root(
+        getattr(pipeline, "source_function", None) or pipeline.entrypoint)).resolve()
     tracer = Tracer(pipeline.name)
     ctx = PipelineContext(name=pipeline.name, model=options.model,
                           enable_cache=options.enable_cache, parameters=dict(params),

@@ -234,6 +234,8 @@ class Pipeline:
     def __init__(self, func: Callable[..., Any], options: PipelineOptions) -> None:
         self.entrypoint = func
         self.options = options
+        #: Whose file decides the source root (a single step's pipeline: the step's).
+        self.source_function: Callable[..., Any] | None = None
         functools.update_wrapper(self, func)
 
     @property

@@ -1,9 +1,9 @@
 """``@step``: turn a function into a pipeline step.
 
-Outside a pipeline a step is a plain callable (``my_step(x=1)`` runs the
-function, which is how unit tests use it). Inside a ``@pipeline`` function
-being compiled, calling it records an invocation and returns references to
-its outputs.
+Inside a ``@pipeline`` function being compiled, calling a step records an invocation and
+returns references to its outputs. Outside a pipeline, as in ZenML, calling it runs a
+one-step pipeline on the cluster and returns its outputs' values; ``my_step.entrypoint(...)``
+(or ``KUBELINE_RUN_SINGLE_STEPS_WITHOUT_STACK=true``) calls the plain function instead.
 """
 
 from __future__ import annotations
@@ -15,6 +15,24 @@ from typing import Any, TypeVar, overload
 from kubeline.settings import StepOptions, options_from_kwargs
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+#: ZenML's switch: calling a step outside a pipeline just calls its function.
+RUN_WITHOUT_STACK_ENV = ("KUBELINE_RUN_SINGLE_STEPS_WITHOUT_STACK",
+                         "ZENML_RUN_SINGLE_STEPS_WITHOUT_STACK")
+
+
+def runs_without_cluster() -> bool:
+    """True where a step call outside a pipeline runs its function in this process: when
+    the env switch is on, inside a running step, or while a step Pod imports its code."""
+    import os
+
+    from kubeline.context import _STEP_CONTEXT
+    from kubeline.pipelines import IMPORTING_STEP_CODE
+
+    if any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in RUN_WITHOUT_STACK_ENV):
+        return True
+    return _STEP_CONTEXT.get() is not None or IMPORTING_STEP_CODE.get()
 
 
 class Step:
@@ -41,7 +59,11 @@ class Step:
 
         tracer = active_tracer()
         if tracer is None:
-            return self.entrypoint(*args, **kwargs)
+            if runs_without_cluster():
+                return self.entrypoint(*args, **kwargs)
+            from kubeline.single_step import run_single_step
+
+            return run_single_step(self, args, kwargs)
         invocation_id = kwargs.pop("id", None)
         after = kwargs.pop("after", None)
         return tracer.add_invocation(self, args, kwargs, invocation_id=invocation_id, after=after)

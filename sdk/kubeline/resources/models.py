@@ -266,8 +266,8 @@ class StepSpec(K8sModel):
     entrypoint: str = Field(
         ...,
         max_length=MAX_NAME,
-        pattern=r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_.]*$",
-        description="'module:function' imported in the step Pod.",
+        pattern=r"^([A-Za-z_][A-Za-z0-9_.]*|[A-Za-z0-9_][A-Za-z0-9_./-]*\.py):[A-Za-z_][A-Za-z0-9_.]*$",
+        description="'module:function' imported in the step Pod, or 'path/script.py:function' for a script whose file name is no module name (loaded from the code archive by path).",
     )
     code_hash: str = Field(..., max_length=64, description="sha256 of the step's source code.")
     image: str | None = Field(None, max_length=MAX_NAME, description="Image; unset uses the default.")

@@ -78,13 +78,41 @@ def import_step_function(entrypoint: str) -> Any:
     module_name, _, qualname = entrypoint.partition(":")
     token = IMPORTING_STEP_CODE.set(True)
     try:
-        obj: Any = importlib.import_module(module_name)
+        obj: Any = (import_script(module_name) if module_name.endswith(".py")
+                    else importlib.import_module(module_name))
     finally:
         IMPORTING_STEP_CODE.reset(token)
     for part in qualname.split("."):
         obj = getattr(obj, part)
     entry = getattr(obj, "entrypoint", None)
     return entry if callable(entry) else obj
+
+
+def import_script(rel_path: str) -> Any:
+    """Load a script by its path in the source root (``01_train.py``), once per process."""
+    import importlib.util
+    import re
+
+    parts = Path(rel_path).parts
+    if Path(rel_path).is_absolute() or ".." in parts:
+        raise SetupError(f"step entrypoint {rel_path!r} must be a path inside the source root")
+    name = "kubeline_script_" + re.sub(r"\W", "_", rel_path[:-3])
+    if name in sys.modules:
+        return sys.modules[name]
+    for base in sys.path:
+        candidate = Path(base or ".") / rel_path
+        if candidate.is_file():
+            spec = importlib.util.spec_from_file_location(name, candidate)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                sys.modules.pop(name, None)
+                raise
+            return module
+    raise SetupError(f"script {rel_path} of the step entrypoint is not in the code archive")
 
 
 def _load_inputs(inv: Invocation, func: Any, store: Any) -> dict[str, Any]:

@@ -252,3 +252,44 @@ def test_main_module_entrypoint_derived_from_path(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                          check=True, env={"PATH": "/usr/bin:/bin"}).stdout.split()
     assert out == ["pkg.run:hello", str(tmp_path.resolve())]
+
+
+def test_script_whose_name_is_no_module_runs_by_path(tmp_path: Path) -> None:
+    """ZenML runs ``python 01_train.py``; so does Kubeline (entrypoint '01_train.py:fn')."""
+    import json
+    import subprocess
+
+    (tmp_path / ".kubeline").write_text("")
+    script = tmp_path / "01_train.py"
+    script.write_text(textwrap.dedent("""
+        import json, sys
+        from kubeline import pipeline, step
+        @step
+        def hello(x: int = 2) -> int:
+            return x * 21
+        @pipeline
+        def p():
+            hello()
+        if __name__ == "__main__":
+            print(p.compile().spec.steps[0].entrypoint)
+    """))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         check=True, env={"PATH": "/usr/bin:/bin",
+                                          "PYTHONPATH": ":".join(sys.path)}).stdout.split()
+    assert out == ["01_train.py:hello"]
+    # The step runtime loads it by path from the source root (the code archive's root).
+    from kubeline.runtime.executor import import_step_function
+
+    sys.path.insert(0, str(tmp_path))
+    try:
+        fn = import_step_function("01_train.py:hello")
+        assert fn(x=2) == 42
+        assert json.dumps(fn.__module__) == '"kubeline_script_01_train"'
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("kubeline_script_01_train", None)
+    from kubeline.resources.models import StepSpec
+
+    with pytest.raises(ValueError, match="entrypoint"):
+        StepSpec.model_validate({"name": "a", "id": "a", "function": "f", "codeHash": "h",
+                                 "entrypoint": "../evil.py:f"})

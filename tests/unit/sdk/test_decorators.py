@@ -15,11 +15,35 @@ from kubeline.settings import ResourceSettings, StepRetryConfig
 pytestmark = pytest.mark.unit
 
 
-def test_steps_are_plain_callables_outside_pipelines() -> None:
-    features, labels = s.load()
+def test_step_functions_run_plain_through_entrypoint_or_the_switch(monkeypatch) -> None:
+    features, labels = s.load.entrypoint()
     assert isinstance(features, pd.DataFrame) and list(labels) == [0, 1, 0]
+    assert s.configured.entrypoint(x=2) == 6
+    monkeypatch.setenv("ZENML_RUN_SINGLE_STEPS_WITHOUT_STACK", "True")
     assert s.configured(x=2) == 6
     assert s.configured.__name__ == "configured" and s.configured.name == "configured"
+
+
+def test_a_step_called_outside_a_pipeline_is_a_one_step_pipeline(monkeypatch) -> None:
+    """ZenML's rule: the call runs a pipeline of just this step; non-JSON arguments become
+    artifacts (ExternalArtifact), JSON ones parameters."""
+    from kubeline.artifacts.external_artifact import ExternalArtifact
+    from kubeline.single_step import single_step_pipeline
+
+    monkeypatch.delenv("ZENML_RUN_SINGLE_STEPS_WITHOUT_STACK", raising=False)
+    frame = pd.DataFrame({"a": [1.0]})
+    p = single_step_pipeline(s.train, (), {"features": frame, "labels": pd.Series([1]),
+                                            "gamma": 0.5})
+    assert p.name == "single_step_train"
+    uploaded: list[object] = []
+    monkeypatch.setattr(ExternalArtifact, "to_artifact_ref",
+                        lambda self: uploaded.append(self.value) or {"name": "ext", "id": "1"})
+    spec = p.compile().spec
+    (step_spec,) = spec.steps
+    assert step_spec.parameters == {"gamma": 0.5}
+    assert {i.name for i in step_spec.inputs} == {"features", "labels"}
+    assert uploaded[0] is frame
+    assert step_spec.entrypoint == "sample_steps:train"
 
 
 def test_step_context_only_inside_steps() -> None:
