@@ -443,7 +443,8 @@ def make_app(connector: Connector, static_dir: Path | None = None) -> Starlette:
             earlier = earlier_records(client, run, sid) if step.status != "cached" else []
             cache = explain(this, earlier, enabled, disabled_by) if this else None
             pod = pod_info(client, step.pod)
-            step_spec = next((s for s in (spec or {}).get("steps") or [] if s["id"] == sid), {})
+            step_spec: dict[str, Any] = next(
+                (s for s in (spec or {}).get("steps") or [] if s["id"] == sid), {})
             return {
                 "run": name, "id": sid, "name": step_spec.get("name") or names.dns_name(sid),
                 "status": step.status, "attempts": step.attempts, "pod": pod,
@@ -599,7 +600,7 @@ def make_app(connector: Connector, static_dir: Path | None = None) -> Starlette:
                             secure=request.url.scheme == "https")
         return resp
 
-    routes = [
+    routes: list[Any] = [
         Route("/healthz", healthz),
         Route("/api/config", config),
         Route("/api/login", login, methods=["POST"]),

@@ -101,7 +101,7 @@ class Connector:
         from kubernetes import client as k8s
 
         cfg = k8s.Configuration()
-        cfg.host = self.host
+        cfg.host = self.host or cfg.host
         cfg.ssl_ca_cert = self.ca_file
         cfg.verify_ssl = self.verify_ssl
         cfg.api_key = {"authorization": token}

@@ -101,8 +101,8 @@ def dag_svg(dag: dict[str, Any], title: str = "") -> str:
         legend.append(f'<rect x="{lx}" y="8" width="12" height="12" rx="3" '
                       f'fill="{STATUS_COLORS[phase]}"/><text x="{lx + 16}" y="18">{phase}</text>')
         lx += 22 + 7 * len(phase)
-    width = max(full + 20, lx)
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y + 10}" '
+    svg_width = max(full + 20, lx)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{svg_width}" height="{y + 10}" '
             f'font-family="system-ui, sans-serif" font-size="12" class="kubeline-dag">'
             f'<title>{escape(title)}</title>{"".join(legend)}{"".join(parts)}</svg>')
 

@@ -95,7 +95,7 @@ def background(host: str = DEFAULT_HOST, port: int | None = None,
         config = uvicorn.Config(app, host=host, port=chosen, log_level="warning",
                                 access_log=False, lifespan="off")
         server = uvicorn.Server(config)
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        setattr(server, "install_signal_handlers", lambda: None)  # noqa: B010 (uvicorn API)
         thread = threading.Thread(target=server.run, name="kubeline-ui", daemon=True)
         thread.start()
         deadline = time.monotonic() + 10
