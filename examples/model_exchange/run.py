@@ -22,7 +22,14 @@ The promoting step needs the step ServiceAccount's right to change stages (chart
 from typing import Annotated
 
 import pandas as pd
-from kubeline import Model, get_pipeline_context, get_step_context, pipeline, step
+from kubeline import (
+    Model,
+    get_pipeline_context,
+    get_step_context,
+    log_metadata,
+    pipeline,
+    step,
+)
 from kubeline.enums import ModelStages
 from sklearn.base import ClassifierMixin
 from sklearn.datasets import load_iris
@@ -44,7 +51,10 @@ def train(data: pd.DataFrame, gamma: float = 0.001) -> Annotated[ClassifierMixin
 
 @step
 def evaluate(data: pd.DataFrame, model: ClassifierMixin) -> Annotated[float, "accuracy"]:
-    return float(model.score(data.drop(columns="target"), data["target"]))
+    accuracy = float(model.score(data.drop(columns="target"), data["target"]))
+    # Onto this run's model version (ZenML: log_metadata(..., infer_model=True)).
+    log_metadata(metadata={"accuracy": accuracy}, infer_model=True)
+    return accuracy
 
 
 @step(enable_cache=False)

@@ -314,6 +314,12 @@ def options_from_kwargs(where: str, **kw: Any) -> StepOptions:
         enable_artifact_metadata=flags.get("enable_artifact_metadata"),
         enable_artifact_visualization=flags.get("enable_artifact_visualization"),
     )
+    if kw.get("model") is not None:
+        raise ConfigurationError(
+            f"{where}: a model per step (@step(model=...)) is not supported by Kubeline: a run "
+            "belongs to one model version, so configure it on the pipeline with "
+            "@pipeline(model=Model(...)); steps see it as get_step_context().model")
+    kw.pop("model", None)
     if kw:
         raise ConfigurationError(f"{where}: unknown option(s) {sorted(kw)}")
     return options

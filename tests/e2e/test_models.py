@@ -100,6 +100,9 @@ def test_seed_002_pattern_2_train_promote_predict(cluster: Any, step_namespace: 
     assert set(v1.data_artifacts) >= {"iris_training_data", "accuracy"}
     assert list(v1.model_artifacts) == ["trained_model"]
     assert client.get_model("iris_classifier").production_version_name == "1"
+    # log_metadata(..., infer_model=True) in the evaluate step went onto the version.
+    accuracy = first.steps["evaluate"].output.load()
+    assert v1.run_metadata["accuracy"].value == accuracy > 0.8
 
     # 3. Predictions at pipeline level use the production version's artifact, resolved
     # when the run starts and recorded in its status.

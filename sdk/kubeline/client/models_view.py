@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kubeline.client._base import LazyMapping, View
+from kubeline.client._base import LazyMapping, MetadataValue, View, metadata_dict
 from kubeline.errors import NotFoundError
 from kubeline.resources import names
 
@@ -116,9 +116,10 @@ class ModelVersionView(View):
         return list(self.spec.get("tags") or [])
 
     @property
-    def run_metadata(self) -> dict[str, Any]:
-        """Metadata logged to this version (``log_metadata(..., infer_model=True)``)."""
-        return dict(self.spec.get("metadata") or {})
+    def run_metadata(self) -> dict[str, MetadataValue]:
+        """Metadata logged to this version (``log_metadata(..., infer_model=True)``):
+        ``run_metadata["accuracy"].value``."""
+        return self._cached("run_metadata", lambda: metadata_dict(self.spec.get("metadata") or {}))
 
     @property
     def links(self) -> list[dict[str, Any]]:

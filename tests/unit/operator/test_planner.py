@@ -410,3 +410,94 @@ def test_retry_backoff_is_capped() -> None:
     assert retry_delay(st, 5) == 300
     assert retry_delay(StepSpec(name="a", id="a", function="a", entrypoint="m:a",
                                 code_hash="0"), 1) is None
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def _model_snapshot() -> SnapshotSpec:
+    from kubeline.resources.models import ModelArtifactRef, ModelConfig
+
+    predict = StepSpec(
+        name="predict", id="predict", function="predict", entrypoint="steps:predict",
+        code_hash="0" * 64, outputs=[StepOutput(name="out", materializer="m.Builtin")],
+        inputs=[StepInput(name="model", model_artifact=ModelArtifactRef(
+            model="iris", version="production", artifact="trained_model", type="model"))])
+    return SnapshotSpec(pipeline="p", pipeline_name="p", image="img:1", steps=[predict],
+                        model=ModelConfig(name="iris", version="production"))
+
+
+def test_admission_waits_for_models_then_records_what_they_resolved_to() -> None:
+    from kubeline.resources.models import ResolvedModelArtifact, RunModelVersion
+    from kubeline_operator.models_plan import ModelResolution
+    from kubeline_operator.planner import admits
+    from kubeline_operator.run_status import apply
+
+    snap = _model_snapshot()
+    base = dict(name=RUN, created=NOW, spec=PipelineRunSpec(snapshot="s"),
+                status=PipelineRunStatus(), now=NOW, snapshot_name="s", snapshot=snap,
+                pipeline="p")
+    waiting = RunState(**base)  # type: ignore[arg-type]
+    assert admits(waiting) and plan(waiting).actions == []  # not resolved yet: no InitRun
+    failed = plan(RunState(**base, model_resolution=ModelResolution(  # type: ignore[arg-type]
+        error=("ModelVersionNotFound", "model 'iris' has no version in stage 'production'"))))
+    (finish,) = failed.actions
+    assert isinstance(finish, A.FinishRun) and finish.phase == "failed"
+    assert finish.reason == "ModelVersionNotFound"  # before any Pod starts
+    resolved = ModelResolution(
+        model=RunModelVersion(name="iris", version="2", number=2, object="iris-2",
+                              requested="production"),
+        artifacts=[ResolvedModelArtifact(step="predict", input="model", model="iris",
+                                         requested="production", version="2", number=2,
+                                         artifact_version="tm-2")])
+    admitted = plan(RunState(**base, model_resolution=resolved))  # type: ignore[arg-type]
+    (init,) = admitted.actions
+    assert isinstance(init, A.InitRun) and init.model is not None and init.model.version == "2"
+    st = apply(PipelineRunStatus(), [init], NOW)
+    assert st.model is not None and st.model.object == "iris-2"
+    assert [(m.step, m.artifact_version) for m in st.model_artifacts] == [("predict", "tm-2")]
+    assert not admits(RunState(**{**base, "status": st}))  # type: ignore[arg-type]
+    cancelled = RunState(**{**base, "spec": PipelineRunSpec(snapshot="s", cancel=True)})  # type: ignore[arg-type]
+    assert not admits(cancelled)
+
+
+def test_model_artifact_inputs_use_what_the_run_resolved_and_key_the_cache_by_it() -> None:
+    from kubeline.resources.models import ResolvedModelArtifact
+    from kubeline_operator.actions import ArtifactInfo
+    from kubeline_operator.dag import Dag
+    from kubeline_operator.resolution import resolve_step
+
+    snap = _model_snapshot()
+    infos = {n: ArtifactInfo(n, f"uid-{n}", f"s3://b/{n}", "m.Sk", "sklearn.SVC",
+                             "trained_model", n[-1], h) for n, h in
+             (("tm-1", "a" * 64), ("tm-2", "b" * 64))}
+
+    class Lookups:
+        def by_name(self, namespace: str, name: str) -> ArtifactInfo | None:
+            return infos.get(name)
+
+        def by_id(self, namespace: str, uid: str) -> None:
+            return None
+
+        def latest(self, namespace: str, artifact: str, version: str | None) -> None:
+            return None
+
+        def candidates(self, namespace: str, key: str) -> list[Any]:
+            return []
+
+    def resolved(av: str) -> Any:
+        st = PipelineRunStatus(steps=[StepStatus(name="predict")], model_artifacts=[
+            ResolvedModelArtifact(step="predict", input="model", model="iris",
+                                  version=av[-1], artifact_version=av)])
+        return resolve_step(namespace="ml", snapshot=snap, dag=Dag.of(snap),
+                            step=snap.steps[0], status=st, run_config=RunConfiguration(),
+                            parameters={}, image="img:1", artifacts=Lookups(), cache=Lookups(),
+                            now=NOW)
+
+    one, two = resolved("tm-1"), resolved("tm-2")
+    assert one.error is None and one.inputs["model"].artifact_version == "tm-1"
+    assert two.inputs["model"].artifact_version == "tm-2"
+    # Another production artifact: another cache key, so the step is not a cache hit.
+    assert one.cache is not None and two.cache is not None and one.cache.key != two.cache.key
+    gone = resolved("tm-9")
+    assert gone.error is not None and gone.error[0] == "InputNotFound"
