@@ -89,6 +89,9 @@ class MarkStepCompleted:
     step: str
     outputs: Mapping[str, str]
     time: float
+    metadata: Mapping[str, Any] | None = None  # logged for the step (small: inline)
+    run_metadata: Mapping[str, Any] | None = None  # logged for the run (small: inline)
+    metadata_uri: str | None = None  # the manifest, when the metadata was too large
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kubeline.resources.manifest import ManifestError, OutputsManifest
+from kubeline.resources.manifest import ManifestError, OutputsManifest, status_metadata
 from kubeline.resources.models import (
     ArtifactVersionSpec,
     Producer,
@@ -30,11 +30,11 @@ from kubeline.resources.names import (
     label_value,
 )
 
-from kubeline_operator.actions import ArtifactInfo
+from kubeline_operator.actions import ArtifactInfo, MarkStepCompleted
 
 __all__ = ["ANNOTATION_CACHE_KEY", "ANNOTATION_OUTPUT", "ANNOTATION_STEP_ID", "ManifestError",
            "ManifestOutput", "artifact_info", "artifact_version_body", "default_artifact_name",
-           "parse_manifest", "parse_manual_artifacts", "run_tags_of"]
+           "parse_manifest", "parse_manual_artifacts", "run_tags_of", "step_completed"]
 
 
 @dataclass(frozen=True)
@@ -180,3 +180,12 @@ def artifact_info(obj: Mapping[str, Any]) -> ArtifactInfo:
         version=str(spec.get("version", "")),
         content_hash=spec.get("contentHash"),
     )
+
+
+def step_completed(step_id: str, recorded: Mapping[str, str], time: float,
+                   manifest: OutputsManifest, manifest_uri: str) -> MarkStepCompleted:
+    """The step's completion with its outputs and the metadata it logged (inline when small,
+    else a pointer to the manifest: ``manifest.status_metadata``)."""
+    metadata, run_metadata, uri = status_metadata(manifest, manifest_uri)
+    return MarkStepCompleted(step_id, dict(recorded), time, metadata=metadata,
+                             run_metadata=run_metadata, metadata_uri=uri)

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
+from kubeline.resources.manifest import OutputsManifest
 from kubeline.resources.models import (
     PipelineRunSpec,
     PipelineRunStatus,
@@ -32,6 +32,7 @@ from kubeline.resources.names import (
     merged_tags,
     next_version,
 )
+from kubeline.resources.reasons import Reason
 
 from kubeline_operator import actions as A
 from kubeline_operator import bookkeeping, metrics
@@ -43,6 +44,7 @@ from kubeline_operator.artifacts import (
     parse_manifest,
     parse_manual_artifacts,
     run_tags_of,
+    step_completed,
 )
 from kubeline_operator.dag import Dag, validate_snapshot
 from kubeline_operator.labels import missing_run_labels, uid_label
@@ -50,7 +52,8 @@ from kubeline_operator.models_ctl import ModelControl
 from kubeline_operator.models_plan import ModelResolution, needs_models
 from kubeline_operator.observe import PodObservation
 from kubeline_operator.planner import TERMINAL_RUN, Plan, RunState, admits, plan, ready_steps
-from kubeline_operator.pod_spec import RunRef, build_step_pod, outputs_uri, step_image
+from kubeline_operator.pod_spec import RunRef, build_step_pod, step_image
+from kubeline_operator.pod_spec import manifest_uri as pod_manifest_uri
 from kubeline_operator.resolution import resolve_step
 from kubeline_operator.run_status import apply
 from kubeline_operator.settings import OperatorSettings
@@ -539,28 +542,29 @@ class Controller:
         assert snap.spec is not None
         step = Dag.of(snap.spec).by_id[action.step]
         existing = self.stores.produced(run.namespace, run.name, step.id)
-        if all(o.name in existing for o in step.outputs):
+        if action.manifest_uri is None and all(o.name in existing for o in step.outputs):
+            # No manifest named (e.g. a Pod that wrote none) and nothing left to record.
             return [A.MarkStepCompleted(step.id, {o.name: existing[o.name] for o in step.outputs},
                                         action.time)]
-        manifest_uri = action.manifest_uri or (
-            outputs_uri(self.settings.s3_bucket, run, step, action.attempt) + "/manifest.json")
+        manifest_uri = action.manifest_uri or pod_manifest_uri(
+            self.settings.s3_bucket, run, step, action.attempt)
         fail_key = (run.namespace, run.name, step.id, action.attempt)
         try:
             raw = await asyncio.to_thread(self._read, manifest_uri)
-            data = json.loads(raw)
-            outputs = parse_manifest(data, step, snap.spec.pipeline_name)
+            manifest = OutputsManifest.parse(raw, manifest_uri)
+            outputs = parse_manifest(manifest, step, snap.spec.pipeline_name)
         except FileNotFoundError:
-            return [A.MarkStepFailed(step.id, "OutputsMissing",
+            return [A.MarkStepFailed(step.id, Reason.OUTPUTS_MISSING,
                                      f"step pod {action.pod} succeeded but wrote no outputs "
                                      f"manifest at {manifest_uri}", time.time())]
         except (ManifestError, ValueError) as exc:
-            return [A.MarkStepFailed(step.id, "OutputsMissing", str(exc), time.time())]
+            return [A.MarkStepFailed(step.id, Reason.OUTPUTS_MISSING, str(exc), time.time())]
         except Exception as exc:  # S3 unreachable from the operator: retry, then fail
             tries = self.output_failures.get(fail_key, 0) + 1
             self.output_failures[fail_key] = tries
             if tries >= OUTPUT_READ_RETRIES:
                 self.output_failures.pop(fail_key, None)
-                return [A.MarkStepFailed(step.id, "OutputsUnreadable",
+                return [A.MarkStepFailed(step.id, Reason.OUTPUTS_UNREADABLE,
                                          f"cannot read outputs manifest {manifest_uri}: {exc}",
                                          time.time())]
             log.warning("reading %s failed (%s); retry %d", manifest_uri, exc, tries)
@@ -568,10 +572,18 @@ class Controller:
             self.queue.add_after((run.namespace, run.name), min(2.0 * tries, 30.0))
             return []
         self.output_failures.pop(fail_key, None)
-        model_metadata = data.get("modelMetadata") if isinstance(data, dict) else None
-        if run.model is not None and isinstance(model_metadata, dict) and model_metadata:
+        if run.model is not None and manifest.model_metadata:
             # log_metadata(..., infer_model=True) in the step: onto the run's model version.
-            await self.models.add_metadata(run.namespace, run.model.object, model_metadata)
+            try:
+                await self.models.add_metadata(run.namespace, run.model.object,
+                                               manifest.model_metadata)
+            except ApiError as exc:
+                if exc.status not in (400, 422):
+                    raise
+                return [A.MarkStepFailed(
+                    step.id, Reason.METADATA_REJECTED,
+                    f"model version {run.model.object} refused the metadata the step logged "
+                    f"(at most 64 keys in all): {exc.message}", time.time())]
         cache = next((s.cache for s in status.steps if s.name == step.id), None)
         recorded: dict[str, str] = {}
         for out in outputs:
@@ -582,12 +594,14 @@ class Controller:
             if isinstance(name, A.MarkStepFailed):
                 return [name]
             recorded[out.output] = name
-        for manual in parse_manual_artifacts(data, step):  # save_artifact() inside the step
+        for manual in parse_manual_artifacts(manifest, step):  # save_artifact() inside the step
+            if manual.output in existing:
+                continue
             name = await self._create_artifact_version(run, step, manual, None)
             if isinstance(name, A.MarkStepFailed):
                 return [name]
-        await self._add_run_tags(run, run_tags_of(data))
-        return [A.MarkStepCompleted(step.id, recorded, action.time)]
+        await self._add_run_tags(run, run_tags_of(manifest))
+        return [step_completed(step.id, recorded, action.time, manifest, manifest_uri)]
 
     async def _add_run_tags(self, run: RunRef, tags: list[str]) -> None:
         """Tags a step added to its run (``add_tags`` in a step) go into the run's

@@ -96,6 +96,9 @@ def _apply_step(ss: StepStatus, action: Action) -> None:
     elif isinstance(action, MarkStepCompleted):
         ss.phase = "completed"
         ss.outputs = dict(action.outputs)
+        ss.metadata = dict(action.metadata) if action.metadata else None
+        ss.run_metadata = dict(action.run_metadata) if action.run_metadata else None
+        ss.metadata_uri = action.metadata_uri
         ss.end_time = to_rfc3339_precise(action.time)
         ss.next_retry_time = None
         ss.reason, ss.message = Reason.COMPLETED, None

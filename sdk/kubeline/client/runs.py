@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -28,7 +26,6 @@ if TYPE_CHECKING:
     from kubeline.client.snapshots import SnapshotView
     from kubeline.client.steps import StepView
 
-ANNOTATION_RUN_METADATA = f"{names.GROUP}/run-metadata"
 
 
 @dataclass
@@ -263,10 +260,12 @@ class RunView(View):
                              ("cachedSteps", "cached_steps"), ("reason", "status_reason")):
                 if st.get(key) is not None:
                     values[out] = st[key]
-            logged = self.annotations.get(ANNOTATION_RUN_METADATA)
-            if logged:
-                with contextlib.suppress(ValueError):
-                    values.update(json.loads(logged))
+            # What the steps logged, in DAG order: run-level metadata under its own key,
+            # each step's own metadata as "<step>::<key>" (ZenML's pattern).
+            for step in self.steps.values():
+                own, run_level = step.logged_metadata
+                values.update(run_level)
+                values.update({f"{step.name}::{k}": v for k, v in own.items()})
             return metadata_dict(values)
 
         return self._cached("run_metadata", build)

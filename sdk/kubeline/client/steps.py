@@ -147,13 +147,34 @@ class StepView:
 
     @property
     def run_metadata(self) -> dict[str, MetadataValue]:
-        """What Kubeline records about this step run (pod, attempts, cache key, ...)."""
+        """Metadata of this step run: what the step logged (``log_metadata`` in the step),
+        over what Kubeline records (pod, attempts, cache key, duration, message)."""
         values: dict[str, Any] = {"attempts": self.attempts}
         for key, value in (("pod", self.pod), ("cache_key", self.cache_key),
                            ("duration_seconds", self.duration), ("message", self.message)):
             if value is not None:
                 values[key] = value
+        values.update(self.logged_metadata[0])
         return metadata_dict(values)
+
+    @property
+    def logged_metadata(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``(step metadata, run metadata)`` the step logged: from the run's status, or (when
+        they were too large to keep there) from the step's outputs manifest (one S3 read)."""
+
+        def load() -> tuple[dict[str, Any], dict[str, Any]]:
+            uri = self._status.get("metadataUri")
+            if not uri:
+                return (dict(self._status.get("metadata") or {}),
+                        dict(self._status.get("runMetadata") or {}))
+            from kubeline.artifact_store import default_store
+            from kubeline.resources.manifest import OutputsManifest
+
+            raw = default_store(self.run._client.kube).read_bytes(uri)
+            manifest = OutputsManifest.parse(raw, uri)
+            return dict(manifest.step_metadata), dict(manifest.run_metadata)
+
+        return self._cached("logged_metadata", load)
 
     # ------------------------------------------------------------ artifacts
     @property

@@ -127,3 +127,16 @@ class TerminationMessage(WireModel):
             return cls.from_json(text)
         except WireError:
             return None
+
+
+def status_metadata(manifest: OutputsManifest, uri: str
+                    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None]:
+    """What a step's status entry keeps of its logged metadata: ``(metadata, runMetadata,
+    metadataUri)``, both inline when together at most INLINE_METADATA_BYTES, else only the
+    pointer to the manifest ``uri`` (the Client reads them there)."""
+    step, run = manifest.step_metadata, manifest.run_metadata
+    if not step and not run:
+        return None, None, None
+    if metadata_size({"s": step, "r": run}) <= INLINE_METADATA_BYTES:
+        return (dict(step) or None), (dict(run) or None), None
+    return None, None, uri

@@ -488,6 +488,21 @@ class StepStatus(K8sModel):
     )
     message: str | None = Field(None, max_length=MAX_MESSAGE, description="Error or progress message.")
     reason: str | None = Field(None, max_length=64, description="CamelCase reason of the last change.")
+    metadata: dict[str, JSONValue] | None = Field(
+        None, max_length=64,
+        description="Metadata the step logged for itself (log_metadata in the step), when small "
+        "(at most 512 bytes of JSON with runMetadata); else read it from metadataUri.",
+    )
+    run_metadata: dict[str, JSONValue] | None = Field(
+        None, max_length=64,
+        description="Metadata the step logged for its run (log_metadata(run_id_name_or_prefix="
+        "<this run>)), when small; else read it from metadataUri.",
+    )
+    metadata_uri: str | None = Field(
+        None, max_length=MAX_TEXT,
+        description="The outputs manifest (s3://) holding this step's metadata (stepMetadata, "
+        "runMetadata) when it was too large to keep in the run's status.",
+    )
 
 
 class RunProgress(K8sModel):

@@ -53,6 +53,7 @@ class Reason(StrEnum):
     OUTPUTS_UNREADABLE = "OutputsUnreadable"
     ARTIFACT_VERSION_EXISTS = "ArtifactVersionExists"
     ARTIFACT_VERSION_CONFLICT = "ArtifactVersionConflict"
+    METADATA_REJECTED = "MetadataRejected"
     # Why a Pod or run is deleted (Pod deletion and DeleteRun reasons).
     RUN_FINISHED = "RunFinished"
     TTL_EXPIRED = "TTLExpired"

@@ -154,7 +154,12 @@ def test_run_information(client: Client) -> None:
     assert run.config.parameters == {"gamma": 0.002}
     assert run.config.settings["image"] == "localhost/kubeline:0.1.0"
     assert run.config.enable_cache is True
+    # Logged by svc_trainer: for the run (plain key) and for itself ("<step>::<key>").
     assert run.run_metadata["experiment"].value == "baseline"
+    assert run.run_metadata["svc_trainer::accuracy"].value == 0.93
+    assert "training_data_loader::accuracy" not in run.run_metadata
+    assert run.steps["svc_trainer"].run_metadata["accuracy"].value == 0.93
+    assert "accuracy" not in run.steps["evaluator"].run_metadata
     assert run.run_metadata["orchestrator"].value == "kubernetes"
     assert run.pipeline.name == "training_pipeline"
     assert run.snapshot.name == "nightly"
