@@ -205,6 +205,8 @@ class ModelOps:
                         timeout: float = STAGE_WAIT_SECONDS) -> ModelVersionView:
         deadline = time.monotonic() + timeout
         while _stage_of(view.object) != stage:
+            if view.requested_stage != stage:
+                return view  # overtaken: a later promotion archived it (see stage_history)
             if time.monotonic() > deadline:
                 raise KubelineError(
                     f"model version {view.model_name}:{view.name} asks for stage {stage!r} but "
