@@ -94,10 +94,10 @@ def validate_snapshot(snapshot: SnapshotSpec) -> list[str]:
                 problems.append(
                     f"step '{step.id}': '{inp.name}' is both an input and a parameter"
                 )
-            if bool(inp.step) == bool(inp.artifact):
+            if [bool(inp.step), bool(inp.artifact), bool(inp.model_artifact)].count(True) != 1:
                 problems.append(
                     f"step '{step.id}' input '{inp.name}' must name exactly one of "
-                    "'step' (with 'output') or 'artifact'"
+                    "'step' (with 'output'), 'artifact' or 'modelArtifact'"
                 )
                 continue
             if inp.step:

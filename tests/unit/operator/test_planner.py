@@ -433,7 +433,10 @@ def test_admission_waits_for_models_then_records_what_they_resolved_to() -> None
     from kubeline_operator.planner import admits
     from kubeline_operator.run_status import apply
 
+    from kubeline_operator.dag import validate_snapshot
+
     snap = _model_snapshot()
+    assert validate_snapshot(snap) == []  # a model-artifact input is a valid input
     base = dict(name=RUN, created=NOW, spec=PipelineRunSpec(snapshot="s"),
                 status=PipelineRunStatus(), now=NOW, snapshot_name="s", snapshot=snap,
                 pipeline="p")
