@@ -429,11 +429,10 @@ def _model_snapshot() -> SnapshotSpec:
 
 def test_admission_waits_for_models_then_records_what_they_resolved_to() -> None:
     from kubeline.resources.models import ResolvedModelArtifact, RunModelVersion
+    from kubeline_operator.dag import validate_snapshot
     from kubeline_operator.models_plan import ModelResolution
     from kubeline_operator.planner import admits
     from kubeline_operator.run_status import apply
-
-    from kubeline_operator.dag import validate_snapshot
 
     snap = _model_snapshot()
     assert validate_snapshot(snap) == []  # a model-artifact input is a valid input
