@@ -4,9 +4,12 @@ message that says what to fix; good ones show their printer columns."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.integration
 
@@ -60,3 +63,11 @@ def test_a_good_schedule_is_accepted_and_listed(crds: Any, namespace: str) -> No
     kinds = crds.kubectl("get", "kubeline", "-n", namespace, "-o", "name").stdout
     assert "schedule.kubeline.dev/nightly" in kinds  # in the kubeline category
     assert crds.kubectl("get", "sched", "nightly", "-n", namespace).returncode == 0
+
+
+def test_the_gitops_example_is_accepted(crds: Any, namespace: str) -> None:
+    example = ROOT / "examples" / "gitops" / "schedule.yaml"
+    result = crds.kubectl("apply", "-n", namespace, "--dry-run=server", "-f", str(example),
+                          check=False)
+    assert result.returncode == 0, result.stderr
+    assert "schedule.kubeline.dev/nightly-training created (server dry run)" in result.stdout

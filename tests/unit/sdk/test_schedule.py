@@ -262,3 +262,11 @@ def test_cli_suspend_resume_update_delete(kube: FakeKube) -> None:
     assert kube.store[n.SCHEDULES]["nightly"]["spec"]["cron"] == ["15 2 * * *"]
     deleted = json.loads(_cli(kube, "schedule", "delete", "nightly", "-y", "-o", "json"))
     assert deleted["deleted"] == "nightly" and "nightly" not in kube.store[n.SCHEDULES]
+
+
+def test_the_gitops_example_is_a_valid_schedule() -> None:
+    example = yaml.safe_load((ROOT.parents[2] / "examples" / "gitops" / "schedule.yaml")
+                             .read_text())
+    spec = ScheduleSpec.model_validate(example["spec"])
+    assert (spec.cron, spec.time_zone, spec.concurrency_policy) == (
+        ["0 3 * * *"], "Europe/Berlin", "Forbid")
