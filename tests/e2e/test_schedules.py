@@ -55,7 +55,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class TestOperator:
+class SubprocessOperator:
     """``python -m kubeline_operator`` for one namespace and operator class."""
 
     def __init__(self, cluster: Any, namespace: str, klass: str, log_dir: Path) -> None:
@@ -112,8 +112,8 @@ def ns(step_namespace: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture
-def test_operator(crds: Any, ns: str, tmp_path: Path) -> Iterator[TestOperator]:
-    op = TestOperator(crds, ns, f"sched-{uuid.uuid4().hex[:6]}", tmp_path)
+def sub_operator(crds: Any, ns: str, tmp_path: Path) -> Iterator[SubprocessOperator]:
+    op = SubprocessOperator(crds, ns, f"sched-{uuid.uuid4().hex[:6]}", tmp_path)
     try:
         yield op
     finally:
@@ -178,12 +178,12 @@ def due_times(runs: list[dict[str, Any]]) -> list[str]:
 
 
 def test_schedule_from_git_runs_complete_point_back_and_suspend_stops_them(
-        crds: Any, ns: str, test_operator: TestOperator, tmp_path: Path,
+        crds: Any, ns: str, sub_operator: SubprocessOperator, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     snap = snapshot_of(tmp_path, monkeypatch, QUICK, "ticking")
-    test_operator.start()
+    sub_operator.start()
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
-    apply_schedule(crds, ns, "every6", test_operator.klass, snapshot=snap, intervalSeconds=6,
+    apply_schedule(crds, ns, "every6", sub_operator.klass, snapshot=snap, intervalSeconds=6,
                    startTime=rfc3339(start), catchUp="latest",
                    config={"steps": {"tick": {"parameters": {"x": 41}}}})
 
@@ -239,12 +239,12 @@ def test_schedule_from_git_runs_complete_point_back_and_suspend_stops_them(
 
 
 def test_forbid_skips_a_time_while_a_slow_run_is_active(
-        crds: Any, ns: str, test_operator: TestOperator, tmp_path: Path,
+        crds: Any, ns: str, sub_operator: SubprocessOperator, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     snap = snapshot_of(tmp_path, monkeypatch, SLOW, "napping")
-    test_operator.start()
+    sub_operator.start()
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
-    apply_schedule(crds, ns, "forbid", test_operator.klass, snapshot=snap, intervalSeconds=5,
+    apply_schedule(crds, ns, "forbid", sub_operator.klass, snapshot=snap, intervalSeconds=5,
                    startTime=rfc3339(start), concurrencyPolicy="Forbid")
     max_active = 0
 
@@ -276,21 +276,21 @@ def test_forbid_skips_a_time_while_a_slow_run_is_active(
     assert "TimeSkipped" in events and "RunCreated" in events
 
 
-def test_operator_killed_across_a_due_time_creates_that_run_once(
-        crds: Any, ns: str, test_operator: TestOperator, tmp_path: Path,
+def sub_operator_killed_across_a_due_time_creates_that_run_once(
+        crds: Any, ns: str, sub_operator: SubprocessOperator, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     snap = snapshot_of(tmp_path, monkeypatch, QUICK, "ticking")
-    proc = test_operator.start()
+    proc = sub_operator.start()
     due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=20)
-    apply_schedule(crds, ns, "once", test_operator.klass, snapshot=snap, runAt=rfc3339(due))
+    apply_schedule(crds, ns, "once", sub_operator.klass, snapshot=snap, runAt=rfc3339(due))
     wait_for("the schedule's next time", lambda: (
         (schedule(crds, ns, "once").get("status") or {}).get("nextScheduleTime")
         == rfc3339(due)), timeout=30)
-    test_operator.kill(proc)  # SIGKILL before the due time
+    sub_operator.kill(proc)  # SIGKILL before the due time
     wait_for("the due time to pass", lambda: datetime.now(UTC) > due + timedelta(seconds=5),
              timeout=60)
     assert runs_of(crds, ns, "once") == []  # nobody ran it while the operator was down
-    test_operator.start()
+    sub_operator.start()
     run = wait_for("the missed run after the restart", lambda: runs_of(crds, ns, "once"),
                    timeout=60)
     assert [r["metadata"]["name"] for r in run] == [n.schedule_run_name("once", due.timestamp())]
@@ -300,8 +300,8 @@ def test_operator_killed_across_a_due_time_creates_that_run_once(
     assert status["lastScheduleTime"] == rfc3339(due)
     assert status.get("missedCount", 0) == 0
     # A second crash and restart after the run exists changes nothing.
-    test_operator.kill(test_operator.procs[-1])
-    test_operator.start()
+    sub_operator.kill(sub_operator.procs[-1])
+    sub_operator.start()
     time.sleep(8)
     assert len(runs_of(crds, ns, "once")) == 1
     assert (schedule(crds, ns, "once").get("status") or {}).get("runCount") == 1
@@ -311,22 +311,22 @@ def test_operator_killed_across_a_due_time_creates_that_run_once(
 
 
 def test_two_operator_replicas_fire_each_due_time_once(
-        crds: Any, ns: str, test_operator: TestOperator, tmp_path: Path,
+        crds: Any, ns: str, sub_operator: SubprocessOperator, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Two replicas of the same operator class, both acting (no peering at all, the worst
     case): every due time still gets exactly one run and status counts each once."""
     snap = snapshot_of(tmp_path, monkeypatch, QUICK, "ticking")
-    test_operator.start()
-    test_operator.start()
+    sub_operator.start()
+    sub_operator.start()
     time.sleep(3)
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
     end = start + timedelta(seconds=24)
-    apply_schedule(crds, ns, "twins", test_operator.klass, snapshot=snap, intervalSeconds=3,
+    apply_schedule(crds, ns, "twins", sub_operator.klass, snapshot=snap, intervalSeconds=3,
                    startTime=rfc3339(start), endTime=rfc3339(end))
     wait_for("the end time", lambda: datetime.now(UTC) > end + timedelta(seconds=4), timeout=60)
     runs = runs_of(crds, ns, "twins")
     expected = [rfc3339(start + timedelta(seconds=3 * k)) for k in range(9)]  # start..end
-    assert due_times(runs) == expected, test_operator.logs()[-3000:]
+    assert due_times(runs) == expected, sub_operator.logs()[-3000:]
     status = wait_for("status to settle", lambda: (
         lambda st: st if st.get("runCount") == len(expected) else None)(
             schedule(crds, ns, "twins").get("status") or {}), timeout=20)
