@@ -29,7 +29,10 @@ from kubeline.resources.models import (
     SkippedTime,
     SkipReason,
 )
-from kubeline.resources.names import schedule_run_name
+from kubeline.resources.names import ENV_SCHEDULE_TEST_INTERVALS, schedule_run_name
+from kubeline.resources.reasons import POLICY_SKIPS
+from kubeline.resources.reasons import ScheduleEventReason as E
+from kubeline.resources.reasons import ScheduleReason as R
 
 from kubeline_operator.timeutil import parse_time, to_rfc3339
 
@@ -41,8 +44,6 @@ DEFAULT_CATCH_UP_LIMIT = 10
 MIN_INTERVAL_SECONDS = 60
 #: How far ahead the next due time is looked for (a cron like '0 0 29 2 1' is rare).
 NEXT_HORIZON_SECONDS = 30 * 366 * 86400.0
-POLICY_SKIPS: frozenset[str] = frozenset({"ConcurrencyForbidden", "Superseded", "Suspended",
-                                          "SpecChanged"})
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class SchedulePlan:
     cancel: list[str] = field(default_factory=list)
     delete: list[str] = field(default_factory=list)
     status: ScheduleStatus = field(default_factory=ScheduleStatus)
-    skipped: list[tuple[float, SkipReason]] = field(default_factory=list)
+    skipped: list[tuple[float, R]] = field(default_factory=list)
     wake_at: float | None = None  # plan again at this time (the next due time)
     events: list[tuple[str, str, str]] = field(default_factory=list)  # (type, reason, message)
 
@@ -105,7 +106,7 @@ def check_spec(spec: ScheduleSpec, allow_short_intervals: bool = False) -> str |
             and not allow_short_intervals:
         return (f"spec.intervalSeconds is {spec.interval_seconds}: the shortest interval is "
                 f"{MIN_INTERVAL_SECONDS} s (shorter ones only on an operator started with "
-                "KUBELINE_SCHEDULE_TEST_INTERVALS=true, for tests)")
+                f"{ENV_SCHEDULE_TEST_INTERVALS}=true, for tests)")
     for key in ("start_time", "end_time", "run_at"):
         value = getattr(spec, key)
         if value is not None and parse_time(value) is None:
@@ -180,26 +181,26 @@ def _condition(type_: str, status: Literal["True", "False"], reason: str, messag
                      else prev.last_transition_time)
 
 
-def _skip_message(reason: SkipReason, spec: ScheduleSpec, active: list[str]) -> str:
-    if reason == "ConcurrencyForbidden":
+def _skip_message(reason: R, spec: ScheduleSpec, active: list[str]) -> str:
+    if reason == R.CONCURRENCY_FORBIDDEN:
         return (f"run {', '.join(active[:3])} of this schedule was still active and "
                 "concurrencyPolicy is Forbid")
-    if reason == "Superseded":
+    if reason == R.SUPERSEDED:
         return (f"several times were due at once and concurrencyPolicy {spec.concurrency_policy}"
                 " runs only the newest")
-    if reason == "StartingDeadlineExceeded":
+    if reason == R.STARTING_DEADLINE_EXCEEDED:
         return (f"noticed more than startingDeadlineSeconds ({spec.starting_deadline_seconds} s)"
                 " after the due time (the operator was not running or was behind)")
-    if reason == "CatchUpNone":
+    if reason == R.CATCH_UP_NONE:
         deadline = spec.starting_deadline_seconds
         limit = f"{deadline} s" if deadline is not None else f"{ON_TIME_SECONDS:.0f} s"
         return f"missed by more than {limit} and catchUp is none"
-    if reason == "CatchUpLatest":
+    if reason == R.CATCH_UP_LATEST:
         return "several times were missed and catchUp latest runs only the newest"
-    if reason == "CatchUpLimit":
+    if reason == R.CATCH_UP_LIMIT:
         bound = spec.catch_up_limit or DEFAULT_CATCH_UP_LIMIT
         return f"more missed times than catchUpLimit ({bound}); the newest {bound} run"
-    if reason == "Suspended":
+    if reason == R.SUSPENDED:
         return "the schedule was suspended"
     return "due between the last decision and a spec change (a changed schedule never runs " \
            "retroactively)"
@@ -214,12 +215,12 @@ def plan_schedule(state: ScheduleState) -> SchedulePlan:
     problem = check_spec(spec, state.allow_short_intervals)
     if problem is not None:
         status.conditions = [
-            _condition("Ready", "False", "InvalidSchedule", problem, now, old.conditions),
+            _condition("Ready", "False", R.INVALID_SCHEDULE, problem, now, old.conditions),
             *[c for c in old.conditions if c.type != "Ready"]]
         status.next_schedule_time = None
         _fill_runs(status, state.runs, [])
-        if not any(c.type == "Ready" and c.reason == "InvalidSchedule" for c in old.conditions):
-            out.events.append(("Warning", "InvalidSchedule", problem))
+        if not any(c.type == "Ready" and c.reason == R.INVALID_SCHEDULE for c in old.conditions):
+            out.events.append(("Warning", E.INVALID_SCHEDULE, problem))
         return out
 
     # The cursor: every due time up to it is decided.
@@ -227,15 +228,15 @@ def plan_schedule(state: ScheduleState) -> SchedulePlan:
     cursor = parse_time(old.last_evaluated_time)
     if cursor is None:
         cursor = state.created
-    skipped: list[tuple[float, SkipReason]] = []
-    dropped_counts: dict[SkipReason, int] = {}
+    skipped: list[tuple[float, R]] = []
+    dropped_counts: dict[R, int] = {}
     if not first_plan and old.observed_generation != state.generation:
         # The spec changed: its new due times count from now, never retroactively (a
         # CronJob whose schedule is edited may start runs for past times).
         window = _Window(due_times(spec, cursor, now), 0)
-        skipped += [(t, "SpecChanged") for t in window.oldest]
+        skipped += [(t, R.SPEC_CHANGED) for t in window.oldest]
         if window.count > len(window.oldest):
-            dropped_counts["SpecChanged"] = window.count - len(window.oldest)
+            dropped_counts[R.SPEC_CHANGED] = window.count - len(window.oldest)
         cursor = max(cursor, now)
 
     by_time = {r.scheduled: r for r in state.runs}
@@ -245,10 +246,10 @@ def plan_schedule(state: ScheduleState) -> SchedulePlan:
     if window.count:
         cursor = max(cursor, window.newest[-1])
     # Times before the kept ones: never run (catch-up none/latest/limit, or suspended).
-    early_reason: SkipReason = (
-        "Suspended" if spec.suspend else
-        "CatchUpLimit" if spec.catch_up == "all" else
-        "CatchUpLatest" if spec.catch_up == "latest" else "CatchUpNone")
+    early_reason: R = (
+        R.SUSPENDED if spec.suspend else
+        R.CATCH_UP_LIMIT if spec.catch_up == "all" else
+        R.CATCH_UP_LATEST if spec.catch_up == "latest" else R.CATCH_UP_NONE)
     reported = [t for t in window.oldest if t not in window.newest][:MAX_SCHEDULE_HISTORY]
     skipped += [(t, early_reason) for t in reported if t not in by_time]
     if window.dropped > len(reported):
@@ -265,21 +266,21 @@ def plan_schedule(state: ScheduleState) -> SchedulePlan:
         late = now - t
         deadline = spec.starting_deadline_seconds
         if spec.suspend:
-            skipped.append((t, "Suspended"))
+            skipped.append((t, R.SUSPENDED))
         elif deadline is not None and late > deadline:
-            skipped.append((t, "StartingDeadlineExceeded"))
+            skipped.append((t, R.STARTING_DEADLINE_EXCEEDED))
         elif spec.catch_up == "none" and deadline is None and late > ON_TIME_SECONDS:
-            skipped.append((t, "CatchUpNone"))
+            skipped.append((t, R.CATCH_UP_NONE))
         else:
             candidates.append(t)
 
     if candidates:
         policy = spec.concurrency_policy
         if policy == "Forbid" and active:
-            skipped += [(t, "ConcurrencyForbidden") for t in candidates]
+            skipped += [(t, R.CONCURRENCY_FORBIDDEN) for t in candidates]
             candidates = []
         elif policy in ("Forbid", "Replace") and len(candidates) > 1:
-            skipped += [(t, "Superseded") for t in candidates[:-1]]
+            skipped += [(t, R.SUPERSEDED) for t in candidates[:-1]]
             candidates = candidates[-1:]
         if policy == "Replace" and candidates:
             out.cancel = [r.name for r in active if not r.cancel_requested]
@@ -305,17 +306,17 @@ def plan_schedule(state: ScheduleState) -> SchedulePlan:
     _record_skips(status, skipped, dropped_counts, spec, [r.name for r in active], now, old,
                   out)
     out.skipped = skipped
-    ready_reason, ready_msg = ("Suspended", "suspended: no new runs") if spec.suspend else (
-        ("Scheduled", f"next run due at {status.next_schedule_time}") if nxt is not None else
-        ("Finished", "no due time is left (past endTime, or runAt done)"))
+    ready_reason, ready_msg = (R.SUSPENDED, "suspended: no new runs") if spec.suspend else (
+        (R.SCHEDULED, f"next run due at {status.next_schedule_time}") if nxt is not None else
+        (R.FINISHED, "no due time is left (past endTime, or runAt done)"))
     status.conditions = [
         _condition("Ready", "True", ready_reason, ready_msg, now, old.conditions),
         *[c for c in status.conditions if c.type != "Ready"]]
     for c in out.create:
-        out.events.append(("Normal", "RunCreated",
+        out.events.append(("Normal", E.RUN_CREATED,
                            f"created run {c.name} for {to_rfc3339(c.scheduled)}"))
     for name in out.cancel:
-        out.events.append(("Normal", "RunReplaced",
+        out.events.append(("Normal", E.RUN_REPLACED,
                            f"cancelling run {name} (concurrencyPolicy Replace)"))
     return out
 
@@ -351,19 +352,20 @@ def _fill_runs(status: ScheduleStatus, runs: Iterable[ObservedRun],
     status.active_count = len(active)
 
 
-def _record_skips(status: ScheduleStatus, skipped: list[tuple[float, SkipReason]],
-                  dropped: dict[SkipReason, int], spec: ScheduleSpec, active: list[str],
+def _record_skips(status: ScheduleStatus, skipped: list[tuple[float, R]],
+                  dropped: dict[R, int], spec: ScheduleSpec, active: list[str],
                   now: float, old: ScheduleStatus, out: SchedulePlan) -> None:
     if not skipped and not dropped:
         return
-    counts: dict[SkipReason, int] = dict(dropped)
+    counts: dict[R, int] = dict(dropped)
     for _, reason in skipped:
         counts[reason] = counts.get(reason, 0) + 1
     policy = sum(n for r, n in counts.items() if r in POLICY_SKIPS)
     missed = sum(counts.values()) - policy
     status.skipped_count = old.skipped_count + policy
     status.missed_count = old.missed_count + missed
-    entries = [SkippedTime(time=to_rfc3339(t), reason=r) for t, r in skipped]
+    entries = [SkippedTime(time=to_rfc3339(t), reason=cast(SkipReason, str(r)))
+               for t, r in skipped]
     merged = sorted([*entries, *old.recent_skips], key=lambda s: s.time, reverse=True)
     status.recent_skips = merged[:MAX_SCHEDULE_HISTORY]
     newest_t, newest_reason = max(skipped) if skipped else (now, next(iter(dropped)))
@@ -375,6 +377,6 @@ def _record_skips(status: ScheduleStatus, skipped: list[tuple[float, SkipReason]
     status.conditions = [
         *[c for c in status.conditions if c.type != "Skipped"],
         _condition("Skipped", "True", newest_reason, message, now, [])]
-    kind = "Normal" if newest_reason in ("Suspended", "SpecChanged") else "Warning"
-    out.events.append((kind, "TimeSkipped" if newest_reason in POLICY_SKIPS else "TimeMissed",
+    kind = "Normal" if newest_reason in (R.SUSPENDED, R.SPEC_CHANGED) else "Warning"
+    out.events.append((kind, E.TIME_SKIPPED if newest_reason in POLICY_SKIPS else E.TIME_MISSED,
                        message))

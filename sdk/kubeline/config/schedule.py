@@ -17,9 +17,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kubeline.resources.cron import CronError, as_utc, validate_cron, zone
+from kubeline.resources.names import ENV_SCHEDULE_TEST_INTERVALS
 
-#: Set in a test process to allow intervals below a minute (the operator needs its own flag).
-TEST_INTERVALS_ENV = "KUBELINE_SCHEDULE_TEST_INTERVALS"
+#: Set in a test process to allow intervals below a minute (the operator needs it too).
+TEST_INTERVALS_ENV = ENV_SCHEDULE_TEST_INTERVALS
 MIN_INTERVAL_SECONDS = 60
 
 

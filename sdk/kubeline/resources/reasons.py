@@ -83,3 +83,38 @@ FINISH_EVENTS = {
     "failed": EventReason.RUN_FAILED,
     "cancelled": EventReason.RUN_CANCELLED,
 }
+
+
+class ScheduleReason(StrEnum):
+    """Reasons on a Schedule: its ``Ready`` condition, its ``Skipped`` condition and
+    ``status.recentSkips[].reason`` (why a due time got no run)."""
+
+    # Ready.
+    SCHEDULED = "Scheduled"
+    SUSPENDED = "Suspended"  # also: a due time skipped while suspended
+    FINISHED = "Finished"
+    INVALID_SCHEDULE = "InvalidSchedule"
+    # Skipped by policy (status.skippedCount).
+    CONCURRENCY_FORBIDDEN = "ConcurrencyForbidden"
+    SUPERSEDED = "Superseded"
+    SPEC_CHANGED = "SpecChanged"
+    # Missed (status.missedCount).
+    STARTING_DEADLINE_EXCEEDED = "StartingDeadlineExceeded"
+    CATCH_UP_NONE = "CatchUpNone"
+    CATCH_UP_LATEST = "CatchUpLatest"
+    CATCH_UP_LIMIT = "CatchUpLimit"
+
+
+#: Skips decided by a policy; every other skip reason is a missed time.
+POLICY_SKIPS = frozenset({ScheduleReason.CONCURRENCY_FORBIDDEN, ScheduleReason.SUPERSEDED,
+                          ScheduleReason.SUSPENDED, ScheduleReason.SPEC_CHANGED})
+
+
+class ScheduleEventReason(StrEnum):
+    """Reasons of the Kubernetes Events the operator posts on a Schedule."""
+
+    RUN_CREATED = "RunCreated"
+    RUN_REPLACED = "RunReplaced"
+    TIME_SKIPPED = "TimeSkipped"
+    TIME_MISSED = "TimeMissed"
+    INVALID_SCHEDULE = "InvalidSchedule"

@@ -70,3 +70,14 @@ def test_test_intervals_flag_is_explicit() -> None:
         {"KUBELINE_SCHEDULE_TEST_INTERVALS": "true"}).schedule_test_intervals is True
     with pytest.raises(ValueError, match="KUBELINE_SCHEDULE_TEST_INTERVALS"):
         OperatorSettings.from_env({"KUBELINE_SCHEDULE_TEST_INTERVALS": "maybe"})
+
+
+def test_skip_reasons_in_the_crd_are_the_contracts() -> None:
+    from typing import get_args
+
+    from kubeline.resources.models import SkipReason
+    from kubeline.resources.reasons import ScheduleReason
+
+    assert set(get_args(SkipReason)) <= {r.value for r in ScheduleReason}
+    assert {r.value for r in ScheduleReason} - set(get_args(SkipReason)) == {
+        "Scheduled", "Finished", "InvalidSchedule"}  # Ready reasons, never a skip
