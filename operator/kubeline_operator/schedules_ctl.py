@@ -116,6 +116,7 @@ class ScheduleController:
         key = (meta.get("namespace", ""), meta.get("name", ""))
         if deleted:
             self.schedules.pop(key, None)
+            self.runs.pop(key, None)  # its runs stay in the cluster; nothing plans them now
             self.queue.forget(key)
             return
         known = self.schedules.get(key)
@@ -135,7 +136,7 @@ class ScheduleController:
         else:
             old = runs.get(run.name)
             runs[run.name] = run
-            if old is not None and old.active == run.active and old.phase == run.phase:
+            if old == run:
                 return  # nothing the planner looks at changed
         if key in self.schedules:
             self.queue.add(key)

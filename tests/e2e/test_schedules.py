@@ -197,6 +197,8 @@ def test_schedule_from_git_runs_complete_point_back_and_suspend_stops_them(
         when = datetime.fromisoformat(
             meta["annotations"][n.ANNOTATION_SCHEDULED_TIME].replace("Z", "+00:00"))
         assert meta["name"] == n.schedule_run_name("every6", when.timestamp())
+        made = datetime.fromisoformat(meta["creationTimestamp"].replace("Z", "+00:00"))
+        assert timedelta(0) <= made - when <= timedelta(seconds=3), (made, when)  # on time
         assert (when - start).total_seconds() % 6 == 0
         assert meta["labels"][n.LABEL_SCHEDULE] == "every6"
         assert meta["labels"][n.LABEL_PIPELINE] == n.dns_name("ticking")  # added by the operator

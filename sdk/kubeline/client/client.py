@@ -309,10 +309,18 @@ class Client(ModelOps):
     # ================================================================ schedules
     def list_schedules(self, pipeline: str | PipelineView | None = None,
                        sort_by: str = "desc:created", page: int = 1, size: int = 100,
-                       name: str | None = None, active: bool | None = None
-                       ) -> Page[ScheduleView]:
-        """Schedules, newest first; ``pipeline`` filters by label, ``name`` by (part of)
-        the name (``contains:x`` or exact), ``active`` by suspension."""
+                       name: str | None = None, active: bool | None = None,
+                       pipeline_id: str | None = None, cron_expression: str | None = None,
+                       catchup: bool | None = None, **filters: Any) -> Page[ScheduleView]:
+        """Schedules, newest first; ``pipeline`` (or ZenML's ``pipeline_id``, a name or id)
+        filters by label, ``name`` by the name (exact or ``contains:x``), ``active`` by
+        suspension, ``cron_expression`` and ``catchup`` as ZenML's filters do."""
+        if filters:
+            raise ConfigurationError(
+                f"list_schedules: unsupported filter(s) {sorted(filters)}; Kubeline filters "
+                "schedules by pipeline/pipeline_id, name, active, cron_expression and catchup "
+                "(there are no orchestrators or projects: a namespace holds the schedules)")
+        pipeline = pipeline if pipeline is not None else pipeline_id
         selector = None
         if pipeline is not None:
             selector = f"{names.LABEL_PIPELINE}={self._pipeline_label(pipeline)}"
@@ -322,6 +330,10 @@ class Client(ModelOps):
             views = [v for v in views if matches(v.name, name) or matches(v.object_name, name)]
         if active is not None:
             views = [v for v in views if v.active == active]
+        if cron_expression is not None:
+            views = [v for v in views if matches(v.cron_expressions, cron_expression)]
+        if catchup is not None:
+            views = [v for v in views if v.catchup == catchup]
         return _paginate([v.object for v in views], sort_by, page, size,
                          lambda o: ScheduleView(self, o))
 

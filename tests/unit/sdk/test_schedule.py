@@ -12,7 +12,7 @@ import pytest
 import sample_steps as s
 import yaml
 from click.testing import CliRunner
-from fake_kube import FakeKube, load_objects
+from fake_kube import P, FakeKube, load_objects
 from kubeline.cli.main import cli
 from kubeline.client import Client
 from kubeline.config.schedule import Schedule
@@ -151,7 +151,7 @@ def _schedule(name: str, **spec: object) -> dict[str, object]:
             "metadata": {"name": name, "uid": str(uuid.uuid5(uuid.NAMESPACE_DNS, name)),
                          "resourceVersion": "7",
                          "creationTimestamp": "2026-01-01T00:00:00Z",
-                         "labels": {n.LABEL_PIPELINE: "training-pipeline"}},
+                         "labels": {n.LABEL_PIPELINE: P}},
             "spec": {"snapshot": "snap-1", "cron": ["0 3 * * *"], "timeZone": "UTC", **spec},
             "status": {"lastScheduleTime": "2026-01-02T03:00:00Z",
                        "nextScheduleTime": "2026-01-03T03:00:00Z", "runCount": 2,
@@ -189,6 +189,13 @@ def test_client_lists_and_gets_schedules(kube: FakeKube) -> None:
     client = Client(kube=kube)  # type: ignore[arg-type]
     assert {v.name for v in client.list_schedules()} == {"nightly", "hourly"}
     assert [v.name for v in client.list_schedules(active=False)] == ["hourly"]
+    assert [v.name for v in client.list_schedules(cron_expression="0 * * * *")] == ["hourly"]
+    assert [v.name for v in client.list_schedules(name="contains:night")] == ["nightly"]
+    assert client.list_schedules(catchup=True).total == 0
+    assert client.list_schedules(pipeline="training_pipeline").total == 2  # by label
+    assert client.list_schedules(pipeline_id="training_pipeline").total == 2
+    with pytest.raises(ConfigurationError, match="orchestrator_id"):
+        client.list_schedules(orchestrator_id="x")
     view = client.get_schedule("nightly")
     assert view.cron_expression == "0 3 * * *" and view.active and not view.catchup
     assert view.next_schedule_time == datetime(2026, 1, 3, 3, tzinfo=UTC)
