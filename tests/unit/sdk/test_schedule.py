@@ -12,7 +12,7 @@ import pytest
 import sample_steps as s
 import yaml
 from click.testing import CliRunner
-from fake_kube import P, FakeKube, load_objects
+from fake_kube import FakeKube, P, load_objects
 from kubeline.cli.main import cli
 from kubeline.client import Client
 from kubeline.config.schedule import Schedule
