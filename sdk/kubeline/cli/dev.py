@@ -56,22 +56,43 @@ def down() -> None:
     click.echo("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
 
 
+_STATE_COLOURS = {"ready": "green", "running": "yellow", "crashed": "red", "stopped": "red"}
+
+
 @dev.command()
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
 def status(output: str) -> None:
-    """Show which components run, the API server, S3 and node readiness."""
+    """Show each component's health (ready, running but not ready, crashed with its last
+    error line, stopped), the supervisor's restarts, the endpoints and the node.
+
+    Exits 0 when every component is ready, 1 when one is not, 3 when nothing runs."""
     info = _cluster().status()
+    comps = info["components"]
     if output == "json":
         click.echo(json.dumps(info, indent=2))
-        return
-    for name, pid in info["processes"].items():
-        mark = click.style("running", fg="green") if pid else click.style("stopped", fg="red")
-        click.echo(f"{name:<24} {mark}" + (f"  pid {pid}" if pid else ""))
-    for key in ("server", "s3", "kubeconfig", "nodeReady"):
-        if key in info:
-            click.echo(f"{key:<24} {info[key]}")
-    if not any(info["processes"].values()):
+    else:
+        for c in comps:
+            line = f"{c['name']:<24} {click.style(c['state'], fg=_STATE_COLOURS[c['state']])}"
+            if c["pid"]:
+                line += f"  pid {c['pid']}"
+            if c["restarts"]:
+                line += f"  restarted {c['restarts']}x"
+            click.echo(line)
+            if c["detail"]:
+                click.echo(f"{'':<24} {c['detail']}")
+            if c["state"] in ("crashed", "running") and c["detail"]:
+                click.echo(f"{'':<24} log: {c['log']}")
+        for event in info["restartEvents"]:
+            if event.get("event") == "restarted":
+                click.echo(f"supervisor: {event['time']} restarted {event['component']} "
+                           f"(last error in its log: {event['lastError']})")
+        for key in ("server", "s3", "kubeconfig", "node"):
+            if key in info:
+                click.echo(f"{key:<24} {info[key]}")
+    if not any(c["pid"] for c in comps):
         sys.exit(3)
+    if any(c["state"] != "ready" for c in comps) or info.get("node") not in (None, "Ready"):
+        sys.exit(1)
 
 
 @dev.command()

@@ -6,25 +6,38 @@ kube-scheduler, containerd + runc, a CNI bridge, kube-proxy and a kubelet; a
 versitygw S3 server listens on the node's address. Every process is tracked by
 a PID file under the state directory, so ``down`` stops exactly what ``up``
 started, and ``up`` recovers after an unclean stop.
+
+``up`` starts one component at a time and waits until it is really ready
+(``bringup``): etcd's /health, the API server's /readyz, the controllers'
+/healthz, containerd's CRI Status (RuntimeReady and NetworkReady), the
+kubelet's /healthz and its Node, kube-proxy's /healthz, the S3 port; then the
+node Ready and a probe Pod Running. It ends by starting the ``supervisor``,
+which restarts a component that dies while the cluster runs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import secrets
 import shutil
-import socket
 import ssl
 import subprocess
+import sys
 import time
+import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from kubeline.dev import gobuild, network
+from kubeline.dev import gobuild, health, network
+from kubeline.dev.bringup import Bringup, Component, ComponentFailed
+from kubeline.dev.health import ComponentHealth, Probe
 from kubeline.dev.paths import DevPaths
 from kubeline.dev.pki import Pki, kubeconfig
 from kubeline.dev.procs import ProcessTable, wait_for
@@ -40,11 +53,22 @@ S3_BUCKET = "kubeline"
 S3_SECRET = "kubeline-dev-s3"
 S3_SECRET_NAMESPACE = "kube-system"
 
-# Start order; ``down`` stops in reverse.
+# Start order; ``down`` stops in reverse. kube-proxy comes after the kubelet: it reads
+# the node's address from the Node the kubelet registers.
 COMPONENTS = (
     "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
-    "containerd", "kube-proxy", "kubelet", "versitygw",
+    "containerd", "kubelet", "kube-proxy", "versitygw",
 )
+# The process that restarts a component dying while the cluster runs (``supervisor``).
+SUPERVISOR = "supervisor"
+# Restarts of one component during one ``up`` before it fails.
+MAX_UP_RESTARTS = 3
+KUBELET_HEALTHZ = "http://127.0.0.1:10248/healthz"
+KUBE_PROXY_HEALTHZ = "http://127.0.0.1:10256/healthz"
+CONTROLLER_MANAGER_HEALTHZ = "https://127.0.0.1:10257/healthz"
+SCHEDULER_HEALTHZ = "https://127.0.0.1:10259/healthz"
+# The Pod ``up`` creates to prove the node runs Pods (kube-system, deleted at once).
+PROBE_POD_LABEL = "kubeline.dev/up-probe"
 
 DEB_PACKAGES = {
     "containerd": "containerd",
@@ -100,6 +124,10 @@ class DevCluster:
         self.procs = ProcessTable(self.paths.pids, self.paths.logs)
         self.pki = Pki(self.paths.pki)
         self.log = log
+        self._tools: dict[str, str] = {}
+        self._admin_ctx: ssl.SSLContext | None = None
+        # What the last ``up`` waited on (seconds per component and phase) and restarted.
+        self.last_up: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ state
     def state(self) -> ClusterState:
@@ -117,7 +145,55 @@ class DevCluster:
         return state
 
     def tool(self, name: str) -> str:
-        return str(gobuild.tool_path(name, log=self.log))
+        if name not in self._tools:
+            self._tools[name] = str(gobuild.tool_path(name, log=self.log))
+        return self._tools[name]
+
+    @contextlib.contextmanager
+    def control(self, wait: bool = True) -> Iterator[bool]:
+        """Hold the cluster's control lock (``up``, ``down`` and the supervisor take turns).
+        Yields False when ``wait`` is off and someone else holds it."""
+        self.paths.home.mkdir(parents=True, exist_ok=True)
+        with open(self.paths.home / "control.lock", "a") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    # ------------------------------------------------------------------ API
+    def admin_ssl(self) -> ssl.SSLContext:
+        if self._admin_ctx is None:
+            ctx = ssl.create_default_context(cafile=str(self.pki.ca_cert))
+            ctx.load_cert_chain(str(self.pki.cert("admin")), str(self.pki.key("admin")))
+            self._admin_ctx = ctx
+        return self._admin_ctx
+
+    def api(self, method: str, path: str, body: dict[str, Any] | None = None,
+            timeout: float = 5.0) -> tuple[int, Any]:
+        """One API server request as the admin: (status, parsed JSON or text); status 0 and
+        the error text when the API server does not answer."""
+        st = self.state()
+        req = urllib.request.Request(
+            st.server + path, method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=timeout, context=self.admin_ssl()) as r:
+                status, raw = r.status, r.read()
+        except urllib.error.HTTPError as exc:
+            status, raw = exc.code, exc.read()
+        except (OSError, ValueError) as exc:
+            return 0, str(getattr(exc, "reason", None) or exc)
+        try:
+            return status, json.loads(raw)
+        except ValueError:
+            return status, raw.decode(errors="replace")
 
     def kubectl(self, *args: str, input: str | None = None, check: bool = True
                 ) -> subprocess.CompletedProcess[str]:
@@ -151,35 +227,185 @@ class DevCluster:
 
     # ------------------------------------------------------------------ up
     def up(self, timeout: float = 300) -> ClusterState:
-        """Start (or complete) the cluster; idempotent."""
+        """Start (or complete) the cluster; idempotent. Returns once the node is Ready and a
+        Pod runs on it; raises ``ComponentFailed`` naming the component, cause and log."""
         t0 = time.monotonic()
         self.check_prerequisites()
         st = self.state()
         self.log(f"node {NODE_NAME} at {st.node_ip} (state in {self.paths.home})")
-        for name in ("hyperkube", "etcd", "pause", "versitygw", "helm"):
+        for name in ("hyperkube", "etcd", "pause", "cristatus", "versitygw", "helm"):
             self.tool(name)
-        self.pki.ensure(NODE_NAME, st.node_ip, network.SERVICE_IP)
-        self._write_kubeconfigs(st)
-        network.enable_forwarding()
-        network.ensure_guards(network.HostNetwork(st.node_ip, st.iface))
-        network.write_cni_config(self.paths.cni_conf_dir, self.paths.cni_ipam_dir)
+        with self.control():
+            # A supervisor from an earlier ``up`` would race this one's restarts.
+            self.procs.stop(SUPERVISOR, timeout=10)
+            self.pki.ensure(NODE_NAME, st.node_ip, network.SERVICE_IP)
+            self._write_kubeconfigs(st)
+            network.enable_forwarding()
+            network.ensure_guards(network.HostNetwork(st.node_ip, st.iface))
+            network.write_cni_config(self.paths.cni_conf_dir, self.paths.cni_ipam_dir)
+            run = Bringup(self.procs, self.log, deadline=t0 + timeout,
+                          max_restarts=MAX_UP_RESTARTS)
+            comps = self.components(st)
+            kubelet_since: datetime | None = None
+            for name in COMPONENTS:
+                if name == "kubelet":
+                    from kubeline.dev import images
 
-        self._start_etcd()
-        self._start_apiserver(st)
-        self._wait_http("kube-apiserver", f"{st.server}/readyz", timeout)
-        self._start_controllers()
-        self._start_containerd()
+                    t = time.monotonic()
+                    images.ensure_pause_image(self, log=self.log)
+                    run.waits["pause image"] = time.monotonic() - t
+                    if not self.procs.get("kubelet"):
+                        kubelet_since = datetime.now(UTC)
+                run.ensure(comps[name])
+                self.log(f"{name} ready ({run.waits[name]:.1f}s)")
+            if run.restarts.get("kubelet"):
+                kubelet_since = datetime.now(UTC) - timedelta(seconds=run.waits["kubelet"])
+            self._timed(run, "node Ready", lambda: run.wait(
+                "node Ready", self.node_probe(since=kubelet_since), 120, blame="kubelet"))
+            self._ensure_s3_secret(st)
+            self._timed(run, "probe Pod", lambda: self._probe_pod(run))
+            self.write_shims()
+            self.start_supervisor()
+        total = time.monotonic() - t0
+        self.last_up = {"seconds": total, "waits": dict(run.waits),
+                        "restarts": dict(run.restarts)}
+        self.paths.logs.mkdir(parents=True, exist_ok=True)
+        (self.paths.logs / "last-up.json").write_text(json.dumps(self.last_up, indent=2))
+        self.log(f"cluster ready in {total:.1f}s; {run.summary()}")
+        return st
+
+    @staticmethod
+    def _timed(run: Bringup, what: str, step: Callable[[], object]) -> None:
+        t = time.monotonic()
+        step()
+        run.waits[what] = time.monotonic() - t
+
+    # ------------------------------------------------------------------ components
+    def components(self, st: ClusterState) -> dict[str, Component]:
+        """Every component: how ``up`` starts it and how it tells it is ready."""
+        starts: dict[str, Callable[[], object]] = {
+            "etcd": self._start_etcd,
+            "kube-apiserver": lambda: self._start_apiserver(st),
+            "kube-controller-manager": self._start_controller_manager,
+            "kube-scheduler": self._start_scheduler,
+            "containerd": self._start_containerd,
+            "kubelet": lambda: self._start_kubelet(st),
+            "kube-proxy": self._start_kube_proxy,
+            "versitygw": lambda: self._start_s3(st),
+        }
+        # containerd loads its CRI state before it answers Status; with many images and
+        # containers that can take a while on a loaded machine.
+        timeouts = {"etcd": 60.0, "kube-apiserver": 120.0, "containerd": 120.0,
+                    "kubelet": 120.0}
+        return {name: Component(name, starts[name], self.probe(name, st),
+                                timeouts.get(name, 60.0))
+                for name in COMPONENTS}
+
+    def probe(self, name: str, st: ClusterState | None = None) -> Probe:
+        """The readiness probe of component ``name`` (see ``health``)."""
+        st = st or self.state()
+        if name == "etcd":
+            return health.http_probe(f"http://127.0.0.1:{ETCD_CLIENT_PORT}/health",
+                                     ok=lambda body: '"health":"true"' in body)
+        if name == "kube-apiserver":
+            return lambda: health.http_probe(f"{st.server}/readyz?verbose",
+                                             self.admin_ssl())()
+        if name in ("kube-controller-manager", "kube-scheduler"):
+            url = CONTROLLER_MANAGER_HEALTHZ if name == "kube-controller-manager" \
+                else SCHEDULER_HEALTHZ
+            return health.http_probe(url, _loopback_tls())
+        if name == "containerd":
+            return lambda: health.cri_probe(Path(self.tool("cristatus")),
+                                            self.paths.containerd_socket)()
+        if name == "kubelet":
+            healthz = health.http_probe(KUBELET_HEALTHZ)
+            return lambda: healthz() or self._node_registered()
+        if name == "kube-proxy":
+            return health.http_probe(KUBE_PROXY_HEALTHZ)
+        if name == "versitygw":
+            return health.port_probe(st.node_ip, S3_PORT)
+        raise KeyError(name)
+
+    def _node_registered(self) -> str | None:
+        status, body = self.api("GET", f"/api/v1/nodes/{NODE_NAME}")
+        if status == 200:
+            return None
+        return f"node {NODE_NAME} not registered yet (GET node: {status or body})"
+
+    def node_probe(self, since: datetime | None = None) -> Probe:
+        """Ready when the node is Ready and its kubelet renews its Lease (since ``since``)."""
+        def probe() -> str | None:
+            status, node = self.api("GET", f"/api/v1/nodes/{NODE_NAME}")
+            if status == 0:
+                return f"the API server does not answer: {node}"
+            if status != 200:
+                return health.node_problem(None, None)
+            ls, lease = self.api("GET", "/apis/coordination.k8s.io/v1/namespaces/"
+                                 f"kube-node-lease/leases/{NODE_NAME}")
+            return health.node_problem(node, lease if ls == 200 else None, since=since)
+        return probe
+
+    def _probe_pod(self, run: Bringup, timeout: float = 120) -> None:
+        """Create a Pod (pause image, pod network) and wait until it is Ready; then delete it."""
+        base = "/api/v1/namespaces/kube-system/pods"
+        status, old = self.api("GET", f"{base}?labelSelector={PROBE_POD_LABEL}")
+        for item in (old.get("items", []) if status == 200 else []):
+            self.api("DELETE", f"{base}/{item['metadata']['name']}?gracePeriodSeconds=0")
         from kubeline.dev import images
 
-        images.ensure_pause_image(self, log=self.log)
-        self._start_kube_proxy()
-        self._start_kubelet(st)
-        self._start_s3(st)
-        self._wait_node_ready(timeout)
-        self._ensure_s3_secret(st)
-        self.write_shims()
-        self.log(f"cluster ready in {time.monotonic() - t0:.1f}s")
-        return st
+        name = f"kubeline-up-probe-{secrets.token_hex(3)}"
+        pod = {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "labels": {PROBE_POD_LABEL: "true"}},
+            "spec": {
+                "containers": [{"name": "pause", "image": images.PAUSE_IMAGE,
+                                "imagePullPolicy": "Never",
+                                "securityContext": {"allowPrivilegeEscalation": False,
+                                                    "capabilities": {"drop": ["ALL"]}}}],
+                "automountServiceAccountToken": False, "terminationGracePeriodSeconds": 0,
+                "securityContext": {"runAsNonRoot": True, "runAsUser": 65535,
+                                    "seccompProfile": {"type": "RuntimeDefault"}},
+            },
+        }
+        created = False
+
+        def ready() -> str | None:
+            nonlocal created
+            if not created:
+                status, body = self.api("POST", base, pod)
+                if status not in (201, 409):
+                    return f"cannot create the probe Pod: {status} {_message(body)}"
+                created = True
+            status, body = self.api("GET", f"{base}/{name}")
+            if status != 200:
+                return f"probe Pod: GET {status} {_message(body)}"
+            return _pod_problem(body)
+
+        try:
+            run.wait("a probe Pod", ready, timeout, blame="kubelet")
+        except ComponentFailed as exc:
+            events = self._pod_events(name)
+            raise ComponentFailed(exc.component, exc.cause + (f"; events: {events}"
+                                  if events else ""), exc.log_path, exc.tail) from None
+        finally:
+            self.api("DELETE", f"{base}/{name}?gracePeriodSeconds=0")
+
+    def _pod_events(self, name: str) -> str:
+        status, body = self.api("GET", "/api/v1/namespaces/kube-system/events"
+                                f"?fieldSelector=involvedObject.name={name}")
+        if status != 200:
+            return ""
+        return " | ".join(f"{e.get('reason')}: {e.get('message', '').strip()}"
+                          for e in body.get("items", [])[-5:])
+
+    # ------------------------------------------------------------------ supervisor
+    def start_supervisor(self) -> None:
+        """Start the supervising process (tracked and stopped like every component)."""
+        pkg_root = str(Path(__file__).resolve().parents[2])
+        path = os.environ.get("PYTHONPATH", "")
+        self.procs.start(SUPERVISOR, [sys.executable, "-m", "kubeline.dev.supervisor",
+                                      str(self.paths.home)],
+                         env={"PYTHONPATH": pkg_root + (os.pathsep + path if path else "")})
 
     def _write_kubeconfigs(self, st: ClusterState) -> None:
         self.paths.config.mkdir(parents=True, exist_ok=True)
@@ -196,14 +422,6 @@ class DevCluster:
                 target.write_text(text)
                 target.chmod(0o600)
 
-    def _alive(self, *names: str) -> Callable[[], str | None]:
-        def check() -> str | None:
-            for name in names:
-                if not self.procs.get(name):
-                    return f"{name} exited; last log lines:\n{self.procs.tail(name)}"
-            return None
-        return check
-
     def _start_etcd(self) -> None:
         self.procs.start("etcd", [
             self.tool("etcd"), "--name", NODE_NAME, "--data-dir", str(self.paths.etcd_data),
@@ -215,8 +433,6 @@ class DevCluster:
             "--unsafe-no-fsync", "--watch-progress-notify-interval", "5s",
             "--quota-backend-bytes", str(4 * 1024**3), "--log-level", "warn",
         ], env=CONTROL_PLANE_ENV)
-        wait_for("etcd", lambda: _http_ok(f"http://127.0.0.1:{ETCD_CLIENT_PORT}/health"), 60,
-                 alive=self._alive("etcd"))
 
     def _start_apiserver(self, st: ClusterState) -> None:
         p = self.pki
@@ -242,14 +458,9 @@ class DevCluster:
             "--v=1",
         ], env=CONTROL_PLANE_ENV)
 
-    def _wait_http(self, name: str, url: str, timeout: float) -> None:
-        ctx = ssl.create_default_context(cafile=str(self.pki.ca_cert))
-        ctx.load_cert_chain(str(self.pki.cert("admin")), str(self.pki.key("admin")))
-        wait_for(name, lambda: _http_ok(url, ctx), timeout, alive=self._alive(name))
-
-    def _start_controllers(self) -> None:
-        p, c = self.pki, self.paths.component_kubeconfig
-        cm = str(c("controller-manager"))
+    def _start_controller_manager(self) -> None:
+        p = self.pki
+        cm = str(self.paths.component_kubeconfig("controller-manager"))
         self.procs.start("kube-controller-manager", [
             self.tool("hyperkube"), "kube-controller-manager",
             f"--kubeconfig={cm}", f"--authentication-kubeconfig={cm}",
@@ -261,7 +472,9 @@ class DevCluster:
             "--allocate-node-cidrs=false", "--controllers=*,-bootstrapsigner,-tokencleaner",
             "--kube-api-qps=100", "--kube-api-burst=200", "--v=1",
         ], env=CONTROL_PLANE_ENV)
-        sc = str(c("scheduler"))
+
+    def _start_scheduler(self) -> None:
+        sc = str(self.paths.component_kubeconfig("scheduler"))
         self.procs.start("kube-scheduler", [
             self.tool("hyperkube"), "kube-scheduler",
             f"--kubeconfig={sc}", f"--authentication-kubeconfig={sc}",
@@ -315,8 +528,6 @@ state = "{paths.containerd_state}"
         conf = self.paths.config / "containerd.toml"
         conf.write_text(self.containerd_config())
         self.procs.start("containerd", ["containerd", "--config", str(conf)])
-        wait_for("containerd", lambda: self.ctr("version").returncode == 0, 60,
-                 alive=self._alive("containerd"))
 
     def _start_kube_proxy(self) -> None:
         self.procs.start("kube-proxy", [
@@ -376,15 +587,10 @@ registerNode: true
 
     def node_ready(self) -> bool:
         """Whether the node reports Ready (False when the API server does not answer)."""
-        out = self.kubectl("get", "node", NODE_NAME, "-o",
-                           "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
-                           check=False)
-        return out.stdout.strip() == "True"
-
-    def _wait_node_ready(self, timeout: float) -> None:
-        self.log("waiting for the node to be Ready ...")
-        wait_for("node Ready", self.node_ready, timeout, interval=0.5,
-                 alive=self._alive("kubelet", "containerd", "kube-apiserver"))
+        status, node = self.api("GET", f"/api/v1/nodes/{NODE_NAME}")
+        if status != 200:
+            return False
+        return health.node_problem(node, None) is None
 
     # ------------------------------------------------------------------ S3
     def _start_s3(self, st: ClusterState) -> None:
@@ -396,8 +602,6 @@ registerNode: true
              "posix", str(self.paths.s3_data)],
             env={"ROOT_ACCESS_KEY": st.s3_access_key, "ROOT_SECRET_KEY": st.s3_secret_key},
         )
-        wait_for("S3 server", lambda: _port_open(st.node_ip, S3_PORT), 30,
-                 alive=self._alive("versitygw"))
 
     def _ensure_s3_secret(self, st: ClusterState, namespace: str = S3_SECRET_NAMESPACE) -> None:
         args = [f"--from-literal={k}={v}" for k, v in st.s3_settings().items()]
@@ -427,7 +631,13 @@ registerNode: true
     # ------------------------------------------------------------------ down
     def down(self) -> list[str]:
         """Stop everything ``up`` started and remove what it created; returns what was stopped."""
+        with self.control():
+            return self._down()
+
+    def _down(self) -> list[str]:
         stopped: list[str] = []
+        if self.procs.stop(SUPERVISOR, timeout=10):
+            stopped.append(SUPERVISOR)
         # Let the kubelet tear pods down properly (CNI DEL, unmounts) while it still runs.
         if self.procs.get("kube-apiserver") and self.procs.get("kubelet"):
             for name in ("kube-controller-manager", "kube-scheduler"):
@@ -520,15 +730,51 @@ registerNode: true
                     subprocess.run(["umount", "-l", m], capture_output=True)
 
     # ------------------------------------------------------------------ status
-    def status(self) -> dict[str, object]:
-        procs = {name: (p.pid if (p := self.procs.get(name)) else None) for name in COMPONENTS}
-        info: dict[str, object] = {"home": str(self.paths.home), "processes": procs}
-        if self.paths.state_file.exists():
-            st = self.state()
+    def component_health(self, name: str, st: ClusterState | None = None,
+                         restarts: int = 0) -> ComponentHealth:
+        """``ready`` / ``running`` (with why not ready) / ``crashed`` (with its last error
+        line) / ``stopped``."""
+        log = str(self.procs.log_file(name))
+        proc = self.procs.get(name)
+        if proc:
+            reason = None if name == SUPERVISOR else health.run_probe(self.probe(name, st))
+            return ComponentHealth(name, health.RUNNING if reason else health.READY, proc.pid,
+                                   reason or "", restarts, log)
+        if self.procs.crashed(name):
+            tail = self.procs.tail(name, 200)
+            err = health.last_error_line(tail) or (tail.splitlines() or ["(empty log)"])[-1]
+            return ComponentHealth(name, health.CRASHED, None, err, restarts, log)
+        return ComponentHealth(name, health.STOPPED, None, "", restarts, log)
+
+    def status(self) -> dict[str, Any]:
+        """Each component's health, the supervisor's restarts, the endpoints, node readiness."""
+        from kubeline.dev.supervisor import read_events, restart_counts
+
+        st = self.state() if self.paths.state_file.exists() else None
+        counts = restart_counts(self.paths)
+        comps = [self.component_health(name, st, counts.get(name, 0))
+                 for name in (*COMPONENTS, SUPERVISOR)]
+        info: dict[str, Any] = {
+            "home": str(self.paths.home),
+            "components": [asdict(c) for c in comps],
+            "processes": {c.name: c.pid for c in comps},
+            "restartEvents": read_events(self.paths)[-5:],
+        }
+        if st:
             info.update(server=st.server, s3=st.s3_endpoint, kubeconfig=str(self.paths.kubeconfig))
-            if procs["kube-apiserver"]:
-                info["nodeReady"] = self.node_ready()
+            if info["processes"]["kube-apiserver"]:
+                info["node"] = health.run_probe(self.node_probe()) or "Ready"
         return info
+
+    def health_problem(self) -> str | None:
+        """Why the running cluster cannot serve tests (None when it can): a component that
+        is not running, or a node that is not Ready or whose kubelet stopped renewing."""
+        for name in COMPONENTS:
+            if not self.procs.get(name):
+                h = self.component_health(name)
+                detail = f": {h.detail}" if h.detail else ""
+                return f"{name} is {h.state}{detail} (log: {h.log})"
+        return health.run_probe(self.node_probe())
 
 
 def _kill_tree(pid: int) -> None:
@@ -552,11 +798,32 @@ def _restricted_oom_adj() -> bool:
     return False
 
 
-def _http_ok(url: str, ctx: ssl.SSLContext | None = None) -> bool:
-    with urllib.request.urlopen(url, timeout=2, context=ctx) as resp:
-        return resp.status == 200
+def _loopback_tls() -> ssl.SSLContext:
+    """TLS for the controllers' self-signed /healthz on loopback (nothing secret is read)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
 
 
-def _port_open(host: str, port: int) -> bool:
-    with socket.create_connection((host, port), timeout=1):
-        return True
+def _message(body: Any) -> str:
+    return body.get("message", "") if isinstance(body, dict) else str(body)[:200]
+
+
+def _pod_problem(pod: dict[str, Any]) -> str | None:
+    """Why a Pod is not Ready yet (None once it is): its phase and containers' reasons."""
+    status = pod.get("status", {})
+    conds = {c.get("type"): c.get("status") for c in status.get("conditions", [])}
+    if conds.get("Ready") == "True":
+        return None
+    why = [f"phase {status.get('phase', 'unknown')}"]
+    for cs in status.get("containerStatuses", []):
+        for key in ("waiting", "terminated"):
+            st = cs.get("state", {}).get(key)
+            if st:
+                why.append(f"{cs.get('name')} {key}: {st.get('reason', '')} "
+                           f"{st.get('message', '')}".strip())
+    sched = [c for c in status.get("conditions", []) if c.get("type") == "PodScheduled"
+             and c.get("status") != "True"]
+    why += [f"unschedulable: {c.get('message', '')}" for c in sched]
+    return "probe Pod not Ready: " + "; ".join(why)

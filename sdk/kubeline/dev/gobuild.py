@@ -70,6 +70,8 @@ TOOLS: dict[str, Tool] = {
     ),
     "etcd": Tool("etcd", module="etcd", note=f"etcd {ETCD_VERSION}"),
     "pause": Tool("pause", module="pause", env={"CGO_ENABLED": "0"}, note="pod sandbox"),
+    "cristatus": Tool("cristatus", module="cristatus", env={"CGO_ENABLED": "0"},
+                      note="CRI runtime Status client (crictl is not packaged for bookworm)"),
     "helm": Tool(
         "helm", package=f"helm.sh/helm/v3/cmd/helm@{HELM_VERSION}",
         ldflags=f"-s -w -X helm.sh/helm/v3/internal/version.version={HELM_VERSION}",

@@ -1,12 +1,16 @@
 """Start, find and stop the local cluster's processes, by PID file.
 
 A PID file records the PID and the process start time (from /proc), so a
-recycled PID is never mistaken for one of ours and never signalled.
+recycled PID is never mistaken for one of ours and never signalled. Next to it
+a spec file keeps the command line, so a process that died can be started
+again exactly as before (``restart``). A PID file whose process is gone marks
+a crash (``stop`` removes the file, so a deliberate stop leaves none).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -52,21 +56,32 @@ class ProcessTable:
     def _pid_file(self, name: str) -> Path:
         return self.pid_dir / f"{name}.pid"
 
+    def _spec_file(self, name: str) -> Path:
+        return self.pid_dir / f"{name}.spec.json"
+
     def log_file(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
 
-    def get(self, name: str) -> Proc | None:
-        """The live process recorded for ``name``, or None (stale files are removed)."""
-        path = self._pid_file(name)
+    def recorded(self, name: str) -> Proc | None:
+        """The process recorded for ``name``, alive or not."""
         try:
-            pid_s, ticks_s = path.read_text().split()
-            proc = Proc(name, int(pid_s), int(ticks_s))
+            pid_s, ticks_s = self._pid_file(name).read_text().split()
+            return Proc(name, int(pid_s), int(ticks_s))
         except (OSError, ValueError):
             return None
-        if _start_ticks(proc.pid) != proc.start_ticks or _zombie(proc.pid):
-            path.unlink(missing_ok=True)
+
+    def get(self, name: str) -> Proc | None:
+        """The live process recorded for ``name``, or None."""
+        proc = self.recorded(name)
+        if proc is None or _start_ticks(proc.pid) != proc.start_ticks or _zombie(proc.pid):
+            if proc is not None:
+                _reap(proc.pid)
             return None
         return proc
+
+    def crashed(self, name: str) -> bool:
+        """True when ``name`` was started and died without being stopped."""
+        return self.recorded(name) is not None and self.get(name) is None
 
     def running(self) -> list[Proc]:
         if not self.pid_dir.exists():
@@ -74,9 +89,16 @@ class ProcessTable:
         procs = (self.get(p.stem) for p in sorted(self.pid_dir.glob("*.pid")))
         return [p for p in procs if p]
 
+    def restart(self, name: str, why: str = "") -> Proc:
+        """Start ``name`` again with the command line it was last started with."""
+        spec = json.loads(self._spec_file(name).read_text())
+        self._pid_file(name).unlink(missing_ok=True)
+        return self.start(name, spec["argv"], env=spec["env"],
+                          cwd=Path(spec["cwd"]) if spec["cwd"] else None, note=why)
+
     def start(
         self, name: str, argv: Sequence[str], env: dict[str, str] | None = None,
-        cwd: Path | None = None,
+        cwd: Path | None = None, note: str = "",
     ) -> Proc:
         """Start ``argv`` detached (own session), logging to ``logs/<name>.log``."""
         existing = self.get(name)
@@ -84,8 +106,13 @@ class ProcessTable:
             return existing
         self.pid_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        spec = self._spec_file(name)
+        spec.write_text(json.dumps({"argv": list(argv), "env": env or {},
+                                    "cwd": str(cwd) if cwd else None}))
+        spec.chmod(0o600)  # the env may hold credentials (the S3 server's keys)
         log = open(self.log_file(name), "ab")  # noqa: SIM115 - handed to the child
-        log.write(f"\n--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {' '.join(argv)}\n".encode())
+        header = f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')}{' ' + note if note else ''}"
+        log.write(f"\n{header} {' '.join(argv)}\n".encode())
         log.flush()
         child = subprocess.Popen(
             list(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -124,10 +151,15 @@ class ProcessTable:
         return True
 
     def tail(self, name: str, lines: int = 30) -> str:
+        """The last ``lines`` lines of ``name``'s log (its current run's, read from the end)."""
         try:
-            return "\n".join(self.log_file(name).read_text(errors="replace").splitlines()[-lines:])
+            with open(self.log_file(name), "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - 256 * 1024))
+                text = f.read().decode(errors="replace")
         except OSError:
             return ""
+        return "\n".join(text.splitlines()[-lines:])
 
 
 def _signal(pid: int, sig: int) -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -34,12 +37,37 @@ def test_process_table_starts_finds_and_stops(table):
 
 
 def test_stale_pid_file_is_not_ours(table, tmp_path):
-    """A PID file whose process start time differs (a recycled PID) is ignored and removed."""
-    proc = table.start("short", [sys.executable, "-c", "pass"])
+    """A PID file whose process start time differs (a recycled PID) is never taken for ours:
+    the process counts as crashed, and stopping it signals nothing and removes the file."""
+    proc = table.start("short", [sys.executable, "-c", "import time; time.sleep(30)"])
     pid_file = tmp_path / "pids" / "short.pid"
     pid_file.write_text(f"{proc.pid} {proc.start_ticks + 12345}\n")
     assert table.get("short") is None
-    assert not pid_file.exists()
+    assert table.crashed("short")
+    assert table.stop("short") is False
+    assert not pid_file.exists() and not table.crashed("short")
+    assert Path(f"/proc/{proc.pid}").exists(), "the real process was not signalled"
+    os.kill(proc.pid, signal.SIGKILL)
+    os.waitpid(proc.pid, 0)
+
+
+def test_crash_is_told_from_a_stop_and_restart_repeats_the_command(table):
+    """A process that dies leaves its PID file (crashed); ``restart`` starts the same command
+    line with the same extra environment; ``stop`` leaves no file (stopped, not crashed)."""
+    argv = [sys.executable, "-c", "import os, time; print('run', os.environ['X'], flush=True); "
+            "time.sleep(60)"]
+    first = table.start("svc", argv, env={"X": "42"})
+    wait_for("first run's line", lambda: "run 42" in table.tail("svc"), 10)
+    os.kill(first.pid, signal.SIGKILL)
+    wait_for("the kill", lambda: table.get("svc") is None, 5)
+    assert table.crashed("svc") and table.recorded("svc") == first
+    second = table.restart("svc", why="restarted by a test")
+    assert second.pid != first.pid and table.get("svc") == second
+    wait_for("second run's line", lambda: table.tail("svc").count("run 42") == 2, 10)
+    assert "restarted by a test" in table.tail("svc")
+    assert not table.crashed("svc")
+    table.stop("svc", timeout=5)
+    assert not table.crashed("svc") and table.recorded("svc") is None
 
 
 def test_wait_for_fails_fast_when_a_process_died():
