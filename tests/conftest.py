@@ -4,18 +4,33 @@
 with ``--cluster=existing``) when pointed at one; otherwise it brings up the
 local cluster (``kubeline dev up``) and, if it started it, stops it again at the
 end of the session. ``--cluster=kind`` uses pytest-kind for users with Docker.
+
+A broken cluster fails the suite fast instead of letting each test time out:
+
+- tests marked ``cluster_restart`` (they stop, kill or break the cluster) run after
+  every other test, whatever their file or directory;
+- before each test that uses the cluster, a health check (components running, node
+  Ready, its kubelet renewing the node Lease) runs; a problem that lasts
+  ``KUBELINE_TEST_HEALTH_GRACE`` seconds (30) marks the cluster broken for the rest of
+  the session, and every later cluster test fails at once with the reason;
+- a watchdog thread runs the same check every ``KUBELINE_TEST_WATCHDOG`` seconds (15; 0
+  turns it off) during a cluster test and, when the cluster breaks mid-test, fails that
+  test with the reason.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,6 +50,186 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/unit" in str(item.fspath) and not item.get_closest_marker("unit"):
             item.add_marker(pytest.mark.unit)
+    items[:] = cluster_restart_last(items)
+
+
+def cluster_restart_last(items: Sequence[Any]) -> list[Any]:
+    """``items`` with those marked ``cluster_restart`` moved to the end (order kept)."""
+    restart = [i for i in items if i.get_closest_marker("cluster_restart")]
+    return [i for i in items if not i.get_closest_marker("cluster_restart")] + restart
+
+
+# ----------------------------------------------------------------------------- fail fast
+
+
+class ClusterHealth:
+    """The session's view of the cluster: healthy until a check fails for ``grace`` seconds,
+    then broken (with the reason) for the rest of the session."""
+
+    def __init__(self, grace: float, interval: float = 2.0) -> None:
+        self.grace, self.interval = grace, interval
+        self.check: Callable[[], str | None] | None = None  # set once a cluster is up
+        self.broken: str | None = None
+        self.lock = threading.Lock()
+
+    def verify(self) -> str | None:
+        """Run the check, waiting up to ``grace`` for a problem to clear (a supervised
+        component coming back); return the reason when the cluster is (now) broken."""
+        if self.broken or self.check is None:
+            return self.broken
+        with self.lock:
+            if self.broken:
+                return self.broken
+            deadline = time.monotonic() + self.grace
+            while (problem := _safe(self.check)) is not None:
+                if time.monotonic() >= deadline:
+                    self.broken = f"{problem} (for {self.grace:.0f}s)"
+                    break
+                time.sleep(self.interval)
+            return self.broken
+
+
+def _safe(check: Callable[[], str | None]) -> str | None:
+    try:
+        return check()
+    except Exception as exc:
+        return f"health check failed: {type(exc).__name__}: {exc}"
+
+
+_HEALTH = pytest.StashKey[ClusterHealth]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_HEALTH] = ClusterHealth(
+        grace=float(os.environ.get("KUBELINE_TEST_HEALTH_GRACE", "30")))
+
+
+def _uses_cluster(item: pytest.Item) -> bool:
+    return "cluster" in getattr(item, "fixturenames", ())
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Fail a cluster test at once, before its fixtures, when the cluster is broken."""
+    if not _uses_cluster(item):
+        return
+    broken = item.config.stash[_HEALTH].verify()
+    if broken:
+        pytest.fail(f"the cluster is broken, so this test cannot run: {broken}", pytrace=False)
+
+
+class _Watchdog:
+    """Checks the cluster every ``period`` seconds while a cluster test runs; when it broke,
+    interrupts the test (SIGUSR1 to the main thread) so it fails now, not at its timeout."""
+
+    def __init__(self, health: ClusterHealth, period: float = 15.0) -> None:
+        self.health, self.period = health, period
+        self.current: str | None = None  # nodeid of the cluster test in its call phase
+        self.fired_for: str | None = None
+        self.stop = threading.Event()
+        self.main = threading.main_thread().ident
+        signal.signal(signal.SIGUSR1, self._interrupt)
+        threading.Thread(target=self._loop, name="cluster-watchdog", daemon=True).start()
+
+    def _loop(self) -> None:
+        while not self.stop.wait(self.period):
+            test = self.current
+            if test is None or self.health.check is None:
+                continue
+            if self.health.verify() and self.current == test and self.main is not None:
+                self.fired_for = test
+                signal.pthread_kill(self.main, signal.SIGUSR1)
+
+    def _interrupt(self, signum: int, frame: Any) -> None:
+        if self.current is not None and self.current == self.fired_for:
+            self.current = None
+            pytest.fail(f"the cluster broke during this test: {self.health.broken}",
+                        pytrace=False)
+
+
+_WATCHDOG = pytest.StashKey[_Watchdog]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    dog = item.config.stash.get(_WATCHDOG, None)
+    watched = dog is not None and _uses_cluster(item) and \
+        not item.get_closest_marker("cluster_restart")
+    if watched:
+        dog.current = item.nodeid
+    try:
+        return (yield)
+    finally:
+        if watched:
+            dog.current = None
+
+
+def start_watching(config: pytest.Config, check: Callable[[], str | None]) -> None:
+    """Check the cluster from now on (before each cluster test, and during it); fail now
+    when it is already broken."""
+    health = config.stash[_HEALTH]
+    health.check = check
+    period = float(os.environ.get("KUBELINE_TEST_WATCHDOG", "15"))
+    if period > 0 and _WATCHDOG not in config.stash:
+        config.stash[_WATCHDOG] = _Watchdog(health, period)
+    broken = health.verify()
+    if broken:
+        pytest.fail(f"the cluster is broken, so this test cannot run: {broken}", pytrace=False)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    dog = config.stash.get(_WATCHDOG, None)
+    if dog is not None:
+        dog.stop.set()
+
+
+def dev_health_check() -> Callable[[], str | None]:
+    """The local cluster's check: every component running, node Ready, Lease renewed."""
+    from kubeline.dev.cluster import DevCluster
+
+    dev = DevCluster(log=lambda m: None)
+    return dev.health_problem
+
+
+def api_health_check(kubeconfig: str) -> Callable[[], str | None]:
+    """Any cluster's check: some node Ready whose kubelet renews its Lease."""
+    from kubeline.dev.health import node_problem
+    from kubernetes import client, config
+
+    conf = client.Configuration()
+    config.load_kube_config(config_file=kubeconfig, client_configuration=conf)
+    conf.retries = False  # one attempt per check: the check itself is retried
+    api = client.ApiClient(conf)
+    core, coord = client.CoreV1Api(api), client.CoordinationV1Api(api)
+
+    def check() -> str | None:
+        try:
+            nodes = core.list_node(_request_timeout=5).items
+        except Exception as exc:
+            return f"the API server does not answer: {type(exc).__name__}: {exc}"
+        problems = []
+        for node in nodes:
+            name = node.metadata.name
+            try:
+                lease = api.sanitize_for_serialization(coord.read_namespaced_lease(
+                    name, "kube-node-lease", _request_timeout=5))
+            except Exception:
+                lease = None
+            problem = node_problem(api.sanitize_for_serialization(node), lease)
+            if problem is None:
+                return None
+            problems.append(problem)
+        return "; ".join(problems) or "the cluster has no nodes"
+    return check
+
+
+def _is_dev_kubeconfig(kubeconfig: str) -> bool:
+    from kubeline.dev.paths import DevPaths
+
+    try:
+        return Path(kubeconfig).resolve() == DevPaths.default().kubeconfig.resolve()
+    except OSError:
+        return False
 
 
 @dataclass
@@ -71,14 +266,15 @@ class Cluster:
         return result
 
 
-def _dev_cluster() -> Iterator[Cluster]:
+def _dev_cluster(config: pytest.Config) -> Iterator[Cluster]:
     from kubeline.dev.cluster import DevCluster
     from kubeline.dev.gobuild import tool_path
     from kubeline.dev.images import ensure_kubeline_image
 
     dev = DevCluster(log=lambda m: print(f"[dev] {m}", flush=True))
     started = not dev.procs.get("kube-apiserver")
-    st = dev.up()
+    st = dev.up(timeout=240)
+    start_watching(config, dev.health_problem)
     image = ensure_kubeline_image(dev, log=lambda m: print(f"[image] {m}", flush=True))
     s3 = st.s3_settings()
     env = {
@@ -126,12 +322,14 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
         kubeconfig = os.environ.get("KUBELINE_TEST_KUBECONFIG") or os.environ.get("KUBECONFIG")
         if not kubeconfig:
             pytest.fail("--cluster=existing needs KUBECONFIG or KUBELINE_TEST_KUBECONFIG")
+        start_watching(request.config, dev_health_check() if _is_dev_kubeconfig(kubeconfig)
+                        else api_health_check(kubeconfig))
         yield Cluster(kubeconfig=kubeconfig, kubectl_bin=shutil.which("kubectl") or "kubectl",
                       helm_bin=shutil.which("helm"),
                       image=os.environ.get("KUBELINE_IMAGE", "localhost/kubeline:0.1.0"),
                       node_ip=os.environ.get("KUBELINE_TEST_NODE_IP", ""))
         return
-    yield from _dev_cluster()
+    yield from _dev_cluster(request.config)
 
 
 @pytest.fixture(scope="session")
