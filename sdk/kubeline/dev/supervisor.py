@@ -37,7 +37,7 @@ def read_events(paths: DevPaths) -> list[dict[str, Any]]:
         lines = events_file(paths).read_text().splitlines()
     except OSError:
         return []
-    events = []
+    events: list[dict[str, Any]] = []
     for line in lines:
         try:
             event = json.loads(line)
@@ -109,7 +109,8 @@ class Supervisor:
         self._event(event="restarted", component=name, oldPid=old.pid if old else None,
                     pid=proc.pid, lastError=why)
         t0 = time.monotonic()
-        probe, reason = self.dev.probe(name), "it exited again"
+        probe = self.dev.probe(name)
+        reason: str | None = "it exited again"
         while time.monotonic() - t0 < READY_WAIT_S and procs.get(name):
             reason = run_probe(probe)
             if reason is None:
