@@ -140,6 +140,17 @@ class RunView(View):
         return self.k8s_status.get("failedStep")
 
     @property
+    def api_url(self) -> str | None:
+        """The run object's URL on the API server (``orchestrator_url`` in run_metadata)."""
+        config = getattr(getattr(self._client.kube, "api_client", None), "configuration", None)
+        host = getattr(config, "host", None)
+        if not host:
+            return None
+        ns = self.metadata.get("namespace") or self._client.kube.namespace
+        return (f"{host.rstrip('/')}/apis/{names.GROUP}/{names.VERSION}/namespaces/{ns}/"
+                f"{self.plural}/{self.object_name}")
+
+    @property
     def tags(self) -> list[str]:
         """The run's tags: those of its configuration (``@pipeline(tags=...)``, a run
         configuration's ``tags``) plus those added while it ran (``add_tags``)."""
@@ -255,6 +266,9 @@ class RunView(View):
                 "namespace": self.metadata.get("namespace"),
                 "orchestrator_run_id": self.id,
             }
+            url = self.api_url
+            if url:
+                values["orchestrator_url"] = url
             st = self.k8s_status
             for key, out in (("progress", "progress"), ("duration", "duration"),
                              ("cachedSteps", "cached_steps"), ("reason", "status_reason")):
