@@ -4,6 +4,7 @@ snippet runs against a real run and gives what the seed says it gives."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
