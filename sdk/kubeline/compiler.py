@@ -666,6 +666,7 @@ def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str
         code = CodeArchive.model_validate(code)
     spec = SnapshotSpec(
         pipeline=pipeline_dns, pipeline_name=pipeline.name, display_name=display_name,
+        description=options.snapshot_description,
         image=snapshot_image, code=code, steps=step_specs,
         config_template=RunConfiguration(enable_cache=options.enable_cache, steps=config_steps),
         enable_cache=True if options.enable_cache is None else bool(options.enable_cache),

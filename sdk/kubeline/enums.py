@@ -62,6 +62,10 @@ class ExecutionStatus(StrEnum):
         return self in (ExecutionStatus.COMPLETED, ExecutionStatus.CACHED)
 
     @property
+    def is_failed(self) -> bool:
+        return self is ExecutionStatus.FAILED
+
+    @property
     def is_finished(self) -> bool:
         return self in (
             ExecutionStatus.COMPLETED, ExecutionStatus.CACHED,
@@ -103,6 +107,7 @@ class StepType(StrEnum):
 
     TOOL_CALL = "tool_call"
     LLM_CALL = "llm_call"
+    MEMORY_CALL = "memory_call"
 
 
 class MetadataResourceTypes(StrEnum):

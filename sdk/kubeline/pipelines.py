@@ -44,6 +44,7 @@ class PipelineOptions:
     code_max_bytes: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     substitutions: dict[str, str] = field(default_factory=dict)
+    snapshot_description: str | None = None  # create_snapshot(description=...)
     schedule: Any = None  # a kubeline.config.schedule.Schedule: calling creates it, no run
 
 
@@ -283,10 +284,8 @@ class Pipeline:
         from kubeline.compiler import active_tracer
 
         if active_tracer() is not None:
-            raise ConfigurationError(
-                f"pipeline '{self.name}' was called inside another pipeline; call its steps "
-                "directly instead"
-            )
+            # Composition (ZenML): the inner pipeline's steps join the outer pipeline.
+            return self.entrypoint(*args, **{**self.options.parameters, **kwargs})
         if IMPORTING_STEP_CODE.get():
             log.info("not running pipeline %s: called while a step Pod imports its code",
                      self.name)
@@ -299,15 +298,21 @@ class Pipeline:
 
         return run_pipeline(self, args, kwargs)
 
-    def create_snapshot(self, name: str | None = None, **parameters: Any) -> Any:
+    def create_snapshot(self, name: str | None = None, description: str | None = None,
+                        **parameters: Any) -> Any:
         """Create (or reuse) a Snapshot of this pipeline without running it.
 
-        ``name`` is the snapshot's display name (runnable by that name);
-        ``parameters`` are pipeline arguments.
+        ``name`` is the snapshot's display name (runnable by that name), ``description``
+        its description; ``parameters`` are pipeline arguments.
         """
         from kubeline.submit import create_snapshot
 
-        return create_snapshot(self, (), parameters, display_name=name)
+        target = self
+        if description is not None:
+            target = Pipeline(self.entrypoint, replace(self.options,
+                                                       snapshot_description=str(description)))
+            target.source_function = self.source_function
+        return create_snapshot(target, (), parameters, display_name=name)
 
     @property
     def model(self) -> Any:

@@ -198,6 +198,8 @@ def _positive_seconds(value: Any, what: str, where: str) -> int | None:
 
 SETTINGS_KEYS = ("resources", "docker", "retry", "env", "timeout")
 HOOKS = ("on_failure", "on_success")
+#: Where a step's ZenML ``step_type`` label is kept (the step's ``extra``).
+STEP_TYPE_KEY = "stepType"
 
 #: Options of ZenML's decorators that cannot mean anything on Kubeline: the error says why
 #: (docs/authoring.md, "Differences from ZenML").
@@ -246,6 +248,9 @@ def hook_source(hook: Any, where: str, kind: str) -> Any:
         return hook
     if not callable(hook):
         raise ConfigurationError(f"{where}: {kind} must be a function or a source string")
+    why = getattr(hook, "__kubeline_unsupported_hook__", None)
+    if why:
+        raise ConfigurationError(f"{where}: {kind}={hook.__name__} is not supported: {why}")
     return hook
 
 
@@ -261,6 +266,16 @@ def options_from_kwargs(where: str, **kw: Any) -> StepOptions:
     if not isinstance(substitutions, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in substitutions.items()):
         raise ConfigurationError(f"{where}: substitutions must map names to strings")
+    step_type = kw.pop("step_type", None)
+    if step_type is not None:
+        from kubeline.enums import StepType
+
+        try:
+            step_type = StepType(getattr(step_type, "value", step_type)).value
+        except ValueError:
+            raise ConfigurationError(
+                f"{where}: step_type {step_type!r} is not one of "
+                f"{', '.join(t.value for t in StepType)}") from None
     flags = {k: kw.pop(k) for k in ("enable_artifact_metadata", "enable_artifact_visualization")
              if k in kw}
     for k, v in flags.items():
@@ -292,6 +307,8 @@ def options_from_kwargs(where: str, **kw: Any) -> StepOptions:
     extra = kw.pop("extra", None) or {}
     if not isinstance(extra, dict):
         raise ConfigurationError(f"{where}: extra must be a dict")
+    if step_type is not None:
+        extra = {**extra, STEP_TYPE_KEY: step_type}
     timeout = kw.pop("timeout", None)
     if timeout is None:
         timeout = settings.get("timeout")

@@ -94,6 +94,37 @@ def _one_output(tp: Any, index: int | None, step_name: str) -> OutputSpec:
     return OutputSpec(name=fallback, type=tp, named=False)
 
 
+def has_tuple_return(func: Any) -> bool:
+    """ZenML's rule for a ``Tuple[...]`` return annotation: several outputs when a return
+    statement is followed by a tuple literal (``return a, b``), else one output that is a
+    tuple (``Annotated`` elements always name several outputs). Without readable source,
+    several outputs."""
+    import ast
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
+    except (OSError, TypeError, SyntaxError):
+        return True
+    top = next((n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))),
+               None)
+    if top is None:
+        return True
+
+    def returns(node: ast.AST) -> list[ast.Return]:
+        found: list[ast.Return] = []
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
+                                  ast.ClassDef)):
+                continue
+            if isinstance(child, ast.Return):
+                found.append(child)
+            found.extend(returns(child))
+        return found
+
+    return any(isinstance(r.value, ast.Tuple) and r.value.elts for r in returns(top))
+
+
 def parse_outputs(func: Any, step_name: str) -> list[OutputSpec]:
     """Outputs from the return annotation (no annotation: one output named ``output``)."""
     hints = type_hints(func, step_name)
@@ -104,7 +135,13 @@ def parse_outputs(func: Any, step_name: str) -> list[OutputSpec]:
         return []
     origin = typing.get_origin(ret)
     args = typing.get_args(ret)
-    if origin is tuple and args and args[-1] is not Ellipsis and args != ((),):
+    named = any(typing.get_origin(a) is typing.Annotated for a in args)
+    multiple = origin is tuple and (named or has_tuple_return(func))
+    if multiple and args and args[-1] is Ellipsis:
+        raise CompileError(
+            f"step '{step_name}': a variable-length Tuple[..., ...] annotation cannot declare "
+            "several outputs; return a single tuple value, or list each output's type")
+    if multiple and args and args != ((),):
         outputs = [_one_output(a, i, step_name) for i, a in enumerate(args)]
     else:
         outputs = [_one_output(ret, None, step_name)]

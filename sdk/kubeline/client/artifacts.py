@@ -132,6 +132,18 @@ class ArtifactVersionView(View):
         store = default_store(self._client.kube)
         return show_visualizations(self, title=title, reader=store.read_bytes)
 
+    # ZenML's ``step.outputs[name]`` is a list of versions: ``outputs[name][0]`` works too.
+    def __getitem__(self, index: int) -> ArtifactVersionView:
+        if index in (0, -1):
+            return self
+        raise IndexError(f"output {self.name!r} has one artifact version; use [0]")
+
+    def __len__(self) -> int:
+        return 1
+
+    def __iter__(self) -> Iterator[ArtifactVersionView]:
+        yield self
+
     def __repr__(self) -> str:
         return f"ArtifactVersionView({self.name!r}, version={self.version!r})"
 

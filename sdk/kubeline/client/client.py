@@ -89,6 +89,13 @@ class Client(ModelOps):
     def namespace(self) -> str:
         return self.kube.namespace
 
+    @property
+    def active_stack(self) -> Any:
+        """ZenML's ``active_stack``: ``.artifact_store.path`` (the bucket), ``.orchestrator``."""
+        from kubeline.client.stack import ActiveStack
+
+        return ActiveStack(self)
+
     # ================================================================ generic lookups
     def _get_or_none(self, plural: str, name: str) -> dict[str, Any] | None:
         if not names.is_dns_label(name) and not _is_dns_subdomain(name):

@@ -79,6 +79,16 @@ def step_settings(step: dict[str, Any], snapshot_spec: dict[str, Any]) -> dict[s
     return settings
 
 
+def as_status(phase: str) -> str:
+    """A phase as ``kubeline.enums.ExecutionStatus`` (unknown phases stay plain strings)."""
+    from kubeline.enums import ExecutionStatus
+
+    try:
+        return ExecutionStatus(phase)
+    except ValueError:
+        return str(phase)
+
+
 class RunView(View):
     """A PipelineRun. Everything but ``steps`` and times is read lazily and cached."""
 
@@ -92,8 +102,9 @@ class RunView(View):
 
     @property
     def status(self) -> str:
-        """initialized, running, completed, failed, cached or cancelled."""
-        return str(self.k8s_status.get("phase") or "initialized")
+        """initialized, running, completed, failed, cached or cancelled: an
+        ``ExecutionStatus`` (a string, with ZenML's ``.is_finished`` / ``.is_successful``)."""
+        return as_status(self.k8s_status.get("phase") or "initialized")
 
     @property
     def is_finished(self) -> bool:

@@ -37,6 +37,17 @@ class SnapshotView(View):
         return str(self.spec.get("displayName") or self.object_name)
 
     @property
+    def description(self) -> str | None:
+        return self.spec.get("description")
+
+    @property
+    def tags(self) -> list[str]:
+        """Tags added with ``add_tags(snapshot=...)``."""
+        from kubeline.client._base import annotation_tags
+
+        return annotation_tags(self.annotations)
+
+    @property
     def pipeline_name(self) -> str:
         return str(self.spec.get("pipelineName") or self.spec.get("pipeline") or "")
 

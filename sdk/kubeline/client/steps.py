@@ -39,8 +39,11 @@ class StepView:
 
     @property
     def status(self) -> str:
-        """pending, running, retrying, completed, failed, cached, cancelled or skipped."""
-        return str(self._status.get("phase") or "pending")
+        """pending, running, retrying, completed, failed, cached, cancelled or skipped (an
+        ``ExecutionStatus``)."""
+        from kubeline.client.runs import as_status
+
+        return as_status(self._status.get("phase") or "pending")
 
     @property
     def is_cached(self) -> bool:
@@ -132,6 +135,11 @@ class StepView:
     @property
     def entrypoint(self) -> str | None:
         return self.spec.get("entrypoint")
+
+    @property
+    def step_type(self) -> str | None:
+        """ZenML's ``step_type`` label (``tool_call``, ``llm_call``, ``memory_call``)."""
+        return (self.spec.get("extra") or {}).get("stepType")
 
     @property
     def docstring(self) -> str | None:

@@ -376,6 +376,9 @@ class SnapshotSpec(K8sModel):
     display_name: str | None = Field(
         None, max_length=MAX_NAME, description="A user-given snapshot name (create_snapshot(name=...))."
     )
+    description: str | None = Field(
+        None, max_length=MAX_TEXT, description="A user-given description (create_snapshot(description=...))."
+    )
     image: str = name_field("Default image of the step Pods.")
     code: CodeArchive | None = Field(
         None, description="Code archive; unset when the image already contains the code."
