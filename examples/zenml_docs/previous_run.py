@@ -1,6 +1,7 @@
 """Seed 000, "Fetching information during run execution": the seed's step with only its
-imports changed, and a pipeline around it (run it twice: the second run's step reads the
-first; the very first run fails in the seed's ``runs[1]``, as it would on ZenML). ``previous_run_name`` does the same and returns what it found, so tests can see it;
+imports changed, and a pipeline around it. Run it twice: the second run's step reads the
+first (the very first run fails in the seed's ``runs[1]``, as it would on ZenML).
+``previous_run_name`` does the same and returns what it found, so tests can see it;
 ``api_token_claims`` shows the step's API token is short-lived and audience-bound.
 """
 
