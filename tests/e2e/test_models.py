@@ -137,6 +137,13 @@ def test_seed_002_pattern_2_train_promote_predict(cluster: Any, step_namespace: 
     assert predict.status == "completed" and not predict.is_cached
     assert predict.inputs["model"].id == trained_2.id
     assert preds_2.k8s_status["modelArtifacts"][0]["version"] == "2"
+    assert preds_2.model_version.name == "2"  # the run's own model version (production)
+    described = subprocess.run(
+        [sys.executable, "-m", "kubeline.cli.main", "-n", step_namespace, "run", "describe",
+         preds_2.name], capture_output=True, text=True, timeout=60)
+    assert described.returncode == 0, described.stderr
+    assert "model iris_classifier:production (version 2) artifact trained_model" in \
+        described.stdout, described.stdout
 
     # 4. Predictions through the step context use the production version too.
     in_step = seed.do_predictions_in_step()

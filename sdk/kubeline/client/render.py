@@ -96,6 +96,9 @@ def lineage_tree(run: RunView) -> Any:
         pipeline_name = run.snapshot.spec.get("pipelineName") or pipeline_name
     if pipeline_name:
         header += f"  pipeline {escape(pipeline_name)}"
+    model = run.k8s_status.get("model") or {}
+    if model.get("name"):
+        header += f"  model {escape(model['name'])}:{escape(str(model.get('version')))}"
     tree = Tree(header)
     if run.message and run.status in ("failed", "cancelled"):
         tree.add(f"[red]{escape(run.message)}[/]")
@@ -113,8 +116,13 @@ def lineage_tree(run: RunView) -> Any:
         for inp in (snapshot_steps.get(view.name) or {}).get("inputs") or []:
             if inp.get("modelArtifact"):
                 ref = inp["modelArtifact"]
-                src = (f"model {ref.get('model')}:{ref.get('version') or 'latest'} "
-                       f"artifact {ref.get('artifact')}")
+                got = next((m for m in run.k8s_status.get("modelArtifacts") or []
+                            if m.get("step") == view.name and m.get("input") == inp["name"]),
+                           None)
+                asked = ref.get("version") or "latest"
+                src = (f"model {ref.get('model')}:{asked}"
+                       + (f" (version {got.get('version')})" if got else "")
+                       + f" artifact {ref.get('artifact')}")
             elif inp.get("artifact"):
                 ref = inp["artifact"]
                 src = f"artifact {ref.get('name')}:{ref.get('version') or 'latest'}"

@@ -340,6 +340,18 @@ class RunView(View):
 
     # ------------------------------------------------------------ triggers
     @property
+    def model_version(self) -> Any:
+        """The run's model version (resolved when it started), or None without a model."""
+        ref = self.k8s_status.get("model") or {}
+        if not ref.get("object"):
+            return None
+        from kubeline.client.models_view import ModelVersionView
+        from kubeline.resources import names
+
+        return self._cached("model_version", lambda: ModelVersionView(
+            self._client, self._client.kube.get(names.MODEL_VERSIONS, ref["object"])))
+
+    @property
     def triggered_by(self) -> TriggerInfo | None:
         """The run and step that started this run, when it was started from a step."""
         ref = self.spec.get("triggeredBy")
