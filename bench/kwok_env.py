@@ -322,7 +322,8 @@ class Bench:
             "spec": {"snapshot": snapshot},
         }
 
-    def create_pipeline(self, name: str, steps: int, parallel: bool = False) -> None:
+    def create_pipeline(self, name: str, steps: int, parallel: bool = False,
+                        model: str | None = None) -> None:
         """The Pipeline object and a Snapshot ``name`` of ``steps`` no-op steps (see
         :func:`noop_snapshot`), as ``kubeline`` registers them before a first run."""
         custom = custom_api()
@@ -331,7 +332,8 @@ class Bench:
             {"apiVersion": "kubeline.dev/v1alpha1", "kind": "Pipeline",
              "metadata": {"name": name}, "spec": {"name": name.replace("-", "_")}})
         custom.create_namespaced_custom_object("kubeline.dev", "v1alpha1", self.namespace,
-                                               "snapshots", noop_snapshot(name, steps, parallel))
+                                               "snapshots",
+                                               noop_snapshot(name, steps, parallel, model))
 
     def start_operator(self, extra_env: dict[str, str] | None = None) -> None:
         """``python -m kubeline_operator`` on the host, watching only the bench namespace."""
@@ -393,8 +395,10 @@ class Bench:
         self.operator = None
 
 
-def noop_snapshot(name: str, steps: int, parallel: bool = False) -> dict[str, Any]:
-    """A Snapshot of ``steps`` output-free steps: a chain (or all independent)."""
+def noop_snapshot(name: str, steps: int, parallel: bool = False,
+                  model: str | None = None) -> dict[str, Any]:
+    """A Snapshot of ``steps`` output-free steps: a chain (or all independent); with
+    ``model``, each run of it creates a new version of that model."""
     from kubeline.resources.models import SnapshotSpec
 
     spec = SnapshotSpec.model_validate({
@@ -405,6 +409,7 @@ def noop_snapshot(name: str, steps: int, parallel: bool = False) -> dict[str, An
                    "after": [] if parallel or i == 0 else [f"s{i - 1}"]}
                   for i in range(steps)],
         "enableCache": False,
+        **({"model": {"name": model}} if model else {}),
     }).to_k8s()
     return {"apiVersion": "kubeline.dev/v1alpha1", "kind": "Snapshot",
             "metadata": {"name": name}, "spec": spec}
