@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from kubeline.client._base import MetadataValue, View, annotation_tags, created, metadata_dict
 from kubeline.errors import NotFoundError
 from kubeline.resources import names
+from kubeline.resources.read import ArtifactVersionSpecView
 
 if TYPE_CHECKING:
     from kubeline.client.client import Client
@@ -22,39 +23,44 @@ class ArtifactVersionView(View):
     plural = names.ARTIFACT_VERSIONS
 
     @property
+    def sp(self) -> ArtifactVersionSpecView:
+        """The version's spec, typed (``kubeline.resources.read``)."""
+        return ArtifactVersionSpecView(self.spec)
+
+    @property
     def name(self) -> str:
         """The artifact's name (e.g. ``iris_dataset``)."""
-        return str(self.spec.get("artifactName") or "")
+        return self.sp.artifact_name
 
     @property
     def version(self) -> str:
-        return str(self.spec.get("version") or "")
+        return self.sp.version
 
     @property
     def uri(self) -> str:
-        return str(self.spec.get("uri") or "")
+        return self.sp.uri
 
     @property
     def materializer(self) -> str:
-        return str(self.spec.get("materializer") or "")
+        return self.sp.materializer
 
     @property
     def data_type(self) -> str:
-        return str(self.spec.get("dataType") or "")
+        return self.sp.data_type
 
     @property
     def content_hash(self) -> str | None:
-        return self.spec.get("contentHash")
+        return self.sp.content_hash
 
     @property
     def save_type(self) -> str:
-        return str(self.spec.get("saveType") or "step_output")
+        return self.sp.save_type
 
     @property
     def tags(self) -> list[str]:
         """Tags given at save time (``ArtifactConfig(tags=...)``, ``add_output_tags``,
         ``save_artifact(tags=...)``) plus those added later (``add_tags``)."""
-        tags = list(self.spec.get("tags") or [])
+        tags = self.sp.tags
         for tag in annotation_tags(self.annotations):
             if tag not in tags:
                 tags.append(tag)
@@ -63,7 +69,7 @@ class ArtifactVersionView(View):
     @property
     def type(self) -> str:
         """ZenML's artifact type (``DataArtifact``, ``ModelArtifact``, ...)."""
-        return str(self.spec.get("artifactType") or "BaseArtifact")
+        return self.sp.artifact_type or "BaseArtifact"
 
     @property
     def data(self) -> Any:
@@ -73,32 +79,32 @@ class ArtifactVersionView(View):
     @property
     def run_metadata(self) -> dict[str, MetadataValue]:
         """Metadata saved with the artifact: ``run_metadata["storage_size"].value`` etc."""
-        return self._cached("run_metadata", lambda: metadata_dict(self.spec.get("metadata") or {}))
+        return self._cached("run_metadata", lambda: metadata_dict(self.sp.metadata))
 
     @property
     def visualizations(self) -> list[dict[str, str]]:
         """``[{"uri", "type"}]`` of the visualizations stored beside the data."""
-        return [dict(v) for v in self.spec.get("visualizations") or []]
+        return self.sp.visualizations
 
     @property
     def producer(self) -> dict[str, Any] | None:
         """``{"pipeline", "run", "step", "output"}`` of the producing step run."""
-        prod = self.spec.get("producer")
-        return dict(prod) if prod else None
+        prod = self.sp.producer
+        return dict(prod.raw) if prod else None
 
     @property
     def producer_run(self) -> RunView | None:
         """The run that produced this version (one GET)."""
-        prod = self.producer
+        prod = self.sp.producer
         if not prod:
             return None
-        return self._cached("producer_run", lambda: self._client._run_by_object_name(prod["run"]))
+        return self._cached("producer_run", lambda: self._client._run_by_object_name(prod.run))
 
     @property
     def producer_step(self) -> StepView | None:
         """The step run that produced this version."""
         run = self.producer_run
-        return run.steps[self.producer["step"]] if run and self.producer else None
+        return run.steps[self.sp.producer.step] if run else None
 
     @property
     def artifact(self) -> ArtifactView:
@@ -150,7 +156,7 @@ class ArtifactVersionView(View):
 
 def version_sort_key(obj: Mapping[str, Any]) -> tuple[str, int, str]:
     """Creation time first, then numeric versions numerically, then text."""
-    version = str(obj.get("spec", {}).get("version") or "")
+    version = ArtifactVersionSpecView(obj.get("spec")).version
     number = int(version) if re.fullmatch(r"\d{1,18}", version) else -1
     return (created(obj), number, version)
 
@@ -161,7 +167,8 @@ class ArtifactVersions(Mapping[str, ArtifactVersionView]):
     def __init__(self, client: Client, objs: list[dict[str, Any]]) -> None:
         ordered = sorted(objs, key=version_sort_key)
         self._by_version = {
-            str(o["spec"]["version"]): ArtifactVersionView(client, o) for o in ordered
+            ArtifactVersionSpecView(o.get("spec")).version: ArtifactVersionView(client, o)
+            for o in ordered
         }
 
     def __getitem__(self, version: str | int) -> ArtifactVersionView:
@@ -202,7 +209,7 @@ class ArtifactView:
         if self._objs is None:
             self._objs = [
                 o for o in self._client.kube.iter(names.ARTIFACT_VERSIONS, self.label_selector)
-                if o.get("spec", {}).get("artifactName") == self.name
+                if ArtifactVersionSpecView(o.get("spec")).artifact_name == self.name
             ]
         return self._objs
 

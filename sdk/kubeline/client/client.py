@@ -29,6 +29,12 @@ from kubeline.errors import (
     PermissionDeniedError,
 )
 from kubeline.resources import names
+from kubeline.resources.read import (
+    ArtifactVersionSpecView,
+    PipelineRunStatusView,
+    PipelineSpecView,
+    SnapshotSpecView,
+)
 
 if TYPE_CHECKING:
     from kubeline.kube import Kube
@@ -37,10 +43,10 @@ LABEL_UID = names.LABEL_UID
 _SORT_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "created": lambda o: (created(o), o["metadata"]["name"]),
     "name": lambda o: o["metadata"]["name"],
-    "index": lambda o: (o.get("status") or {}).get("index") or 0,
-    "start_time": lambda o: (o.get("status") or {}).get("startTime") or "",
-    "end_time": lambda o: (o.get("status") or {}).get("endTime") or "",
-    "status": lambda o: (o.get("status") or {}).get("phase") or "initialized",
+    "index": lambda o: PipelineRunStatusView(o.get("status")).index or 0,
+    "start_time": lambda o: PipelineRunStatusView(o.get("status")).start_time or "",
+    "end_time": lambda o: PipelineRunStatusView(o.get("status")).end_time or "",
+    "status": lambda o: PipelineRunStatusView(o.get("status")).phase,
 }
 
 
@@ -161,7 +167,7 @@ class Client(ModelOps):
             if obj is not None:
                 return PipelineView(self, obj)
         for obj in self.kube.iter(names.PIPELINES):  # a name given another way (few pipelines)
-            if obj.get("spec", {}).get("name") == key:
+            if PipelineSpecView(obj.get("spec")).name == key:
                 return PipelineView(self, obj)
         raise NotFoundError(
             f"no pipeline {key!r} in namespace {self.namespace} "
@@ -178,7 +184,7 @@ class Client(ModelOps):
             raise ConfigurationError(f"unknown filter(s) {sorted(kwargs)} for list_pipelines")
         wanted = [tags] if isinstance(tags, str) else list(tags or [])
         objs = [o for o in self.kube.iter(names.PIPELINES)
-                if matches(o.get("spec", {}).get("name") or o["metadata"]["name"], name)
+                if matches(PipelineSpecView(o.get("spec")).name or o["metadata"]["name"], name)
                 and all(matches(PipelineView(self, o).tags, t) for t in wanted)]
         return _paginate(objs, sort_by, page, size, lambda o: PipelineView(self, o))
 
@@ -187,7 +193,7 @@ class Client(ModelOps):
         pipeline = self.get_pipeline(name_id_or_prefix)
         selector = f"{names.LABEL_PIPELINE}={names.label_value(pipeline.object_name)}"
         for snap in list(self.kube.iter(names.SNAPSHOTS, label_selector=selector)):
-            if snap.get("spec", {}).get("pipeline") in (None, pipeline.object_name):
+            if SnapshotSpecView(snap.get("spec")).pipeline in (None, pipeline.object_name):
                 with contextlib.suppress(NotFoundError):
                     self.kube.delete(names.SNAPSHOTS, snap["metadata"]["name"])
         self.kube.delete(names.PIPELINES, pipeline.object_name)
@@ -273,7 +279,7 @@ class Client(ModelOps):
             if pipeline:
                 selector = f"{names.LABEL_PIPELINE}={self._pipeline_label(pipeline)}"
             named = [o for o in self.kube.iter(names.SNAPSHOTS, label_selector=selector)
-                     if o.get("spec", {}).get("displayName") == key]
+                     if SnapshotSpecView(o.get("spec")).display_name == key]
             obj = newest_first(named)[0] if named else None
         if obj is None:
             raise NotFoundError(
@@ -291,12 +297,12 @@ class Client(ModelOps):
         if pipeline is not None:
             selector = f"{names.LABEL_PIPELINE}={self._pipeline_label(pipeline)}"
         objs = [o for o in self.kube.iter(names.SNAPSHOTS, label_selector=selector)
-                if not name or o.get("spec", {}).get("displayName") == name]
+                if not name or SnapshotSpecView(o.get("spec")).display_name == name]
         if pipeline is not None and not objs:  # snapshots made without the label
             label = self._pipeline_label(pipeline)
             objs = [o for o in self.kube.iter(names.SNAPSHOTS)
-                    if o.get("spec", {}).get("pipeline") == label
-                    and (not name or o["spec"].get("displayName") == name)]
+                    if SnapshotSpecView(o.get("spec")).pipeline == label
+                    and (not name or SnapshotSpecView(o.get("spec")).display_name == name)]
         return _paginate(objs, sort_by, page, size, lambda o: SnapshotView(self, o))
 
     def _latest_snapshot(self, pipeline: PipelineView) -> SnapshotView:
@@ -520,7 +526,7 @@ class Client(ModelOps):
         """Artifacts (grouped from their versions), by name; ``name`` filters on a substring."""
         grouped: dict[str, list[dict[str, Any]]] = {}
         for obj in self.kube.iter(names.ARTIFACT_VERSIONS):
-            art = obj.get("spec", {}).get("artifactName") or ""
+            art = ArtifactVersionSpecView(obj.get("spec")).artifact_name
             if not name or name in art:
                 grouped.setdefault(art, []).append(obj)
         return [ArtifactView(self, art, objs) for art, objs in sorted(grouped.items())]
@@ -541,8 +547,9 @@ class Client(ModelOps):
                 selector = (f"{names.LABEL_ARTIFACT}={names.label_value(key)},"
                             f"{names.LABEL_VERSION}={names.label_value(str(version))}")
                 obj = next((o for o in self.kube.iter(names.ARTIFACT_VERSIONS, selector)
-                            if o["spec"].get("artifactName") == key
-                            and str(o["spec"].get("version")) == str(version)), None)
+                            if ArtifactVersionSpecView(o.get("spec")).artifact_name == key
+                            and ArtifactVersionSpecView(o.get("spec")).version == str(version)),
+                           None)
             if obj is None:
                 raise NotFoundError(
                     f"no version {version!r} of artifact {key!r} in namespace {self.namespace} "
@@ -555,7 +562,7 @@ class Client(ModelOps):
                 return ArtifactVersionView(self, obj)
         selector = f"{names.LABEL_ARTIFACT}={names.label_value(key)}"
         objs = [o for o in self.kube.iter(names.ARTIFACT_VERSIONS, selector)
-                if o.get("spec", {}).get("artifactName") == key]
+                if ArtifactVersionSpecView(o.get("spec")).artifact_name == key]
         if objs:
             return ArtifactVersionView(self, max(objs, key=version_sort_key))
         obj = self._get_or_none(names.ARTIFACT_VERSIONS, key)
@@ -588,9 +595,9 @@ class Client(ModelOps):
         if pipeline:
             parts.append(f"{names.LABEL_PIPELINE}={self._pipeline_label(pipeline)}")
         objs = [o for o in self.kube.iter(names.ARTIFACT_VERSIONS, ",".join(parts) or None)
-                if matches(o.get("spec", {}).get("artifactName"), name)
-                and matches(str(o.get("spec", {}).get("version", "")), version)
-                and all(matches(o.get("spec", {}).get("tags") or [], t)
+                if matches(ArtifactVersionSpecView(o.get("spec")).artifact_name, name)
+                and matches(ArtifactVersionSpecView(o.get("spec")).version, version)
+                and all(matches(ArtifactVersionSpecView(o.get("spec")).tags, t)
                         for t in ([tags] if isinstance(tags, str) else list(tags or [])))]
         return _paginate(objs, sort_by, page, size, lambda o: ArtifactVersionView(self, o))
 

@@ -15,6 +15,7 @@ from kubeline.client._base import (
 )
 from kubeline.errors import NotFoundError
 from kubeline.resources import names
+from kubeline.resources.read import PipelineSpecView, PipelineStatusView
 
 if TYPE_CHECKING:
     from kubeline.client.runs import RunView
@@ -27,13 +28,18 @@ class PipelineView(View):
     plural = names.PIPELINES
 
     @property
+    def st(self) -> PipelineStatusView:
+        """The pipeline's status (run pointers), typed (``kubeline.resources.read``)."""
+        return PipelineStatusView(self.k8s_status)
+
+    @property
     def name(self) -> str:
         """The pipeline's name as written in Python (e.g. ``training_pipeline``)."""
-        return str(self.spec.get("name") or self.object_name)
+        return PipelineSpecView(self.spec).name or self.object_name
 
     @property
     def description(self) -> str | None:
-        return self.spec.get("description")
+        return PipelineSpecView(self.spec).description
 
     @property
     def tags(self) -> list[str]:
@@ -42,22 +48,21 @@ class PipelineView(View):
 
     @property
     def num_runs(self) -> int:
-        return int(self.k8s_status.get("runCount") or 0)
+        return self.st.run_count
 
     @property
     def latest_snapshot_name(self) -> str | None:
-        return self.k8s_status.get("latestSnapshot")
+        return self.st.latest_snapshot
 
     def _run(self, name: str) -> RunView:
         return self._client._run_by_object_name(name)
 
     def _recent_runs(self) -> Iterator[RunView]:
-        recent = self.k8s_status.get("recentRuns")
-        if recent is None:
+        if "recentRuns" not in self.st.raw:
             # No pointers yet (no operator has seen this pipeline): fall back to a listing.
             yield from self._client.list_pipeline_runs(pipeline=self.object_name, size=50)
             return
-        for name in recent:
+        for name in self.st.recent_runs:
             try:
                 yield self._run(name)
             except NotFoundError:
@@ -76,7 +81,7 @@ class PipelineView(View):
         """The newest run (one GET through the ``lastRun`` pointer)."""
 
         def find() -> RunView:
-            pointer = self.k8s_status.get("lastRun")
+            pointer = self.st.last_run
             if pointer:
                 try:
                     return self._run(pointer)
@@ -93,7 +98,7 @@ class PipelineView(View):
         """The newest completed or cached run."""
 
         def find() -> RunView:
-            pointer = self.k8s_status.get("lastSuccessfulRun")
+            pointer = self.st.last_successful_run
             if pointer:
                 try:
                     return self._run(pointer)

@@ -7,7 +7,10 @@ terminal or a cluster.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
+
+from kubeline.resources.read import StepStatusView
 
 if TYPE_CHECKING:
     from kubeline.client.runs import RunView
@@ -33,29 +36,28 @@ def fmt_duration(seconds: float | None) -> str:
     return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
 
 
-def step_line(step: dict[str, Any]) -> str:
+def step_line(step: Mapping[str, Any] | StepStatusView) -> str:
     """One step's state as a short phrase: ``"cached (from run-a/loader)"``."""
-    phase = step.get("phase") or "pending"
-    text = phase
-    if phase == "cached" and step.get("cachedFrom"):
-        ref = step["cachedFrom"]
-        text += f" (from {ref.get('run')}/{ref.get('step')})"
-    elif phase in ("running", "retrying") and (step.get("attempts") or 0) > 1:
-        text += f" (attempt {step['attempts']})"
-    elif phase == "failed" and step.get("message"):
-        text += f": {str(step['message']).splitlines()[0][:200]}"
+    st = step if isinstance(step, StepStatusView) else StepStatusView(step)
+    text = st.phase
+    if st.phase == "cached" and st.cached_from:
+        text += f" (from {st.cached_from.run}/{st.cached_from.step})"
+    elif st.phase in ("running", "retrying") and st.attempts > 1:
+        text += f" (attempt {st.attempts})"
+    elif st.phase == "failed" and st.message:
+        text += f": {st.message.splitlines()[0][:200]}"
     return text
 
 
-def step_changes(before: dict[str, str], steps: list[dict[str, Any]]) -> list[str]:
+def step_changes(before: dict[str, str], steps: Sequence[Mapping[str, Any]]) -> list[str]:
     """Lines for steps whose phase changed since ``before`` (updated in place)."""
     lines = []
-    for step in steps:
-        phase = step.get("phase") or "pending"
-        if before.get(step["name"]) != phase:
-            before[step["name"]] = phase
-            if phase != "pending":
-                lines.append(f"  step {step['name']}: {step_line(step)}")
+    for raw in steps:
+        step = StepStatusView(raw)
+        if before.get(step.name) != step.phase:
+            before[step.name] = step.phase
+            if step.phase != "pending":
+                lines.append(f"  step {step.name}: {step_line(step)}")
     return lines
 
 

@@ -19,6 +19,12 @@ from kubeline.client._base import (
 from kubeline.client.trigger import LABEL_TRIGGERED_BY_RUN
 from kubeline.errors import NotFoundError
 from kubeline.resources import names
+from kubeline.resources.read import (
+    PipelineRunSpecView,
+    PipelineRunStatusView,
+    SnapshotSpecView,
+    StepSpecView,
+)
 
 if TYPE_CHECKING:
     from kubeline.client.pipelines import PipelineView
@@ -69,13 +75,17 @@ def effective_step_parameters(
     return {**defaults, **override}
 
 
-def step_settings(step: dict[str, Any], snapshot_spec: dict[str, Any]) -> dict[str, Any]:
+def step_settings(step: dict[str, Any] | StepSpecView,
+                  snapshot_spec: dict[str, Any] | SnapshotSpecView) -> dict[str, Any]:
     """A step's settings in one dict: image, resources, retry, timeout, env."""
-    settings: dict[str, Any] = {"image": step.get("image") or snapshot_spec.get("image")}
-    for key, out in (("resources", "resources"), ("retry", "retry"),
-                     ("timeoutSeconds", "timeout_seconds"), ("env", "env")):
-        if step.get(key):
-            settings[out] = step[key]
+    st = step if isinstance(step, StepSpecView) else StepSpecView(step)
+    snap = snapshot_spec if isinstance(snapshot_spec, SnapshotSpecView) else SnapshotSpecView(
+        snapshot_spec)
+    settings: dict[str, Any] = {"image": st.image or snap.image}
+    for out, value in (("resources", st.resources), ("retry", st.retry),
+                       ("timeout_seconds", st.timeout_seconds), ("env", st.env)):
+        if value:
+            settings[out] = value
     return settings
 
 
@@ -94,6 +104,16 @@ class RunView(View):
 
     plural = names.PIPELINE_RUNS
 
+    @property
+    def st(self) -> PipelineRunStatusView:
+        """The run's status, typed (``kubeline.resources.read``)."""
+        return PipelineRunStatusView(self.k8s_status)
+
+    @property
+    def sp(self) -> PipelineRunSpecView:
+        """The run's spec, typed."""
+        return PipelineRunSpecView(self.spec)
+
     # ------------------------------------------------------------ identity and state
     @property
     def name(self) -> str:
@@ -104,7 +124,7 @@ class RunView(View):
     def status(self) -> str:
         """initialized, running, completed, failed, cached or cancelled: an
         ``ExecutionStatus`` (a string, with ZenML's ``.is_finished`` / ``.is_successful``)."""
-        return as_status(self.k8s_status.get("phase") or "initialized")
+        return as_status(self.st.phase)
 
     @property
     def is_finished(self) -> bool:
@@ -117,15 +137,15 @@ class RunView(View):
     @property
     def index(self) -> int | None:
         """1-based index of this run within its pipeline."""
-        return self.k8s_status.get("index")
+        return self.st.index
 
     @property
     def start_time(self) -> datetime | None:
-        return parse_time(self.k8s_status.get("startTime"))
+        return parse_time(self.st.start_time)
 
     @property
     def end_time(self) -> datetime | None:
-        return parse_time(self.k8s_status.get("endTime"))
+        return parse_time(self.st.end_time)
 
     @property
     def duration(self) -> float | None:
@@ -136,19 +156,19 @@ class RunView(View):
 
     @property
     def progress(self) -> str | None:
-        return self.k8s_status.get("progress")
+        return self.st.progress
 
     @property
     def message(self) -> str | None:
-        return self.k8s_status.get("message")
+        return self.st.message
 
     @property
     def status_reason(self) -> str | None:
-        return self.k8s_status.get("reason")
+        return self.st.reason
 
     @property
     def failed_step(self) -> str | None:
-        return self.k8s_status.get("failedStep")
+        return self.st.failed_step
 
     @property
     def api_url(self) -> str | None:
@@ -165,7 +185,7 @@ class RunView(View):
     def tags(self) -> list[str]:
         """The run's tags: those of its configuration (``@pipeline(tags=...)``, a run
         configuration's ``tags``) plus those added while it ran (``add_tags``)."""
-        tags = list((self.spec.get("config") or {}).get("tags") or [])
+        tags = self.sp.config.tags
         for tag in annotation_tags(self.annotations):
             if tag not in tags:
                 tags.append(tag)
@@ -173,17 +193,16 @@ class RunView(View):
 
     @property
     def cancel_requested(self) -> bool:
-        return bool(self.spec.get("cancel"))
+        return self.sp.cancel
 
     # ------------------------------------------------------------ links
     @property
     def pipeline_object_name(self) -> str | None:
-        return (self.k8s_status.get("pipeline") or self.labels.get(names.LABEL_PIPELINE)
-                or self.spec.get("pipeline"))
+        return self.st.pipeline or self.labels.get(names.LABEL_PIPELINE) or self.sp.pipeline
 
     @property
     def snapshot_name(self) -> str | None:
-        return self.k8s_status.get("snapshot") or self.spec.get("snapshot")
+        return self.st.snapshot or self.sp.snapshot
 
     @property
     def pipeline(self) -> PipelineView:
@@ -192,8 +211,7 @@ class RunView(View):
         def find() -> PipelineView:
             name = self.pipeline_object_name
             if not name:
-                snap = self.snapshot
-                name = snap.spec.get("pipeline")
+                name = SnapshotSpecView(self.snapshot.spec).pipeline
             if not name:
                 raise NotFoundError(f"run {self.name} names no pipeline and no snapshot")
             return self._client._pipeline_by_object_name(name)
@@ -208,7 +226,7 @@ class RunView(View):
             name = self.snapshot_name
             if name:
                 return self._client.get_snapshot(name)
-            pipeline = self.spec.get("pipeline")
+            pipeline = self.sp.pipeline
             if pipeline:
                 return self._client.get_pipeline(pipeline).latest_snapshot
             raise NotFoundError(f"run {self.name} names no snapshot")
@@ -228,43 +246,40 @@ class RunView(View):
         return self._cached("config", self._build_config)
 
     def _build_config(self) -> RunConfigView:
-        overrides = self.spec.get("config") or {}
+        overrides = self.sp.config
         snap = self._snapshot_or_none()
-        snap_spec = snap.spec if snap else {}
-        recorded = self.k8s_status.get("parameters") or {}
-        step_overrides = overrides.get("steps") or {}
+        snap_spec = SnapshotSpecView(snap.spec if snap else None)
+        recorded = self.st.parameters
         steps: dict[str, StepConfigView] = {}
-        for step in snap_spec.get("steps") or []:
-            sid = step["id"]
-            ov = step_overrides.get(sid) or step_overrides.get(step["name"]) or {}
-            enable = ov.get("enableCache")
-            steps[sid] = StepConfigView(
+        for step in snap_spec.steps:
+            ov = overrides.step(step.id, step.name)
+            steps[step.id] = StepConfigView(
                 parameters=effective_step_parameters(
-                    step.get("parameters") or {}, ov.get("parameters") or {}, recorded.get(sid)
-                ),
+                    step.parameters, ov.parameters, recorded.get(step.id)),
                 settings=step_settings(step, snap_spec),
-                enable_cache=step.get("enableCache", True) if enable is None else enable,
-                cache_version=step.get("cacheVersion", ""),
-                extra=step.get("extra") or {},
+                enable_cache=step.enable_cache if ov.enable_cache is None else ov.enable_cache,
+                cache_version=step.cache_version,
+                extra=step.extra,
             )
         if not snap_spec:  # snapshot gone: what the run itself says
-            for sid, ov in step_overrides.items():
+            for sid in overrides.step_overrides:
+                ov = overrides.step(sid)
                 steps[sid] = StepConfigView(
-                    parameters=dict(recorded.get(sid) or ov.get("parameters") or {}),
-                    enable_cache=ov.get("enableCache"),
+                    parameters=dict(recorded.get(sid) or ov.parameters),
+                    enable_cache=ov.enable_cache,
                 )
-        enable = overrides.get("enableCache")
-        settings = {"image": snap_spec.get("image")} if snap_spec.get("image") else {}
-        if snap_spec.get("model"):
-            settings["model"] = snap_spec["model"]
+        settings: dict[str, Any] = {"image": snap_spec.image} if snap_spec.image else {}
+        if snap_spec.model_spec:
+            settings["model"] = snap_spec.model_spec
         return RunConfigView(
-            parameters=dict(snap_spec.get("pipelineParameters") or {}),
+            parameters=snap_spec.pipeline_parameters,
             settings=settings,
             steps=steps,
-            enable_cache=snap_spec.get("enableCache", True) if enable is None else enable,
-            run_name=overrides.get("runName"),
-            tags=list(overrides.get("tags") or []),
-            overrides=dict(overrides),
+            enable_cache=(snap_spec.enable_cache if overrides.enable_cache is None
+                          else overrides.enable_cache),
+            run_name=overrides.run_name,
+            tags=overrides.tags,
+            overrides=dict(overrides.raw),
         )
 
     @property
@@ -280,11 +295,11 @@ class RunView(View):
             url = self.api_url
             if url:
                 values["orchestrator_url"] = url
-            st = self.k8s_status
-            for key, out in (("progress", "progress"), ("duration", "duration"),
-                             ("cachedSteps", "cached_steps"), ("reason", "status_reason")):
-                if st.get(key) is not None:
-                    values[out] = st[key]
+            st = self.st
+            for out, value in (("progress", st.progress), ("duration", st.duration),
+                               ("cached_steps", st.cached_steps), ("status_reason", st.reason)):
+                if value is not None:
+                    values[out] = value
             # What the steps logged, in DAG order: run-level metadata under its own key,
             # each step's own metadata as "<step>::<key>" (ZenML's pattern).
             for step in self.steps.values():
@@ -303,7 +318,7 @@ class RunView(View):
         def build() -> LazyMapping[StepView]:
             from kubeline.client.steps import StepView
 
-            by_id = {s["name"]: s for s in self.k8s_status.get("steps") or []}
+            by_id = {s.name: s.raw for s in self.st.steps}
             return LazyMapping(list(by_id), lambda k: StepView(self, by_id[k]), "step")
 
         return self._cached("steps", build)
@@ -354,13 +369,13 @@ class RunView(View):
     @property
     def triggered_by(self) -> TriggerInfo | None:
         """The run and step that started this run, when it was started from a step."""
-        ref = self.spec.get("triggeredBy")
+        ref = self.sp.triggered_by
         if not ref:
             return None
 
         def build() -> TriggerInfo:
-            run = self._client._run_by_object_name(ref["run"])
-            return TriggerInfo(run=run, step=run.steps[ref["step"]])
+            run = self._client._run_by_object_name(ref.run)
+            return TriggerInfo(run=run, step=run.steps[ref.step])
 
         return self._cached("triggered_by", build)
 
@@ -371,7 +386,7 @@ class RunView(View):
         def find() -> list[RunView]:
             selector = f"{LABEL_TRIGGERED_BY_RUN}={names.label_value(self.name)}"
             objs = [o for o in self._client.kube.iter(self.plural, label_selector=selector)
-                    if (o.get("spec", {}).get("triggeredBy") or {}).get("run") == self.name]
+                    if PipelineRunSpecView(o.get("spec")).triggered_by.run == self.name]
             from kubeline.client.pipelines import newest_first
 
             return [RunView(self._client, o) for o in newest_first(objs)]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubeline.client._base import View
 from kubeline.resources import names
+from kubeline.resources.read import SnapshotSpecView, SnapshotStatusView
 
 if TYPE_CHECKING:
     from kubeline.client.pipelines import PipelineView
@@ -32,9 +33,14 @@ class SnapshotView(View):
     plural = names.SNAPSHOTS
 
     @property
+    def sp(self) -> SnapshotSpecView:
+        """The snapshot's spec, typed (``kubeline.resources.read``)."""
+        return SnapshotSpecView(self.spec)
+
+    @property
     def name(self) -> str:
         """The name given at creation (``create_snapshot(name=...)``), else the object name."""
-        return str(self.spec.get("displayName") or self.object_name)
+        return self.sp.display_name or self.object_name
 
     @property
     def description(self) -> str | None:
@@ -49,7 +55,7 @@ class SnapshotView(View):
 
     @property
     def pipeline_name(self) -> str:
-        return str(self.spec.get("pipelineName") or self.spec.get("pipeline") or "")
+        return self.sp.pipeline_name or self.sp.pipeline or ""
 
     @property
     def pipeline(self) -> PipelineView:
@@ -59,7 +65,7 @@ class SnapshotView(View):
 
     @property
     def step_ids(self) -> list[str]:
-        return [s["id"] for s in self.spec.get("steps") or []]
+        return [s.id for s in self.sp.steps]
 
     @property
     def steps(self) -> list[dict[str, Any]]:
@@ -67,20 +73,20 @@ class SnapshotView(View):
 
     @property
     def image(self) -> str | None:
-        return self.spec.get("image")
+        return self.sp.image
 
     @property
     def runnable(self) -> bool:
         """False only when the operator rejected the snapshot."""
-        return self.k8s_status.get("valid") is not False
+        return SnapshotStatusView(self.k8s_status).valid is not False
 
     @property
     def validation_message(self) -> str | None:
-        return self.k8s_status.get("message")
+        return SnapshotStatusView(self.k8s_status).message
 
     @property
     def run_count(self) -> int:
-        return int(self.k8s_status.get("runCount") or 0)
+        return SnapshotStatusView(self.k8s_status).run_count
 
     @property
     def config_template(self) -> PipelineRunConfiguration:

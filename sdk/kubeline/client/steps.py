@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from kubeline.client._base import LazyMapping, MetadataValue, metadata_dict, parse_time
 from kubeline.errors import KubelineError, NotFoundError
+from kubeline.resources.read import SnapshotSpecView, StepInputView, StepSpecView, StepStatusView
 
 if TYPE_CHECKING:
     from kubeline.client.artifacts import ArtifactVersionView
@@ -16,9 +18,10 @@ if TYPE_CHECKING:
 class StepView:
     """A step run: its state lives in the run's status; outputs are ArtifactVersions."""
 
-    def __init__(self, run: RunView, status: dict[str, Any]) -> None:
+    def __init__(self, run: RunView, status: Mapping[str, Any]) -> None:
         self.run = run
         self._status = status
+        self.st = StepStatusView(status)  # typed (kubeline.resources.read)
         self._cache: dict[str, Any] = {}
 
     def _cached(self, key: str, compute: Any) -> Any:
@@ -30,7 +33,7 @@ class StepView:
     @property
     def name(self) -> str:
         """The invocation id (``svc_trainer``, ``trainer_2``)."""
-        return str(self._status["name"])
+        return self.st.name
 
     @property
     def id(self) -> str:
@@ -43,7 +46,7 @@ class StepView:
         ``ExecutionStatus``)."""
         from kubeline.client.runs import as_status
 
-        return as_status(self._status.get("phase") or "pending")
+        return as_status(self.st.phase)
 
     @property
     def is_cached(self) -> bool:
@@ -51,27 +54,27 @@ class StepView:
 
     @property
     def pod(self) -> str | None:
-        return self._status.get("pod")
+        return self.st.pod
 
     @property
     def attempts(self) -> int:
-        return int(self._status.get("attempts") or 0)
+        return self.st.attempts
 
     @property
     def message(self) -> str | None:
-        return self._status.get("message")
+        return self.st.message
 
     @property
     def reason(self) -> str | None:
-        return self._status.get("reason")
+        return self.st.reason
 
     @property
     def start_time(self) -> datetime | None:
-        return parse_time(self._status.get("startTime"))
+        return parse_time(self.st.start_time)
 
     @property
     def end_time(self) -> datetime | None:
-        return parse_time(self._status.get("endTime"))
+        return parse_time(self.st.end_time)
 
     @property
     def duration(self) -> float | None:
@@ -83,18 +86,18 @@ class StepView:
     # ------------------------------------------------------------ cache
     @property
     def cache_key(self) -> str | None:
-        return (self._status.get("cache") or {}).get("key")
+        return self.st.cache.key
 
     @property
     def cache_parts(self) -> dict[str, str]:
         """Digest of each part that went into the cache key (code, image, parameters, ...)."""
-        return dict((self._status.get("cache") or {}).get("parts") or {})
+        return self.st.cache.parts
 
     @property
     def cached_from(self) -> dict[str, str] | None:
         """``{"run", "step"}`` of the step run a cache hit reused, else None."""
-        ref = self._status.get("cachedFrom")
-        return dict(ref) if ref else None
+        ref = self.st.cached_from
+        return {"run": ref.run, "step": ref.step} if ref else None
 
     @property
     def original_step_run(self) -> StepView | None:
@@ -115,9 +118,9 @@ class StepView:
         """This step's StepSpec from the run's snapshot (one GET of the snapshot)."""
 
         def find() -> dict[str, Any]:
-            for step in self.run.snapshot.spec.get("steps") or []:
-                if step.get("id") == self.name or step.get("name") == self.name:
-                    return step
+            for step in SnapshotSpecView(self.run.snapshot.spec).steps:
+                if self.name in (step.id, step.name):
+                    return dict(step.raw)
             raise NotFoundError(f"step {self.name} is not in snapshot {self.run.snapshot_name}")
 
         return self._cached("spec", find)
@@ -129,29 +132,29 @@ class StepView:
 
         cfg: RunConfigView = self.run.config
         return cfg.steps.get(self.name) or StepConfigView(
-            parameters=dict((self.run.k8s_status.get("parameters") or {}).get(self.name) or {})
+            parameters=dict(self.run.st.parameters.get(self.name) or {})
         )
 
     @property
     def entrypoint(self) -> str | None:
-        return self.spec.get("entrypoint")
+        return StepSpecView(self.spec).entrypoint
 
     @property
     def step_type(self) -> str | None:
         """ZenML's ``step_type`` label (``tool_call``, ``llm_call``, ``memory_call``)."""
-        return (self.spec.get("extra") or {}).get("stepType")
+        return StepSpecView(self.spec).extra.get("stepType")
 
     @property
     def docstring(self) -> str | None:
-        return (self.spec.get("extra") or {}).get("docstring")
+        return StepSpecView(self.spec).extra.get("docstring")
 
     @property
     def source_code(self) -> str | None:
-        return (self.spec.get("extra") or {}).get("sourceCode")
+        return StepSpecView(self.spec).extra.get("sourceCode")
 
     @property
     def code_hash(self) -> str | None:
-        return self.spec.get("codeHash")
+        return StepSpecView(self.spec).code_hash
 
     @property
     def run_metadata(self) -> dict[str, MetadataValue]:
@@ -171,10 +174,9 @@ class StepView:
         they were too large to keep there) from the step's outputs manifest (one S3 read)."""
 
         def load() -> tuple[dict[str, Any], dict[str, Any]]:
-            uri = self._status.get("metadataUri")
+            uri = self.st.metadata_uri
             if not uri:
-                return (dict(self._status.get("metadata") or {}),
-                        dict(self._status.get("runMetadata") or {}))
+                return self.st.metadata, self.st.run_metadata
             from kubeline.artifact_store import default_store
             from kubeline.resources.manifest import OutputsManifest
 
@@ -188,7 +190,7 @@ class StepView:
     @property
     def output_names(self) -> dict[str, str]:
         """Output name -> ArtifactVersion object name."""
-        return dict(self._status.get("outputs") or {})
+        return self.st.outputs
 
     @property
     def outputs(self) -> LazyMapping[ArtifactVersionView]:
@@ -212,7 +214,7 @@ class StepView:
     @property
     def input_sources(self) -> dict[str, dict[str, Any]]:
         """Argument name -> its StepInput from the snapshot (upstream output or artifact)."""
-        return {i["name"]: i for i in self.spec.get("inputs") or []}
+        return {i.name: dict(i.raw) for i in StepSpecView(self.spec).inputs}
 
     @property
     def inputs(self) -> LazyMapping[ArtifactVersionView]:
@@ -244,31 +246,31 @@ class StepView:
         return views[names[0]]
 
     def _resolve_input(self, arg: str) -> ArtifactVersionView:
-        source = self.input_sources[arg]
+        source = StepInputView(self.input_sources[arg])
         client = self.run._client
-        if source.get("modelArtifact"):
-            resolved = next((m for m in self.run.k8s_status.get("modelArtifacts") or []
-                             if m.get("step") == self.name and m.get("input") == arg), None)
+        if source.model_artifact:
+            resolved = next((m for m in self.run.st.model_artifacts
+                             if m.step == self.name and m.input == arg), None)
             if resolved is None:
                 raise NotFoundError(f"input {arg!r} of step {self.name} (from a model) was not "
                                     f"resolved: run {self.run.name} did not start")
-            return client._artifact_version_by_object_name(resolved["artifactVersion"])
-        if source.get("artifact"):
-            ref = source["artifact"]
-            if ref.get("id"):
-                return client.get_artifact_version(ref["id"])
-            return client.get_artifact_version(ref["name"], ref.get("version"))
-        upstream = source.get("step")
+            return client._artifact_version_by_object_name(resolved.artifact_version)
+        if source.artifact:
+            ref = source.artifact
+            if ref.id:
+                return client.get_artifact_version(ref.id)
+            return client.get_artifact_version(ref.name, ref.version)
+        upstream = source.step
         producer = None
-        for step in self.run.snapshot.spec.get("steps") or []:
-            if upstream in (step.get("name"), step.get("id")):
-                producer = step.get("id")
+        for step in SnapshotSpecView(self.run.snapshot.spec).steps:
+            if upstream in (step.name, step.id):
+                producer = step.id
         if producer is None or producer not in self.run.steps:
             raise NotFoundError(
                 f"input {arg!r} of step {self.name} comes from step {upstream!r}, "
                 f"which has no record in run {self.run.name}"
             )
-        return self.run.steps[producer].outputs[source.get("output") or ""]
+        return self.run.steps[producer].outputs[source.output or ""]
 
     # ------------------------------------------------------------ logs
     def logs(self, tail_lines: int | None = None, attempt: int | None = None) -> str:
