@@ -222,6 +222,10 @@ ALWAYS_ON = {
     "enable_step_logs": "Kubeline always keeps step logs (each step's Pod logs)",
     "enable_pipeline_logs": "Kubeline always keeps run events (kubectl describe pipelinerun)",
 }
+#: Switches whose only supported value is False (what Kubeline does anyway).
+ALWAYS_OFF = {
+    "enable_heartbeat": "Kubeline steps send no heartbeats: the operator watches their Pods",
+}
 
 
 def check_unsupported(where: str, kw: dict[str, Any]) -> None:
@@ -236,6 +240,11 @@ def check_unsupported(where: str, kw: dict[str, Any]) -> None:
             if value is False:
                 raise ConfigurationError(f"{where}: {key}=False is not supported: "
                                          f"{ALWAYS_ON[key]}")
+        elif key in ALWAYS_OFF:
+            value = kw.pop(key)
+            if value is True:
+                raise ConfigurationError(f"{where}: {key}=True is not supported: "
+                                         f"{ALWAYS_OFF[key]}")
 
 
 def hook_source(hook: Any, where: str, kind: str) -> Any:

@@ -15,26 +15,12 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from step_rbac import can_i, chart_step_rbac
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "zenml_docs"
-
-
-def chart_step_rbac(cluster: Any, namespace: str, *sets: str) -> None:
-    """Apply the chart's step ServiceAccount and Roles (default values) to ``namespace``."""
-    args = ["template", "kubeline", str(ROOT / "charts" / "kubeline"), "--kube-version", "1.34.0",
-            "--set-json", f'stepNamespaces=["{namespace}"]', "--show-only", "templates/steps.yaml"]
-    for item in sets:
-        args += ["--set", item]
-    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=cluster.helm(*args).stdout)
-
-
-def can_i(cluster: Any, namespace: str, verb: str, resource: str) -> bool:
-    result = cluster.kubectl("auth", "can-i", verb, resource, "-n", namespace,
-                             f"--as=system:serviceaccount:{namespace}:kubeline-step", check=False)
-    return result.stdout.strip() == "yes"
 
 
 @pytest.fixture
