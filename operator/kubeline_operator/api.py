@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import aiohttp
-from kubeline.resources.names import GROUP, VERSION
+from kubeline.resources.names import EVENT_REPORTING_COMPONENT, GROUP, VERSION
 
 from kubeline_operator.ratelimit import TokenBucket
 
@@ -217,7 +217,7 @@ class OperatorApi:
             "lastTimestamp": now_rfc3339,
             "count": 1,
             "source": {"component": "kubeline-operator"},
-            "reportingComponent": "kubeline.dev/operator",
+            "reportingComponent": EVENT_REPORTING_COMPONENT,
         }
         await self.request("POST", _path("events", meta.get("namespace")), body,
                            bucket=self.event_bucket, want=False)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from kubeline.errors import KubelineError
+from kubeline.resources.names import ENV_CODE_MAX_BYTES
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 IGNORE_FILE = ".kubelineignore"
@@ -117,7 +118,7 @@ def build_archive(root: Path, max_bytes: int | None = None,
     root = Path(root).resolve()
     if not root.is_dir():
         raise CodeArchiveError(f"source root {root} is not a directory")
-    limit = max_bytes or int(os.environ.get("KUBELINE_CODE_MAX_BYTES") or DEFAULT_MAX_BYTES)
+    limit = max_bytes or int(os.environ.get(ENV_CODE_MAX_BYTES) or DEFAULT_MAX_BYTES)
     files = collect_files(root)
     total = sum(full.stat().st_size for _, full in files)
     if total > limit:

@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from kubeline.errors import CompileError
-from kubeline.resources.names import LABEL_PIPELINE, dns_name, is_dns_label, short_hash
+from kubeline.resources.names import (
+    ENV_CODE_IN_IMAGE,
+    ENV_IMAGE,
+    ENV_SOURCE_ROOT,
+    LABEL_PIPELINE,
+    dns_name,
+    is_dns_label,
+    short_hash,
+)
 from kubeline.settings import StepOptions
 from kubeline.signature import OutputSpec, parameter_names, parse_outputs, type_hints, type_path
 
@@ -223,7 +231,7 @@ def find_source_root(func: Any) -> Path:
     holding a ``.kubeline`` marker; for a module imported by dotted name, the
     sys.path entry it was imported from; else the directory of the pipeline's file.
     """
-    env = os.environ.get("KUBELINE_SOURCE_ROOT")
+    env = os.environ.get(ENV_SOURCE_ROOT)
     if env:
         return Path(env).resolve()
     file = inspect.getsourcefile(func)
@@ -365,7 +373,7 @@ class CompiledPipeline:
 def default_image() -> str:
     from kubeline import __version__
 
-    return os.environ.get("KUBELINE_IMAGE") or f"localhost/kubeline:{__version__}"
+    return os.environ.get(ENV_IMAGE) or f"localhost/kubeline:{__version__}"
 
 
 def snapshot_name(spec: SnapshotSpec) -> str:
@@ -660,7 +668,7 @@ def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str
         ))
         config_steps[inv_id] = StepRunConfig(parameters=dict(sorted(inv.parameters.items())))
 
-    if code_in_image or os.environ.get("KUBELINE_CODE_IN_IMAGE", "").lower() in ("1", "true"):
+    if code_in_image or os.environ.get(ENV_CODE_IN_IMAGE, "").lower() in ("1", "true"):
         code_in_image, code = True, None
     if isinstance(code, dict):
         code = CodeArchive.model_validate(code)

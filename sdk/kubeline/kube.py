@@ -23,7 +23,14 @@ from kubeline.errors import (
     PermissionDeniedError,
     UnauthenticatedError,
 )
-from kubeline.resources.names import ENV_API_ACCESS, GROUP, SERVICE_ACCOUNT_DIR, VERSION
+from kubeline.resources.names import (
+    ENV_API_ACCESS,
+    ENV_INVOCATION,
+    ENV_NAMESPACE,
+    GROUP,
+    SERVICE_ACCOUNT_DIR,
+    VERSION,
+)
 
 _IN_CLUSTER_NS = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
@@ -69,7 +76,7 @@ class Kube:
             ) from None
         cfg.retries = 2
         api = client.ApiClient(cfg)
-        return cls(namespace=namespace or os.environ.get("KUBELINE_NAMESPACE") or default_ns,
+        return cls(namespace=namespace or os.environ.get(ENV_NAMESPACE) or default_ns,
                    context=context, api_client=api)
 
     @property
@@ -235,7 +242,7 @@ class Kube:
 def step_without_api_access() -> str | None:
     """In a step Pod without an API token: the message saying so and what grants access."""
     access = os.environ.get(ENV_API_ACCESS)
-    in_step = access is not None or bool(os.environ.get("KUBELINE_INVOCATION"))
+    in_step = access is not None or bool(os.environ.get(ENV_INVOCATION))
     if not in_step or (access != "none" and os.path.exists(f"{SERVICE_ACCOUNT_DIR}/token")):
         return None
     why = ("the chart's steps.apiAccess is none" if access == "none"

@@ -12,14 +12,14 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
+from kubeline.resources.names import ENV_RUN_SINGLE_STEPS_WITHOUT_STACK
 from kubeline.settings import StepOptions, options_from_kwargs
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 #: ZenML's switch: calling a step outside a pipeline just calls its function.
-RUN_WITHOUT_STACK_ENV = ("KUBELINE_RUN_SINGLE_STEPS_WITHOUT_STACK",
-                         "ZENML_RUN_SINGLE_STEPS_WITHOUT_STACK")
+RUN_WITHOUT_STACK_ENV = ENV_RUN_SINGLE_STEPS_WITHOUT_STACK
 
 
 def runs_without_cluster() -> bool:

@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from kubeline.resources.names import ENV_NAMESPACE
+
 # name -> (module:attribute, short help shown by --help without importing the module)
 COMMANDS: dict[str, tuple[str, str]] = {
     "pipeline": ("kubeline.cli.pipeline_cmds:pipeline", "Pipelines, their runs and snapshots."),
@@ -69,7 +71,7 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-n", "--namespace", envvar="KUBELINE_NAMESPACE", default=None,
+@click.option("-n", "--namespace", envvar=ENV_NAMESPACE, default=None,
               help="Namespace (default: the kube context's namespace).")
 @click.option("--context", "kube_context", default=None, help="Kube context (default: current).")
 @click.version_option(package_name="kubeline", prog_name="kubeline")

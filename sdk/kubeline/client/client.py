@@ -613,7 +613,7 @@ def _connection_key(namespace: str | None, context: str | None) -> tuple[Any, ..
             stamps.append((path, os.stat(path).st_mtime_ns))
         except OSError:
             stamps.append((path, None))
-    return (namespace, context, os.environ.get("KUBELINE_NAMESPACE"),
+    return (namespace, context, os.environ.get(names.ENV_NAMESPACE),
             os.environ.get("KUBERNETES_SERVICE_HOST"), tuple(stamps))
 
 

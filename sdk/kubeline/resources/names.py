@@ -104,6 +104,13 @@ ENV_IMAGE = "KUBELINE_IMAGE"
 ENV_SOURCE_ROOT = "KUBELINE_SOURCE_ROOT"
 ENV_CODE_IN_IMAGE = "KUBELINE_CODE_IN_IMAGE"
 ENV_CODE_MAX_BYTES = "KUBELINE_CODE_MAX_BYTES"
+#: Calling a step outside a pipeline just calls its function (ZenML's switch; either name).
+ENV_RUN_SINGLE_STEPS_WITHOUT_STACK = ("KUBELINE_RUN_SINGLE_STEPS_WITHOUT_STACK",
+                                      "ZENML_RUN_SINGLE_STEPS_WITHOUT_STACK")
+#: ``kubeline ui``'s default port.
+ENV_UI_PORT = "KUBELINE_UI_PORT"
+#: The component named in the Events the operator posts.
+EVENT_REPORTING_COMPONENT = f"{GROUP}/operator"
 
 # The operator's environment (set by the chart; read by kubeline_operator.settings).
 ENV_WATCH_NAMESPACES = "KUBELINE_WATCH_NAMESPACES"

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kubeline.errors import ConfigurationError, UnauthenticatedError
+from kubeline.resources.names import ENV_NAMESPACE
 
 if TYPE_CHECKING:
     from kubeline.client import Client
@@ -120,7 +121,7 @@ def _cluster_location(context: str | None) -> tuple[str, str | None, bool, str]:
     host = os.environ.get("KUBERNETES_SERVICE_HOST")
     if host and os.path.exists(f"{_SA_DIR}/ca.crt"):
         port = os.environ.get("KUBERNETES_SERVICE_PORT", "443")
-        ns = os.environ.get("KUBELINE_NAMESPACE") or "default"
+        ns = os.environ.get(ENV_NAMESPACE) or "default"
         return f"https://{host}:{port}", f"{_SA_DIR}/ca.crt", True, ns
     from kubernetes import client as k8s
     from kubernetes import config
@@ -134,6 +135,6 @@ def _cluster_location(context: str | None) -> tuple[str, str | None, bool, str]:
         raise ConfigurationError(
             f"client auth mode needs the API server's address: run in a Pod or set KUBECONFIG "
             f"({exc})") from None
-    ns = os.environ.get("KUBELINE_NAMESPACE") or (active or {}).get("context", {}).get(
+    ns = os.environ.get(ENV_NAMESPACE) or (active or {}).get("context", {}).get(
         "namespace") or "default"
     return cfg.host, cfg.ssl_ca_cert, bool(cfg.verify_ssl), ns

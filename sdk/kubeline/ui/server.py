@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from kubeline.errors import ConfigurationError
+from kubeline.resources.names import ENV_UI_PORT
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
@@ -87,7 +88,7 @@ def background(host: str = DEFAULT_HOST, port: int | None = None,
             return _background
         import uvicorn
 
-        wanted = port or int(os.environ.get("KUBELINE_UI_PORT") or DEFAULT_PORT)
+        wanted = port or int(os.environ.get(ENV_UI_PORT) or DEFAULT_PORT)
         chosen = next((p for p in range(wanted, wanted + 20) if port_free(host, p)), None)
         if chosen is None:
             raise ConfigurationError(f"no free port for the UI in {wanted}-{wanted + 19}")
