@@ -4,7 +4,8 @@ No change-detecting handlers, timers or daemons are used, so kopf never writes
 annotations or finalizers on any object (every handler is ``async``: kopf runs sync ones
 in a thread pool, a thread hop per event): ``on.event`` handlers only feed the
 controller's work queue, and ``kopf.index`` keeps in-memory views that kopf
-fills completely before any event handler runs.
+fills completely before any event handler runs. The operator's state is one
+:class:`~kubeline_operator.state.OperatorState` in kopf's ``memo``.
 """
 
 from __future__ import annotations
@@ -31,18 +32,17 @@ from kubeline.resources.names import (
 from kubeline.resources.reasons import Reason
 
 from kubeline_operator import bookkeeping, models_ctl
-from kubeline_operator.api import OperatorApi
 from kubeline_operator.artifacts import artifact_info
 from kubeline_operator.cache_key import CacheCandidate
-from kubeline_operator.controller import Controller
 from kubeline_operator.dag import validate_snapshot
 from kubeline_operator.observe import observe_pod
-from kubeline_operator.schedules_ctl import ScheduleController
 from kubeline_operator.settings import OperatorSettings
-from kubeline_operator.stores import AvEntry, Stores
+from kubeline_operator.state import MEMO_KEY, OperatorState, state_of
+from kubeline_operator.stores import AvEntry
 from kubeline_operator.timeutil import parse_time
 
 log = logging.getLogger("kubeline.operator")
+registry = kopf.get_default_registry()  # where the decorators below register
 STEP_PODS = {LABEL_COMPONENT: COMPONENT_STEP}
 
 
@@ -61,19 +61,9 @@ class NoDiffBase(kopf.DiffBaseStorage):
         return None
 
 
-class Runtime:
-    """The process-wide controller, created at startup."""
-
-    settings: OperatorSettings | None = None
-    api: OperatorApi | None = None
-    stores = Stores()
-    controller: Controller | None = None
-    schedules: ScheduleController | None = None
-
-
-def _owns(body: Any) -> bool:
+def _owns(body: Any, state: OperatorState | None) -> bool:
     """Whether this operator's class matches the object's kubeline.dev/operator-class label."""
-    settings = Runtime.settings or OperatorSettings()
+    settings = state.settings if state is not None else OperatorSettings()
     return settings.owns(body.get("metadata", {}).get("labels"))
 
 
@@ -122,9 +112,10 @@ def _login_in_cluster() -> kopf.ConnectionInfo | None:
 
 
 @kopf.on.startup()
-async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
-    cfg = Runtime.settings or OperatorSettings.from_env()
-    Runtime.settings = cfg
+async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    """Make the operator's state (settings from ``memo.settings`` or the environment), fill
+    the cache index from existing runs, start the controllers."""
+    cfg = memo.get("settings") or OperatorSettings.from_env()
     settings.watching.server_timeout = cfg.watch_server_timeout
     settings.watching.client_timeout = cfg.watch_client_timeout
     settings.watching.connect_timeout = cfg.watch_connect_timeout
@@ -138,36 +129,34 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.watching.label_selectors["pods"] = f"{LABEL_COMPONENT}=step,{owned}"
     settings.watching.label_selectors[GROUP, PIPELINE_RUNS] = owned
     settings.watching.label_selectors[GROUP, SCHEDULES] = owned
-    Runtime.api = OperatorApi(cfg.api_qps, cfg.api_burst, connections=max(cfg.workers, 4),
-                              event_qps=cfg.event_qps)
-    Runtime.controller = Controller(cfg, Runtime.api, Runtime.stores)
-    Runtime.schedules = ScheduleController(Runtime.api, cfg.schedule_test_intervals)
-    indexed = await index_existing_runs(Runtime.api, cfg.namespaces, owned)
+    state = OperatorState.create(cfg)
+    memo[MEMO_KEY] = state
+    indexed = await index_existing_runs(state, cfg.namespaces, owned)
     log.info("cache index filled from %d existing runs", indexed)
-    await Runtime.controller.start()
-    await Runtime.schedules.start()
+    await state.controller.start()
+    await state.schedules.start()
     log.info("kubeline operator started (namespaces: %s, peering: %s)",
              ",".join(cfg.namespaces) or "all", cfg.peering or "standalone")
 
 
 @kopf.on.cleanup()
-async def cleanup(**_: Any) -> None:
-    if Runtime.schedules is not None:
-        await Runtime.schedules.stop()
-    if Runtime.controller is not None:
-        await Runtime.controller.stop()
-    if Runtime.api is not None:
-        await Runtime.api.close()
+async def cleanup(memo: kopf.Memo, **_: Any) -> None:
+    state = state_of(memo)
+    if state is not None:
+        await state.schedules.stop()
+        await state.controller.stop()
+        await state.api.close()
 
 
 # ----------------------------------------------------------------------------- indices
 
 
 @kopf.index("pods", labels=STEP_PODS)
-async def kubeline_step_pods(body: Any, namespace: str | None, **_: Any) -> dict[Any, Any]:
+async def kubeline_step_pods(body: Any, namespace: str | None, memo: kopf.Memo, **_: Any
+                             ) -> dict[Any, Any]:
     pod = observe_pod(body)
     run = _owner_run(body)
-    if pod is None or run is None or not _owns(body):
+    if pod is None or run is None or not _owns(body, state_of(memo)):
         return {}
     out: dict[Any, Any] = {(namespace, run): pod}
     if pod.active:
@@ -213,7 +202,7 @@ def cache_candidates(body: Any) -> list[CacheCandidate]:
     return out
 
 
-async def index_existing_runs(api: OperatorApi, namespaces: tuple[str, ...], selector: str
+async def index_existing_runs(state: OperatorState, namespaces: tuple[str, ...], selector: str
                               ) -> int:
     """Fill the cache index from one paged list of this operator class's PipelineRuns (the
     watches' label selector) before any run is planned."""
@@ -221,13 +210,12 @@ async def index_existing_runs(api: OperatorApi, namespaces: tuple[str, ...], sel
     for namespace in namespaces or (None,):
         token = None
         while True:
-            page = await api.list_runs(namespace, token, selector)
+            page = await state.api.list_runs(namespace, token, selector)
             for item in page.get("items") or []:
                 meta = item.get("metadata") or {}
-                Runtime.stores.index_run(meta.get("namespace", ""), meta.get("name", ""),
-                                         cache_candidates(item))
-                if Runtime.schedules is not None:  # every schedule's runs known before it plans
-                    Runtime.schedules.observe_run(item)
+                state.stores.index_run(meta.get("namespace", ""), meta.get("name", ""),
+                                       cache_candidates(item))
+                state.schedules.observe_run(item)  # every schedule's runs known before it plans
                 count += 1
             token = (page.get("metadata") or {}).get("continue")
             if not token:
@@ -249,50 +237,52 @@ async def kubeline_snapshots(body: Any, namespace: str | None, name: str, meta: 
 # ----------------------------------------------------------------------------- events
 
 
-def _bind(kwargs: dict[str, Any]) -> Controller | None:
-    Runtime.stores.bind(kwargs)
-    return Runtime.controller
+def _bind(kwargs: dict[str, Any]) -> OperatorState | None:
+    """The operator's state, its stores bound to kopf's indices (passed with every event)."""
+    state = state_of(kwargs.get("memo"))
+    if state is not None:
+        state.stores.bind(kwargs)
+    return state
 
 
 @kopf.on.event(GROUP, "v1alpha1", "pipelineruns")
 async def run_event(body: Any, event: kopf.RawEvent, **kwargs: Any) -> None:
-    controller = _bind(kwargs)
-    if controller is not None and _owns(body):
+    state = _bind(kwargs)
+    if state is not None and _owns(body, state):
         deleted = event.get("type") == "DELETED"
         meta = body.get("metadata", {})
-        Runtime.stores.index_run(meta.get("namespace", ""), meta.get("name", ""),
-                                 [] if deleted else cache_candidates(body))
-        controller.observe_run(dict(body), deleted=deleted)
-        if Runtime.schedules is not None:
-            Runtime.schedules.observe_run(dict(body), deleted=deleted)
+        state.stores.index_run(meta.get("namespace", ""), meta.get("name", ""),
+                               [] if deleted else cache_candidates(body))
+        state.controller.observe_run(dict(body), deleted=deleted)
+        state.schedules.observe_run(dict(body), deleted=deleted)
 
 
 @kopf.on.event(GROUP, "v1alpha1", SCHEDULES)
 async def schedule_event(body: Any, event: kopf.RawEvent, **kwargs: Any) -> None:
     """Plan a Schedule when it changes (its timer and its runs wake it otherwise)."""
-    _bind(kwargs)
-    if Runtime.schedules is not None and _owns(body):
-        Runtime.schedules.observe_schedule(dict(body), deleted=event.get("type") == "DELETED")
+    state = _bind(kwargs)
+    if state is not None and _owns(body, state):
+        state.schedules.observe_schedule(dict(body), deleted=event.get("type") == "DELETED")
 
 
 @kopf.on.event("pods", labels=STEP_PODS)
 async def pod_event(body: Any, namespace: str | None, event: kopf.RawEvent, **kwargs: Any) -> None:
-    controller = _bind(kwargs)
+    state = _bind(kwargs)
     run = _owner_run(body)
-    if controller is None or run is None or namespace is None or not _owns(body):
+    if state is None or run is None or namespace is None or not _owns(body, state):
         return
     phase = (body.get("status") or {}).get("phase")
     if phase in ("Succeeded", "Failed") or event.get("type") == "DELETED":
-        controller.pod_freed()
-    controller.wake(namespace, run)
+        state.controller.pod_freed()
+    state.controller.wake(namespace, run)
 
 
 @kopf.on.event(GROUP, "v1alpha1", "snapshots")
 async def snapshot_event(body: Any, namespace: str | None, name: str, event: kopf.RawEvent,
                          **kwargs: Any) -> None:
     """Validate new snapshots (what CEL cannot) and point their Pipeline at them."""
-    controller = _bind(kwargs)
-    if controller is None or namespace is None or event.get("type") == "DELETED":
+    state = _bind(kwargs)
+    if state is None or namespace is None or event.get("type") == "DELETED":
         return
     status = body.get("status") or {}
     if status.get("valid") is not None:
@@ -304,15 +294,12 @@ async def snapshot_event(body: Any, namespace: str | None, name: str, event: kop
     patch = ({"valid": True, "reason": None, "message": None} if not problems else
              {"valid": False, "reason": str(Reason.INVALID_SNAPSHOT),
               "message": "; ".join(problems)[:2048]})
-    assert Runtime.api is not None
-    await bookkeeping.update_status(Runtime.api, SNAPSHOTS, namespace, name,
+    await bookkeeping.update_status(state.api, SNAPSHOTS, namespace, name,
                                     lambda st: None if st.get("valid") is not None else patch)
     pipeline = (body.get("spec") or {}).get("pipeline")
     if not problems and pipeline:
-        await bookkeeping.set_latest_snapshot(Runtime.api, namespace, pipeline, name)
-    for key in list(controller.runs):
-        if key[0] == namespace:
-            controller.queue.add(key)
+        await bookkeeping.set_latest_snapshot(state.api, namespace, pipeline, name)
+    state.controller.wake_namespace(namespace)
 
 
 @kopf.index(GROUP, "v1alpha1", MODEL_VERSIONS)
@@ -326,11 +313,11 @@ async def kubeline_model_versions(body: Any, namespace: str | None, **_: Any
 async def model_version_event(body: Any, namespace: str | None, **kwargs: Any) -> None:
     """Number versions, apply stage requests (one production per model), keep the Model's
     pointers."""
-    controller = _bind(kwargs)
+    state = _bind(kwargs)
     model = (body.get("spec") or {}).get("model")
-    if controller is None or namespace is None or not model:
+    if state is None or namespace is None or not model:
         return
-    await controller.models.reconcile(namespace, model)
+    await state.controller.models.reconcile(namespace, model)
 
 
-__all__ = ["PIPELINE_RUNS", "Runtime"]
+__all__ = ["PIPELINE_RUNS", "OperatorState", "registry"]

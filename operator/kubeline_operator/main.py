@@ -22,10 +22,11 @@ def main() -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     settings = OperatorSettings.from_env()
-    handlers.Runtime.settings = settings
     metrics.serve(settings.metrics_port, readiness=S3Readiness())
     namespaces = list(settings.namespaces)
     asyncio.run(kopf.operator(
+        registry=handlers.registry,
+        memo=kopf.Memo(settings=settings),
         clusterwide=not namespaces,
         namespaces=namespaces,
         liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz",

@@ -10,6 +10,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from prometheus_client import Counter, Gauge, Histogram, make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
 
+from kubeline_operator import actions as A
+
 RUNS_BY_PHASE = Gauge(
     "kubeline_pipelineruns", "PipelineRuns known to the operator, by phase", ["phase"])
 RUNS_FINISHED = Counter(
@@ -50,3 +52,14 @@ def serve(port: int, readiness: Callable[[], list[str]] = list) -> WSGIServer:
     httpd = make_server("0.0.0.0", port, app, ThreadingWSGIServer, handler_class=_QuietHandler)
     threading.Thread(target=httpd.serve_forever, daemon=True, name="metrics").start()
     return httpd
+
+
+def count_changes(changes: Iterable[A.Action]) -> None:
+    """Count the cache hits and misses and the finished runs among a pass's status changes."""
+    for a in changes:
+        if isinstance(a, A.MarkStepRunning) and a.reason == "CacheMiss":
+            CACHE_MISSES.inc()
+        elif isinstance(a, A.MarkCached):
+            CACHE_HITS.inc()
+        elif isinstance(a, A.FinishRun):
+            RUNS_FINISHED.labels(a.phase).inc()

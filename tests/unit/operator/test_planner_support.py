@@ -25,12 +25,12 @@ from kubeline_operator.artifacts import (
     parse_manifest,
 )
 from kubeline_operator.bookkeeping import admit_run, finish_run
-from kubeline_operator.controller import status_patch
 from kubeline_operator.dag import validate_snapshot
 from kubeline_operator.observe import classify_failure, observe_pod
 from kubeline_operator.ratelimit import TokenBucket
 from kubeline_operator.run_status import apply
 from kubeline_operator.settings import OperatorSettings
+from kubeline_operator.status_writer import status_patch
 from kubeline_operator.workqueue import WorkQueue
 
 pytestmark = pytest.mark.unit

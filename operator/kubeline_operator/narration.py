@@ -1,0 +1,55 @@
+"""What a run's Events say: one Kubernetes Event per planner decision worth telling (pure).
+
+``kubectl describe pipelinerun`` shows these; the operator posts them best effort.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from kubeline_operator import actions as A
+
+FINISH_REASONS = {"completed": "RunCompleted", "cached": "RunCached", "failed": "RunFailed",
+                  "cancelled": "RunCancelled"}
+
+
+@dataclass(frozen=True)
+class Event:
+    """A Kubernetes Event about a run: ``type`` is ``Normal`` or ``Warning``."""
+
+    type: str
+    reason: str
+    message: str
+
+
+def narrate(changes: Iterable[A.Action]) -> list[Event]:
+    """The Events telling the status changes ``changes`` (effects and silent ones tell none)."""
+    events: list[Event] = []
+    for a in changes:
+        if isinstance(a, A.InitRun):
+            events.append(Event("Normal", "RunStarted",
+                                f"run started: {len(a.step_ids)} steps from snapshot {a.snapshot}"))
+        elif isinstance(a, A.MarkStepRunning):
+            reason = "PodAdopted" if a.reason == "PodAdopted" else "StepStarted"
+            events.append(Event("Normal", reason,
+                                f"step {a.step} attempt {a.attempt}: pod {a.pod} ({a.reason})"))
+        elif isinstance(a, A.MarkCached):
+            events.append(Event("Normal", "CacheHit",
+                                f"step {a.step} reused outputs of run {a.cached_from.run}, "
+                                f"step {a.cached_from.step}"))
+        elif isinstance(a, A.MarkStepCompleted):
+            events.append(Event("Normal", "StepCompleted", f"step {a.step} completed"))
+        elif isinstance(a, A.ScheduleRetry):
+            delay = max(a.next_time - a.time, 0)
+            events.append(Event("Warning", "StepRetrying",
+                                f"step {a.step} failed ({a.reason}: {a.message}); "
+                                f"retrying in {delay:.0f}s"))
+        elif isinstance(a, A.MarkStepFailed):
+            events.append(Event("Warning", "StepFailed", f"step {a.step}: {a.reason}: {a.message}"))
+        elif isinstance(a, A.MarkStepCancelled):
+            events.append(Event("Normal", "StepCancelled", f"step {a.step}: {a.message}"))
+        elif isinstance(a, A.FinishRun):
+            events.append(Event("Warning" if a.phase == "failed" else "Normal",
+                                FINISH_REASONS[a.phase], f"{a.reason}: {a.message}"))
+    return events
