@@ -743,7 +743,7 @@ MAX_SCHEDULE_HISTORY = 20
 TZ_NAME = r"^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*$"
 
 
-def _schedule_rules() -> list[dict[str, str]]:
+def _schedule_rules() -> list[Any]:
     return [
         _cel("has(self.snapshot) != has(self.pipeline)",
              "set exactly one of spec.snapshot (a Snapshot name) and spec.pipeline (runs the "
