@@ -34,7 +34,6 @@ _EXPORTS = {
     "ExternalArtifact": "kubeline.artifacts.external_artifact",
     "save_artifact": "kubeline.artifacts.utils",
     "register_artifact": "kubeline.artifacts.utils",
-    "log_artifact_metadata": "kubeline.context",
     "bulk_log_metadata": "kubeline.context",
 }
 

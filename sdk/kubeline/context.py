@@ -265,3 +265,43 @@ def _check_own_model(ctx: StepContext, name: str | None, version: str | None) ->
     if version is not None and str(version) not in (str(model.version_ref), str(model.number)):
         raise KubelineError(f"log_metadata: step '{ctx.step_name}' runs with model version "
                             f"{model.version_ref!r} of {model.name!r}, not {version!r}")
+
+
+def bulk_log_metadata(metadata: dict[str, Any], pipeline_runs: list[Any] | None = None,
+                      step_runs: list[Any] | None = None,
+                      artifact_versions: list[Any] | None = None,
+                      model_versions: list[Any] | None = None, infer_models: bool = False,
+                      infer_artifacts: bool = False) -> None:
+    """ZenML's ``bulk_log_metadata``: the same metadata to several targets at once.
+
+    Inside a step the targets are what :func:`log_metadata` reaches: this run
+    (``pipeline_runs`` naming it), this step (``step_runs`` naming it by name or id),
+    every output of this step (``infer_artifacts``) and the run's model version
+    (``infer_models``). Other targets, and calls outside a step, raise as log_metadata does.
+    """
+    if not any((pipeline_runs, step_runs, artifact_versions, model_versions, infer_models,
+                infer_artifacts)):
+        raise KubelineError("bulk_log_metadata: give at least one target (pipeline_runs=, "
+                            "step_runs=, infer_artifacts=True, infer_models=True)")
+    ctx = _STEP_CONTEXT.get()
+    if ctx is None:
+        log_metadata(metadata)  # raises: outside a step
+        return
+    if artifact_versions or model_versions:
+        raise KubelineError(
+            "bulk_log_metadata: inside a step metadata goes to this step's outputs "
+            "(infer_artifacts=True) and its run's model version (infer_models=True); existing "
+            "artifact or model versions cannot be changed")
+    for run in pipeline_runs or []:
+        log_metadata(metadata, run_id_name_or_prefix=str(getattr(run, "id", run)))
+    for step_run in step_runs or []:
+        key = str(getattr(step_run, "name", step_run))
+        if "/" in key:
+            log_metadata(metadata, step_id=key)
+        else:
+            log_metadata(metadata, step_name=key)
+    if infer_artifacts:
+        for name in ctx.output_names:
+            log_metadata(metadata, artifact_name=name)
+    if infer_models:
+        log_metadata(metadata, infer_model=True)

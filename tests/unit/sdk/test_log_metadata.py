@@ -106,3 +106,27 @@ def test_limits_have_clear_errors_and_lose_nothing_logged_before(one_output: Ste
 def test_outside_a_step_says_so() -> None:
     with pytest.raises(KubelineError, match="only inside a running step"):
         log_metadata({"accuracy": 0.93})
+
+
+def test_bulk_log_metadata_reaches_every_target_in_one_call() -> None:
+    from kubeline import bulk_log_metadata
+
+    ctx = _context(["model", "metrics"], Model(name="iris", version="v3", number=3))
+    token = set_step_context(ctx)
+    try:
+        bulk_log_metadata({"accuracy": 0.9}, pipeline_runs=["train-r1"],
+                          step_runs=[ctx.step_run], infer_artifacts=True)
+        assert ctx.run_metadata["accuracy"] == 0.9
+        assert ctx.step_metadata["accuracy"] == 0.9
+        assert ctx.output_metadata["model"]["accuracy"] == 0.9
+        assert ctx.output_metadata["metrics"]["accuracy"] == 0.9
+        with pytest.raises(KubelineError, match="at least one target"):
+            bulk_log_metadata({"a": 1})
+        with pytest.raises(KubelineError, match="cannot be changed"):
+            bulk_log_metadata({"a": 1}, artifact_versions=["some-id"])
+        with pytest.raises(KubelineError, match="only the current run"):
+            bulk_log_metadata({"a": 1}, pipeline_runs=["another-run"])
+    finally:
+        reset_step_context(token)
+    with pytest.raises(KubelineError, match="only inside a running step"):
+        bulk_log_metadata({"a": 1}, pipeline_runs=["train-r1"])

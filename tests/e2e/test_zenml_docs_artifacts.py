@@ -1,0 +1,86 @@
+"""ZenML's "Artifacts" and "Tags" pages run on the local cluster with only their imports
+changed (examples/zenml_docs/artifacts_tags.py), each checked for the documented effect."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+DOCS = Path(__file__).resolve().parents[2] / "examples" / "zenml_docs"
+
+
+@pytest.fixture
+def docs(step_namespace: str, operator: Any,
+         monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    monkeypatch.setenv("KUBELINE_NAMESPACE", step_namespace)
+    monkeypatch.syspath_prepend(str(DOCS))
+    sys.modules.pop("artifacts_tags", None)
+    yield importlib.import_module("artifacts_tags")
+    sys.modules.pop("artifacts_tags", None)
+
+
+def test_artifacts_page(docs: ModuleType) -> None:
+    from kubeline.client import Client
+
+    run = docs.simple_pipeline()
+    processed = run.steps["process_data"].output.load()
+    assert list(processed["feature_3"]) == [4, 10, 18]
+    # Accessing artifacts after pipeline runs
+    pipeline_run = Client().get_pipeline_run(run.id)
+    assert pipeline_run.steps["create_data"].outputs["output"].load().shape == (3, 3)
+
+    split = docs.split_pipeline().steps["split_data"]
+    assert [split.outputs[n].load().shape[0] for n in ("X_train", "X_test")] == [80, 20]
+
+    names = docs.data_pipeline()
+    assert {s.output.name for s in names.steps.values()} == {"train_data", "test_data"}
+    assert Client().get_artifact_version("train_data").load().empty
+
+    docs.model_pipeline()
+    predictions = docs.inference_pipeline().steps["use_trained_model"].output.load()
+    assert [round(v, 6) for v in predictions] == [8.0, 10.0]
+    shown = Client().get_artifact_version("train_data").visualize()
+    assert shown
+
+    folder, file = docs.register_existing_folder_and_file()
+    assert (folder / "model.pkl").read_bytes() == b"pretend this is a model"
+    assert file.read_bytes() == b"pretend this is a model"
+    registered = Client().get_artifact_version("my_folder_artifact")
+    assert registered.save_type == "preexisting" and registered.run_metadata["file_count"] == 1
+
+
+def test_tags_page(docs: ModuleType) -> None:
+    from kubeline.client import Client
+
+    run = docs.tags_pipeline()
+    assert set(run.tags) == {"not_an_exclusive_tag", "an_ordinary_tag", "my_tag"}
+    assert Client().get_artifact_version("my_output").tags == ["my_tag"]
+    assert Client().get_artifact_version("my_output_2").tags == ["my_tag"]
+    assert Client().get_artifact_version("other").tags == []
+    assert Client().get_artifact_version("single").tags == ["my_tag"]
+
+    docs.tag_after_the_run(run.name)
+    assert Client().get_artifact_version("single").tags == ["my_tag", "by_id"]
+    assert "my_tag" in Client().get_pipeline("tags_pipeline").tags
+    assert [r.name for r in Client().list_pipeline_runs(tags=["my_tag"])] == [run.name]
+    assert Client().list_pipeline_runs(tags=["nope"]).total == 0
+
+    found, not_found = docs.filter_by_tags()
+    assert found == ["tags_pipeline"] and not_found == []
+    assert Client().get_pipeline("tags_pipeline").tags == ["my_tag", "three"]
+
+    from kubeline import Tag, add_tags, pipeline
+    from kubeline.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="exclusive/cascade"):
+        pipeline(tags=[Tag(name="an_exclusive_tag", exclusive=True)])(lambda: None)
+    with pytest.raises(ConfigurationError, match="no artifact objects"):
+        add_tags(tags=["my_tag"], artifact="my_output")
