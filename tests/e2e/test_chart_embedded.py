@@ -293,7 +293,7 @@ def test_upgrade_keeps_credentials_and_data_and_the_rerun_is_cached(
 
 
 def test_install_with_the_store_off_and_no_settings_is_refused(release: Embedded) -> None:
-    name = f"kl-off-{uuid.uuid4().hex[:6]}"
+    name = f"kubeline-off-{uuid.uuid4().hex[:6]}"
     release.installs.append(name)
     result = release.cluster.helm("install", name, str(CHART), "-n", name, "--create-namespace",
                                   "--skip-crds", "--set", "s3.embedded.enabled=false",
@@ -308,7 +308,7 @@ def test_install_with_the_store_off_and_no_settings_is_refused(release: Embedded
 
 
 def test_existing_secret_missing_a_key_keeps_the_operator_not_ready(release: Embedded) -> None:
-    name = f"kl-bad-{uuid.uuid4().hex[:6]}"
+    name = f"kubeline-bad-{uuid.uuid4().hex[:6]}"  # fullname = name
     release.installs.append(name)
     cluster = release.cluster
     cluster.kubectl("create", "namespace", name)
