@@ -7,12 +7,11 @@ see which part changed and why a step did or did not hit the cache.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kubeline.resources.json_values import digest
 from kubeline.resources.models import CacheInfo, StepSpec
 
 KEY_VERSION = 1
@@ -43,16 +42,6 @@ class CacheCandidate:
     outputs: Mapping[str, str]  # output name -> ArtifactVersion object name
     end_time: float  # epoch seconds
     key: str
-
-
-def canonical_json(value: Any) -> str:
-    """JSON with sorted keys and no whitespace: equal values give equal text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def digest(value: Any) -> str:
-    """sha256 hex of the canonical JSON of ``value``."""
-    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
 
 
 def compute_cache_info(

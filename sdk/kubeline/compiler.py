@@ -9,18 +9,39 @@ Snapshot: the same code, DAG and configuration give the same Snapshot name.
 
 from __future__ import annotations
 
-import contextvars
 import hashlib
 import inspect
-import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from kubeline import __version__
+from kubeline.context import PipelineContext, pipeline_context
 from kubeline.errors import CompileError
+from kubeline.materializers.registry import (
+    artifact_type_of,
+    materializer_path_for_type,
+    materializer_path_of,
+)
+from kubeline.resources.json_values import canonical_json, is_json, type_name
+from kubeline.resources.models import (
+    CodeArchive,
+    ModelConfig,
+    ResourceRequirements,
+    RetryPolicy,
+    RunConfiguration,
+    SnapshotSpec,
+    StepInput,
+    StepOutput,
+    StepRunConfig,
+    StepSpec,
+)
+from kubeline.resources.name_templates import RUN_TIME_PLACEHOLDERS, fill_run_time_placeholders
 from kubeline.resources.names import (
+    API_VERSION,
     ENV_CODE_IN_IMAGE,
     ENV_IMAGE,
     ENV_SOURCE_ROOT,
@@ -30,195 +51,17 @@ from kubeline.resources.names import (
     short_hash,
 )
 from kubeline.settings import StepOptions
-from kubeline.signature import OutputSpec, parameter_names, parse_outputs, type_hints, type_path
+from kubeline.signature import concrete_type, type_hints, type_path
+from kubeline.source_hash import code_hash
+from kubeline.tracing import Invocation, OutputRef, Tracer, tracing
 
 if TYPE_CHECKING:
     from kubeline.pipelines import Pipeline
     from kubeline.resources.models import ModelArtifactType as ArtifactLinkType
-    from kubeline.resources.models import SnapshotSpec
-    from kubeline.steps import Step
 
-_TRACER: contextvars.ContextVar[Tracer | None] = contextvars.ContextVar(
-    "kubeline_tracer", default=None
-)
-_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 SOURCE_ROOT_MARKER = ".kubeline"
 #: A script whose file name is no module name (``01_train.py``): its path in the source root.
 SCRIPT_PATH = re.compile(r"^(?!.*(^|/)\.\.?(/|$))[A-Za-z0-9_][A-Za-z0-9_./-]*\.py$")
-UNMATERIALIZED = "kubeline.artifacts.unmaterialized_artifact.UnmaterializedArtifact"
-
-
-def active_tracer() -> Tracer | None:
-    """The tracer of the pipeline being compiled in this context, if any."""
-    return _TRACER.get()
-
-
-def is_json(value: Any) -> bool:
-    """True when ``value`` survives a JSON round trip unchanged (strict types)."""
-    if value is None or isinstance(value, (bool, str)):
-        return True
-    if isinstance(value, (int, float)) and type(value) in (int, float):
-        return value == value and value not in (float("inf"), float("-inf"))
-    if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
-        return all(is_json(v) for v in value)
-    if isinstance(value, dict) and type(value) is dict:
-        return all(isinstance(k, str) and is_json(v) for k, v in value.items())
-    return False
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-class OutputRef:
-    """A step output inside a pipeline being compiled: pass it to another step."""
-
-    def __init__(self, invocation_id: str, output: str) -> None:
-        self.invocation_id = invocation_id
-        self.output = output
-
-    def __iter__(self) -> Any:
-        raise CompileError(
-            f"step '{self.invocation_id}' has a single output ('{self.output}') and cannot be "
-            "unpacked; declare a Tuple[...] return annotation for several outputs"
-        )
-
-    def __bool__(self) -> bool:
-        raise CompileError(
-            f"output '{self.output}' of step '{self.invocation_id}' is a reference resolved when "
-            "the pipeline runs; it cannot drive Python control flow in the pipeline function"
-        )
-
-    def __repr__(self) -> str:
-        return f"<OutputRef {self.invocation_id}.{self.output}>"
-
-
-@dataclass
-class Invocation:
-    """One step call recorded while tracing."""
-
-    id: str
-    step: Step
-    outputs: list[OutputSpec]
-    arg_names: list[str]
-    var_kwargs: bool
-    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    parameters: dict[str, Any] = field(default_factory=dict)
-    after: list[Any] = field(default_factory=list)
-    unset: list[str] = field(default_factory=list)  # required parameters left to the run config
-
-
-def _describe(value: Any) -> str:
-    tp = type(value)
-    return f"{tp.__module__}.{tp.__qualname__}" if tp.__module__ != "builtins" else tp.__name__
-
-
-class Tracer:
-    """Records step invocations while the pipeline function runs."""
-
-    def __init__(self, pipeline_name: str) -> None:
-        self.pipeline_name = pipeline_name
-        self.invocations: dict[str, Invocation] = {}
-        self._outputs_of: dict[str, list[OutputSpec]] = {}
-
-    def _new_id(self, step: Step, explicit: str | None) -> str:
-        if explicit is not None:
-            if not isinstance(explicit, str) or not _ID.match(explicit) or len(explicit) > 128:
-                raise CompileError(
-                    f"step '{step.name}': invocation id {explicit!r} must start with a letter or "
-                    "'_' and contain only letters, digits, '_', '.', '-'"
-                )
-            if explicit in self.invocations:
-                raise CompileError(
-                    f"step '{step.name}': invocation id '{explicit}' is already used in pipeline "
-                    f"'{self.pipeline_name}'; pass a different id="
-                )
-            return explicit
-        base = step.name
-        if base not in self.invocations:
-            return base
-        n = 2
-        while f"{base}_{n}" in self.invocations:
-            n += 1
-        return f"{base}_{n}"
-
-    def add_invocation(self, step: Step, args: tuple[Any, ...], kwargs: dict[str, Any],
-                       invocation_id: str | None = None, after: Any = None) -> Any:
-        inv_id = self._new_id(step, invocation_id)
-        func = step.entrypoint
-        names, var_kw = parameter_names(func)
-        where = f"step '{inv_id}'"
-        if len(args) > len(names):
-            raise CompileError(
-                f"{where}: takes {len(names)} arguments ({', '.join(names)}) but "
-                f"{len(args)} were given positionally"
-            )
-        given = dict(zip(names, args, strict=False))
-        for key, value in kwargs.items():
-            if key in given:
-                raise CompileError(f"{where}: argument '{key}' given twice")
-            if key not in names and not var_kw:
-                raise CompileError(
-                    f"{where}: unknown parameter '{key}'; the function accepts: "
-                    f"{', '.join(names) or '(no arguments)'}"
-                )
-            given[key] = value
-        hints = type_hints(func, inv_id)
-        inv = Invocation(id=inv_id, step=step, outputs=parse_outputs(func, step.name),
-                         arg_names=names, var_kwargs=var_kw)
-        for arg, value in given.items():
-            if isinstance(value, OutputRef):
-                inv.inputs[arg] = {"step": value.invocation_id, "output": value.output}
-            elif callable(getattr(value, "to_model_artifact_ref", None)):
-                inv.inputs[arg] = {"model_artifact": value.to_model_artifact_ref()}
-            elif callable(getattr(value, "to_artifact_ref", None)):
-                ref = value.to_artifact_ref()
-                inv.inputs[arg] = {"artifact": {k: v for k, v in dict(ref).items()
-                                                if v is not None}}
-            elif isinstance(value, (list, tuple)) and any(isinstance(v, OutputRef) for v in value):
-                raise CompileError(
-                    f"{where}: argument '{arg}' is a list of step outputs; pass each output to "
-                    "its own argument"
-                )
-            elif is_json(value):
-                inv.parameters[arg] = value
-            else:
-                raise CompileError(
-                    f"{where}: argument '{arg}' got a {_describe(value)}, which is neither a step "
-                    "output nor a JSON value; produce it in a step, or pass a JSON value"
-                )
-            if arg in inv.inputs and type_path(hints.get(arg)) == UNMATERIALIZED:
-                inv.inputs[arg]["unmaterialized"] = True
-        inv.after = list(after) if isinstance(after, (list, tuple)) else (
-            [] if after is None else [after])
-        self.invocations[inv_id] = inv
-        refs = [OutputRef(inv_id, o.name) for o in inv.outputs]
-        if not refs:
-            return None
-        return refs[0] if len(refs) == 1 else tuple(refs)
-
-
-# --------------------------------------------------------------------------- context
-
-
-@dataclass
-class PipelineContext:
-    """What ``get_pipeline_context()`` returns while a pipeline function is compiled."""
-
-    name: str
-    model: Any = None
-    enable_cache: bool | None = None
-    parameters: dict[str, Any] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-_PIPELINE_CONTEXT: contextvars.ContextVar[PipelineContext | None] = contextvars.ContextVar(
-    "kubeline_pipeline_context", default=None
-)
-
-
-def current_pipeline_context() -> PipelineContext | None:
-    return _PIPELINE_CONTEXT.get()
 
 
 # --------------------------------------------------------------------------- source root
@@ -297,10 +140,6 @@ def hook_entrypoint(hook: Any, root: Path, step_id: str) -> str:
         raise CompileError(f"{exc} (hooks, like steps, must be module-level functions)") from None
 
 
-#: Placeholders filled when the run starts, not at compile time.
-RUN_TIME_PLACEHOLDERS = ("date", "time")
-
-
 def substitute(template: str, substitutions: dict[str, str]) -> str:
     """Fill ``{name}`` placeholders from ``substitutions``; ``{date}``/``{time}`` stay for the
     run; an unknown placeholder is an error naming it."""
@@ -315,12 +154,6 @@ def substitute(template: str, substitutions: dict[str, str]) -> str:
             f"substitutions={{'{key}': ...}} (known: date, time, {', '.join(substitutions)})")
 
     return re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", fill, template)
-
-
-def fill_run_time_placeholders(template: str, now: Any) -> str:
-    """``{date}`` and ``{time}`` as ZenML writes them (``2025_03_01``, ``14_30_45_123456``)."""
-    return (template.replace("{date}", now.strftime("%Y_%m_%d"))
-            .replace("{time}", now.strftime("%H_%M_%S_%f")))
 
 
 def _importable_from(root: Path, module: str) -> bool:
@@ -360,8 +193,6 @@ class CompiledPipeline:
     code_in_image: bool
 
     def snapshot_object(self) -> dict[str, Any]:
-        from kubeline.resources.names import API_VERSION
-
         return {
             "apiVersion": API_VERSION, "kind": "Snapshot",
             "metadata": {"name": self.snapshot_name,
@@ -371,8 +202,6 @@ class CompiledPipeline:
 
 
 def default_image() -> str:
-    from kubeline import __version__
-
     return os.environ.get(ENV_IMAGE) or f"localhost/kubeline:{__version__}"
 
 
@@ -403,7 +232,7 @@ def _bind_pipeline_params(pipeline: Pipeline, args: tuple[Any, ...],
     for key, value in params.items():
         if not is_json(value) and not callable(getattr(value, "to_artifact_ref", None)):
             raise CompileError(
-                f"pipeline '{pipeline.name}': parameter '{key}' is a {_describe(value)}, not a "
+                f"pipeline '{pipeline.name}': parameter '{key}' is a {type_name(value)}, not a "
                 "JSON value; pipeline parameters must be JSON (numbers, strings, lists, dicts)"
             )
     return params
@@ -437,7 +266,7 @@ def _apply_run_config(pipeline: Pipeline, tracer: Tracer, dns: dict[str, str]) -
             if not is_json(value):
                 raise CompileError(
                     f"run configuration for step '{inv_id}': parameter '{param}' is a "
-                    f"{_describe(value)}, not a JSON value"
+                    f"{type_name(value)}, not a JSON value"
                 )
             inv.parameters[param] = value
     for key in pipeline.options.step_options:
@@ -479,7 +308,7 @@ def _fill_defaults_and_check(tracer: Tracer, allow_unset: bool = False) -> None:
             if not is_json(param.default):
                 raise CompileError(
                     f"step '{inv.id}': parameter '{name}' has a non-JSON default "
-                    f"({_describe(param.default)}); use a JSON default or pass the value"
+                    f"({type_name(param.default)}); use a JSON default or pass the value"
                 )
             inv.parameters[name] = param.default
 
@@ -493,8 +322,6 @@ def _required_extra(inv: Invocation, extra: dict[str, Any]) -> dict[str, Any]:
     names from the annotations) for parameters left to the run configuration."""
     if not inv.unset:
         return extra
-    from kubeline.signature import concrete_type, type_hints
-
     hints = type_hints(inv.step.entrypoint, inv.id)
     types = {name: _JSON_TYPE_OF[tp] for name in inv.unset
              if (tp := concrete_type(hints.get(name))) in _JSON_TYPE_OF}
@@ -519,7 +346,7 @@ def _topological_order(tracer: Tracer) -> tuple[list[str], dict[str, list[str]]]
             else:
                 raise CompileError(
                     f"step '{inv.id}': after= takes invocation ids, steps or outputs, not "
-                    f"{_describe(item)}"
+                    f"{type_name(item)}"
                 )
             if target not in tracer.invocations:
                 raise CompileError(
@@ -559,25 +386,6 @@ def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str
     ``allow_unset_parameters`` (snapshots only): a step parameter without default or value
     becomes a required parameter each run configuration must set.
     """
-    from kubeline.materializers.registry import (
-        artifact_type_of,
-        materializer_path_for_type,
-        materializer_path_of,
-    )
-    from kubeline.resources.models import (
-        CodeArchive,
-        ModelConfig,
-        ResourceRequirements,
-        RetryPolicy,
-        RunConfiguration,
-        SnapshotSpec,
-        StepInput,
-        StepOutput,
-        StepRunConfig,
-        StepSpec,
-    )
-    from kubeline.source_hash import code_hash
-
     options = pipeline.options
     params = _bind_pipeline_params(pipeline, args, kwargs)
     root = (source_root or find_source_root(
@@ -586,12 +394,8 @@ def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str
     ctx = PipelineContext(name=pipeline.name, model=options.model,
                           enable_cache=options.enable_cache, parameters=dict(params),
                           extra=dict(options.extra))
-    token, ctx_token = _TRACER.set(tracer), _PIPELINE_CONTEXT.set(ctx)
-    try:
+    with tracing(tracer), pipeline_context(ctx):
         pipeline.entrypoint(**params)
-    finally:
-        _TRACER.reset(token)
-        _PIPELINE_CONTEXT.reset(ctx_token)
     if not tracer.invocations:
         raise CompileError(f"pipeline '{pipeline.name}' calls no steps")
     dns = step_dns_names(list(tracer.invocations))
@@ -686,8 +490,6 @@ def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str
     if options.enable_cache is not None:
         run_config["enableCache"] = options.enable_cache
     if options.run_name:
-        from datetime import UTC, datetime
-
         run_config["runName"] = fill_run_time_placeholders(
             substitute(options.run_name, options.substitutions), datetime.now(UTC))
     if options.tags:

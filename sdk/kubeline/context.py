@@ -9,6 +9,8 @@ manifest (``stepMetadata``, ``runMetadata``, ``modelMetadata`` and each output's
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,23 +22,27 @@ _STEP_CONTEXT: contextvars.ContextVar[StepContext | None] = contextvars.ContextV
 
 
 class RunInfo:
-    """The current pipeline run: ``.name`` and ``.id`` without I/O; other attributes load
-    the Client's run view (needs API access from the step's ServiceAccount)."""
+    """The current pipeline run: ``.name`` and ``.id`` without I/O; other attributes come
+    from the Client's run view, read once by ``load`` (the step runtime gives it; it needs
+    API access from the step's ServiceAccount)."""
 
-    def __init__(self, name: str, id: str, pipeline: str, namespace: str) -> None:
+    def __init__(self, name: str, id: str, pipeline: str, namespace: str,
+                 load: Callable[[], Any] | None = None) -> None:
         self.name = name
         self.id = id
         self.pipeline_name = pipeline
         self.namespace = namespace
+        self._load = load
         self._view: Any = None
 
     def __getattr__(self, item: str) -> Any:
         if item.startswith("_"):
             raise AttributeError(item)
         if self._view is None:
-            from kubeline.client import Client
-
-            self._view = Client(namespace=self.namespace).get_pipeline_run(self.name)
+            if self._load is None:
+                raise AttributeError(
+                    f"{item}: only .name and .id of run {self.name} are known here (no run view)")
+            self._view = self._load()
         return getattr(self._view, item)
 
     def __repr__(self) -> str:
@@ -191,10 +197,38 @@ def reset_step_context(token: contextvars.Token[StepContext | None]) -> None:
     _STEP_CONTEXT.reset(token)
 
 
-def get_pipeline_context() -> Any:
-    """The pipeline being compiled (``.name``, ``.model``, ``.parameters``); raises elsewhere."""
-    from kubeline.compiler import current_pipeline_context
+@dataclass
+class PipelineContext:
+    """What ``get_pipeline_context()`` returns while a pipeline function is compiled."""
 
+    name: str
+    model: Any = None
+    enable_cache: bool | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_PIPELINE_CONTEXT: contextvars.ContextVar[PipelineContext | None] = contextvars.ContextVar(
+    "kubeline_pipeline_context", default=None
+)
+
+
+@contextmanager
+def pipeline_context(ctx: PipelineContext) -> Iterator[PipelineContext]:
+    """Make ``ctx`` the pipeline context while the block runs (the compiler's tracing)."""
+    token = _PIPELINE_CONTEXT.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _PIPELINE_CONTEXT.reset(token)
+
+
+def current_pipeline_context() -> PipelineContext | None:
+    return _PIPELINE_CONTEXT.get()
+
+
+def get_pipeline_context() -> PipelineContext:
+    """The pipeline being compiled (``.name``, ``.model``, ``.parameters``); raises elsewhere."""
     ctx = current_pipeline_context()
     if ctx is None:
         raise KubelineError(

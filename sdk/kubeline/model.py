@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubeline.context import current_pipeline_context
 from kubeline.enums import ModelStages
 from kubeline.errors import KubelineError
 
@@ -125,8 +126,6 @@ class Model:
 
     @staticmethod
     def _compiling() -> bool:
-        from kubeline.compiler import current_pipeline_context
-
         return current_pipeline_context() is not None
 
     def _lazy(self, name: str, version: str | None, kind: str) -> LazyModelArtifact | None:

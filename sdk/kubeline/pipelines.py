@@ -13,6 +13,7 @@ from typing import Any, TypeVar, overload
 from kubeline.errors import ConfigurationError
 from kubeline.model import Model
 from kubeline.settings import StepOptions, check_unsupported, options_from_kwargs
+from kubeline.tracing import active_tracer
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("kubeline")
@@ -281,8 +282,6 @@ class Pipeline:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Compile, upload code, create the Snapshot and a PipelineRun; wait unless async."""
-        from kubeline.compiler import active_tracer
-
         if active_tracer() is not None:
             # Composition (ZenML): the inner pipeline's steps join the outer pipeline.
             return self.entrypoint(*args, **{**self.options.parameters, **kwargs})

@@ -14,6 +14,7 @@ from typing import Any, TypeVar, overload
 
 from kubeline.resources.names import ENV_RUN_SINGLE_STEPS_WITHOUT_STACK
 from kubeline.settings import StepOptions, options_from_kwargs
+from kubeline.tracing import active_tracer
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,8 +56,6 @@ class Step:
         return self.options.enable_cache
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from kubeline.compiler import active_tracer
-
         tracer = active_tracer()
         if tracer is None:
             if runs_without_cluster():

@@ -90,7 +90,7 @@ def test_down_then_up(cluster):
 
 
 def test_the_supervisor_restarts_a_killed_kubelet(cluster, namespace):
-    from kubeline.dev.supervisor import read_events
+    from kubeline.dev.restart_log import read_events
 
     dev = dev_cluster()
     old = dev.procs.get("kubelet").pid

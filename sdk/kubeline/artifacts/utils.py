@@ -39,8 +39,8 @@ def materialize(data: Any, uri: str, store: Any, materializer: Any = None,
                 extract_metadata: bool = True, include_visualizations: bool = True,
                 user_metadata: dict[str, Any] | None = None) -> dict[str, Any]:
     """Save ``data`` at ``uri``: the ArtifactVersion spec fields it yields (no API call)."""
-    from kubeline.materializers.base import json_safe
     from kubeline.materializers.registry import materializer_for_value, materializer_path_of
+    from kubeline.resources.json_values import json_safe
     from kubeline.signature import type_path
 
     declared = materializer_path_of(materializer) if materializer is not None else None

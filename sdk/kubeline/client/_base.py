@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
+from kubeline.enums import ExecutionStatus
+
 if TYPE_CHECKING:
     from kubeline.client.client import Client
 
@@ -308,3 +310,11 @@ class Page(Sequence[T], Generic[T]):
 
     def __repr__(self) -> str:
         return f"Page(index={self.index}, total={self.total}, items={self.items!r})"
+
+
+def as_status(phase: str) -> str:
+    """A phase as ``kubeline.enums.ExecutionStatus`` (unknown phases stay plain strings)."""
+    try:
+        return ExecutionStatus(phase)
+    except ValueError:
+        return str(phase)

@@ -199,6 +199,13 @@ class Client(ModelOps):
         self.kube.delete(names.PIPELINES, pipeline.object_name)
 
     # ================================================================ runs
+    def _run_view(self, obj: dict[str, Any]) -> RunView:
+        """The view of a PipelineRun object already read (views make other views here)."""
+        return RunView(self, obj)
+
+    def _schedule_view(self, obj: dict[str, Any]) -> ScheduleView:
+        return ScheduleView(self, obj)
+
     def _run_by_object_name(self, name: str) -> RunView:
         return RunView(self, self.kube.get(names.PIPELINE_RUNS, name))
 

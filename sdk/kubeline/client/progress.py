@@ -10,6 +10,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
+from kubeline.client._base import parse_time
 from kubeline.resources.read import StepStatusView
 
 if TYPE_CHECKING:
@@ -103,6 +104,38 @@ class PlainReporter:
         return None
 
 
+def step_duration(step: Mapping[str, Any]) -> float | None:
+    """Seconds a step took, from its status entry (0 for a cache hit; None while running)."""
+    start, end = parse_time(step.get("startTime")), parse_time(step.get("endTime"))
+    if start and end:
+        return (end - start).total_seconds()
+    return 0.0 if step.get("phase") == "cached" else None
+
+
+def styled(text: str, style: str | None) -> str:
+    return f"[{style}]{text}[/]" if style else text
+
+
+def run_table(run: RunView) -> Any:
+    """A table of the run's steps: status, duration, attempts, cache and outputs (no request)."""
+    from rich.table import Table
+
+    status = styled(run.status, RUN_STYLE.get(run.status))
+    progress = f"  {run.progress}" if run.progress else ""
+    table = Table(title=f"Run {run.name}: {status}{progress}", title_justify="left")
+    for col in ("step", "status", "duration", "attempts", "outputs"):
+        table.add_column(col)
+    for step in run.step_statuses:
+        phase = step.get("phase") or "pending"
+        table.add_row(
+            step["name"], styled(step_line(step), STEP_STYLE.get(phase)),
+            fmt_duration(step_duration(step)), str(step.get("attempts") or 0),
+            ", ".join(step.get("outputs") or {}),
+        )
+    return table
+
+
+
 class LiveReporter:
     """A live rich table of the steps, redrawn on every change."""
 
@@ -115,8 +148,6 @@ class LiveReporter:
         self.live.start()
 
     def update(self, run: RunView) -> None:
-        from kubeline.client.render import run_table
-
         self.live.update(run_table(run))
 
     def finish(self, run: RunView) -> None:

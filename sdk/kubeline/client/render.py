@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-from kubeline.client.progress import RUN_STYLE, STEP_STYLE, fmt_duration, step_line
+from kubeline.client.progress import RUN_STYLE, STEP_STYLE, fmt_duration, step_line, styled
 from kubeline.errors import KubelineError
 
 if TYPE_CHECKING:
@@ -55,39 +55,13 @@ def run_summary(run: RunView, resolve_outputs: bool = True) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def _styled(text: str, style: str | None) -> str:
-    return f"[{style}]{text}[/]" if style else text
-
-
-def run_table(run: RunView) -> Any:
-    """A table of the run's steps: status, duration, attempts, cache and outputs (no request)."""
-    from rich.table import Table
-
-    status = _styled(run.status, RUN_STYLE.get(run.status))
-    progress = f"  {run.progress}" if run.progress else ""
-    table = Table(title=f"Run {run.name}: {status}{progress}", title_justify="left")
-    for col in ("step", "status", "duration", "attempts", "outputs"):
-        table.add_column(col)
-    for step in run.step_statuses:
-        phase = step.get("phase") or "pending"
-        from kubeline.client.steps import StepView
-
-        view = StepView(run, step)
-        table.add_row(
-            step["name"], _styled(step_line(step), STEP_STYLE.get(phase)),
-            fmt_duration(view.duration), str(step.get("attempts") or 0),
-            ", ".join(step.get("outputs") or {}),
-        )
-    return table
-
-
 def lineage_tree(run: RunView) -> Any:
     """The run's lineage: each step with its inputs (where they came from) and outputs."""
     from rich.markup import escape
     from rich.tree import Tree
 
     header = (f"[bold]{escape(run.name)}[/] "
-              f"{_styled(run.status, RUN_STYLE.get(run.status))}")
+              f"{styled(run.status, RUN_STYLE.get(run.status))}")
     if run.duration is not None:
         header += f" in {fmt_duration(run.duration)}"
     pipeline_name = run.pipeline_object_name
@@ -109,7 +83,7 @@ def lineage_tree(run: RunView) -> Any:
         snapshot_steps, by_dns = {}, {}
     for view in run.steps.values():
         label = (f"[bold]{escape(view.name)}[/] "
-                 f"{_styled(escape(step_line(view._status)), STEP_STYLE.get(view.status))}")
+                 f"{styled(escape(step_line(view._status)), STEP_STYLE.get(view.status))}")
         if view.status not in ("pending", "cached") or view.duration:
             label += f"  {fmt_duration(view.duration)}"
         node = tree.add(label)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -13,11 +13,16 @@ from kubeline.client._base import (
     MetadataValue,
     View,
     annotation_tags,
+    as_status,
     metadata_dict,
     parse_time,
 )
+from kubeline.client.configs import RunConfigView, StepConfigView
+from kubeline.client.steps import StepView
 from kubeline.client.trigger import LABEL_TRIGGERED_BY_RUN
-from kubeline.errors import NotFoundError
+from kubeline.client.visualize import in_notebook
+from kubeline.client.waiting import wait_for_run
+from kubeline.errors import KubelineError, NotFoundError
 from kubeline.resources import names
 from kubeline.resources.read import (
     PipelineRunSpecView,
@@ -30,32 +35,7 @@ if TYPE_CHECKING:
     from kubeline.client.pipelines import PipelineView
     from kubeline.client.schedules import ScheduleView
     from kubeline.client.snapshots import SnapshotView
-    from kubeline.client.steps import StepView
 
-
-
-@dataclass
-class StepConfigView:
-    """A step's effective configuration: ``parameters`` after overrides, and ``settings``."""
-
-    parameters: dict[str, Any] = field(default_factory=dict)
-    settings: dict[str, Any] = field(default_factory=dict)
-    enable_cache: bool | None = None
-    cache_version: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class RunConfigView:
-    """A run's configuration: pipeline ``parameters``, ``settings`` and per-step ``steps``."""
-
-    parameters: dict[str, Any] = field(default_factory=dict)
-    settings: dict[str, Any] = field(default_factory=dict)
-    steps: dict[str, StepConfigView] = field(default_factory=dict)
-    enable_cache: bool | None = None
-    run_name: str | None = None
-    tags: list[str] = field(default_factory=list)
-    overrides: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -87,16 +67,6 @@ def step_settings(step: dict[str, Any] | StepSpecView,
         if value:
             settings[out] = value
     return settings
-
-
-def as_status(phase: str) -> str:
-    """A phase as ``kubeline.enums.ExecutionStatus`` (unknown phases stay plain strings)."""
-    from kubeline.enums import ExecutionStatus
-
-    try:
-        return ExecutionStatus(phase)
-    except ValueError:
-        return str(phase)
 
 
 class RunView(View):
@@ -316,8 +286,6 @@ class RunView(View):
         """The run's steps by invocation id, in DAG order (no request)."""
 
         def build() -> LazyMapping[StepView]:
-            from kubeline.client.steps import StepView
-
             by_id = {s.name: s.raw for s in self.st.steps}
             return LazyMapping(list(by_id), lambda k: StepView(self, by_id[k]), "step")
 
@@ -346,10 +314,8 @@ class RunView(View):
             return None
 
         def find() -> ScheduleView | None:
-            from kubeline.client.schedules import ScheduleView
-
             obj = self._client._get_or_none(names.SCHEDULES, name)
-            return ScheduleView(self._client, obj) if obj is not None else None
+            return self._client._schedule_view(obj) if obj is not None else None
 
         return self._cached("schedule", find)
 
@@ -404,8 +370,6 @@ class RunView(View):
         a terminal and plain lines otherwise. ``raise_on_failure`` raises ``RunFailedError``
         for a failed or cancelled run; ``timeout`` (seconds) raises ``TimeoutError``.
         """
-        from kubeline.client.waiting import wait_for_run
-
         return wait_for_run(self, timeout=timeout, show_progress=show_progress,
                             raise_on_failure=raise_on_failure, poll_interval=poll_interval)
 
@@ -422,21 +386,19 @@ class RunView(View):
 
         return run_html(self)
 
-    def visualize(self) -> str | None:
-        """Show the run's lineage: inline in a notebook, else its page in the browser
-        (the UI in a background thread, as ``PipelineRunLineageVisualizer``)."""
-        from kubeline.client.visualize import in_notebook
+    def visualize(self) -> None:
+        """Show the run's lineage inline in a notebook. Elsewhere the UI shows it (the Client
+        does not start the UI): ``PipelineRunLineageVisualizer().visualize(run)`` or
+        ``kubeline ui``."""
+        if not in_notebook():
+            raise KubelineError(
+                "run.visualize() draws the lineage inline in a notebook; outside one, open it "
+                "in the UI: PipelineRunLineageVisualizer().visualize(run) (from "
+                "kubeline.integrations.dash.visualizers.pipeline_run_lineage_visualizer) or "
+                "`kubeline ui`")
+        from IPython.display import HTML, display
 
-        if in_notebook():
-            from IPython.display import HTML, display
-
-            display(HTML(self._repr_html_()))
-            return None
-        from kubeline.integrations.dash.visualizers.pipeline_run_lineage_visualizer import (
-            PipelineRunLineageVisualizer,
-        )
-
-        return PipelineRunLineageVisualizer().visualize(self)
+        display(HTML(self._repr_html_()))
 
     def _replace(self, obj: dict[str, Any]) -> None:
         self._obj = obj

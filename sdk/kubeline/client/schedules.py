@@ -155,13 +155,11 @@ class ScheduleView(View):
         """The runs of this schedule, newest due time first (one label-selected list)."""
 
         def find() -> list[RunView]:
-            from kubeline.client.runs import RunView
-
             selector = f"{names.LABEL_SCHEDULE}={names.label_value(self.object_name)}"
             objs = list(self._client.kube.iter(names.PIPELINE_RUNS, label_selector=selector))
             objs.sort(key=lambda o: ((o["metadata"].get("annotations") or {}).get(
                 names.ANNOTATION_SCHEDULED_TIME, ""), o["metadata"]["name"]), reverse=True)
-            return [RunView(self._client, o) for o in objs]
+            return [self._client._run_view(o) for o in objs]
 
         return self._cached("runs", find)
 

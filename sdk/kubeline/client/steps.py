@@ -6,13 +6,21 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from kubeline.client._base import LazyMapping, MetadataValue, metadata_dict, parse_time
+from kubeline.client._base import (
+    LazyMapping,
+    MetadataValue,
+    as_status,
+    metadata_dict,
+    parse_time,
+)
+from kubeline.client.configs import RunConfigView, StepConfigView
+from kubeline.client.progress import step_duration
 from kubeline.errors import KubelineError, NotFoundError
 from kubeline.resources.read import SnapshotSpecView, StepInputView, StepSpecView, StepStatusView
 
 if TYPE_CHECKING:
     from kubeline.client.artifacts import ArtifactVersionView
-    from kubeline.client.runs import RunConfigView, RunView, StepConfigView
+    from kubeline.client.runs import RunView
 
 
 class StepView:
@@ -44,8 +52,6 @@ class StepView:
     def status(self) -> str:
         """pending, running, retrying, completed, failed, cached, cancelled or skipped (an
         ``ExecutionStatus``)."""
-        from kubeline.client.runs import as_status
-
         return as_status(self.st.phase)
 
     @property
@@ -79,9 +85,7 @@ class StepView:
     @property
     def duration(self) -> float | None:
         """Seconds the step took (0 for a cache hit; None while running)."""
-        if self.start_time and self.end_time:
-            return (self.end_time - self.start_time).total_seconds()
-        return 0.0 if self.is_cached else None
+        return step_duration(self._status)
 
     # ------------------------------------------------------------ cache
     @property
@@ -128,8 +132,6 @@ class StepView:
     @property
     def config(self) -> StepConfigView:
         """``parameters`` (after overrides) and ``settings`` of this step."""
-        from kubeline.client.runs import StepConfigView
-
         cfg: RunConfigView = self.run.config
         return cfg.steps.get(self.name) or StepConfigView(
             parameters=dict(self.run.st.parameters.get(self.name) or {})

@@ -6,6 +6,7 @@ import time
 from typing import TYPE_CHECKING, TextIO
 
 from kubeline.client._base import TERMINAL_PHASES
+from kubeline.client.progress import make_reporter, outcome_line
 from kubeline.errors import KubelineError, NotFoundError, RunFailedError
 
 if TYPE_CHECKING:
@@ -20,8 +21,6 @@ def wait_for_run(
     raise_on_failure: bool = False, poll_interval: float = 1.0, stream: TextIO | None = None,
 ) -> RunView:
     """Block until ``run`` reaches a terminal phase; returns it refreshed."""
-    from kubeline.client.progress import make_reporter
-
     deadline = time.monotonic() + timeout if timeout is not None else None
     reporter = make_reporter(show_progress, stream)
     kube = run._client.kube
@@ -72,8 +71,6 @@ def wait_for_run(
 def run_failed_error(run: RunView) -> RunFailedError:
     """The error for a failed or cancelled run: the outcome line, then the failed step's own
     message (its exception as the step Pod reported it); carries the run as ``err.run``."""
-    from kubeline.client.progress import outcome_line
-
     step = run.failed_step
     step_message = None
     if step:

@@ -41,6 +41,7 @@ from kubeline.dev.health import ComponentHealth, Probe
 from kubeline.dev.paths import DevPaths
 from kubeline.dev.pki import Pki, kubeconfig
 from kubeline.dev.procs import ProcessTable, wait_for
+from kubeline.dev.restart_log import read_events, restart_counts
 
 NODE_NAME = "kubeline-node"
 ETCD_CLIENT_PORT = 12379
@@ -748,8 +749,6 @@ registerNode: true
 
     def status(self) -> dict[str, Any]:
         """Each component's health, the supervisor's restarts, the endpoints, node readiness."""
-        from kubeline.dev.supervisor import read_events, restart_counts
-
         st = self.state() if self.paths.state_file.exists() else None
         counts = restart_counts(self.paths)
         comps = [self.component_health(name, st, counts.get(name, 0))

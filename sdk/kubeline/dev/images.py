@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -235,17 +236,18 @@ def project_root() -> Path | None:
     return root if is_checkout else None
 
 
+def package_dir(name: str) -> Path | None:
+    """Where the installed package ``name`` lives, found without importing it (the image
+    carries the operator's files; the SDK never imports the operator)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
 def _source_digest() -> str:
-    import kubeline
-
     h = hashlib.sha256()
-    roots = [Path(kubeline.__file__).parent]
-    try:
-        import kubeline_operator
-
-        roots.append(Path(kubeline_operator.__file__).parent)
-    except ImportError:
-        pass
+    roots = [p for p in (package_dir("kubeline"), package_dir("kubeline_operator")) if p]
     root = project_root()
     if root:
         h.update((root / "pyproject.toml").read_bytes())
@@ -348,13 +350,11 @@ class KubelineImageBuilder:
                 _run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-compile",
                       "--target", str(app), str(wheel)])
             else:  # an installed kubeline: copy its packages
-                import kubeline_operator
-
-                import kubeline
-
-                for mod in (kubeline, kubeline_operator):
-                    assert mod.__file__, mod.__name__
-                    src = Path(mod.__file__).parent
+                for name in ("kubeline", "kubeline_operator"):
+                    src = package_dir(name)
+                    if src is None:
+                        raise RuntimeError(f"package {name} is not installed: cannot build the "
+                                           "image from it")
                     shutil.copytree(src, app / src.name,
                                     ignore=shutil.ignore_patterns("__pycache__"))
             shutil.rmtree(app / "bin", ignore_errors=True)

@@ -20,41 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kubeline.dev.cluster import COMPONENTS, SUPERVISOR, DevCluster
 from kubeline.dev.health import last_error_line, run_probe
 from kubeline.dev.paths import DevPaths
+from kubeline.dev.restart_log import events_file
 
 READY_WAIT_S = 60.0
 RECENT_S = 600.0
-
-
-def events_file(paths: DevPaths) -> Path:
-    return paths.logs / "supervisor-events.jsonl"
-
-
-def read_events(paths: DevPaths) -> list[dict[str, Any]]:
-    """The supervisor's events since it last started (``started``, then one per restart)."""
-    try:
-        lines = events_file(paths).read_text().splitlines()
-    except OSError:
-        return []
-    events: list[dict[str, Any]] = []
-    for line in lines:
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if event.get("event") == "started":
-            events = []
-        events.append(event)
-    return events
-
-
-def restart_counts(paths: DevPaths) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for event in read_events(paths):
-        if event.get("event") == "restarted":
-            counts[event["component"]] = counts.get(event["component"], 0) + 1
-    return counts
 
 
 def backoff(recent_restarts: int) -> float:
@@ -87,8 +59,6 @@ class Supervisor:
 
     def tick(self) -> list[str]:
         """One round; returns the components it restarted."""
-        from kubeline.dev.cluster import COMPONENTS
-
         restarted: list[str] = []
         with self.dev.control(wait=False) as got:
             if not got:
@@ -125,8 +95,6 @@ class Supervisor:
 
     def mine(self) -> bool:
         """Whether the supervisor PID file still names this process (else another took over)."""
-        from kubeline.dev.cluster import SUPERVISOR
-
         rec = self.dev.procs.recorded(SUPERVISOR)
         return rec is not None and rec.pid == os.getpid()
 
@@ -138,8 +106,6 @@ class Supervisor:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from kubeline.dev.cluster import DevCluster
-
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         print("usage: python -m kubeline.dev.supervisor CLUSTER_HOME", file=sys.stderr)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 from typing import Any, ClassVar
 
 from kubeline.artifact_store import ArtifactStore, default_store
@@ -62,24 +61,6 @@ class HashingWriter:
                 discard()
             else:
                 self._raw.close()
-
-
-def json_safe(value: Any) -> Any:
-    """Metadata values as JSON (NaN/inf -> None, numpy scalars -> Python)."""
-    if hasattr(value, "item") and not isinstance(value, (list, dict, str, bytes)):
-        try:
-            value = value.item()
-        except (ValueError, TypeError):
-            value = str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)
 
 
 class BaseMaterializer:

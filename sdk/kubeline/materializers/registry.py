@@ -6,6 +6,8 @@ import importlib
 import typing
 from typing import TYPE_CHECKING, Any
 
+from kubeline.resources.json_values import is_json
+
 if TYPE_CHECKING:
     from kubeline.materializers.base import BaseMaterializer
 
@@ -126,8 +128,6 @@ def materializer_path_for_type(tp: Any) -> str:
 
 def materializer_for_value(value: Any, declared: str | None = None) -> type:
     """The materializer class to save ``value``: the declared one if it fits, else by type."""
-    from kubeline.compiler import is_json
-
     if declared and declared not in (AUTO,):
         cls = import_object(declared)
         if cls.can_handle_type(type(value)) and (

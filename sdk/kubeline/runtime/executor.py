@@ -11,6 +11,7 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -197,10 +198,10 @@ def _visualizations(found: dict[str, str], output: str) -> list[Visualization]:
 def save_outputs(inv: Invocation, func: Any, values: list[Any], store: Any,
                  ctx: Any) -> dict[str, SavedOutput]:
     """Save each output through its materializer; returns the manifest's ``outputs``."""
-    from kubeline.compiler import fill_run_time_placeholders
-    from kubeline.materializers.base import json_safe
     from kubeline.materializers.registry import materializer_for_value, materializer_path_of
+    from kubeline.resources.json_values import json_safe
     from kubeline.resources.manifest import check_metadata
+    from kubeline.resources.name_templates import fill_run_time_placeholders
     from kubeline.signature import parse_outputs, type_path
 
     step = inv.step
@@ -254,6 +255,17 @@ def save_outputs(inv: Invocation, func: Any, values: list[Any], store: Any,
     return saved
 
 
+
+def _run_view_loader(run: str, namespace: str) -> Callable[[], Any]:
+    """Reads the Client's view of the running run (when user code asks for more than its
+    name and id)."""
+    def load() -> Any:
+        from kubeline.client import Client
+
+        return Client(namespace=namespace).get_pipeline_run(run)
+
+    return load
+
 def step_context_for(inv: Invocation, store: Any = None) -> Any:
     """The :class:`~kubeline.context.StepContext` a step sees while it runs."""
     from kubeline.context import RunInfo, StepContext, StepRunInfo
@@ -262,7 +274,8 @@ def step_context_for(inv: Invocation, store: Any = None) -> Any:
     step = inv.step
     params = dict(inv.parameters)
     return StepContext(
-        pipeline_run=RunInfo(inv.run, inv.run_uid, inv.pipeline_name, inv.namespace),
+        pipeline_run=RunInfo(inv.run, inv.run_uid, inv.pipeline_name, inv.namespace,
+                             load=_run_view_loader(inv.run, inv.namespace)),
         step_run=StepRunInfo(step.id, step.name, inv.attempt, params,
                              id=f"{inv.run_uid}/{step.id}",
                              config=step_run_config(step, params)),

@@ -168,7 +168,7 @@ def test_inline_colours_match_the_frontend_table() -> None:
 
     from kubeline.ui.inline import STATUS_COLORS
 
-    ts = (Path(__file__).parents[2] / "ui" / "src" / "colors.ts").read_text()
+    ts = (Path(__file__).parents[4] / "ui" / "src" / "colors.ts").read_text()
     for phase, colour in STATUS_COLORS.items():
         assert f'{phase}: "{colour}"' in ts, phase
 

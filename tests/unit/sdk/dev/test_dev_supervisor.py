@@ -9,7 +9,7 @@ import sys
 import time
 
 import pytest
-from kubeline.dev import supervisor
+from kubeline.dev import restart_log, supervisor
 from kubeline.dev.cluster import DevCluster
 from kubeline.dev.paths import DevPaths
 from kubeline.dev.procs import wait_for
@@ -44,11 +44,11 @@ def test_a_crashed_component_is_restarted_and_the_event_logged(dev, capsys):
     assert sup.tick() == ["b"]
     assert dev.procs.get("b") and dev.procs.get("b").pid != old
     assert dev.procs.get("a"), "the healthy one was left alone"
-    started, ready = [e for e in supervisor.read_events(dev.paths) if e["component"] == "b"]
+    started, ready = [e for e in restart_log.read_events(dev.paths) if e["component"] == "b"]
     assert started["event"] == "restarted" and started["oldPid"] == old
     assert started["lastError"] == "E1201 0 x] up", "the last error line of its log"
     assert ready["event"] == "ready" and ready["pid"] == dev.procs.get("b").pid
-    assert supervisor.restart_counts(dev.paths) == {"b": 1}
+    assert restart_log.restart_counts(dev.paths) == {"b": 1}
     assert "restarted component=b" in capsys.readouterr().out
 
 
@@ -87,7 +87,7 @@ def test_events_count_from_the_supervisors_last_start(dev):
     sup._event(event="restarted", component="a", reason="x")
     sup._event(event="started", pid=2, component=None)
     sup._event(event="restarted", component="b", reason="y")
-    assert supervisor.restart_counts(dev.paths) == {"b": 1}
+    assert restart_log.restart_counts(dev.paths) == {"b": 1}
 
 
 def test_the_supervisor_process_restarts_a_killed_component(dev):
@@ -96,9 +96,9 @@ def test_the_supervisor_process_restarts_a_killed_component(dev):
     dev.start_supervisor()
     try:
         wait_for("supervisor start event",
-                 lambda: supervisor.read_events(dev.paths)[:1] != [], 10)
+                 lambda: restart_log.read_events(dev.paths)[:1] != [], 10)
         old = _kill(dev, "versitygw")
-        wait_for("the restart", lambda: supervisor.restart_counts(dev.paths), 15)
+        wait_for("the restart", lambda: restart_log.restart_counts(dev.paths), 15)
         assert dev.procs.get("versitygw").pid != old
     finally:
         dev.procs.stop("supervisor", timeout=5)
