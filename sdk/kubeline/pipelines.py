@@ -83,7 +83,30 @@ def _load_yaml(path: str | Path) -> dict[str, Any]:
         raise ConfigurationError(f"configuration file {path} is not valid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigurationError(f"configuration file {path} must hold a mapping at top level")
-    return data
+    return expand_env(data, str(path))
+
+
+def expand_env(value: Any, where: str) -> Any:
+    """ZenML's ``${VAR}`` references in a YAML configuration, filled from the environment;
+    an unset variable is an error naming it."""
+    import os
+    import re
+
+    if isinstance(value, dict):
+        return {k: expand_env(v, where) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_env(v, where) for v in value]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise ConfigurationError(f"{where}: environment variable {name} (${{{name}}}) "
+                                     "is not set")
+        return os.environ[name]
+
+    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", fill, value)
 
 
 #: ZenML's YAML spellings -> the keyword they stand for.

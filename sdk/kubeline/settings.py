@@ -47,12 +47,57 @@ class ResourceSettings:
 
 @dataclass(frozen=True)
 class DockerSettings:
-    """Image settings: ``image`` (or ``parent_image``); ``code_in_image`` skips the code archive."""
+    """Image settings: ``image`` (or ``parent_image``); ``code_in_image`` skips the code archive;
+    ``environment`` goes into the step Pods. ZenML's image-building fields are accepted at
+    their defaults; any other value raises (Kubeline builds no images: see
+    :data:`IMAGE_BUILD_FIELDS`)."""
 
     image: str | None = None
     parent_image: str | None = None
     code_in_image: bool | None = None
     environment: dict[str, str] = field(default_factory=dict)
+    skip_build: bool = False
+    requirements: Any = None
+    required_integrations: list[str] = field(default_factory=list)
+    apt_packages: list[str] = field(default_factory=list)
+    dockerfile: str | None = None
+    build_context_root: str | None = None
+    python_package_installer: Any = None
+    replicate_local_python_environment: Any = None
+    install_stack_requirements: bool = True
+    copy_files: bool = True
+    copy_global_config: bool = True
+    allow_including_files_in_images: bool = True
+    allow_download_from_code_repository: bool = True
+    allow_download_from_artifact_store: bool = True
+    user: str | None = None
+    target_repository: str | None = None
+    prevent_build_reuse: bool = False
+    build_config: Any = None
+    parent_image_build_config: Any = None
+    dockerignore: str | None = None
+
+    def __post_init__(self) -> None:
+        changed = [name for name, default in IMAGE_BUILD_FIELDS.items()
+                   if getattr(self, name) not in default]
+        if changed:
+            raise ConfigurationError(
+                f"DockerSettings {changed} are not supported: Kubeline builds no images; build "
+                "your image with these in it (see docs/authoring.md) and give it as "
+                "parent_image or image")
+
+
+#: ZenML's image-building fields of DockerSettings and the values Kubeline accepts for them
+#: (what it does anyway: it never builds, it ships the code as an archive).
+IMAGE_BUILD_FIELDS: dict[str, tuple[Any, ...]] = {
+    "requirements": (None, [], ""), "required_integrations": ([],), "apt_packages": ([],),
+    "dockerfile": (None,), "build_context_root": (None,), "python_package_installer": (None,),
+    "replicate_local_python_environment": (None,), "copy_files": (True,),
+    "allow_including_files_in_images": (True,), "allow_download_from_code_repository": (True,),
+    "allow_download_from_artifact_store": (True,), "user": (None,),
+    "target_repository": (None,), "prevent_build_reuse": (False,), "build_config": (None,),
+    "parent_image_build_config": (None,), "dockerignore": (None,),
+}
 
 
 @dataclass(frozen=True)
@@ -298,6 +343,9 @@ def options_from_kwargs(where: str, **kw: Any) -> StepOptions:
         )
     docker = settings.get("docker")
     if isinstance(docker, dict):
+        unknown_docker = sorted(set(docker) - {f.name for f in fields(DockerSettings)})
+        if unknown_docker:
+            raise ConfigurationError(f"{where}: unknown DockerSettings field(s) {unknown_docker}")
         docker = DockerSettings(**docker)
     if docker is not None and not isinstance(docker, DockerSettings):
         raise ConfigurationError(f"{where}: settings['docker'] must be a dict or DockerSettings")
