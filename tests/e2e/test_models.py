@@ -212,6 +212,38 @@ def test_runs_started_together_get_distinct_version_numbers(cluster: Any, step_n
         assert mv.get_model_artifact("weights").id == view.steps["weights"].output.id
 
 
+def test_named_version_templates_and_missing_stages(cluster: Any, step_namespace: str,
+                                                   operator: Any, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    from kubeline.client import Client
+    from kubeline.errors import RunFailedError
+
+    monkeypatch.setenv("KUBELINE_NAMESPACE", step_namespace)
+    mod = load_pipeline(tmp_path, monkeypatch, (
+        "@step\n"
+        "def one() -> int:\n"
+        "    return 1\n\n"
+        "@pipeline(model=Model(name='templated', version='rc_{date}'))\n"
+        "def named():\n"
+        "    one()\n\n"
+        "@pipeline(model=Model(name='templated', version='staging'))\n"
+        "def staged():\n"
+        "    one()\n"))
+    today = datetime.now(UTC).strftime("%Y_%m_%d")
+    first = mod.named()
+    assert first.status == "completed", (first.status, first.message)
+    assert first.k8s_status["model"]["version"] == f"rc_{today}"
+    again = mod.named()  # the same name: the same version, not a new one
+    assert again.k8s_status["model"]["object"] == first.k8s_status["model"]["object"]
+    versions = Client().list_model_versions("templated")
+    assert [(v.name, v.number) for v in versions] == [(f"rc_{today}", 1)]
+    # No version in staging: the run fails before any Pod, saying so.
+    with pytest.raises(RunFailedError, match="has no version in stage 'staging'"):
+        mod.staged()
+
+
 # ----------------------------------------------------------------------------- stages
 
 

@@ -16,6 +16,7 @@ from fake_kube import FakeKube, load_objects
 from kubeline.cli.main import cli
 from kubeline.client import Client
 from kubeline.enums import ModelStages
+from kubeline.errors import NotFoundError
 from kubeline.resources import names as n
 from kubeline_operator.models_ctl import version_entry
 from kubeline_operator.models_plan import plan_stages
@@ -105,3 +106,16 @@ def test_model_version_artifacts_by_type(kube: OperatedKube) -> None:
     assert prod.get_data_artifact("trained_model") is None
     assert list(prod.model_artifacts) == ["trained_model"]
     assert prod.get_artifact("nope") is None
+
+
+def test_versions_by_id_and_deleted_by_id(kube: OperatedKube) -> None:
+    client = Client(kube=kube)  # type: ignore[arg-type]
+    v1 = client.get_model_version("iris_classifier", 1)
+    assert client.get_model_version(model_version_name_or_number_or_id=v1.id).name == "1"
+    assert client.get_model_version("iris_classifier", v1.id).object_name == v1.object_name
+    client.delete_model_version(v1.id)
+    assert [v.name for v in client.list_model_versions("iris_classifier")] == ["2"]
+    with pytest.raises(NotFoundError, match="no version '1'"):
+        client.get_model_version("iris_classifier", "1")
+    with pytest.raises(NotFoundError, match="no model version with id"):
+        client.delete_model_version(v1.id)
