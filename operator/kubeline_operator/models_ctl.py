@@ -54,6 +54,7 @@ log = logging.getLogger("kubeline.operator")
 ATTEMPTS = 10
 OVERLAY_TTL_SECONDS = 120.0
 MAX_LINKS = 256
+MODEL_CACHE_SIZE = 2000
 
 
 def version_entry(body: Any) -> VersionEntry | None:
@@ -103,6 +104,7 @@ class ModelControl:
         self.stores = stores  # model_versions_index: (namespace, model) -> VersionEntry
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._created: dict[tuple[str, str], tuple[VersionEntry, float]] = {}
+        self._models: dict[tuple[str, str], dict[str, Any]] = {}  # last Model copy seen
 
     # ------------------------------------------------------------ views
     def lock(self, namespace: str, model: str) -> asyncio.Lock:
@@ -135,11 +137,16 @@ class ModelControl:
 
     # ------------------------------------------------------------ models and numbers
     async def ensure_model(self, namespace: str, model: str,
-                           config: ModelConfig | None = None) -> dict[str, Any]:
-        """The Model object, created (from ``config``) when missing."""
+                           config: ModelConfig | None = None, fresh: bool = False
+                           ) -> dict[str, Any]:
+        """The Model object (the last copy this process read or wrote unless ``fresh``),
+        created (from ``config``) when missing."""
         name = model_object_name(model)
+        key = (namespace, name)
+        if not fresh and key in self._models:
+            return self._models[key]
         try:
-            return await self.api.get(MODELS, namespace, name)
+            return self._keep(key, await self.api.get(MODELS, namespace, name))
         except Gone:
             pass
         spec: dict[str, Any] = {"name": model}
@@ -151,26 +158,48 @@ class ModelControl:
         body = {"kind": "Model", "spec": spec,
                 "metadata": {"name": name, "annotations": {ANNOTATION_NAME: model}}}
         try:
-            return await self.api.create(MODELS, namespace, body)
+            return self._keep(key, await self.api.create(MODELS, namespace, body))
         except Conflict:
-            return await self.api.get(MODELS, namespace, name)
+            return self._keep(key, await self.api.get(MODELS, namespace, name))
+
+    def _keep(self, key: tuple[str, str], obj: dict[str, Any]) -> dict[str, Any]:
+        self._models[key] = obj
+        if len(self._models) > MODEL_CACHE_SIZE:
+            self._models.pop(next(iter(self._models)))
+        return obj
+
+    async def _patch_model_status(self, namespace: str, model: str,
+                                  compute: Any) -> dict[str, Any] | None:
+        """Patch the Model's status with ``compute(status)`` (None: nothing to do), guarded
+        by the resourceVersion of the copy it was computed from; a conflict re-reads."""
+        fresh = False
+        for _ in range(ATTEMPTS):
+            obj = await self.ensure_model(namespace, model, fresh=fresh)
+            patch = compute(obj.get("status") or {})
+            if patch is None:
+                return obj
+            name = obj["metadata"]["name"]
+            body = {"metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]},
+                    "status": patch}
+            try:
+                return self._keep((namespace, name),
+                                  await self.api.patch_status(MODELS, namespace, name, body))
+            except (Conflict, Gone):
+                self._models.pop((namespace, name), None)
+                fresh = True
+        raise RuntimeError(f"could not update model '{model}' after {ATTEMPTS} conflicts")
 
     async def allocate_number(self, namespace: str, model: str) -> int:
         """The next version number of ``model``: a compare-and-swap on status.lastNumber."""
         floor = max((v.number or 0 for v in self.versions(namespace, model)), default=0)
-        for _ in range(ATTEMPTS):
-            obj = await self.ensure_model(namespace, model)
-            last = int((obj.get("status") or {}).get("lastNumber") or 0)
-            number = max(last, floor) + 1
-            body = {"metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]},
-                    "status": {"lastNumber": number}}
-            try:
-                await self.api.patch_status(MODELS, namespace, obj["metadata"]["name"], body)
-            except Conflict:
-                continue
-            return number
-        raise RuntimeError(f"could not allocate a version number of model '{model}' "
-                           f"after {ATTEMPTS} conflicts")
+        taken: list[int] = []
+
+        def take(status: dict[str, Any]) -> dict[str, Any]:
+            taken[:] = [max(int(status.get("lastNumber") or 0), floor) + 1]
+            return {"lastNumber": taken[0]}
+
+        await self._patch_model_status(namespace, model, take)
+        return taken[0]
 
     async def create_version(self, namespace: str, model: str, version: str | None, run: str,
                              config: ModelConfig | None) -> VersionEntry:
@@ -368,18 +397,5 @@ class ModelControl:
             await self._model_status(namespace, model, plan.model_status)
 
     async def _model_status(self, namespace: str, model: str, status: dict[str, Any]) -> None:
-        for _ in range(ATTEMPTS):
-            try:
-                obj = await self.api.get(MODELS, namespace, model_object_name(model))
-            except Gone:
-                obj = await self.ensure_model(namespace, model)
-            current = obj.get("status") or {}
-            if all(current.get(k) == v for k, v in status.items()):
-                return
-            try:
-                await self.api.patch_status(MODELS, namespace, obj["metadata"]["name"], {
-                    "metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]},
-                    "status": status})
-                return
-            except Conflict:
-                continue
+        await self._patch_model_status(namespace, model, lambda current: None if all(
+            current.get(k) == v for k, v in status.items()) else status)
