@@ -5,50 +5,18 @@ Each test leaves the cluster up and healthy (it ends with ``up`` and a Pod runni
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
+from cluster_ops import dev_cluster, kill_everything, node_ready, pod_runs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.cluster_restart]
-
-
-def dev_cluster():
-    from kubeline.dev.cluster import DevCluster
-
-    dev = DevCluster(log=lambda m: print(f"[dev] {m}", flush=True))
-    if not dev.procs.get("kube-apiserver"):
-        pytest.fail("the local cluster is not running")
-    return dev
-
-
-def pod_runs(cluster, namespace: str, name: str) -> None:
-    cluster.kubectl("run", name, "-n", namespace, "--image=localhost/kubeline/pause:3.10",
-                    "--image-pull-policy=Never", "--restart=Never")
-    cluster.kubectl("wait", f"pod/{name}", "-n", namespace, "--for=condition=Ready",
-                    "--timeout=120s", timeout=150)
-
-
-def node_ready(cluster) -> bool:
-    node = json.loads(cluster.kubectl("get", "nodes", "-o", "json").stdout)["items"][0]
-    return {c["type"]: c["status"] for c in node["status"]["conditions"]}["Ready"] == "True"
-
-
-def kill_everything(dev) -> list[str]:
-    """SIGKILL every process of the cluster (the supervisor first, so it restarts nothing)."""
-    from kubeline.dev.cluster import SUPERVISOR
-
-    procs = sorted(dev.procs.running(), key=lambda p: p.name != SUPERVISOR)
-    for p in procs:
-        os.kill(p.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while dev.procs.running() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert dev.procs.running() == [], "processes survived SIGKILL"
-    return [p.name for p in procs]
 
 
 def test_up_after_sigkill_recovers(cluster, namespace):
@@ -167,3 +135,44 @@ def test_up_gives_up_on_a_component_that_keeps_exiting(cluster):
         blocker.close()
         dev.up()
     assert dev.health_problem() is None
+
+
+ROOT = Path(__file__).resolve().parents[2]
+BROKEN_SESSION_LIMIT_S = 300.0
+
+
+def test_a_stopped_kubelet_fails_a_test_session_fast_and_clearly(cluster):
+    """With the kubelet (and the supervisor) stopped, a pytest session of real cluster tests
+    ends within 5 minutes, every cluster test failing with the reason, instead of each one
+    waiting on Pending Pods until its timeout. The kubelet is restored afterwards."""
+    from kubeline.dev.cluster import SUPERVISOR
+
+    dev = dev_cluster()
+    dev.procs.stop(SUPERVISOR)
+    dev.procs.stop("kubelet")
+    try:
+        start = time.monotonic()
+        try:
+            out = subprocess.run(
+                [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA",
+                 "--cluster=existing", "tests/e2e/test_cluster.py"],
+                cwd=ROOT, capture_output=True, text=True, timeout=BROKEN_SESSION_LIMIT_S,
+                env={**os.environ, "KUBELINE_TEST_KUBECONFIG": str(dev.paths.kubeconfig)},
+            )
+        except subprocess.TimeoutExpired as exc:
+            pytest.fail(f"the session against the broken cluster still ran after "
+                        f"{BROKEN_SESSION_LIMIT_S:.0f}s:\n{exc.stdout}")
+        took = time.monotonic() - start
+        text = out.stdout + out.stderr
+        print(f"session against a stopped kubelet ended in {took:.0f}s:\n{text[-3000:]}")
+        assert out.returncode == 1, text
+        assert took < BROKEN_SESSION_LIMIT_S
+        errors = [line for line in text.splitlines() if line.startswith("ERROR ")]
+        assert len(errors) >= 6 and " passed" not in text.splitlines()[-1], text
+        reason = "the cluster is broken, so this test cannot run: kubelet is stopped"
+        assert text.count(reason) >= len(errors), text
+        assert str(dev.procs.log_file("kubelet")) in text, "the reason names the log"
+    finally:
+        dev.up()
+    assert dev.health_problem() is None
+    assert node_ready(cluster)
