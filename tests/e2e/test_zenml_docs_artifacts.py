@@ -32,6 +32,20 @@ def test_artifacts_page(docs: ModuleType) -> None:
 
     run = docs.simple_pipeline()
     processed = run.steps["process_data"].output.load()
+    # The Client page's snippets against this run (examples/zenml_docs/client_page.py).
+    from client_page import client_page
+
+    seen = client_page(run.name)
+    assert seen["runs"][0] == run.name and seen["pipeline"] == "simple_pipeline"
+    assert "process_data" not in seen["artifacts"]  # unnamed outputs: <pipeline>::<step>::output
+    assert "simple_pipeline::process_data::output" in seen["artifacts"]
+    assert seen["data_type"] == "DataFrame" and seen["orchestrators"] == ["kubernetes"]
+    assert seen["user"] and seen["stack"] == "kubeline"
+    assert seen["pages"][0] >= 1 and seen["pages"][2] == seen["pages"][0] + seen["pages"][1]
+    assert seen["duration"] > 0 and seen["steps"] == ["create_data", "process_data"]
+    assert sorted(seen["run_artifacts"]) == ["simple_pipeline::create_data::output",
+                                             "simple_pipeline::process_data::output"]
+    assert seen["loaded"] == ["DataFrame", "DataFrame"]
     assert list(processed["feature_3"]) == [4, 10, 18]
     # Accessing artifacts after pipeline runs
     pipeline_run = Client().get_pipeline_run(run.id)

@@ -18,7 +18,8 @@ def artifact() -> None:
 @click.pass_context
 def list_artifacts(ctx: click.Context, name: str | None, output: str) -> None:
     """List artifacts with their version counts and latest version."""
-    arts = get_client(ctx).list_artifacts(name=name)
+    arts = get_client(ctx).list_artifacts(name=f"contains:{name}" if name else None,
+                                          size=10_000)
     if output != "table":
         emit_data({"artifacts": [
             {"name": a.name, "versions": list(a.versions), "latest": a.latest.version}

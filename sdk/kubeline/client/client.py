@@ -529,14 +529,76 @@ class Client(ModelOps):
             )
         return view
 
-    def list_artifacts(self, name: str | None = None) -> list[ArtifactView]:
-        """Artifacts (grouped from their versions), by name; ``name`` filters on a substring."""
+    def list_artifacts(self, name: str | None = None, sort_by: str = "asc:name",
+                       page: int = 1, size: int = 100, pipeline_run_id: str | None = None,
+                       tags: Any = None, **kwargs: Any) -> Page[ArtifactView]:
+        """Artifacts (grouped from their versions), by name; ``name`` is a ZenML filter
+        (``"contains:iris"``; plain: exact), ``pipeline_run_id`` the run that produced a
+        version (label-selected), ``tags`` filters versions' tags."""
+        if kwargs:
+            raise ConfigurationError(
+                f"unknown filter(s) {sorted(kwargs)} for list_artifacts (Kubeline has no users "
+                "or stacks to filter by)")
+        selector = None
+        if pipeline_run_id is not None:
+            run = self.get_pipeline_run(pipeline_run_id, allow_name_prefix_match=False)
+            selector = f"{names.LABEL_RUN}={names.label_value(run.object_name)}"
+        wanted = [tags] if isinstance(tags, str) else list(tags or [])
         grouped: dict[str, list[dict[str, Any]]] = {}
-        for obj in self.kube.iter(names.ARTIFACT_VERSIONS):
+        for obj in self.kube.iter(names.ARTIFACT_VERSIONS, selector):
             art = ArtifactVersionSpecView(obj.get("spec")).artifact_name
-            if not name or name in art:
+            if matches(art, name) and all(
+                    matches(ArtifactVersionView(self, obj).tags, t) for t in wanted):
                 grouped.setdefault(art, []).append(obj)
-        return [ArtifactView(self, art, objs) for art, objs in sorted(grouped.items())]
+        views = [ArtifactView(self, art, objs) for art, objs in sorted(grouped.items())]
+        order, _, key = sort_by.rpartition(":")
+        if key != "name" or order not in ("", "asc", "desc") or page < 1 or size < 1:
+            raise ConfigurationError("list_artifacts sorts by name ('asc:name' or 'desc:name'); "
+                                     "page and size start at 1")
+        if order == "desc":
+            views.reverse()
+        return Page(views[(page - 1) * size: page * size], index=page, size=size,
+                    total=len(views))
+
+    def get_artifact_data(self, name_id_or_prefix: str, version: str | None = None) -> Any:
+        """The loaded data of an artifact version (by id, or name and version / latest)."""
+        return self.get_artifact_version(name_id_or_prefix, version).load()
+
+    def list_run_steps(self, pipeline_run_id: str | None = None, name: Any = None,
+                       status: Any = None, page: int = 1, size: int = 100,
+                       **kwargs: Any) -> Page[Any]:
+        """The steps of a run (ZenML's ``list_run_steps``), filtered by name and status."""
+        if kwargs:
+            raise ConfigurationError(f"unknown filter(s) {sorted(kwargs)} for list_run_steps")
+        if pipeline_run_id is None:
+            raise ConfigurationError("list_run_steps needs pipeline_run_id= (steps live in "
+                                     "their run in Kubeline)")
+        steps = [s for s in self.get_pipeline_run(pipeline_run_id).steps.values()
+                 if matches(s.name, name) and matches(s.status, status)]
+        return Page(steps[(page - 1) * size: page * size], index=page, size=size,
+                    total=len(steps))
+
+    @property
+    def active_user(self) -> Any:
+        """Who the API server says you are (SelfSubjectReview): ``.name``, ``.id``, ``.groups``."""
+        from kubeline.client.stack import active_user
+
+        return active_user(self.kube)
+
+    @property
+    def active_stack_model(self) -> Any:
+        return self.active_stack
+
+    def list_stacks(self) -> list[Any]:
+        """Kubeline's one stack."""
+        return [self.active_stack]
+
+    def list_stack_components(self, component_type: str | None = None) -> list[Any]:
+        """The stack's components (orchestrator, artifact store), by ZenML component type."""
+        stack = self.active_stack
+        kinds = ("orchestrator", "artifact_store")
+        kind = getattr(component_type, "value", component_type)
+        return [getattr(stack, k) for k in kinds if kind is None or k == kind]
 
     def get_artifact_version(self, name_id_or_prefix: str | None = None,
                              version: str | int | None = None, *,

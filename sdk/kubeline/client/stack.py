@@ -45,9 +45,30 @@ class ActiveStack:
         return StackComponentInfo(name="kubeline-s3", flavor="s3", path=store.root)
 
     def __getattr__(self, item: str) -> Any:
-        if item.startswith("_"):
-            raise AttributeError(item)
+        if item.startswith("_") or item in ("name", "orchestrator", "artifact_store"):
+            raise AttributeError(item)  # a failure inside those properties, not a component
         raise ConfigurationError(
             f"the stack has no {item}: Kubeline's stack is fixed (the Kubernetes orchestrator "
             "and the S3 artifact store); stack components such as alerters or experiment "
             "trackers do not exist (docs/authoring.md, Differences from ZenML)")
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """The authenticated identity: ``name`` (user or ServiceAccount), ``id`` (uid), ``groups``."""
+
+    name: str
+    id: str
+    groups: tuple[str, ...] = ()
+
+
+def active_user(kube: Any) -> UserInfo:
+    """Ask the API server who we are (authentication.k8s.io/v1 SelfSubjectReview)."""
+    from kubernetes import client
+
+    api = client.AuthenticationV1Api(kube.api_client)
+    kube.requests += 1
+    review = api.create_self_subject_review(
+        client.V1SelfSubjectReview(metadata=client.V1ObjectMeta()))
+    info = review.status.user_info
+    return UserInfo(name=info.username or "", id=info.uid or "", groups=tuple(info.groups or ()))

@@ -276,3 +276,51 @@ def test_a_refusal_inside_a_step_names_what_steps_may_do(monkeypatch) -> None:
     monkeypatch.setenv("KUBELINE_API_ACCESS", "read")
     text = str(translate_api_error(exc, "secrets/x"))
     assert "API access is 'read'" in text and "steps.allowTriggeringRuns=true" in text
+
+
+# ----------------------------------------------------------------------------- the Client page
+
+
+@pytest.fixture
+def recorded() -> Any:
+    from fake_kube import FakeKube, load_objects
+    from kubeline.client import Client
+
+    namespace, objects = load_objects()
+    return Client(kube=FakeKube(objects, namespace))  # type: ignore[arg-type]
+
+
+def test_list_artifacts_pages_filters_and_by_run(recorded: Any) -> None:
+    from fake_kube import R1
+
+    page = recorded.list_artifacts(size=3)
+    assert page.total >= 7 and len(page) == 3 and page.total_pages >= 3
+    assert [a.name for a in recorded.list_artifacts(name="startswith:X_")] == ["X_test",
+                                                                                "X_train"]
+    by_run = recorded.list_artifacts(pipeline_run_id=R1)
+    assert "trained_model" in [a.name for a in by_run]
+    with pytest.raises(ConfigurationError, match="no users"):
+        recorded.list_artifacts(user_id="u1")
+
+
+def test_list_run_steps_and_stack_components(recorded: Any) -> None:
+    from fake_kube import R1
+
+    steps = recorded.list_run_steps(pipeline_run_id=R1)
+    assert [s.name for s in steps] == ["training_data_loader", "svc_trainer", "evaluator"]
+    assert [s.name for s in recorded.list_run_steps(pipeline_run_id=R1,
+                                                    name="startswith:svc")] == ["svc_trainer"]
+    assert [c.flavor for c in recorded.list_stack_components(component_type="orchestrator")] == [
+        "kubernetes"]
+    assert recorded.active_stack_model.name == "kubeline"
+    assert [s.name for s in recorded.list_stacks()] == ["kubeline"]
+
+
+def test_run_and_step_status_are_execution_statuses(recorded: Any) -> None:
+    from fake_kube import R1
+
+    run = recorded.get_pipeline_run(R1)
+    assert run.status.is_finished and run.status == "completed" and run.status.value == "completed"
+    assert all(s.status.is_successful for s in run.steps.values())
+    output = run.steps["svc_trainer"].outputs["trained_model"]
+    assert output[0] is output and list(output) == [output] and len(output) == 1

@@ -306,7 +306,8 @@ def test_list_artifact_versions_and_artifacts(client: Client) -> None:
     assert [v.version for v in client.list_artifact_versions(name="iris_dataset")] == [
         "2023", "2022"]
     assert {v.name for v in client.list_artifact_versions(run=R1)} >= {"X_train", "trained_model"}
-    assert [a.name for a in client.list_artifacts(name="iris")] == ["iris_dataset"]
+    assert [a.name for a in client.list_artifacts(name="contains:iris")] == ["iris_dataset"]
+    assert [a.name for a in client.list_artifacts(name="iris_dataset")] == ["iris_dataset"]
 
 
 def test_visualize_outside_a_notebook_saves_files(client: Client, tmp_path: Path,
