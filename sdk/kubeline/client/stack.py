@@ -70,5 +70,7 @@ def active_user(kube: Any) -> UserInfo:
     kube.requests += 1
     review = api.create_self_subject_review(
         client.V1SelfSubjectReview(metadata=client.V1ObjectMeta()))
-    info = review.status.user_info
+    info = review.status.user_info if review.status else None
+    if info is None:
+        return UserInfo(name="", id="")
     return UserInfo(name=info.username or "", id=info.uid or "", groups=tuple(info.groups or ()))
