@@ -440,7 +440,8 @@ def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str
         outputs = []
         substitutions = {**options.substitutions, **opts.substitutions}
         for out in inv.outputs:
-            override = opts.output_materializers.get(out.name)
+            override = opts.output_materializers.get(
+                out.name, opts.output_materializers.get("*"))
             outputs.append(StepOutput(
                 name=out.name,
                 materializer=(materializer_path_of(override) if override is not None

@@ -308,6 +308,22 @@ def hook_source(hook: Any, where: str, kind: str) -> Any:
     return hook
 
 
+#: ``output_materializers=SomeMaterializer`` (no mapping): the materializer of every output.
+ALL_OUTPUTS = "*"
+
+
+def _output_materializers(value: Any, where: str) -> dict[str, Any]:
+    """ZenML's forms: {output: materializer} or one materializer (class or source) for all."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, (str, type)):
+        return {ALL_OUTPUTS: value}
+    raise ConfigurationError(f"{where}: output_materializers must be a materializer or a "
+                             "mapping of output name to materializer")
+
+
 def options_from_kwargs(where: str, **kw: Any) -> StepOptions:
     """Build StepOptions from decorator / with_options keywords (``settings`` included)."""
     check_unsupported(where, kw)
@@ -382,7 +398,7 @@ def options_from_kwargs(where: str, **kw: Any) -> StepOptions:
         retry=normalize_retry(retry, where),
         timeout=_positive_seconds(timeout, "timeout", where),
         extra=dict(extra),
-        output_materializers=dict(kw.pop("output_materializers", None) or {}),
+        output_materializers=_output_materializers(kw.pop("output_materializers", None), where),
         hooks=hooks,
         substitutions=dict(substitutions),
         enable_artifact_metadata=flags.get("enable_artifact_metadata"),

@@ -98,3 +98,35 @@ def test_tags_page(docs: ModuleType) -> None:
         pipeline(tags=[Tag(name="an_exclusive_tag", exclusive=True)])(lambda: None)
     with pytest.raises(ConfigurationError, match="no artifact objects"):
         add_tags(tags=["my_tag"], artifact="my_output")
+
+
+@pytest.fixture
+def materializers(step_namespace: str, operator: Any,
+                  monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    monkeypatch.setenv("KUBELINE_NAMESPACE", step_namespace)
+    monkeypatch.syspath_prepend(str(DOCS))
+    sys.modules.pop("materializers_page", None)
+    yield importlib.import_module("materializers_page")
+    sys.modules.pop("materializers_page", None)
+
+
+def test_materializers_page(materializers: ModuleType) -> None:
+    m = materializers
+    run = m.custom_pipeline()
+    assert "Name: test, Records: [1, 2, 3]" in run.steps["use_my_class"].logs()
+    output = run.steps["create_my_class"].output
+    assert output.materializer == "materializers_page.MyClassMaterializer"
+    assert output.run_metadata["num_records"] == 3 and output.type == "DataArtifact"
+    assert [v["type"] for v in output.visualizations] == ["html"]
+    assert output.load().to_dict()["records"] == [1, 2, 3]
+
+    assert m.config_pipeline().steps["read_config"].output.load() == pytest.approx(0.1)
+    paths = m.training_pipeline()
+    assert "Training with features: feature1,feature2" in paths.steps["train_model"].logs()
+    files = sorted(p.name for p in paths.steps["prepare_dataset"].output.load().iterdir())
+    assert files == ["features.csv", "labels.csv"]
+
+    refs = m.example_pipeline()
+    logs = refs.steps["step_4"].logs()
+    assert refs.steps["step_2"].outputs["dict_"].uri in logs
+    assert refs.steps["step_3"].status == "completed"

@@ -148,6 +148,24 @@ class BaseMaterializer:
             data = self.artifact_store.read_bytes(self.path(rel))
             self._files[rel] = (hashlib.sha256(data).hexdigest(), len(data))
 
+    def get_temporary_directory(self, delete_at_exit: bool = True) -> Any:
+        """A local temporary directory (a context manager yielding its path), removed on exit
+        unless ``delete_at_exit`` is False."""
+        import contextlib
+        import shutil
+        import tempfile
+
+        @contextlib.contextmanager
+        def temporary() -> Any:
+            path = tempfile.mkdtemp(prefix="kubeline-materializer-")
+            try:
+                yield path
+            finally:
+                if delete_at_exit:
+                    shutil.rmtree(path, ignore_errors=True)
+
+        return temporary()
+
     def save_visualization(self, name: str, data: bytes, kind: str) -> str:
         uri = visualization_uri(self.uri, name)
         self.artifact_store.write_bytes(uri, data)

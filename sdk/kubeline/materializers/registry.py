@@ -66,6 +66,13 @@ class MaterializerRegistry:
     def register_materializer_type(self, key: type, materializer: type) -> None:
         self._types[key] = materializer
 
+    def register_and_overwrite_type(self, key: type, type_: type) -> None:
+        """ZenML's name: ``type_`` becomes the materializer of ``key`` (and its subclasses)."""
+        self._types[key] = type_
+
+    def get_materializer_types(self) -> dict[type, type]:
+        return dict(self._types)
+
     def __contains__(self, key: type) -> bool:
         return self.path_for(key) not in (AUTO, FALLBACK)
 
