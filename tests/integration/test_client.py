@@ -25,6 +25,8 @@ from kubeline.client import Client
 from kubeline.errors import ConfigurationError, NotFoundError, PermissionDeniedError
 from kubeline.kube import Kube
 from kubeline.resources import names as n
+from kubeline.resources.invocation import Invocation
+from kubeline.resources.models import StepSpec
 
 pytestmark = pytest.mark.integration
 
@@ -120,8 +122,12 @@ def test_trigger_snapshot_creates_a_valid_run_and_links_its_trigger(
     with pytest.raises(ConfigurationError, match="has no parameter 'C'"):
         client.trigger_pipeline(snapshot_name_or_id="nightly", run_configuration={
             "steps": {"svc_trainer": {"parameters": {"C": 1}}}})
-    monkeypatch.setenv("KUBELINE_INVOCATION", json.dumps(
-        {"run": R1, "step": {"id": "evaluator", "name": "evaluator"}}))
+    # Inside a step Pod: the invocation as the operator writes it (the contract's model).
+    monkeypatch.setenv("KUBELINE_INVOCATION", Invocation(
+        namespace=recorded.namespace, pipeline="training-pipeline", run=R1,
+        outputs_uri="s3://b/artifacts", step=StepSpec(
+            name="evaluator", id="evaluator", function="evaluator",
+            entrypoint="steps:evaluator", code_hash="0")).to_json())
     config = client.get_snapshot("nightly").config_template
     config.steps["svc_trainer"].parameters["gamma"] = 0.05
     run = client.trigger_pipeline("training_pipeline", run_configuration=config)
