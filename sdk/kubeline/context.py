@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubeline.errors import KubelineError
+from kubeline.errors import KubelineError, StepContextError
 
 _STEP_CONTEXT: contextvars.ContextVar[StepContext | None] = contextvars.ContextVar(
     "kubeline_step_context", default=None
@@ -101,6 +101,8 @@ class StepContext:
     outputs_uri: str | None = None
     #: Output name -> artifact name, so ``artifact_name=`` may give either.
     artifact_names: dict[str, str] = field(default_factory=dict)
+    #: Output name -> declared materializer path.
+    output_materializers: dict[str, str] = field(default_factory=dict)
 
     @property
     def step_name(self) -> str:
@@ -130,6 +132,31 @@ class StepContext:
         name = self._output("remove_output_tags", output_name)
         self.output_tags[name] = [t for t in self.output_tags.get(name, []) if t not in tags]
 
+    def get_output_tags(self, output_name: str | None = None) -> list[str]:
+        """The tags added to an output so far in this step."""
+        return list(self.output_tags.get(self._output("get_output_tags", output_name), []))
+
+    def get_output_artifact_uri(self, output_name: str | None = None) -> str:
+        """Where an output's artifact is saved (side files may go beside it)."""
+        name = self._output("get_output_artifact_uri", output_name)
+        return f"{(self.outputs_uri or '').rstrip('/')}/{name}"
+
+    def get_output_materializer(self, output_name: str | None = None, *,
+                                custom_materializer_class: Any = None,
+                                data_type: Any = None) -> Any:
+        """An initialized materializer for an output (its declared one, the one for
+        ``data_type``, or ``custom_materializer_class``), writing to its URI."""
+        from kubeline.materializers.registry import import_object, materializer_registry
+
+        name = self._output("get_output_materializer", output_name)
+        cls = custom_materializer_class
+        if cls is None and data_type is not None:
+            cls = materializer_registry[data_type]
+        if cls is None:
+            declared = self.output_materializers.get(name)
+            cls = import_object(declared) if declared else materializer_registry[object]
+        return cls(self.get_output_artifact_uri(name), self.artifact_store)
+
     def add_step_metadata(self, metadata: dict[str, Any]) -> None:
         """Attach ``metadata`` to this step run."""
         _merge(self.step_metadata, metadata, f"step {self.step_name!r}")
@@ -150,7 +177,7 @@ class StepContext:
     def _output(self, what: str, output_name: str | None) -> str:
         if output_name is None:
             if len(self.output_names) != 1:
-                raise KubelineError(
+                raise StepContextError(
                     f"{what}: step '{self.step_name}' has {len(self.output_names)} outputs "
                     f"({', '.join(self.output_names) or 'none'}); name one with "
                     "output_name= (or artifact_name= in log_metadata)")
@@ -160,7 +187,7 @@ class StepContext:
         by_artifact = [o for o, a in self.artifact_names.items() if a == output_name]
         if len(by_artifact) == 1:
             return by_artifact[0]
-        raise KubelineError(
+        raise StepContextError(
             f"{what}: step '{self.step_name}' has no output {output_name!r} "
             f"(outputs: {', '.join(self.output_names) or 'none'})")
 
@@ -182,7 +209,7 @@ def get_step_context() -> StepContext:
     """The running step's context; raises outside a step."""
     ctx = _STEP_CONTEXT.get()
     if ctx is None:
-        raise KubelineError(
+        raise StepContextError(
             "get_step_context() works only while a step runs (inside its Pod), not when the "
             "function is called directly or while the pipeline is compiled"
         )
@@ -327,13 +354,17 @@ def bulk_log_metadata(metadata: dict[str, Any], pipeline_runs: list[Any] | None 
             "(infer_artifacts=True) and its run's model version (infer_models=True); existing "
             "artifact or model versions cannot be changed")
     for run in pipeline_runs or []:
-        log_metadata(metadata, run_id_name_or_prefix=str(getattr(run, "id", run)))
+        key = getattr(run, "value", None) or getattr(run, "id", None) or run
+        log_metadata(metadata, run_id_name_or_prefix=str(key))
     for step_run in step_runs or []:
-        key = str(getattr(step_run, "name", step_run))
-        if "/" in key:
-            log_metadata(metadata, step_id=key)
+        step_id = getattr(step_run, "id", None)
+        owner = getattr(step_run, "run", None)
+        if owner is not None:  # StepRunIdentifier(name=..., run=...): the run must be this one
+            log_metadata({}, run_id_name_or_prefix=str(getattr(owner, "value", owner)))
+        if step_id and "/" in str(step_id):
+            log_metadata(metadata, step_id=str(step_id))
         else:
-            log_metadata(metadata, step_name=key)
+            log_metadata(metadata, step_name=str(getattr(step_run, "name", step_run)))
     if infer_artifacts:
         for name in ctx.output_names:
             log_metadata(metadata, artifact_name=name)

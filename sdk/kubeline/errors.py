@@ -63,3 +63,8 @@ class RunFailedError(KubelineError, RuntimeError):
 class InvalidRunConfiguration(ConfigurationError):
     """A run configuration does not fit its snapshot (unknown step or parameter, a value of
     the wrong type, a required parameter without a value); nothing was started."""
+
+
+class StepContextError(KubelineError, RuntimeError):
+    """``get_step_context()`` outside a running step, or an output helper naming no single
+    output (a ``RuntimeError``, as ZenML's)."""

@@ -130,3 +130,41 @@ def test_materializers_page(materializers: ModuleType) -> None:
     logs = refs.steps["step_4"].logs()
     assert refs.steps["step_2"].outputs["dict_"].uri in logs
     assert refs.steps["step_3"].status == "completed"
+
+
+@pytest.fixture
+def metadata_page(step_namespace: str, operator: Any, cluster: Any,
+                  monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    from step_rbac import chart_step_rbac
+
+    chart_step_rbac(cluster, step_namespace)  # `inputs["x"].run_metadata` reads the API
+    monkeypatch.setenv("KUBELINE_NAMESPACE", step_namespace)
+    monkeypatch.syspath_prepend(str(DOCS))
+    sys.modules.pop("metadata_page", None)
+    yield importlib.import_module("metadata_page")
+    sys.modules.pop("metadata_page", None)
+
+
+def test_metadata_page(metadata_page: ModuleType) -> None:
+    from kubeline.client import Client
+
+    run = metadata_page.metadata_pipeline()
+    run = Client().get_pipeline_run(run.id)
+    step = run.steps["train_model_step"]
+    assert step.run_metadata["evaluation_metrics"] == {"accuracy": 0.9}
+    assert run.run_metadata["git_info"] == {"commit": "abc123"}
+    processed = run.steps["process_data_step"].output
+    stats = processed.run_metadata["data_stats"].value
+    assert stats["row_count"] == 3 and stats["columns"] == ["a", "b"]
+    assert processed.run_metadata["dataset_source"] == "gs://my-bucket/datasets/source.csv"
+    assert processed.run_metadata["processed_data_size"] == 2500000
+    split = run.steps["split_data_step"]
+    assert split.outputs["output_0"].run_metadata["split_info"] == {"train_size": 2}
+    custom = run.steps["produce"].outputs["custom_name"]
+    assert custom.run_metadata["config_metadata"] == "bar" and custom.run_metadata["m"] == 1
+    assert custom.tags == ["config_tags", "t1"]
+    assert list(run.steps["produce"].outputs) == ["custom_name", "output_1"]
+    assert run.steps["downstream"].status == "completed"  # read upstream metadata in the step
+    logs = run.steps["trainer"].logs()
+    assert f"run: {run.name} {run.id}" in logs and f"step: trainer {run.id}/trainer" in logs
+    assert "params: {'param': 1}" in logs

@@ -285,6 +285,7 @@ def step_context_for(inv: Invocation, store: Any = None) -> Any:
         outputs_uri=inv.outputs_uri,
         artifact_store=store,
         artifact_names={o.name: o.artifact_name for o in step.outputs if o.artifact_name},
+        output_materializers={o.name: o.materializer for o in step.outputs},
     )
 
 
@@ -388,14 +389,15 @@ def step_run_config(step: StepSpec, params: dict[str, Any]) -> Any:
 
 def input_references(inv: Invocation) -> dict[str, Any]:
     """``get_step_context().inputs``: each input's artifact version (id, uri, name,
-    version; ``.load()`` reads it again)."""
-    from kubeline.artifacts.unmaterialized_artifact import UnmaterializedArtifact
+    version; ``.load()`` reads it again; ``.run_metadata`` / ``.tags`` ask the API)."""
+    from kubeline.runtime.inputs import StepInputArtifact
 
     return {
-        name: UnmaterializedArtifact(
+        name: StepInputArtifact(
             id=ref.id or None, uri=ref.uri, name=ref.artifact_name or None,
             version=ref.version or None, materializer=ref.materializer,
-            data_type=ref.data_type or None, artifact_version=ref.artifact_version or None)
+            data_type=ref.data_type or None, artifact_version=ref.artifact_version or None,
+            namespace=inv.namespace)
         for name, ref in inv.inputs.items()
     }
 

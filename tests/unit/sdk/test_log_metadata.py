@@ -130,3 +130,40 @@ def test_bulk_log_metadata_reaches_every_target_in_one_call() -> None:
         reset_step_context(token)
     with pytest.raises(KubelineError, match="only inside a running step"):
         bulk_log_metadata({"a": 1}, pipeline_runs=["train-r1"])
+
+
+def test_step_context_output_helpers_and_errors_as_zenmls(tmp_path) -> None:
+    from kubeline.artifact_store import ArtifactStore
+    from kubeline.errors import StepContextError
+    from kubeline.models import PipelineRunIdentifier, StepRunIdentifier
+
+    with pytest.raises(RuntimeError, match="only while a step runs"):
+        get_step_context()  # ZenML raises RuntimeError
+    ctx = _context(["model", "metrics"])
+    ctx.outputs_uri = "s3://b/artifacts/ml/p/r/trainer/1"
+    ctx.output_materializers = {"model": "kubeline.materializers.builtin.BuiltInMaterializer",
+                                "metrics": "kubeline.materializers.builtin.BuiltInMaterializer"}
+    ctx.artifact_store = ArtifactStore.local(str(tmp_path))
+    token = set_step_context(ctx)
+    try:
+        assert ctx.get_output_artifact_uri("metrics") == ctx.outputs_uri + "/metrics"
+        mat = ctx.get_output_materializer("model")
+        assert type(mat).__name__ == "BuiltInMaterializer" and mat.uri.endswith("/model")
+        ctx.add_output_tags(["t1", "t1"], output_name="model")
+        assert ctx.get_output_tags("model") == ["t1"]
+        with pytest.raises(StepContextError, match="has 2 outputs"):
+            ctx.get_output_tags()
+        with pytest.raises(StepContextError, match="no output 'nope'"):
+            ctx.add_output_metadata({"a": 1}, output_name="nope")
+        from kubeline import bulk_log_metadata
+
+        bulk_log_metadata({"v": "3.11"},
+                          pipeline_runs=[PipelineRunIdentifier(name="train-r1")],
+                          step_runs=[StepRunIdentifier(name="trainer",
+                                                       run=PipelineRunIdentifier(id="uid-r1"))])
+        assert ctx.run_metadata["v"] == "3.11" and ctx.step_metadata["v"] == "3.11"
+        with pytest.raises(KubelineError, match="only the current run"):
+            bulk_log_metadata({"v": 1}, step_runs=[StepRunIdentifier(
+                name="trainer", run=PipelineRunIdentifier(id="other"))])
+    finally:
+        reset_step_context(token)
