@@ -59,7 +59,7 @@ def dag_svg(dag: dict[str, Any], title: str = "") -> str:
     layers = _layers(nodes, edges)
     widths = [sum(STEP_W if n.startswith("s:") else ART_W for n in layer) + GAP_X * (len(layer) - 1)
               for layer in layers]
-    full = max(widths, default=STEP_W)
+    full: float = max(widths, default=STEP_W)
     y = 40
     for layer, width in zip(layers, widths, strict=True):
         x = (full - width) / 2 + 10

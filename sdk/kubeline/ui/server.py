@@ -96,7 +96,7 @@ def background(host: str = DEFAULT_HOST, port: int | None = None,
         config = uvicorn.Config(app, host=host, port=chosen, log_level="warning",
                                 access_log=False, lifespan="off")
         server = uvicorn.Server(config)
-        setattr(server, "install_signal_handlers", lambda: None)  # noqa: B010 (uvicorn API)
+        # uvicorn installs signal handlers only in the main thread: none here.
         thread = threading.Thread(target=server.run, name="kubeline-ui", daemon=True)
         thread.start()
         deadline = time.monotonic() + 10

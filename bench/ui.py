@@ -1,0 +1,287 @@
+"""UI figures: render-to-interactive of 100 / 1,000 / 2,000-step DAGs, the runs list's first
+page at 10,000 runs, status-change-to-DOM latency, and the UI server's RSS.
+
+Synthetic objects go through the API in a fresh namespace (a Pipeline, Snapshots, runs with
+their status written through the status subresource); the runs carry an operator-class
+label no operator serves, so no operator acts and no Pod starts. The UI server runs as
+``kubeline ui`` in a subprocess (its RSS is read from /proc) and Debian's Chromium, driven
+by Playwright, loads its pages.
+
+- render-to-interactive: from navigation start to the first animation frame after the DAG
+  is laid out (in the worker) and drawn, followed by a click on a node that opens its step
+  panel (both measured in the page). A snapshot holds at most 1,000 steps (the CRD's bound),
+  so the 2,000-step DAG is served to the page as the same JSON through Playwright's request
+  interception: it measures the browser side only, and says so.
+- runs list: ``GET /api/runs?limit=50`` (one page, continue token) with 10,000 runs.
+- status-change-to-DOM: from the status patch sent to the API server to the node's
+  ``data-status`` attribute changing in the page (server-sent events fed by a watch).
+
+Usage: KUBECONFIG=... python bench/ui.py [--runs 10000] [--repeat 3] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from kubeline.kube import Kube
+from kubeline.resources import names as n
+
+CHROMIUM = os.environ.get("KUBELINE_CHROMIUM", "/usr/bin/chromium")
+CLASS = "ui-bench"  # no operator serves this class
+WIDTH = 10  # steps per layer of the synthetic DAGs
+
+
+def snapshot_spec(steps: int) -> dict[str, Any]:
+    """A layered DAG: each step takes the output of one step in the layer above."""
+    specs = []
+    for i in range(steps):
+        s: dict[str, Any] = {
+            "name": f"step-{i:04d}", "id": f"step_{i:04d}", "function": "work",
+            "entrypoint": "bench:work", "codeHash": "0" * 64,
+            "outputs": [{"name": "out", "materializer": "kubeline.materializers.builtin."
+                                                        "BuiltInMaterializer"}],
+        }
+        if i >= WIDTH:
+            s["inputs"] = [{"name": "x", "step": f"step-{i - WIDTH - (i % 3):04d}",
+                            "output": "out"}]
+        specs.append(s)
+    return {"pipeline": "ui-bench", "pipelineName": "ui_bench", "image": "localhost/none:0",
+            "steps": specs}
+
+
+def step_status(i: int, phase: str) -> dict[str, Any]:
+    st: dict[str, Any] = {"name": f"step_{i:04d}", "phase": phase, "attempts": 1,
+                          "startTime": "2026-01-01T00:00:00Z"}
+    if phase in ("completed", "cached", "failed"):
+        st["endTime"] = "2026-01-01T00:00:05Z"
+        st["outputs"] = {"out": f"out-{i:04d}"}
+    return st
+
+
+def phases(steps: int) -> list[str]:
+    cycle = ["completed"] * 6 + ["cached"] * 2 + ["running", "failed"]
+    return [cycle[i % len(cycle)] for i in range(steps)]
+
+
+def create_run(kube: Kube, name: str, snapshot: str, statuses: list[dict[str, Any]] | None,
+               phase: str = "running") -> None:
+    kube.create(n.PIPELINE_RUNS, {
+        "metadata": {"name": name, "labels": {n.LABEL_OPERATOR_CLASS: CLASS,
+                                              n.LABEL_PIPELINE: "ui-bench"}},
+        "spec": {"snapshot": snapshot}})
+    status: dict[str, Any] = {"phase": phase, "pipeline": "ui-bench", "snapshot": snapshot}
+    if statuses is not None:
+        status["steps"] = statuses
+        status["progress"] = f"0/{len(statuses)}"
+    kube._call(name, kube.custom.patch_namespaced_custom_object_status, n.GROUP, n.VERSION,
+               kube.namespace, n.PIPELINE_RUNS, name, {"status": status})
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_mib(pid: int) -> tuple[float, float]:
+    fields = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+INTERACTIVE_JS = """async () => {
+  await new Promise(r => { const t = () => document.querySelector('#dag[data-ready="1"]') ?
+                            r() : setTimeout(t, 5); t(); });
+  const ready = await new Promise(r => requestAnimationFrame(() => r(performance.now())));
+  const node = document.querySelector('[data-testid^="step-"]');
+  const t0 = performance.now();
+  node.click();
+  await new Promise(r => { const t = () => document.querySelector('[data-testid="step-panel"],'
+                            + ' .panel .loading') ? r() : setTimeout(t, 2); t(); });
+  const clicked = await new Promise(r => requestAnimationFrame(() => r(performance.now())));
+  return {ready, click: clicked - t0, nodes: Number(document.getElementById('dag').dataset.nodes),
+          engine: document.getElementById('dag').dataset.engine};
+}"""
+
+
+def render_times(browser: Any, url: str, repeat: int, payload: dict[str, Any] | None = None
+                 ) -> dict[str, Any]:
+    out = []
+    for _ in range(repeat):
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        if payload is not None:
+            body = json.dumps(payload)
+            page.route(re.compile(r".*/api/runs/bench-2000\?.*"),
+                       lambda route, body=body: route.fulfill(
+                           status=200, content_type="application/json", body=body))
+            page.route(re.compile(r".*/api/runs/bench-2000/events.*"), lambda route: route.fulfill(
+                status=200, content_type="text/event-stream", body=""))
+        page.goto(url)
+        out.append(page.evaluate(INTERACTIVE_JS))
+        page.close()
+    return {"ready_ms": statistics.median(r["ready"] for r in out),
+            "click_ms": statistics.median(r["click"] for r in out),
+            "nodes": out[0]["nodes"], "engine": out[0]["engine"]}
+
+
+def synthetic_page(steps: int) -> dict[str, Any]:
+    """The run page JSON of a ``steps``-step run, as the server builds it."""
+    spec = snapshot_spec(steps)
+    ph = phases(steps)
+    by_name = {s["name"]: s["id"] for s in spec["steps"]}
+    page_steps = []
+    for i, s in enumerate(spec["steps"]):
+        st = {"id": s["id"], **{k: v for k, v in step_status(i, ph[i]).items() if k != "name"}}
+        inputs = [{"name": x["name"], "step": by_name[x["step"]], "output": x["output"]}
+                  for x in s.get("inputs", [])]
+        page_steps.append({**st, "function": "work", "inputs": inputs, "outputNames": ["out"],
+                           "after": [], "enableCache": True})
+    arts = [{"id": f"{s['id']}/out", "step": s["id"], "output": "out", "artifactName": "out",
+             "dataType": "int", "artifactVersion": None} for s in spec["steps"]]
+    return {"run": {"name": "bench-2000", "namespace": "x", "uid": "u", "status": "running",
+                    "pipeline": "ui-bench", "snapshot": "s", "resourceVersion": "1"},
+            "steps": page_steps, "artifacts": arts, "triggeredRuns": [], "snapshotMissing": False}
+
+
+def latency(browser: Any, kube: Kube, url: str, run: str, flips: int) -> list[float]:
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    page.goto(url)
+    page.wait_for_selector("#dag[data-ready='1']")
+    page.evaluate("""() => { window.__changes = [];
+      new MutationObserver(ms => { for (const m of ms) if (m.target.dataset.testid ===
+        'step-step_0001') window.__changes.push([Date.now(), m.target.dataset.status]); })
+        .observe(document.getElementById('dag'), {attributes: true, subtree: true,
+                                                  attributeFilter: ['data-status']}); }""")
+    time.sleep(1.0)  # the event stream is open
+    results = []
+    for i in range(flips):
+        phase = "completed" if i % 2 == 0 else "running"
+        statuses = [step_status(0, "completed"), step_status(1, phase),
+                    step_status(2, "pending")]
+        sent = time.time()
+        kube._call(run, kube.custom.patch_namespaced_custom_object_status, n.GROUP, n.VERSION,
+                   kube.namespace, n.PIPELINE_RUNS, run, {"status": {"steps": statuses}})
+        page.wait_for_function(
+            f"() => window.__changes.length > {i} && window.__changes[{i}][1] === '{phase}'",
+            timeout=10000)
+        results.append((page.evaluate(f"() => window.__changes[{i}][0]") / 1000 - sent) * 1000)
+        time.sleep(0.3)
+    page.close()
+    return results
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=10000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--flips", type=int, default=10)
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    ns = f"ui-bench-{uuid.uuid4().hex[:6]}"
+    base = Kube.connect()
+    core = base.core
+    from kubernetes import client as k8s
+
+    core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=ns)))
+    kube = Kube(namespace=ns, api_client=base.api_client)
+    proc = None
+    try:
+        kube.create(n.PIPELINES, {"metadata": {"name": "ui-bench"}, "spec": {"name": "ui_bench"}})
+        for steps in (3, 100, 1000):
+            kube.create(n.SNAPSHOTS, {"metadata": {"name": f"snap-{steps}",
+                                                   "labels": {n.LABEL_PIPELINE: "ui-bench"}},
+                                      "spec": snapshot_spec(steps)})
+        for steps in (100, 1000):
+            ph = phases(steps)
+            create_run(kube, f"bench-{steps}", f"snap-{steps}",
+                       [step_status(i, ph[i]) for i in range(steps)])
+        create_run(kube, "bench-live", "snap-3", [step_status(0, "completed"),
+                                                  step_status(1, "running"),
+                                                  step_status(2, "pending")])
+        port = free_port()
+        env = {**os.environ, "KUBELINE_NAMESPACE": ns}
+        proc = subprocess.Popen([sys.executable, "-m", "kubeline.cli.main", "ui", "--no-browser",
+                                 "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        print(f"UI bench in namespace {ns} (server pid {proc.pid})")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                        args=["--no-sandbox", "--disable-gpu"])
+            render_times(browser, f"{url}/runs/bench-100?ns={ns}", 1)  # warm caches
+            for steps in (100, 1000):
+                r = render_times(browser, f"{url}/runs/bench-{steps}?ns={ns}", args.repeat)
+                print(f"render-to-interactive {steps:>5} steps: {r['ready_ms']:7.0f} ms "
+                      f"(click to panel {r['click_ms']:.0f} ms; {r['nodes']} nodes, "
+                      f"{r['engine']}; median of {args.repeat}; goal < 2000 ms at 1,000)")
+            r = render_times(browser, f"{url}/runs/bench-2000?ns={ns}", args.repeat,
+                             synthetic_page(2000))
+            print(f"render-to-interactive  2000 steps: {r['ready_ms']:7.0f} ms (click to panel "
+                  f"{r['click_ms']:.0f} ms; {r['nodes']} nodes, {r['engine']}; page JSON "
+                  "intercepted: a snapshot holds at most 1,000 steps)")
+            lat = latency(browser, kube, f"{url}/runs/bench-live?ns={ns}", "bench-live",
+                          args.flips)
+            print(f"status-change-to-DOM: median {statistics.median(lat):.0f} ms, max "
+                  f"{max(lat):.0f} ms over {len(lat)} changes (goal < 1000 ms)")
+
+            started = time.monotonic()
+            with ThreadPoolExecutor(16) as pool:
+                list(pool.map(lambda i: create_run(kube, f"ui-bench-{i:06d}", "snap-3", None,
+                                                   "completed"), range(args.runs)))
+            print(f"created {args.runs} runs in {time.monotonic() - started:.0f}s")
+            import urllib.request
+
+            times = []
+            for _ in range(11):
+                t0 = time.perf_counter()
+                with urllib.request.urlopen(f"{url}/api/runs?ns={ns}&limit=50") as resp:
+                    body = json.loads(resp.read())
+                times.append((time.perf_counter() - t0) * 1000)
+            assert len(body["items"]) == 50 and body["continue"]
+            print(f"runs list first page at {args.runs + 3} runs: median "
+                  f"{statistics.median(times):.0f} ms (p max {max(times):.0f} ms; goal < 300 ms)")
+            page = browser.new_page()
+            t0 = time.perf_counter()
+            page.goto(f"{url}/runs?ns={ns}")
+            page.locator("[data-testid='runs'] tbody tr").nth(49).wait_for()
+            print(f"runs page in the browser (50 rows drawn): "
+                  f"{(time.perf_counter() - t0) * 1000:.0f} ms")
+            page.close()
+            browser.close()
+        rss, hwm = rss_mib(proc.pid)
+        print(f"UI server RSS: {rss:.0f} MiB (peak {hwm:.0f} MiB)")
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
+        if not args.keep:
+            core.delete_namespace(ns)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

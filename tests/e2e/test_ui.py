@@ -1,0 +1,422 @@
+"""The UI in a real browser (Chromium through Playwright) against the local cluster.
+
+Each test runs real pipelines with the in-cluster operator, serves the UI from this
+process (``kubeline.ui`` over uvicorn, on a free loopback port) and drives Debian's
+Chromium: node colours against statuses and the legend, a node turning completed live,
+logs while running and after the Pod is deleted, an HTML visualization, the 403 page for
+a token without rights, and seed 001's lineage visualizer. Screenshots go to
+``build/ui-screenshots/``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "build" / "ui-screenshots"
+CHROMIUM = os.environ.get("KUBELINE_CHROMIUM", "/usr/bin/chromium")
+COLORS = {"completed": "rgb(37, 99, 235)", "running": "rgb(234, 179, 8)",
+          "failed": "rgb(220, 38, 38)", "cached": "rgb(22, 163, 74)",
+          "pending": "rgb(156, 163, 175)"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class UiServer:
+    """The UI app served by uvicorn in a thread of the test process."""
+
+    def __init__(self, mode: str, namespace: str) -> None:
+        import uvicorn
+        from kubeline.ui.server import build_app
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(build_app(mode, namespace), host="127.0.0.1", port=self.port,
+                                log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            assert time.monotonic() < deadline, "the UI server did not start"
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not (ROOT / "sdk" / "kubeline" / "ui" / "static" / "index.html").exists():
+        pytest.fail("the UI is not built: run `make ui`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                              args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def ns(step_namespace: str, operator: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("KUBELINE_NAMESPACE", step_namespace)
+    return step_namespace
+
+
+@pytest.fixture
+def ui(ns: str) -> Iterator[UiServer]:
+    server = UiServer("local", ns)
+    yield server
+    server.stop()
+
+
+def load_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str) -> Any:
+    module = f"ui_{uuid.uuid4().hex[:8]}"
+    (tmp_path / f"{module}.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        return importlib.import_module(module)
+    finally:
+        sys.modules.pop(module, None)
+
+
+def shot(page: Any, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    return path
+
+
+def open_run(browser: Any, ui: UiServer, ns: str, run: str) -> Any:
+    page = browser.new_page(viewport={"width": 1500, "height": 900})
+    page.goto(f"{ui.url}/runs/{run}?ns={ns}")
+    page.wait_for_selector("#dag[data-ready='1']", timeout=20000)
+    return page
+
+
+def node_status(page: Any, step: str) -> tuple[str, str]:
+    el = page.locator(f"[data-testid='step-{step}']")
+    return (el.get_attribute("data-status"),
+            el.evaluate("e => getComputedStyle(e).backgroundColor"))
+
+
+PIPELINE = '''
+from kubeline import pipeline, step
+from kubeline.types import HTMLString
+
+
+@step
+def load() -> int:
+    print("loading 41")
+    return 41
+
+
+@step(enable_cache=False)
+def train(x: int) -> int:
+    print(f"training on {x}")
+    return x + 1
+
+
+@step
+def report(x: int, fail: bool = False) -> HTMLString:
+    if fail:
+        raise ValueError(f"report refused {x}")
+    return HTMLString(f"<h1 id='viz'>Model says {x}</h1>")
+
+
+@pipeline
+def ui_pipeline(fail: bool = False):
+    report(train(load()), fail=fail)
+'''
+
+
+def test_colours_legend_cache_links_errors_and_html_visualization(
+        ns: str, ui: UiServer, browser: Any, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    mod = load_module(tmp_path, monkeypatch, PIPELINE)
+    first = mod.ui_pipeline()
+    assert first.status == "completed"
+    second = mod.ui_pipeline.with_options(synchronous=False)(fail=True)
+    second.wait(timeout=300, show_progress=False)
+    assert second.status == "failed", second.status
+    assert {k: s.status for k, s in second.steps.items()} == {
+        "load": "cached", "train": "completed", "report": "failed"}
+
+    page = open_run(browser, ui, ns, second.name)
+    for step, status in (("load", "cached"), ("train", "completed"), ("report", "failed")):
+        assert node_status(page, step) == (status, COLORS[status]), step
+    legend = page.locator("[data-testid='legend']")
+    assert legend.is_visible()
+    for label in ("completed", "running", "failed", "cached", "initialized / pending",
+                  "retrying", "cancelled"):
+        assert legend.get_by_text(label, exact=True).is_visible(), label
+    shot(page, "run-partly-cached-failed")
+
+    # the failed step: its error and traceback tail, and why it was not cached
+    page.locator("[data-testid='step-report']").click()
+    panel = page.locator("[data-testid='step-panel']")
+    panel.locator("[data-testid='step-error']").wait_for()
+    assert "report refused 42" in panel.locator("[data-testid='step-error']").inner_text()
+    assert "Traceback" in panel.locator("[data-testid='step-error']").inner_text()
+    changes = panel.locator("[data-testid='cache-changes']").inner_text()
+    assert "parameter fail false → true" in changes, changes
+    shot(page, "run-failed-step-panel")
+
+    # the step that never caches says so
+    page.locator("[data-testid='step-train']").click()
+    page.get_by_text("caching is disabled for this step").wait_for()
+
+    # a cached step links to the run it came from
+    page.locator("[data-testid='step-load']").click()
+    link = page.locator("[data-testid='cached-from'] a")
+    assert link.inner_text() == first.name
+    link.click()
+    page.wait_for_url(f"**/runs/{first.name}?ns={ns}")
+    page.wait_for_selector("#dag[data-ready='1']")
+    for step in ("load", "train", "report"):
+        assert node_status(page, step) == ("completed", COLORS["completed"]), step
+
+    # the HTML visualization of report's output, in a sandboxed iframe
+    page.locator("[data-testid='artifact-report/output']").click()
+    frame_el = page.locator("[data-testid='vis-html']")
+    frame_el.wait_for()
+    assert frame_el.get_attribute("sandbox") == "allow-scripts"
+    frame = page.frame_locator("[data-testid='vis-html']")
+    assert frame.locator("#viz").inner_text(timeout=10000) == "Model says 42"
+    shot(page, "run-completed-html-visualization")
+    page.close()
+
+
+SLOW = '''
+import time
+
+from kubeline import pipeline, step
+
+
+@step
+def slow() -> int:
+    for i in range(14):
+        print(f"tick {i}", flush=True)
+        time.sleep(0.5)
+    return 1
+
+
+@step
+def middle(x: int) -> int:
+    return x + 1
+
+
+@step
+def last(x: int) -> int:
+    return x + 1
+
+
+@pipeline
+def ui_slow():
+    last(middle(slow()))
+'''
+
+
+def _watch_step_completed(kube: Any, run: str, step: str, found: dict[str, float],
+                          stop: threading.Event) -> None:
+    """Record when the API first shows ``step`` completed (the status change)."""
+    rv = None
+    while not stop.is_set() and "at" not in found:
+        for _kind, obj in kube.watch("pipelineruns", run, resource_version=rv, timeout_seconds=5):
+            rv = obj["metadata"]["resourceVersion"]
+            for st in (obj.get("status") or {}).get("steps") or []:
+                if st["name"] == step and st.get("phase") == "completed":
+                    found["at"] = time.time()
+                    return
+
+
+def test_live_update_within_a_second_and_logs_outlive_the_pod(
+        ns: str, ui: UiServer, browser: Any, tmp_path: Path, cluster: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from kubeline.client import Client
+
+    mod = load_module(tmp_path, monkeypatch, SLOW)
+    run = mod.ui_slow.with_options(synchronous=False)()
+    client = Client()
+    deadline = time.monotonic() + 120
+    while client.get_pipeline_run(run.name).steps.get("slow") is None or \
+            client.get_pipeline_run(run.name).steps["slow"].status != "running":
+        assert time.monotonic() < deadline, "step slow never ran"
+        time.sleep(0.3)
+
+    page = open_run(browser, ui, ns, run.name)
+    page.evaluate("""() => {
+        const el = document.querySelector("[data-testid='step-slow']");
+        window.__completedAt = null;
+        new MutationObserver(() => {
+            const now = document.querySelector("[data-testid='step-slow']");
+            if (now && now.dataset.status === 'completed' && !window.__completedAt)
+                window.__completedAt = Date.now();
+        }).observe(document.getElementById('dag'), {attributes: true, subtree: true,
+                                                    attributeFilter: ['data-status']});
+        return el.dataset.status;
+    }""")
+    assert node_status(page, "slow") == ("running", COLORS["running"])
+    found: dict[str, float] = {}
+    stop = threading.Event()
+    watcher = threading.Thread(target=_watch_step_completed,
+                               args=(client.kube, run.name, "slow", found, stop), daemon=True)
+    watcher.start()
+    page.locator("[data-testid='step-slow']").click()
+    logs = page.locator("[data-testid='logs']")
+    page.wait_for_function(
+        "() => document.querySelector(\"[data-testid='logs']\")?.textContent.includes('tick 2')",
+        timeout=30000)
+    assert logs.get_attribute("data-source") == "pod"
+    shot(page, "run-running")
+    page.wait_for_function("() => window.__completedAt !== null", timeout=60000)
+    watcher.join(10)
+    stop.set()
+    dom_at = page.evaluate("() => window.__completedAt") / 1000
+    assert "at" in found
+    latency = dom_at - found["at"]
+    assert latency < 1.0, f"the node turned completed {latency:.2f}s after the status change"
+    page.close()
+
+    final = run.wait(timeout=120, show_progress=False)
+    assert final.status == "completed"
+    pod = final.steps["slow"].pod
+    cluster.kubectl("delete", "pod", pod, "-n", ns, "--wait=true")
+    assert cluster.kubectl("get", "pod", pod, "-n", ns, check=False).returncode != 0
+
+    page = open_run(browser, ui, ns, run.name)
+    page.locator("[data-testid='step-slow']").click()
+    page.wait_for_function(
+        "() => document.querySelector(\"[data-testid='logs']\")?.textContent.includes('tick 13')",
+        timeout=20000)
+    assert page.locator("[data-testid='logs']").get_attribute("data-source") == "store"
+    assert "(deleted)" in page.locator("[data-testid='step-panel']").inner_text()
+    page.close()
+
+    out = subprocess.run([sys.executable, "-m", "kubeline.cli.main", "run", "logs", run.name,
+                          "slow"], capture_output=True, text=True, env={**os.environ},
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "tick 0" in out.stdout and "tick 13" in out.stdout
+
+
+def test_token_that_may_not_list_runs_gets_the_403_page(
+        ns: str, browser: Any, cluster: Any) -> None:
+    cluster.kubectl("create", "serviceaccount", "viewer", "-n", ns)
+    cluster.kubectl("create", "role", "pipelines-only", "-n", ns, "--verb=get,list",
+                    "--resource=pipelines.kubeline.dev")
+    cluster.kubectl("create", "rolebinding", "viewer", "-n", ns, "--role=pipelines-only",
+                    f"--serviceaccount={ns}:viewer")
+    token = cluster.kubectl("create", "token", "viewer", "-n", ns).stdout.strip()
+    server = UiServer("client", ns)
+    try:
+        page = browser.new_page()
+        page.goto(f"{server.url}/runs?ns={ns}")
+        page.get_by_text("Sign in with your Kubernetes token").wait_for()  # no token, no data
+        page.close()
+        ctx = browser.new_context(extra_http_headers={"Authorization": f"Bearer {token}"})
+        page = ctx.new_page()
+        page.goto(f"{server.url}/runs?ns={ns}")
+        forbidden = page.locator("[data-testid='forbidden']")
+        forbidden.wait_for(timeout=15000)
+        assert page.locator("[data-testid='verb']").inner_text() == "list"
+        assert page.locator("[data-testid='resource']").inner_text() == "pipelineruns"
+        assert f"system:serviceaccount:{ns}:viewer" in forbidden.inner_text()
+        shot(page, "forbidden")
+        # the pipelines page, which the token may read, works with the same token
+        page.goto(f"{server.url}/?ns={ns}")
+        page.locator("[data-testid='pipelines']").wait_for()
+        resp = page.request.get(f"{server.url}/api/runs?ns={ns}")
+        assert resp.status == 403 and resp.json()["resource"] == "pipelineruns"
+        ctx.close()
+    finally:
+        server.stop()
+
+
+def test_seed_001_lineage_visualizer_shows_three_runs(
+        ns: str, browser: Any, tmp_path: Path) -> None:
+    urls = tmp_path / "urls.txt"
+    opener = tmp_path / "record-url"
+    opener.write_text(f"#!/bin/sh\necho \"$1\" >> {urls}\n")
+    opener.chmod(0o755)
+    port = free_port()
+    env = {**os.environ, "BROWSER": str(opener), "KUBELINE_UI_PORT": str(port),
+           "KUBELINE_NAMESPACE": ns, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "examples" / "lineage" / "run.py")],
+                            cwd=str(ROOT / "examples" / "lineage"), env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 600
+        while not urls.exists() or len(urls.read_text().split()) < 3:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, "seed 001 did not open three pages"
+            time.sleep(1)
+        pages = urls.read_text().split()
+        assert all(u.startswith(f"http://127.0.0.1:{port}/runs/") for u in pages), pages
+        expected = [{"digits_data_loader": "completed", "svc_trainer": "completed"},
+                    {"digits_data_loader": "cached", "svc_trainer": "completed"},
+                    {"digits_data_loader": "completed", "svc_trainer": "completed"}]
+        for i, (url, want) in enumerate(zip(pages, expected, strict=True), 1):
+            page = browser.new_page(viewport={"width": 1300, "height": 800})
+            page.goto(url)
+            page.wait_for_selector("#dag[data-ready='1']", timeout=20000)
+            for step, status in want.items():
+                assert node_status(page, step) == (status, COLORS[status]), (i, step)
+            assert page.locator("[data-testid='legend']").is_visible()
+            shot(page, f"seed-001-run-{i}")
+            page.close()
+    finally:
+        proc.send_signal(2)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def test_runs_list_filters_server_side(ns: str, ui: UiServer, browser: Any, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Status filter and paging come from the API server (field selector, continue token)."""
+    import urllib.request
+
+    mod = load_module(tmp_path, monkeypatch, PIPELINE)
+    mod.ui_pipeline()
+    mod.ui_pipeline()
+
+    def get(path: str) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{ui.url}{path}") as resp:
+            return json.loads(resp.read())
+
+    page1 = get(f"/api/runs?ns={ns}&limit=1")
+    assert len(page1["items"]) == 1 and page1["continue"]
+    page2 = get(f"/api/runs?ns={ns}&limit=1&continue={page1['continue']}")
+    assert page2["items"][0]["name"] != page1["items"][0]["name"]
+    done = get(f"/api/runs?ns={ns}&status=completed")["items"]
+    assert len(done) == 2 and all(r["status"] == "completed" for r in done)
+    assert get(f"/api/runs?ns={ns}&status=failed")["items"] == []
+    page = browser.new_page()
+    page.goto(f"{ui.url}/runs?ns={ns}&status=completed")
+    page.locator("[data-testid='runs'] tbody tr").first.wait_for()
+    assert page.locator("[data-testid='runs'] tbody tr").count() == 2
+    page.close()
