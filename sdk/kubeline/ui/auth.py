@@ -119,10 +119,12 @@ class Connector:
 def _cluster_location(context: str | None) -> tuple[str, str | None, bool, str]:
     """API server URL, CA file, TLS verification and default namespace, without credentials."""
     host = os.environ.get("KUBERNETES_SERVICE_HOST")
-    if host and os.path.exists(f"{_SA_DIR}/ca.crt"):
+    # In a Pod the chart mounts only the cluster's CA (KUBELINE_UI_CA_FILE), not a token.
+    ca = os.environ.get("KUBELINE_UI_CA_FILE") or f"{_SA_DIR}/ca.crt"
+    if host and os.path.exists(ca):
         port = os.environ.get("KUBERNETES_SERVICE_PORT", "443")
         ns = os.environ.get(ENV_NAMESPACE) or "default"
-        return f"https://{host}:{port}", f"{_SA_DIR}/ca.crt", True, ns
+        return f"https://{host}:{port}", ca, True, ns
     from kubernetes import client as k8s
     from kubernetes import config
 

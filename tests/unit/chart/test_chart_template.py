@@ -492,3 +492,64 @@ def test_model_version_policy_covers_every_spec_field_but_the_stage() -> None:
     assert rules[0]["resources"] == ["modelversions"]  # never the status subresource
     assert not by_kind(render("models.admissionPolicy=false", "models.promoterRole=false"),
                        "ValidatingAdmissionPolicy")
+
+
+# --------------------------------------------------------------------------- the UI (ui.*)
+
+
+def _ui(objs: list[dict[str, Any]]) -> dict[str, Any]:
+    return one(objs, "Deployment", "kubeline-ui")
+
+
+def test_ui_is_off_by_default() -> None:
+    objs = render()
+    assert not [o for o in objs if o["metadata"]["name"].startswith("kubeline-ui")]
+
+
+def test_client_mode_ui_has_no_rights_and_no_token() -> None:
+    objs = render("ui.enabled=true")
+    dep = _ui(objs)
+    pod = dep["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+    assert one(objs, "ServiceAccount", "kubeline-ui")["automountServiceAccountToken"] is False
+    assert bound_rules(objs, "kubeline-ui", "kubeline-system") == []
+    (c,) = pod["containers"]
+    assert c["command"][c["command"].index("--auth-mode") + 1] == "client"
+    assert c["command"][:4] == ["python", "-m", "kubeline.cli.main", "ui"]
+    env = {e["name"]: e.get("value", e.get("valueFrom")) for e in c["env"]}
+    assert env["KUBELINE_UI_CA_FILE"] == "/etc/kubeline/kube-ca/ca.crt"
+    assert {"configMap": {"name": "kube-root-ca.crt"}, "name": "kube-ca"} in pod["volumes"]
+    # probes, non-root, read-only root filesystem, resources
+    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert c["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    sc = c["securityContext"]
+    assert sc["runAsNonRoot"] and sc["readOnlyRootFilesystem"]
+    assert sc["allowPrivilegeEscalation"] is False and sc["capabilities"]["drop"] == ["ALL"]
+    assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+    assert c["resources"]["requests"] == {"cpu": "50m", "memory": "128Mi"}
+    assert c["resources"]["limits"]["memory"] == "384Mi"
+    svc = one(objs, "Service", "kubeline-ui")
+    assert svc["spec"]["ports"][0]["port"] == 80
+    assert svc["spec"]["selector"]["app.kubernetes.io/component"] == "ui"
+
+
+def test_server_mode_ui_reads_with_its_own_account_only() -> None:
+    objs = render("ui.enabled=true", "ui.authMode=server")
+    pod = _ui(objs)["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is True
+    rules = bound_rules(objs, "kubeline-ui", "kubeline-system")
+    assert rules, "server mode binds the reader role"
+    for rule in rules:
+        assert set(rule["verbs"]) <= {"get", "list", "watch"}, rule
+        assert "secrets" not in rule["resources"]
+    kinds = {r for rule in rules for r in rule["resources"]}
+    assert {"pipelineruns", "artifactversions", "pods/log"} <= kinds
+
+
+def test_server_mode_with_watch_namespaces_binds_only_there() -> None:
+    objs = render("ui.enabled=true", "ui.authMode=server", "watchNamespaces={a,b}")
+    bindings = [o for o in by_kind(objs, "RoleBinding")
+                if o["metadata"]["name"] == "kubeline-ui-reader"]
+    assert sorted(b["metadata"]["namespace"] for b in bindings) == ["a", "b"]
+    assert not [o for o in by_kind(objs, "ClusterRoleBinding")
+                if o["metadata"]["name"] == "kubeline-ui-reader"]

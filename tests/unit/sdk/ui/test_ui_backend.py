@@ -1,14 +1,11 @@
-"""The UI backend's pure parts: payloads, cache explanations, security, auth, inline DAG, logs."""
+"""The UI backend's pure parts: payloads, cache explanations, security, auth, inline DAG."""
 
 from __future__ import annotations
 
-import io
-import sys
 from typing import Any
 
 import pytest
 from kubeline.client.runs import RunView
-from kubeline.runtime.log_capture import LogCapture, log_uri
 from kubeline.ui import payloads
 from kubeline.ui.auth import bearer_token, forbidden_details
 from kubeline.ui.cache_explain import StepRecord, explain, input_versions, parameter_changes
@@ -171,19 +168,3 @@ def test_inline_colours_match_the_frontend_table() -> None:
     ts = (Path(__file__).parents[4] / "ui" / "src" / "colors.ts").read_text()
     for phase, colour in STATUS_COLORS.items():
         assert f'{phase}: "{colour}"' in ts, phase
-
-
-def test_log_capture_tees_and_keeps_the_tail(monkeypatch: pytest.MonkeyPatch) -> None:
-    out = io.StringIO()
-    monkeypatch.setattr(sys, "stdout", out)
-    cap = LogCapture(max_bytes=10).start()
-    try:
-        print("hello")
-        print("world!")
-    finally:
-        cap.stop()
-    assert out.getvalue() == "hello\nworld!\n"
-    assert sys.stdout is out
-    # print writes text and newline separately: whole writes are dropped, oldest first
-    assert cap.text() == "[kubeline: the first 5 characters were dropped]\n\nworld!\n"
-    assert log_uri("s3://b/artifacts/ns/p/r/s/1/") == "s3://b/artifacts/ns/p/r/s/1/step.log"
