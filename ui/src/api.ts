@@ -54,7 +54,11 @@ export function subscribe(
 ): () => void {
   const source = new EventSource(withNs(path, params));
   for (const [event, fn] of Object.entries(handlers)) {
-    source.addEventListener(event, (e) => fn(JSON.parse((e as MessageEvent).data)));
+    source.addEventListener(event, (e) => {
+      // an error the server reports ends the stream: no automatic reconnect loop
+      if (event === "error") source.close();
+      fn(JSON.parse((e as MessageEvent).data));
+    });
   }
   return () => source.close();
 }

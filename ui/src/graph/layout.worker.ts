@@ -1,8 +1,10 @@
 // The layout worker: the main thread stays responsive while a large run is laid out.
-import ELK from "elkjs/lib/elk.bundled.js";
+import ElkApi from "elkjs/lib/elk-api.js";
+import elkWorkerUrl from "elkjs/lib/elk-worker.min.js?url";
 import { ELK_LIMIT, fastLayered, type LEdge, type LNode, type Positions } from "./layout";
 
-const elk = new ELK();
+// ELK's own worker script, started from this worker (the bundled build cannot run in one).
+const elk = new ElkApi({ workerFactory: () => new Worker(elkWorkerUrl) });
 
 async function layout(nodes: LNode[], edges: LEdge[]): Promise<{ positions: Positions; engine: string }> {
   if (nodes.length > ELK_LIMIT) return { positions: fastLayered(nodes, edges), engine: "layered-fast" };

@@ -36,6 +36,7 @@ export function Run({ name, config }: { name: string; config: UiConfig }) {
   const [query, setQuery] = useState("");
   const [focus, setFocus] = useState<{ id: string; n: number } | null>(null);
   const [live, setLive] = useState(false);
+  const [streamError, setStreamError] = useState("");
   const focusN = useRef(0);
 
   useEffect(() => {
@@ -55,8 +56,11 @@ export function Run({ name, config }: { name: string; config: UiConfig }) {
                 return m;
               });
           },
-          deleted: () => setError(new Error(`run ${name} was deleted`)),
-          error: (e: any) => setError(Object.assign(new Error(e.message), { status: e.status })),
+          deleted: () => setStreamError(`run ${name} was deleted`),
+          error: (e: any) => {
+            setLive(false);
+            setStreamError(`live updates stopped: ${e.message}`);
+          },
         });
         setLive(true);
       })
@@ -104,6 +108,11 @@ export function Run({ name, config }: { name: string; config: UiConfig }) {
             </button>
           )}
         </div>
+        {streamError && (
+          <div className="stream-error" data-testid="stream-error">
+            {streamError} (<a href={window.location.pathname + window.location.search}>reload</a>)
+          </div>
+        )}
         {run.message && (run.status === "failed" || run.status === "cancelled") && <div className="run-message">{run.message}</div>}
         <div className="counts">
           {Object.entries(counts).map(([p, c]) => (

@@ -26,6 +26,7 @@ export function Runs() {
   const [next, setNext] = useState<string | null>(null);
   const [remaining, setRemaining] = useState<number | undefined>();
   const [error, setError] = useState<unknown>(null);
+  const [streamError, setStreamError] = useState("");
   const shown = useRef(new Set<string>());
 
   useEffect(() => {
@@ -46,7 +47,7 @@ export function Runs() {
             else if (type === "ADDED" || type === "MODIFIED")
               setFresh((old) => [run, ...old.filter((r) => r.name !== run.name)].slice(0, 50));
           },
-          error: (e: any) => setError(new Error(e.message)),
+          error: (e: any) => setStreamError(`live updates stopped: ${e.message}`),
         });
       })
       .catch(setError);
@@ -93,6 +94,7 @@ export function Runs() {
         </label>
         <span className="muted">in the API's order (by name: for one pipeline, oldest first); new runs appear above, live</span>
       </div>
+      {streamError && <div className="stream-error">{streamError}</div>}
       {fresh.length > 0 && (
         <table className="list fresh">
           <caption>new since this page opened</caption>
