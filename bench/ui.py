@@ -77,7 +77,7 @@ def phases(steps: int) -> list[str]:
 def create_run(kube: Kube, name: str, snapshot: str, statuses: list[dict[str, Any]] | None,
                phase: str = "running") -> None:
     kube.create(n.PIPELINE_RUNS, {
-        "metadata": {"name": name, "labels": {n.LABEL_OPERATOR_CLASS: CLASS,
+        "kind": "PipelineRun", "metadata": {"name": name, "labels": {n.LABEL_OPERATOR_CLASS: CLASS,
                                               n.LABEL_PIPELINE: "ui-bench"}},
         "spec": {"snapshot": snapshot}})
     status: dict[str, Any] = {"phase": phase, "pipeline": "ui-bench", "snapshot": snapshot}
@@ -162,10 +162,14 @@ def latency(browser: Any, kube: Kube, url: str, run: str, flips: int) -> list[fl
     page.goto(url)
     page.wait_for_selector("#dag[data-ready='1']")
     page.evaluate("""() => { window.__changes = [];
-      new MutationObserver(ms => { for (const m of ms) if (m.target.dataset.testid ===
-        'step-step_0001') window.__changes.push([Date.now(), m.target.dataset.status]); })
-        .observe(document.getElementById('dag'), {attributes: true, subtree: true,
-                                                  attributeFilter: ['data-status']}); }""")
+      let last = document.querySelector("[data-testid='step-step_0001']").dataset.status;
+      new MutationObserver(() => {
+        const el = document.querySelector("[data-testid='step-step_0001']");
+        const status = el && el.dataset.status;
+        if (status && status !== last) {
+          last = status; window.__changes.push([Date.now(), status]); }
+      }).observe(document.getElementById('dag'), {attributes: true, subtree: true,
+                                                  childList: true}); }""")
     time.sleep(1.0)  # the event stream is open
     results = []
     for i in range(flips):
@@ -202,9 +206,10 @@ def main() -> int:
     kube = Kube(namespace=ns, api_client=base.api_client)
     proc = None
     try:
-        kube.create(n.PIPELINES, {"metadata": {"name": "ui-bench"}, "spec": {"name": "ui_bench"}})
+        kube.create(n.PIPELINES, {"kind": "Pipeline", "metadata": {"name": "ui-bench"},
+                                  "spec": {"name": "ui_bench"}})
         for steps in (3, 100, 1000):
-            kube.create(n.SNAPSHOTS, {"metadata": {"name": f"snap-{steps}",
+            kube.create(n.SNAPSHOTS, {"kind": "Snapshot", "metadata": {"name": f"snap-{steps}",
                                                    "labels": {n.LABEL_PIPELINE: "ui-bench"}},
                                       "spec": snapshot_spec(steps)})
         for steps in (100, 1000):

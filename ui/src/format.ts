@@ -16,6 +16,11 @@ export function seconds(a?: string | null, b?: string | null): number | null {
 export function dur(s: number | null | undefined): string {
   if (s === null || s === undefined || isNaN(s)) return "";
   if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)}s`;
-  const m = Math.floor(s / 60);
-  return `${m}m${Math.round(s - 60 * m)}s`;
+  if (s < 3600) {
+    const m = Math.floor(s / 60);
+    return `${m}m${Math.round(s - 60 * m)}s`;
+  }
+  const h = Math.floor(s / 3600);
+  if (h < 48) return `${h}h${Math.round((s - 3600 * h) / 60)}m`;
+  return `${Math.round(h / 24)}d`;
 }

@@ -110,7 +110,8 @@ const TriggeredView = memo(({ data }: NodeProps<Node<NodeData>>) => (
   </div>
 ));
 
-const nodeTypes = { step: StepView, artifact: ArtifactView, external: ExternalView, group: GroupView, triggered: TriggeredView };
+// "group" is React Flow's own sub-flow type (with its own styling): fan-outs are "fanout".
+const nodeTypes = { step: StepView, artifact: ArtifactView, external: ExternalView, fanout: GroupView, triggered: TriggeredView };
 
 let worker: Worker | null = null;
 let seq = 0;
@@ -191,7 +192,7 @@ export function Dag({ page, states, selection, onSelect, focus, triggeredStatus 
         (selection?.kind === "artifact" && g.id === `art:${selection.step}/${selection.output}`);
       return {
         id: g.id,
-        type: g.kind,
+        type: g.kind === "group" ? "fanout" : g.kind,
         position: positions[g.id] || { x: 0, y: 0 },
         data: { g, status, counts, selected: sel, cachedFrom, artifactVersion, onOpenGroup: openGroup },
         draggable: false,
@@ -215,12 +216,19 @@ export function Dag({ page, states, selection, onSelect, focus, triggeredStatus 
     [graph],
   );
 
-  useEffect(() => {
-    if (!focus || !positions || !flow.current) return;
-    const id = `step:${focus.id}`;
-    const p = positions[id];
-    if (p) flow.current.setCenter(p.x + 95, p.y + 23, { zoom: 1.2, duration: 300 });
+  // centre a searched step once it is laid out (after its group opened, if it was in one)
+  const centred = useRef<number>(0);
+  const centreOn = useCallback(() => {
+    if (!focus || !positions || !flow.current || centred.current === focus.n) return false;
+    const p = positions[`step:${focus.id}`];
+    if (!p) return false;
+    centred.current = focus.n;
+    flow.current.setCenter(p.x + 95, p.y + 23, { zoom: 1.2, duration: 300 });
+    return true;
   }, [focus, positions]);
+  useEffect(() => {
+    centreOn();
+  }, [centreOn]);
 
   const onNodeClick = useCallback(
     (_: unknown, n: Node<NodeData>) => {
@@ -242,7 +250,8 @@ export function Dag({ page, states, selection, onSelect, focus, triggeredStatus 
 
   useEffect(() => {
     if (positions && nodes.length && flow.current) {
-      flow.current.fitView({ padding: 0.1, maxZoom: 1.2 });
+      // fit the whole graph, unless a searched step was (or is now) centred: keep that view
+      if (!centreOn() && !(focus && centred.current === focus.n)) flow.current.fitView({ padding: 0.1, maxZoom: 1.2 });
       markReady();
     }
   }, [positions]); // eslint-disable-line react-hooks/exhaustive-deps
