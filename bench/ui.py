@@ -53,7 +53,7 @@ def snapshot_spec(steps: int) -> dict[str, Any]:
                                                         "BuiltInMaterializer"}],
         }
         if i >= WIDTH:
-            s["inputs"] = [{"name": "x", "step": f"step-{i - WIDTH - (i % 3):04d}",
+            s["inputs"] = [{"name": "x", "step": f"step-{max(0, i - WIDTH - (i % 3)):04d}",
                             "output": "out"}]
         specs.append(s)
     return {"pipeline": "ui-bench", "pipelineName": "ui_bench", "image": "localhost/none:0",
