@@ -125,11 +125,12 @@ def render_times(browser: Any, url: str, repeat: int, payload: dict[str, Any] | 
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         if payload is not None:
             body = json.dumps(payload)
-            page.route(re.compile(r".*/api/runs/bench-2000\?.*"),
-                       lambda route, body=body: route.fulfill(
+            page.route(re.compile(r".*/api/runs/bench-2000(\?.*)?$"),
+                       lambda route, request, body=body: route.fulfill(
                            status=200, content_type="application/json", body=body))
-            page.route(re.compile(r".*/api/runs/bench-2000/events.*"), lambda route: route.fulfill(
-                status=200, content_type="text/event-stream", body=""))
+            page.route(re.compile(r".*/api/runs/bench-2000/events.*"),
+                       lambda route, request: route.fulfill(
+                           status=200, content_type="text/event-stream", body=""))
         page.goto(url)
         out.append(page.evaluate(INTERACTIVE_JS))
         page.close()
@@ -282,7 +283,11 @@ def main() -> int:
     finally:
         if proc is not None:
             proc.terminate()
-            proc.wait(10)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
         if not args.keep:
             core.delete_namespace(ns)
     return 0

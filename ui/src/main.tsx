@@ -43,6 +43,8 @@ function usePath(): string {
   return path;
 }
 
+performance.mark("kubeline:script-start");
+
 function App() {
   const path = usePath();
   const [config, setConfig] = useState<UiConfig | null>(null);

@@ -36,8 +36,9 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, mode: str = "local
     import uvicorn
 
     app = build_app(mode, namespace, context)
+    # Event streams never end by themselves: shutting down waits for them only briefly.
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
-                            access_log=False, lifespan="off")
+                            access_log=False, lifespan="off", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     if open_path is not None:
         def opener() -> None:
@@ -94,7 +95,7 @@ def background(host: str = DEFAULT_HOST, port: int | None = None,
             raise ConfigurationError(f"no free port for the UI in {wanted}-{wanted + 19}")
         app = build_app("local", namespace)
         config = uvicorn.Config(app, host=host, port=chosen, log_level="warning",
-                                access_log=False, lifespan="off")
+                                access_log=False, lifespan="off", timeout_graceful_shutdown=2)
         server = uvicorn.Server(config)
         # uvicorn installs signal handlers only in the main thread: none here.
         thread = threading.Thread(target=server.run, name="kubeline-ui", daemon=True)

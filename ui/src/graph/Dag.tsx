@@ -113,10 +113,14 @@ const TriggeredView = memo(({ data }: NodeProps<Node<NodeData>>) => (
 // "group" is React Flow's own sub-flow type (with its own styling): fan-outs are "fanout".
 const nodeTypes = { step: StepView, artifact: ArtifactView, external: ExternalView, fanout: GroupView, triggered: TriggeredView };
 
-let worker: Worker | null = null;
+// Started when this module loads, so the worker is ready by the time a run's JSON arrives.
+let worker: Worker | null = typeof Worker !== "undefined" ? startWorker() : null;
 let seq = 0;
+function startWorker(): Worker {
+  return new Worker(new URL("./layout.worker.ts", import.meta.url), { type: "module" });
+}
 function layoutInWorker(nodes: GNode[], edges: { id: string; source: string; target: string }[]): Promise<{ positions: Positions; engine: string; ms: number }> {
-  worker ||= new Worker(new URL("./layout.worker.ts", import.meta.url), { type: "module" });
+  worker ||= startWorker();
   const id = ++seq;
   return new Promise((resolve) => {
     const w = worker!;
@@ -128,6 +132,14 @@ function layoutInWorker(nodes: GNode[], edges: { id: string; source: string; tar
     w.addEventListener("message", onMessage);
     w.postMessage({ id, nodes: nodes.map(({ id, width, height }) => ({ id, width, height })), edges });
   });
+}
+
+const OVERVIEW_LIMIT = 300;
+
+function initialView(nodes: GNode[], positions: Positions) {
+  if (nodes.length <= OVERVIEW_LIMIT) return { padding: 0.1, maxZoom: 1.2 };
+  const top = [...nodes].sort((a, b) => (positions[a.id]?.y ?? 0) - (positions[b.id]?.y ?? 0)).slice(0, 40);
+  return { padding: 0.15, maxZoom: 1, nodes: top.map((n) => ({ id: n.id })) };
 }
 
 export interface DagProps {
@@ -151,6 +163,7 @@ export function Dag({ page, states, selection, onSelect, focus, triggeredStatus 
     let live = true;
     layoutInWorker(graph.nodes, graph.edges).then((r) => {
       if (!live) return;
+      performance.mark("kubeline:layout-done");
       setPositions(r.positions);
       setEngine(`${r.engine} ${Math.round(r.ms)} ms`);
     });
@@ -168,9 +181,14 @@ export function Dag({ page, states, selection, onSelect, focus, triggeredStatus 
 
   const openGroup = useCallback((id: string) => setExpanded((e) => new Set([...e, id])), []);
 
+  // Node objects are kept between renders and replaced only when what they show changes, so
+  // a status update or a selection re-renders one node, not all 2,000.
+  const nodeCache = useRef(new Map<string, { sig: string; node: Node<NodeData> }>());
   const nodes: Node<NodeData>[] = useMemo(() => {
     if (!positions) return [];
-    return graph.nodes.map((g) => {
+    const cache = nodeCache.current;
+    const next = new Map<string, { sig: string; node: Node<NodeData> }>();
+    const out = graph.nodes.map((g) => {
       let status = "pending";
       let counts: Record<string, number> | undefined;
       let cachedFrom;
@@ -190,17 +208,28 @@ export function Dag({ page, states, selection, onSelect, focus, triggeredStatus 
       const sel =
         (selection?.kind === "step" && g.kind === "step" && g.step === selection.id) ||
         (selection?.kind === "artifact" && g.id === `art:${selection.step}/${selection.output}`);
-      return {
+      const pos = positions[g.id] || { x: 0, y: 0 };
+      const sig = `${pos.x},${pos.y}|${status}|${sel}|${cachedFrom ? 1 : 0}|${artifactVersion ?? ""}|${counts ? JSON.stringify(counts) : ""}`;
+      const old = cache.get(g.id);
+      if (old && old.sig === sig && old.node.data.g === g) {
+        next.set(g.id, old);
+        return old.node;
+      }
+      const node: Node<NodeData> = {
         id: g.id,
         type: g.kind === "group" ? "fanout" : g.kind,
-        position: positions[g.id] || { x: 0, y: 0 },
+        position: pos,
         data: { g, status, counts, selected: sel, cachedFrom, artifactVersion, onOpenGroup: openGroup },
         draggable: false,
         connectable: false,
         width: g.width,
         height: g.height,
       };
+      next.set(g.id, { sig, node });
+      return node;
     });
+    nodeCache.current = next;
+    return out;
   }, [graph, positions, states, selection, openGroup, triggeredStatus]);
 
   const edges: Edge[] = useMemo(
@@ -244,19 +273,21 @@ export function Dag({ page, states, selection, onSelect, focus, triggeredStatus 
     ready.current = true;
     requestAnimationFrame(() => {
       (window as any).__kubelineDagReady = performance.now();
+      performance.mark("kubeline:dag-ready");
       document.getElementById("dag")?.setAttribute("data-ready", "1");
     });
   }, []);
 
   useEffect(() => {
     if (positions && nodes.length && flow.current) {
-      // fit the whole graph, unless a searched step was (or is now) centred: keep that view
-      if (!centreOn() && !(focus && centred.current === focus.n)) flow.current.fitView({ padding: 0.1, maxZoom: 1.2 });
+      // fit the whole graph, unless a searched step was (or is now) centred: keep that view.
+      // A large graph opens at its sources, readable (Fit in the controls shows all of it).
+      if (!centreOn() && !(focus && centred.current === focus.n)) flow.current.fitView(initialView(graph.nodes, positions));
       markReady();
     }
   }, [positions]); // eslint-disable-line react-hooks/exhaustive-deps
 
-  const big = graph.nodes.length > 300;
+  const big = graph.nodes.length > OVERVIEW_LIMIT;
   return (
     <div id="dag" className="dag" data-engine={engine} data-nodes={graph.nodes.length}>
       {!positions && <div className="loading">laying out {graph.nodes.length} nodes…</div>}
@@ -267,7 +298,7 @@ export function Dag({ page, states, selection, onSelect, focus, triggeredStatus 
         onInit={(inst) => {
           flow.current = inst;
           if (positions) {
-            inst.fitView({ padding: 0.1, maxZoom: 1.2 });
+            inst.fitView(initialView(graph.nodes, positions));
             markReady();
           }
         }}

@@ -3,11 +3,13 @@ import ElkApi from "elkjs/lib/elk-api.js";
 import elkWorkerUrl from "elkjs/lib/elk-worker.min.js?url";
 import { ELK_LIMIT, fastLayered, type LEdge, type LNode, type Positions } from "./layout";
 
-// ELK's own worker script, started from this worker (the bundled build cannot run in one).
-const elk = new ElkApi({ workerFactory: () => new Worker(elkWorkerUrl) });
+// ELK's own worker script, started from this worker (the bundled build cannot run in one),
+// and only when a graph is small enough for it: large runs never load ELK's 1.6 MB.
+let elk: InstanceType<typeof ElkApi> | null = null;
 
 async function layout(nodes: LNode[], edges: LEdge[]): Promise<{ positions: Positions; engine: string }> {
   if (nodes.length > ELK_LIMIT) return { positions: fastLayered(nodes, edges), engine: "layered-fast" };
+  elk ||= new ElkApi({ workerFactory: () => new Worker(elkWorkerUrl) });
   const res = await elk.layout({
     id: "root",
     layoutOptions: {

@@ -43,6 +43,7 @@ export function Run({ name, config }: { name: string; config: UiConfig }) {
     let close = () => {};
     getJson<RunPage>(`/api/runs/${encodeURIComponent(name)}`)
       .then((p) => {
+        performance.mark("kubeline:run-fetched");
         setPage(p);
         setRun(p.run);
         setStates(new Map(p.steps.map((s) => [s.id, s])));
