@@ -109,6 +109,8 @@ ENV_RUN_SINGLE_STEPS_WITHOUT_STACK = ("KUBELINE_RUN_SINGLE_STEPS_WITHOUT_STACK",
                                       "ZENML_RUN_SINGLE_STEPS_WITHOUT_STACK")
 #: ``kubeline ui``'s default port.
 ENV_UI_PORT = "KUBELINE_UI_PORT"
+#: The API server's CA for the UI in client mode (the chart mounts only the CA, no token).
+ENV_UI_CA_FILE = "KUBELINE_UI_CA_FILE"
 #: The component named in the Events the operator posts.
 EVENT_REPORTING_COMPONENT = f"{GROUP}/operator"
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kubeline.errors import ConfigurationError, UnauthenticatedError
-from kubeline.resources.names import ENV_NAMESPACE
+from kubeline.resources.names import ENV_NAMESPACE, ENV_UI_CA_FILE
 
 if TYPE_CHECKING:
     from kubeline.client import Client
@@ -119,8 +119,8 @@ class Connector:
 def _cluster_location(context: str | None) -> tuple[str, str | None, bool, str]:
     """API server URL, CA file, TLS verification and default namespace, without credentials."""
     host = os.environ.get("KUBERNETES_SERVICE_HOST")
-    # In a Pod the chart mounts only the cluster's CA (KUBELINE_UI_CA_FILE), not a token.
-    ca = os.environ.get("KUBELINE_UI_CA_FILE") or f"{_SA_DIR}/ca.crt"
+    # In a Pod the chart mounts only the cluster's CA (ENV_UI_CA_FILE), not a token.
+    ca = os.environ.get(ENV_UI_CA_FILE) or f"{_SA_DIR}/ca.crt"
     if host and os.path.exists(ca):
         port = os.environ.get("KUBERNETES_SERVICE_PORT", "443")
         ns = os.environ.get(ENV_NAMESPACE) or "default"
