@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubeline.resources.models import RunConfiguration, SnapshotSpec, StepSpec
+from kubeline.resources.run_config import StepParameters
 
 _MEMO: dict[int, tuple[SnapshotSpec, Dag]] = {}
 _MEMO_SIZE = 512
@@ -24,6 +25,7 @@ class Dag:
     by_id: dict[str, StepSpec] = field(default_factory=dict)
     by_name: dict[str, StepSpec] = field(default_factory=dict)
     upstream: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    parameters: tuple[StepParameters, ...] = ()  # what a run configuration may set
 
     @classmethod
     def of(cls, snapshot: SnapshotSpec) -> Dag:
@@ -50,7 +52,8 @@ class Dag:
                 if target is not None and target.id not in ups:
                     ups.append(target.id)
             upstream[step.id] = tuple(ups)
-        return cls(tuple(snapshot.steps), by_id, by_name, upstream)
+        return cls(tuple(snapshot.steps), by_id, by_name, upstream,
+                   tuple(StepParameters.of(s) for s in snapshot.steps))
 
     def lookup(self, key: str) -> StepSpec | None:
         """A step by invocation id or by name (run configurations may use either)."""
@@ -163,31 +166,6 @@ def find_cycle(dag: Dag) -> list[str]:
     return []
 
 
-def validate_run_config(dag: Dag, *configs: RunConfiguration) -> list[str]:
-    """Unknown steps or parameters in run configurations, each named; [] if valid."""
-    problems: list[str] = []
-    for config in configs:
-        for key, step_config in config.steps.items():
-            step = dag.lookup(key)
-            if step is None:
-                known = ", ".join(s.id for s in dag.steps)
-                problems.append(f"unknown step '{key}' in run configuration (steps: {known})")
-                continue
-            inputs = {i.name for i in step.inputs}
-            for param in step_config.parameters:
-                if param in inputs:
-                    problems.append(
-                        f"step '{step.id}': '{param}' is an input from another step, "
-                        "not a parameter, and cannot be set in the run configuration"
-                    )
-                elif param not in step.parameters:
-                    known = ", ".join(sorted(step.parameters)) or "none"
-                    problems.append(
-                        f"unknown parameter '{param}' for step '{step.id}' (parameters: {known})"
-                    )
-    return problems
-
-
 def effective_parameters(dag: Dag, *configs: RunConfiguration) -> dict[str, dict[str, Any]]:
     """Step id -> parameters after applying each configuration's overrides in order."""
     params = {s.id: dict(s.parameters) for s in dag.steps}
@@ -197,27 +175,3 @@ def effective_parameters(dag: Dag, *configs: RunConfiguration) -> dict[str, dict
             if step is not None:
                 params[step.id].update(step_config.parameters)
     return params
-
-
-def effective_enable_cache(
-    step: StepSpec, snapshot: SnapshotSpec, run_config: RunConfiguration
-) -> bool:
-    """Whether ``step`` may be served from the cache in a run with ``run_config``.
-
-    A step-level setting in the run configuration (then in the snapshot's config
-    template) decides outright. Otherwise the step's own switch must be on and so
-    must the pipeline-level one (run configuration, then template, then snapshot).
-    """
-    for config in (run_config, snapshot.config_template):
-        for key, step_config in config.steps.items():
-            if step_config.enable_cache is not None and key in (step.id, step.name):
-                return step_config.enable_cache
-    pipeline_level = next(
-        (
-            v
-            for v in (run_config.enable_cache, snapshot.config_template.enable_cache)
-            if v is not None
-        ),
-        snapshot.enable_cache,
-    )
-    return step.enable_cache and pipeline_level

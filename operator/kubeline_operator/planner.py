@@ -36,6 +36,7 @@ from kubeline.resources.models import (
 from kubeline.resources.names import step_pod_name
 from kubeline.resources.phases import SUCCESS_PHASES, TERMINAL_RUN_PHASES, TERMINAL_STEP_PHASES
 from kubeline.resources.reasons import Reason
+from kubeline.resources.run_config import run_config_problems
 
 from kubeline_operator.actions import (
     Action,
@@ -53,7 +54,7 @@ from kubeline_operator.actions import (
     RecordOutputs,
     ScheduleRetry,
 )
-from kubeline_operator.dag import Dag, effective_parameters, validate_run_config
+from kubeline_operator.dag import Dag, effective_parameters
 from kubeline_operator.models_plan import ModelResolution, needs_models
 from kubeline_operator.observe import (
     PERMANENT_WAITING,
@@ -217,7 +218,8 @@ def _plan_admission(state: RunState) -> Plan:
         out.actions.append(FinishRun("failed", Reason.SNAPSHOT_NOT_FOUND, message, now))
         return out
     dag = Dag.of(state.snapshot)
-    problems = validate_run_config(dag, state.snapshot.config_template, state.spec.config)
+    problems = run_config_problems(dag.parameters, (state.snapshot.config_template,
+                                                    state.spec.config))
     if problems:
         out.actions.append(
             FinishRun("failed", Reason.INVALID_RUN_CONFIGURATION, "; ".join(problems), now)
@@ -253,7 +255,8 @@ def admits(state: RunState) -> bool:
     if state.snapshot is None or state.snapshot_invalid:
         return False
     dag = Dag.of(state.snapshot)
-    return not validate_run_config(dag, state.snapshot.config_template, state.spec.config)
+    return not run_config_problems(dag.parameters, (state.snapshot.config_template,
+                                                    state.spec.config))
 
 
 def _plan_steps(state: RunState) -> Plan:

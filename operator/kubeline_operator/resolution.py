@@ -16,6 +16,7 @@ from kubeline.resources.models import (
     StepSpec,
 )
 from kubeline.resources.reasons import Reason
+from kubeline.resources.run_config import effective_enable_cache
 
 from kubeline_operator.actions import ArtifactInfo
 from kubeline_operator.cache_key import (
@@ -24,7 +25,7 @@ from kubeline_operator.cache_key import (
     choose_hit,
     compute_cache_info,
 )
-from kubeline_operator.dag import Dag, effective_enable_cache
+from kubeline_operator.dag import Dag
 from kubeline_operator.planner import CacheHit, StepResolution
 
 

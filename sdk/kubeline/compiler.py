@@ -50,6 +50,7 @@ from kubeline.resources.names import (
     is_dns_label,
     short_hash,
 )
+from kubeline.resources.run_config import StepParameters, run_config_problems
 from kubeline.settings import StepOptions
 from kubeline.signature import concrete_type, type_hints, type_path
 from kubeline.source_hash import code_hash
@@ -243,32 +244,22 @@ def _has_var_kw(sig: inspect.Signature) -> bool:
 
 
 def _apply_run_config(pipeline: Pipeline, tracer: Tracer, dns: dict[str, str]) -> None:
+    """Check the pipeline's ``steps`` configuration with the run-configuration rule (what
+    the operator and ``trigger_pipeline`` check too), then set its parameter values."""
     by_name = {v: k for k, v in dns.items()}
+    steps = [StepParameters(id=inv.id, name=dns[inv.id], types=dict.fromkeys(inv.arg_names),
+                            inputs={n: _source_of(i) for n, i in inv.inputs.items()},
+                            any_parameter=inv.var_kwargs)
+             for inv in tracer.invocations.values()]
+    config = RunConfiguration(steps={
+        key: StepRunConfig(parameters=dict(cfg.get("parameters") or {}))
+        for key, cfg in pipeline.options.steps.items()})
+    problems = run_config_problems(steps, (config,), check_required=False)
+    if problems:
+        raise CompileError(f"pipeline '{pipeline.name}': " + "; ".join(problems))
     for key, cfg in pipeline.options.steps.items():
-        inv_id = key if key in tracer.invocations else by_name.get(key)
-        if inv_id is None:
-            raise CompileError(
-                f"run configuration names step '{key}', which is not in pipeline "
-                f"'{pipeline.name}' (steps: {', '.join(tracer.invocations)})"
-            )
-        inv = tracer.invocations[inv_id]
-        for param, value in (cfg.get("parameters") or {}).items():
-            if param not in inv.arg_names and not inv.var_kwargs:
-                raise CompileError(
-                    f"run configuration for step '{inv_id}': unknown parameter '{param}'; the "
-                    f"function accepts: {', '.join(inv.arg_names) or '(no arguments)'}"
-                )
-            if param in inv.inputs:
-                raise CompileError(
-                    f"run configuration for step '{inv_id}': '{param}' is an input fed by "
-                    f"{_source_of(inv.inputs[param])}, not a parameter"
-                )
-            if not is_json(value):
-                raise CompileError(
-                    f"run configuration for step '{inv_id}': parameter '{param}' is a "
-                    f"{type_name(value)}, not a JSON value"
-                )
-            inv.parameters[param] = value
+        inv = tracer.invocations[key if key in tracer.invocations else by_name[key]]
+        inv.parameters.update(cfg.get("parameters") or {})
     for key in pipeline.options.step_options:
         if key not in tracer.invocations and key not in by_name:
             raise CompileError(
@@ -418,10 +409,6 @@ def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str
                 opts = opts.merged(extra)
         code_in_image = code_in_image or bool(opts.code_in_image)
         run_cfg = options.steps.get(inv_id) or options.steps.get(dns[inv_id]) or {}
-        enable_cache = run_cfg.get("enable_cache")
-        if enable_cache is None:  # a False at step or pipeline level wins over a True
-            enable_cache = (inv.step.options.enable_cache is not False
-                            and options.enable_cache is not False)
         func = inv.step.entrypoint
         inputs = []
         for arg in inv.arg_names + sorted(set(inv.inputs) - set(inv.arg_names)):
@@ -459,7 +446,9 @@ def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str
             image=opts.image if opts.image and opts.image != snapshot_image else None,
             inputs=inputs, parameters=dict(sorted(inv.parameters.items())), outputs=outputs,
             after=[dns[a] for a in after[inv_id]],
-            enable_cache=True if enable_cache is None else bool(enable_cache),
+            # The step's own switch; what a run decides from it, the pipeline's switch and
+            # the configuration is kubeline.resources.run_config.effective_enable_cache.
+            enable_cache=inv.step.options.enable_cache is not False,
             cache_version=opts.cache_version or "",
             cache_expires_after_seconds=opts.cache_expires_after,
             retry=RetryPolicy.model_validate(opts.retry) if opts.retry else None,
@@ -471,7 +460,8 @@ def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str
             enable_artifact_metadata=opts.enable_artifact_metadata is not False,
             enable_artifact_visualization=opts.enable_artifact_visualization is not False,
         ))
-        config_steps[inv_id] = StepRunConfig(parameters=dict(sorted(inv.parameters.items())))
+        config_steps[inv_id] = StepRunConfig(parameters=dict(sorted(inv.parameters.items())),
+                                             enable_cache=run_cfg.get("enable_cache"))
 
     if code_in_image or os.environ.get(ENV_CODE_IN_IMAGE, "").lower() in ("1", "true"):
         code_in_image, code = True, None

@@ -97,7 +97,7 @@ def test_invalid_configuration_names_the_parameter(crds: Any, ns: str,
                                config={"steps": {"loader": {"parameters": {"m": 2}}}}))
     status = wait_phase(crds, ns, "r-bad", {"failed"})
     assert status["reason"] == "InvalidRunConfiguration"
-    assert "unknown parameter 'm' for step 'loader'" in status["message"]
+    assert "step 'loader' has no parameter 'm'" in status["message"]
     snap = get(crds, ns, "snapshots.kubeline.dev", "s1")
     assert snap["status"]["valid"] is True
 

@@ -24,12 +24,14 @@ from kubeline.client.visualize import in_notebook
 from kubeline.client.waiting import wait_for_run
 from kubeline.errors import KubelineError, NotFoundError
 from kubeline.resources import names
+from kubeline.resources.models import RunConfiguration, SnapshotSpec
 from kubeline.resources.read import (
     PipelineRunSpecView,
     PipelineRunStatusView,
     SnapshotSpecView,
     StepSpecView,
 )
+from kubeline.resources.run_config import effective_enable_cache, pipeline_enable_cache
 
 if TYPE_CHECKING:
     from kubeline.client.pipelines import PipelineView
@@ -221,13 +223,14 @@ class RunView(View):
         snap_spec = SnapshotSpecView(snap.spec if snap else None)
         recorded = self.st.parameters
         steps: dict[str, StepConfigView] = {}
+        snapshot, run_config = _parsed_config(snap.spec if snap else None, dict(overrides.raw))
         for step in snap_spec.steps:
             ov = overrides.step(step.id, step.name)
             steps[step.id] = StepConfigView(
                 parameters=effective_step_parameters(
                     step.parameters, ov.parameters, recorded.get(step.id)),
                 settings=step_settings(step, snap_spec),
-                enable_cache=step.enable_cache if ov.enable_cache is None else ov.enable_cache,
+                enable_cache=_step_enable_cache(snapshot, run_config, step.id),
                 cache_version=step.cache_version,
                 extra=step.extra,
             )
@@ -245,7 +248,7 @@ class RunView(View):
             parameters=snap_spec.pipeline_parameters,
             settings=settings,
             steps=steps,
-            enable_cache=(snap_spec.enable_cache if overrides.enable_cache is None
+            enable_cache=(pipeline_enable_cache(snapshot, run_config) if snapshot and run_config
                           else overrides.enable_cache),
             run_name=overrides.run_name,
             tags=overrides.tags,
@@ -406,3 +409,26 @@ class RunView(View):
 
     def __repr__(self) -> str:
         return f"RunView({self.name!r}, status={self.status!r})"
+
+
+def _parsed_config(snap_spec: dict[str, Any] | None, overrides: dict[str, Any]
+                   ) -> tuple[SnapshotSpec | None, RunConfiguration | None]:
+    """The snapshot and the run's configuration as models (None where they do not parse):
+    what the cache rule of :mod:`kubeline.resources.run_config` takes."""
+    try:
+        run_config = RunConfiguration.model_validate(overrides)
+    except ValueError:
+        return None, None
+    try:
+        return (SnapshotSpec.model_validate(snap_spec) if snap_spec else None), run_config
+    except ValueError:
+        return None, run_config
+
+
+def _step_enable_cache(snapshot: SnapshotSpec | None, run_config: RunConfiguration | None,
+                       step_id: str) -> bool | None:
+    """Whether the run may serve the step from the cache (None: the snapshot is unknown)."""
+    if snapshot is None or run_config is None:
+        return None
+    step = next((s for s in snapshot.steps if s.id == step_id), None)
+    return effective_enable_cache(step, snapshot, run_config) if step else None

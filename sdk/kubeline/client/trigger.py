@@ -9,124 +9,34 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from kubeline.errors import ConfigurationError
 from kubeline.resources import names
+from kubeline.resources.models import RunConfiguration, StepSpec
+from kubeline.resources.run_config import StepParameters, run_config_problems
 
 LABEL_TRIGGERED_BY_RUN = names.LABEL_TRIGGERED_BY_RUN
 LABEL_TRIGGERED_BY_STEP = names.LABEL_TRIGGERED_BY_STEP
 
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "boolean": (bool,),
-    "integer": (int,),
-    "number": (int, float),
-    "string": (str,),
-    "array": (list, tuple),
-    "object": (dict,),
-}
-
-
-def json_type(value: Any) -> str | None:
-    """The JSON type name of a default value; None for null (no constraint)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, (list, tuple)):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return None
-
-
-def _matches(value: Any, expected: str) -> bool:
-    if value is None:
-        return True  # an explicit null resets to "no value"; the step decides
-    types = _JSON_TYPES.get(expected)
-    if types is None:
-        return True
-    if isinstance(value, bool) and expected != "boolean":
-        return False
-    return isinstance(value, types)
-
-
-def step_parameter_types(step: Mapping[str, Any]) -> dict[str, str | None]:
-    """Known parameters of one snapshot step and their JSON types (None: any type).
-
-    A step's parameters are the keys of its ``parameters`` defaults (a ``null`` default
-    means required or untyped), plus ``extra.parameterTypes`` ({name: JSON type}) and
-    ``extra.requiredParameters`` when the compiler records them.
-    """
-    extra = step.get("extra") or {}
-    known: dict[str, str | None] = {
-        k: json_type(v) for k, v in (step.get("parameters") or {}).items()
-    }
-    for name in extra.get("requiredParameters") or []:
-        known.setdefault(str(name), None)
-    for name, typ in (extra.get("parameterTypes") or {}).items():
-        if typ in _JSON_TYPES:
-            known[str(name)] = typ
-        else:
-            known.setdefault(str(name), None)
-    return known
-
-
 def check_run_configuration(config: Mapping[str, Any], snapshot: Mapping[str, Any]) -> None:
-    """Reject a run configuration (wire form) that names an unknown step or parameter,
-    or gives a parameter a value of the wrong JSON type. Says which and what is known.
-    """
+    """Refuse a run configuration (wire form) the operator would refuse: an unknown step or
+    parameter, a value of the wrong JSON type, a required parameter left unset (the rule of
+    :mod:`kubeline.resources.run_config`, applied after the snapshot's template as the
+    operator applies it). The error names every problem and what is known."""
     spec = snapshot.get("spec") or {}
     snap_name = snapshot.get("metadata", {}).get("name", "?")
-    by_key: dict[str, Mapping[str, Any]] = {}
-    for step in spec.get("steps") or []:
-        by_key[step["id"]] = step
-        by_key.setdefault(step["name"], step)
-    step_ids = ", ".join(s["id"] for s in spec.get("steps") or [])
-    for step_key, step_cfg in (config.get("steps") or {}).items():
-        step = by_key.get(step_key)
-        if step is None:
-            raise ConfigurationError(
-                f"run configuration names unknown step {step_key!r}: snapshot {snap_name} "
-                f"has steps {step_ids}"
-            )
-        known = step_parameter_types(step)
-        for param, value in ((step_cfg or {}).get("parameters") or {}).items():
-            if param not in known:
-                listed = ", ".join(sorted(known)) or "none"
-                raise ConfigurationError(
-                    f"run configuration: step {step['id']!r} has no parameter {param!r} "
-                    f"(its parameters: {listed})"
-                )
-            expected = known[param]
-            if expected and not _matches(value, expected):
-                raise ConfigurationError(
-                    f"run configuration: parameter {param!r} of step {step['id']!r} must be "
-                    f"of JSON type {expected} (like its default), got {type(value).__name__} "
-                    f"{value!r}"
-                )
-    _check_required(config, spec.get("steps") or [], snap_name)
-
-
-def _check_required(config: Mapping[str, Any], steps: list[Mapping[str, Any]],
-                    snap_name: str) -> None:
-    """Each ``extra.requiredParameters`` (no default in the snapshot) must get a value."""
-    given = config.get("steps") or {}
-    for step in steps:
-        required = (step.get("extra") or {}).get("requiredParameters") or []
-        cfg = given.get(step["id"]) or given.get(step["name"]) or {}
-        params = cfg.get("parameters") or {}
-        for param in required:
-            if params.get(param) is None:
-                raise ConfigurationError(
-                    f"run configuration: step {step['id']!r} needs parameter {param!r} (it has "
-                    f"no default in snapshot {snap_name}): set "
-                    f"steps.{step['id']}.parameters.{param}"
-                )
+    try:
+        steps = [StepParameters.of(StepSpec.model_validate(s)) for s in spec.get("steps") or []]
+        template = RunConfiguration.model_validate(spec.get("configTemplate") or {})
+        run_config = RunConfiguration.model_validate(dict(config))
+    except ValidationError as exc:
+        raise ConfigurationError(
+            f"run configuration for snapshot {snap_name} does not parse: {exc}") from None
+    problems = run_config_problems(steps, (template, run_config))
+    if problems:
+        raise ConfigurationError(
+            f"run configuration for snapshot {snap_name}: " + "; ".join(problems))
 
 
 def parse_invocation(raw: str | None) -> dict[str, str] | None:

@@ -10,6 +10,7 @@ from kubeline.resources.models import (
     StepRunConfig,
     StepSpec,
 )
+from kubeline.resources.run_config import effective_enable_cache
 from kubeline_operator.cache_key import (
     PARTS,
     CacheCandidate,
@@ -18,7 +19,6 @@ from kubeline_operator.cache_key import (
     choose_hit,
     compute_cache_info,
 )
-from kubeline_operator.dag import effective_enable_cache
 
 pytestmark = pytest.mark.unit
 

@@ -70,6 +70,9 @@ RETRY = snapshot(step("a", retries=2))
 TIMEOUT = snapshot(step("a", timeout=60))
 TIMEOUT_RETRY = snapshot(step("a", timeout=60, retries=1))
 PARAMS = snapshot(step("trainer", params={"gamma": 0.1}))
+# A parameter left to each run (a snapshot compiled with allow_unset_parameters).
+REQUIRED = snapshot(step("trainer", params={"data": None}).model_copy(
+    update={"extra": {"requiredParameters": ["data"]}}))
 
 
 def status(snap: SnapshotSpec, phase: str = "running", **steps: Any) -> PipelineRunStatus:
@@ -166,7 +169,18 @@ CASES = [
          [("Finish", "failed", "InvalidRunConfiguration")],
          spec={"config": RunConfiguration(
              steps={"trainer": StepRunConfig(parameters={"gama": 1})})},
-         contains="unknown parameter 'gama' for step 'trainer'"),
+         contains="step 'trainer' has no parameter 'gama' (its parameters: gamma)"),
+    Case("wrongly-typed-parameter-in-config", PARAMS, INIT,
+         [("Finish", "failed", "InvalidRunConfiguration")],
+         spec={"config": RunConfiguration(
+             steps={"trainer": StepRunConfig(parameters={"gamma": "high"})})},
+         contains="parameter 'gamma' must be of JSON type number"),
+    Case("required-parameter-unset", REQUIRED, INIT,
+         [("Finish", "failed", "InvalidRunConfiguration")],
+         contains="step 'trainer' needs parameter 'data' (it has no default)"),
+    Case("required-parameter-set-by-the-run", REQUIRED, INIT, [("InitRun",)],
+         spec={"config": RunConfiguration(
+             steps={"trainer": StepRunConfig(parameters={"data": "abc"})})}),
     Case("cancel-before-start", DIAMOND, INIT, [("Finish", "cancelled", "Cancelled")],
          spec={"cancel": True}),
     # ---------------------------------------------------------------- scheduling

@@ -12,6 +12,8 @@ import sample_steps as s
 from kubeline import pipeline, step
 from kubeline.compiler import snapshot_name, step_dns_names
 from kubeline.errors import CompileError
+from kubeline.resources.models import RunConfiguration
+from kubeline.resources.run_config import effective_enable_cache
 from kubeline.source_hash import code_hash
 
 pytestmark = pytest.mark.unit
@@ -72,6 +74,7 @@ def test_invocation_ids_options_and_after() -> None:
     assert spec.steps[1].parameters == {"x": 5}
     first = spec.steps[0]
     assert first.enable_cache is False and first.cache_version == "2"
+    assert not effective_enable_cache(first, spec, RunConfiguration())
     assert first.retry is not None and first.retry.max_retries == 3
     assert first.timeout_seconds == 60
     assert first.resources.to_k8s() == {"cpu": "500m", "memory": "1G", "gpu": 1}
@@ -140,7 +143,7 @@ def test_run_config_errors_name_step_and_parameter() -> None:
     with pytest.raises(CompileError, match="step 'nope'"):
         compile_(bad_step)
     bad_param = s.two_step.with_options(steps={"train": {"parameters": {"delta": 1}}})
-    with pytest.raises(CompileError, match=r"step 'train'.*unknown parameter 'delta'"):
+    with pytest.raises(CompileError, match=r"step 'train' has no parameter 'delta'"):
         compile_(bad_param)
     input_param = s.two_step.with_options(steps={"train": {"parameters": {"features": 1}}})
     with pytest.raises(CompileError, match="'features' is an input"):
@@ -154,7 +157,13 @@ def test_run_config_can_supply_a_missing_parameter_and_yaml(tmp_path: Path) -> N
     c = compile_(s.two_step.with_options(config_path=str(cfg)))
     train = c.spec.steps[1]
     assert train.parameters == {"gamma": 0.7}
-    assert train.enable_cache is True and c.spec.steps[0].enable_cache is False
+    load = c.spec.steps[0]
+    # The step-level setting wins over the pipeline's enable_cache: false; the run config too.
+    assert effective_enable_cache(train, c.spec, RunConfiguration())
+    assert not effective_enable_cache(load, c.spec, RunConfiguration())
+    run_config = RunConfiguration.model_validate(c.run_config)
+    assert effective_enable_cache(train, c.spec, run_config)
+    assert not effective_enable_cache(load, c.spec, run_config)
     assert train.resources.memory == "2Gi"
     assert c.run_config["enableCache"] is False
 

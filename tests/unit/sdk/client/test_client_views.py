@@ -166,6 +166,23 @@ def test_run_information(client: Client) -> None:
     assert list(run.steps) == ["training_data_loader", "svc_trainer", "evaluator"]
 
 
+@pytest.mark.parametrize(("config", "expected"), [
+    ({}, {"training_data_loader": True, "svc_trainer": True, "run": True}),
+    ({"enableCache": False}, {"training_data_loader": False, "svc_trainer": False, "run": False}),
+    # A step-level setting decides for its step, whatever the run-wide switch says.
+    ({"enableCache": False, "steps": {"svc_trainer": {"enableCache": True}}},
+     {"training_data_loader": False, "svc_trainer": True, "run": False}),
+    ({"steps": {"svc-trainer": {"enableCache": False}}},
+     {"training_data_loader": True, "svc_trainer": False, "run": True}),
+])
+def test_run_config_shows_the_cache_switch_the_operator_applies(
+        client: Client, kube: FakeKube, config: dict[str, Any], expected: dict[str, bool]) -> None:
+    kube.store[n.PIPELINE_RUNS][R1]["spec"]["config"] = config
+    run = client.get_pipeline_run(R1)
+    assert run.config.enable_cache is expected.pop("run")
+    assert {k: run.config.steps[k].enable_cache for k in expected} == expected
+
+
 def test_run_config_applies_overrides(client: Client) -> None:
     run = client.get_pipeline_run(R3)
     assert run.config.steps["svc_trainer"].parameters == {"gamma": 0.01}
@@ -399,7 +416,7 @@ def test_trigger_from_a_yaml_file(client: Client, kube: FakeKube, tmp_path: Path
     ({"steps": {"trainer": {"parameters": {}}}}, "unknown step 'trainer'"),
     ({"steps": {"svc_trainer": {"parameters": {"C": 1.0}}}}, "has no parameter 'C'"),
     ({"steps": {"svc_trainer": {"parameters": {"gamma": "high"}}}},
-     "parameter 'gamma' of step 'svc_trainer' must be of JSON type number"),
+     "step 'svc_trainer': parameter 'gamma' must be of JSON type number"),
     ({"steps": {"evaluator": {"parameters": {"verbose": 1}}}}, "JSON type boolean"),
     ({"steps": {"evaluator": {"parameters": {"label": 3}}}}, "JSON type string"),
 ])
@@ -444,8 +461,10 @@ def test_trigger_pure_helpers() -> None:
     assert parse_invocation(json.dumps({"run": "r", "step": {"id": "s"}})) is None
     name = new_run_name("a" * 70)
     assert n.is_dns_label(name) and len(name) <= 63
+    step = {"id": "a_b", "name": "a-b", "function": "a_b", "entrypoint": "m:a_b",
+            "codeHash": "0" * 64}
     snapshot = {"metadata": {"name": "snap"}, "spec": {"pipeline": "p", "steps": [
-        {"id": "a_b", "name": "a-b", "parameters": {"x": None}}]}}
+        {**step, "parameters": {"x": None}}]}}
     check_run_configuration({"steps": {"a-b": {"parameters": {"x": [1]}}}}, snapshot)
     body = build_run(snapshot, {"runName": "My Run"}, {"run": "r1", "step": "s"})
     assert body["metadata"]["name"] == n.dns_name("My Run")
@@ -453,8 +472,7 @@ def test_trigger_pure_helpers() -> None:
     check_run_configuration(
         {"steps": {"a_b": {"parameters": {"y": 1}}}},
         {**snapshot, "spec": {**snapshot["spec"], "steps": [
-            {"id": "a_b", "name": "a-b", "parameters": {},
-             "extra": {"parameterTypes": {"y": "integer"}}}]}})
+            {**step, "parameters": {}, "extra": {"parameterTypes": {"y": "integer"}}}]}})
 
 
 def test_pipeline_run_configuration_round_trip() -> None:

@@ -71,8 +71,8 @@ def test_trigger_must_set_required_parameters_with_the_right_type() -> None:
     with pytest.raises(ConfigurationError, match=r"'trainer' needs parameter 'data_artifact_id'"
                        r".*steps\.trainer\.parameters\.data_artifact_id"):
         check_run_configuration({"steps": {"untyped": {"parameters": {"anything": 1}}}}, snap)
-    with pytest.raises(ConfigurationError, match="'data_artifact_id' of step 'trainer' must be "
-                       "of JSON type string"):
+    with pytest.raises(ConfigurationError, match="step 'trainer': parameter 'data_artifact_id' "
+                       "must be of JSON type string"):
         check_run_configuration(
             {"steps": {"trainer": {"parameters": {"data_artifact_id": 5}}}}, snap)
     # The snapshot's template lists the parameter (as null): sent unchanged, it is refused.
