@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from kubeline.resources.models import Condition, PipelineRunStatus, RunProgress, StepStatus
+from kubeline.resources.phases import SUCCESS_PHASES, UNSUCCESSFUL_RUN_PHASES
 from kubeline.resources.reasons import Reason
 
 from kubeline_operator.actions import (
@@ -131,10 +132,10 @@ def _derive(st: PipelineRunStatus, now: float) -> None:
     st.counts = counts
     st.cached_steps = counts.cached
     st.progress = f"{counts.completed + counts.cached}/{counts.total}"
-    if st.phase in ("completed", "cached"):
+    if st.phase in SUCCESS_PHASES:
         cond = Condition(type="Succeeded", status="True", reason=st.reason or Reason.COMPLETED,
                          message=st.message or "")
-    elif st.phase in ("failed", "cancelled"):
+    elif st.phase in UNSUCCESSFUL_RUN_PHASES:
         cond = Condition(type="Succeeded", status="False", reason=st.reason or Reason.FAILED,
                          message=st.message or "")
     elif st.phase == "running":

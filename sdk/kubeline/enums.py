@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from kubeline.resources.phases import SUCCESS_PHASES, TERMINAL_STEP_PHASES
+
 
 class ModelStages(StrEnum):
     """Stages of a model version; ``LATEST`` selects the newest version."""
@@ -59,7 +61,7 @@ class ExecutionStatus(StrEnum):
 
     @property
     def is_successful(self) -> bool:
-        return self in (ExecutionStatus.COMPLETED, ExecutionStatus.CACHED)
+        return self in SUCCESS_PHASES
 
     @property
     def is_failed(self) -> bool:
@@ -67,10 +69,7 @@ class ExecutionStatus(StrEnum):
 
     @property
     def is_finished(self) -> bool:
-        return self in (
-            ExecutionStatus.COMPLETED, ExecutionStatus.CACHED,
-            ExecutionStatus.FAILED, ExecutionStatus.CANCELLED, ExecutionStatus.SKIPPED,
-        )
+        return self in TERMINAL_STEP_PHASES
 
 
 class VisualizationType(StrEnum):

@@ -22,6 +22,7 @@ from kubeline.resources.names import (
     dns_name,
     label_value,
 )
+from kubeline.resources.phases import UNSUCCESSFUL_RUN_PHASES
 
 if TYPE_CHECKING:
     from kubeline.compiler import CompiledPipeline
@@ -110,7 +111,7 @@ def run_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str, An
     if pipeline.options.synchronous:
         run.wait(show_progress=True)
         run = _client(kube).get_pipeline_run(name)
-        if run.status in ("failed", "cancelled"):
+        if run.status in UNSUCCESSFUL_RUN_PHASES:
             from kubeline.client.waiting import run_failed_error
 
             raise run_failed_error(run)

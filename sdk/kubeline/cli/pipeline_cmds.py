@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from kubeline.cli.output import ago, as_list, emit_data, emit_table, get_client, output_option
+from kubeline.resources.phases import UNSUCCESSFUL_RUN_PHASES
 
 
 @click.group()
@@ -152,7 +153,7 @@ def run_snapshot(ctx: click.Context, name_or_id: str, config_path: str | None, w
     elif not wait:
         click.echo(f"Run {run.name} started from snapshot {run.snapshot_name}.")
         click.echo(f"Follow it: kubeline run watch {run.name}")
-    if wait and run.status in ("failed", "cancelled"):
+    if wait and run.status in UNSUCCESSFUL_RUN_PHASES:
         ctx.exit(1)
 
 

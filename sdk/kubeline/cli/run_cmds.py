@@ -8,6 +8,7 @@ import click
 
 from kubeline.cli.output import emit_data, get_client, output_option
 from kubeline.cli.pipeline_cmds import list_runs_impl, runs_list_options
+from kubeline.resources.phases import UNSUCCESSFUL_RUN_PHASES
 
 
 @click.group()
@@ -60,7 +61,7 @@ def watch(ctx: click.Context, run_name: str, timeout: float | None) -> None:
         wait_for_run(view, timeout=timeout, show_progress=True, stream=sys.stdout)
     except TimeoutError as exc:
         raise click.ClickException(str(exc)) from None
-    if view.status in ("failed", "cancelled"):
+    if view.status in UNSUCCESSFUL_RUN_PHASES:
         ctx.exit(1)
 
 

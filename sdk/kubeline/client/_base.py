@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
 from kubeline.enums import ExecutionStatus
+from kubeline.resources.phases import TERMINAL_RUN_PHASES
 
 if TYPE_CHECKING:
     from kubeline.client.client import Client
@@ -16,8 +17,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-TERMINAL_PHASES = frozenset({"completed", "failed", "cached", "cancelled"})
-SUCCESS_PHASES = frozenset({"completed", "cached"})
+TERMINAL_PHASES = TERMINAL_RUN_PHASES  # the Client's name for them
 
 
 def is_uuid(text: str) -> bool:

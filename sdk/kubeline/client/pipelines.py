@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from kubeline.client._base import (
-    SUCCESS_PHASES,
     LazySequence,
     Page,
     View,
@@ -15,6 +14,7 @@ from kubeline.client._base import (
 )
 from kubeline.errors import NotFoundError
 from kubeline.resources import names
+from kubeline.resources.phases import SUCCESS_PHASES
 from kubeline.resources.read import PipelineSpecView, PipelineStatusView
 
 if TYPE_CHECKING:

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from kubeline.client._base import parse_time
+from kubeline.resources.phases import UNSUCCESSFUL_RUN_PHASES
 from kubeline.resources.read import StepStatusView
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def outcome_line(run: RunView) -> str:
     if run.duration is not None:
         line += f" in {fmt_duration(run.duration)}"
     line += f" ({total} steps, {cached} cached)"
-    if run.status in ("failed", "cancelled"):
+    if run.status in UNSUCCESSFUL_RUN_PHASES:
         where = f" at step {run.failed_step}" if run.failed_step else ""
         line += f"{where}: {run.message or run.status_reason or 'no message'}"
     return line

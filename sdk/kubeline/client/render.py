@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubeline.client.progress import RUN_STYLE, STEP_STYLE, fmt_duration, step_line, styled
 from kubeline.errors import KubelineError
+from kubeline.resources.phases import UNSUCCESSFUL_RUN_PHASES
 
 if TYPE_CHECKING:
     from kubeline.client.runs import RunView
@@ -74,7 +75,7 @@ def lineage_tree(run: RunView) -> Any:
     if model.get("name"):
         header += f"  model {escape(model['name'])}:{escape(str(model.get('version')))}"
     tree = Tree(header)
-    if run.message and run.status in ("failed", "cancelled"):
+    if run.message and run.status in UNSUCCESSFUL_RUN_PHASES:
         tree.add(f"[red]{escape(run.message)}[/]")
     try:
         snapshot_steps = {s["id"]: s for s in run.snapshot.spec.get("steps") or []}

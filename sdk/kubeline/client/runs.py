@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from kubeline.client._base import (
-    SUCCESS_PHASES,
     TERMINAL_PHASES,
     LazyMapping,
     MetadataValue,
@@ -25,6 +24,7 @@ from kubeline.client.waiting import wait_for_run
 from kubeline.errors import KubelineError, NotFoundError
 from kubeline.resources import names
 from kubeline.resources.models import RunConfiguration, SnapshotSpec
+from kubeline.resources.phases import SUCCESS_PHASES
 from kubeline.resources.read import (
     PipelineRunSpecView,
     PipelineRunStatusView,

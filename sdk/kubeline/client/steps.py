@@ -16,6 +16,7 @@ from kubeline.client._base import (
 from kubeline.client.configs import RunConfigView, StepConfigView
 from kubeline.client.progress import step_duration
 from kubeline.errors import KubelineError, NotFoundError
+from kubeline.resources.phases import UNSUCCESSFUL_STEP_PHASES
 from kubeline.resources.read import SnapshotSpecView, StepInputView, StepSpecView, StepStatusView
 
 if TYPE_CHECKING:
@@ -200,7 +201,7 @@ class StepView:
         names = self.output_names
         client = self.run._client
         what = f"output of step {self.name}"
-        if not names and self.status in ("failed", "cancelled", "skipped"):
+        if not names and self.status in UNSUCCESSFUL_STEP_PHASES:
             what += f" (the step {self.status}{': ' + self.message if self.message else ''})"
         return self._cached(
             "outputs",
@@ -235,7 +236,7 @@ class StepView:
     def _single(self, kind: str, names: list[str],
                 views: LazyMapping[ArtifactVersionView]) -> ArtifactVersionView:
         """The only input/output; with none or several, say which names to use."""
-        if kind == "output" and not names and self.status in ("failed", "cancelled", "skipped"):
+        if kind == "output" and not names and self.status in UNSUCCESSFUL_STEP_PHASES:
             raise KubelineError(
                 f"step {self.name} of run {self.run.name} {self.status}"
                 f"{': ' + self.message if self.message else ''}; it saved no outputs"

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, TextIO
 from kubeline.client._base import TERMINAL_PHASES
 from kubeline.client.progress import make_reporter, outcome_line
 from kubeline.errors import KubelineError, NotFoundError, RunFailedError
+from kubeline.resources.phases import UNSUCCESSFUL_RUN_PHASES
 
 if TYPE_CHECKING:
     from kubeline.client.runs import RunView
@@ -63,7 +64,7 @@ def wait_for_run(
             reporter.finish(run)
         else:
             reporter.close()
-    if raise_on_failure and run.status in ("failed", "cancelled"):
+    if raise_on_failure and run.status in UNSUCCESSFUL_RUN_PHASES:
         raise run_failed_error(run)
     return run
 

@@ -22,6 +22,10 @@ SUCCESS_PHASES: Final = frozenset({"completed", "cached"})
 TERMINAL_RUN_PHASES: Final = frozenset({"completed", "failed", "cached", "cancelled"})
 #: A step that will not change phase any more (``skipped``: never run because of a failure).
 TERMINAL_STEP_PHASES: Final = TERMINAL_RUN_PHASES | {"skipped"}
+#: A run that ended without success (a synchronous call raises ``RunFailedError``).
+UNSUCCESSFUL_RUN_PHASES: Final = TERMINAL_RUN_PHASES - SUCCESS_PHASES
+#: A step that ended without producing its outputs.
+UNSUCCESSFUL_STEP_PHASES: Final = TERMINAL_STEP_PHASES - SUCCESS_PHASES
 
 
 def is_terminal_run(phase: str | None) -> bool:

@@ -33,6 +33,7 @@ from kubeline.errors import (
     UnauthenticatedError,
 )
 from kubeline.resources import names
+from kubeline.resources.phases import RUN_PHASES, TERMINAL_STEP_PHASES
 from kubeline.ui import payloads
 from kubeline.ui.auth import TOKEN_COOKIE, Connector, bearer_token, forbidden_details
 from kubeline.ui.cache_explain import StepRecord, explain, input_versions
@@ -46,8 +47,7 @@ from kubeline.ui.security import (
 from kubeline.ui.streams import WatchExpired, pod_log_stream, watch_events
 
 STATIC_DIR = Path(__file__).parent / "static"
-RUN_PHASES = ("initialized", "running", "completed", "failed", "cached", "cancelled")
-FINISHED_STEP = frozenset({"completed", "failed", "cached", "cancelled", "skipped"})
+FINISHED_STEP = TERMINAL_STEP_PHASES
 EARLIER_RUNS = 8  # earlier runs read to explain a cache miss (bounded)
 MAX_VISUALIZATION = 20 * 1024 * 1024
 HEARTBEAT = 15.0
