@@ -17,18 +17,18 @@ import logging
 import time
 from typing import Any
 
+from kubeline.resources.json_values import merge_patch
 from kubeline.resources.models import ScheduleSpec, ScheduleStatus
 from kubeline.resources.names import (
     ANNOTATION_SCHEDULED_TIME,
     API_VERSION,
     LABEL_OPERATOR_CLASS,
-    LABEL_PIPELINE,
     LABEL_SCHEDULE,
     PIPELINE_RUNS,
     SCHEDULES,
-    dns_name,
     label_value,
 )
+from kubeline.resources.run_objects import pipeline_run
 
 from kubeline_operator.api import Conflict, Gone, OperatorApi
 from kubeline_operator.schedule_planner import (
@@ -68,25 +68,9 @@ def run_body(schedule: dict[str, Any], spec: ScheduleSpec, run: RunToCreate) -> 
     klass = (meta.get("labels") or {}).get(LABEL_OPERATOR_CLASS)
     if klass is not None:
         labels[LABEL_OPERATOR_CLASS] = klass
-    if spec.pipeline:
-        labels[LABEL_PIPELINE] = label_value(dns_name(spec.pipeline))
-    run_spec: dict[str, Any] = {"config": spec.config.to_k8s()}
-    if spec.snapshot:
-        run_spec["snapshot"] = spec.snapshot
-    else:
-        run_spec["pipeline"] = spec.pipeline
-    return {
-        "apiVersion": API_VERSION, "kind": "PipelineRun",
-        "metadata": {"name": run.name, "namespace": meta["namespace"], "labels": labels,
-                     "annotations": {ANNOTATION_SCHEDULED_TIME: to_rfc3339(run.scheduled)}},
-        "spec": run_spec,
-    }
-
-
-def _merge_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    patch: dict[str, Any] = {k: v for k, v in new.items() if old.get(k) != v}
-    patch.update({k: None for k in old if k not in new})
-    return patch
+    return pipeline_run(run.name, spec.config.to_k8s(), snapshot=spec.snapshot,
+                        pipeline=spec.pipeline, labels=labels, namespace=meta["namespace"],
+                        annotations={ANNOTATION_SCHEDULED_TIME: to_rfc3339(run.scheduled)})
 
 
 class ScheduleController:
@@ -202,7 +186,7 @@ class ScheduleController:
             await self.api.delete(PIPELINE_RUNS, namespace, run_name)
             self.runs.get(key, {}).pop(run_name, None)
         new = result.status.to_k8s()
-        patch = _merge_patch(body.get("status") or {}, new)
+        patch = merge_patch(body.get("status") or {}, new)
         if patch:
             try:
                 written = await self.api.patch_status(SCHEDULES, namespace, name, {

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from kubeline.resources.json_values import merge_patch
 from kubeline.resources.models import PipelineRunStatus
 from kubeline.resources.names import PIPELINE_RUNS
 
@@ -35,13 +36,6 @@ def stored_status(body: dict[str, Any]) -> PipelineRunStatus:
         return PipelineRunStatus.model_validate(body.get("status") or {})
     except ValueError:
         return PipelineRunStatus()
-
-
-def status_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """A JSON merge patch turning status ``old`` into ``new`` (removed keys become null)."""
-    patch: dict[str, Any] = {k: v for k, v in new.items() if old.get(k) != v}
-    patch.update({k: None for k in old if k not in new})
-    return patch
 
 
 @dataclass(frozen=True)
@@ -83,7 +77,7 @@ class StatusWriter:
         """Patch the run's status from ``old`` (as stored in ``body``) to ``new``."""
         namespace, name = key
         patch = {"metadata": {"resourceVersion": body["metadata"].get("resourceVersion")},
-                 "status": status_patch(old, new)}
+                 "status": merge_patch(old, new)}
         try:
             result = await self.api.patch_status(PIPELINE_RUNS, namespace, name, patch)
         except Conflict:

@@ -6,10 +6,16 @@ I/O only; the decisions (DAG, names, hashes) are made by the pure compiler.
 from __future__ import annotations
 
 import logging
-import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from kubeline.artifact_store import ArtifactStore, S3Settings
+from kubeline.client import Client
+from kubeline.client.trigger import build_run
+from kubeline.code_archive import build_archive, upload_archive
+from kubeline.compiler import CompiledPipeline, compile_pipeline
+from kubeline.errors import AlreadyExistsError, ConfigurationError
+from kubeline.kube import Kube
 from kubeline.resources.names import (
     ANNOTATION_NAME,
     API_VERSION,
@@ -23,20 +29,12 @@ from kubeline.resources.names import (
     label_value,
 )
 from kubeline.resources.phases import UNSUCCESSFUL_RUN_PHASES
+from kubeline.resources.run_objects import new_run_name
 
 if TYPE_CHECKING:
-    from kubeline.compiler import CompiledPipeline
-    from kubeline.kube import Kube
     from kubeline.pipelines import Pipeline
 
 log = logging.getLogger("kubeline")
-
-
-def run_name_for(pipeline_dns: str, now: datetime | None = None, suffix: str | None = None) -> str:
-    """'<pipeline dns>-<yyyymmdd-hhmmss>-<4 hex>': sortable, unique, a valid DNS label."""
-    now = now or datetime.now(UTC)
-    suffix = suffix or secrets.token_hex(2)
-    return f"{pipeline_dns[:40].rstrip('-')}-{now:%Y%m%d-%H%M%S}-{suffix}"
 
 
 def pipeline_object(compiled: CompiledPipeline, description: str | None) -> dict[str, Any]:
@@ -47,20 +45,7 @@ def pipeline_object(compiled: CompiledPipeline, description: str | None) -> dict
             "metadata": {"name": compiled.pipeline_object_name}, "spec": spec}
 
 
-def run_object(compiled: CompiledPipeline, name: str) -> dict[str, Any]:
-    return {
-        "apiVersion": API_VERSION, "kind": "PipelineRun",
-        "metadata": {"name": name, "labels": {
-            LABEL_PIPELINE: compiled.pipeline_object_name,
-            LABEL_SNAPSHOT: label_value(compiled.snapshot_name)}},
-        "spec": {"snapshot": compiled.snapshot_name, "config": compiled.run_config},
-    }
-
-
 def _package_code(pipeline: Pipeline, compiled_root: Any, kube: Kube) -> dict[str, Any]:
-    from kubeline.artifact_store import ArtifactStore, S3Settings
-    from kubeline.code_archive import build_archive, upload_archive
-
     archive = build_archive(compiled_root, max_bytes=pipeline.options.code_max_bytes)
     try:
         store = ArtifactStore.from_settings(S3Settings.resolve(kube))
@@ -78,9 +63,6 @@ def _compile_and_store(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[s
 
     ``for_snapshot``: step parameters without a value may stay unset (required at run time).
     """
-    from kubeline.compiler import compile_pipeline
-    from kubeline.kube import Kube
-
     draft = compile_pipeline(pipeline, args, kwargs, display_name=display_name,
                              allow_unset_parameters=for_snapshot)
     kube = Kube.connect(namespace=pipeline.options.namespace)
@@ -94,17 +76,15 @@ def _compile_and_store(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[s
 
 
 def _client(kube: Kube) -> Any:
-    from kubeline.client import Client
-
     return Client(namespace=kube.namespace, kube=kube)
 
 
 def run_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Submit a run; wait for it (with progress) unless the pipeline is asynchronous."""
     kube, compiled = _compile_and_store(pipeline, args, kwargs, display_name=None)
-    given = compiled.run_config.get("runName")
-    name = dns_name(given) if given else run_name_for(compiled.pipeline_object_name)
-    kube.create(PIPELINE_RUNS, run_object(compiled, name))
+    body = build_run(compiled.snapshot_object(), compiled.run_config)
+    name = body["metadata"]["name"]
+    kube.create(PIPELINE_RUNS, body)
     print(f"Pipeline run {name} created (snapshot {compiled.snapshot_name}, namespace "
           f"{kube.namespace}).", flush=True)
     run = _client(kube).get_pipeline_run(name)
@@ -138,7 +118,7 @@ def schedule_object(compiled: CompiledPipeline, schedule: Any, now: datetime | N
     given name that is not a DNS label is kept verbatim in the kubeline.dev/name annotation.
     """
     given = schedule.name
-    name = dns_name(given) if given else run_name_for(compiled.pipeline_object_name, now)
+    name = dns_name(given) if given else new_run_name(compiled.pipeline_object_name, now)
     meta: dict[str, Any] = {"name": name, "labels": {
         LABEL_PIPELINE: compiled.pipeline_object_name,
         LABEL_SNAPSHOT: label_value(compiled.snapshot_name)}}
@@ -151,8 +131,6 @@ def schedule_object(compiled: CompiledPipeline, schedule: Any, now: datetime | N
 
 def schedule_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Create the Snapshot and the Schedule (no run); returns the Schedule's view."""
-    from kubeline.errors import AlreadyExistsError, ConfigurationError
-
     kube, compiled = _compile_and_store(pipeline, args, kwargs, display_name=None)
     body = schedule_object(compiled, pipeline.options.schedule)
     name = body["metadata"]["name"]

@@ -4,9 +4,7 @@ and build the PipelineRun to create. No I/O here.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -15,6 +13,8 @@ from kubeline.errors import ConfigurationError
 from kubeline.resources import names
 from kubeline.resources.models import RunConfiguration, StepSpec
 from kubeline.resources.run_config import StepParameters, run_config_problems
+from kubeline.resources.run_objects import new_run_name as new_run_name  # re-exported
+from kubeline.resources.run_objects import pipeline_run, run_object_name
 
 LABEL_TRIGGERED_BY_RUN = names.LABEL_TRIGGERED_BY_RUN
 LABEL_TRIGGERED_BY_STEP = names.LABEL_TRIGGERED_BY_STEP
@@ -63,14 +63,6 @@ def step_permission_message(message: str, trigger: Mapping[str, str]) -> str:
     )
 
 
-def new_run_name(pipeline: str, now: datetime | None = None) -> str:
-    """A readable, unique, DNS-safe run name: ``<pipeline>-<yyyymmdd-hhmmss>-<4 hex>``."""
-    now = now or datetime.now(UTC)
-    suffix = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
-    base = names.dns_name(pipeline, 63 - len(suffix) - 1)
-    return f"{base}-{suffix}"
-
-
 def build_run(
     snapshot: Mapping[str, Any],
     config: Mapping[str, Any],
@@ -78,23 +70,7 @@ def build_run(
     name: str | None = None,
 ) -> dict[str, Any]:
     """The PipelineRun object that runs ``snapshot`` with ``config`` (wire form)."""
-    spec = snapshot.get("spec") or {}
-    pipeline = str(spec.get("pipeline") or "")
-    snap_name = str(snapshot["metadata"]["name"])
-    labels = {
-        names.LABEL_PIPELINE: names.label_value(pipeline),
-        names.LABEL_SNAPSHOT: names.label_value(snap_name),
-    }
-    run_spec: dict[str, Any] = {"snapshot": snap_name, "config": dict(config)}
-    if triggered_by:
-        run_spec["triggeredBy"] = {"run": triggered_by["run"], "step": triggered_by["step"]}
-        labels[LABEL_TRIGGERED_BY_RUN] = names.label_value(triggered_by["run"])
-        labels[LABEL_TRIGGERED_BY_STEP] = names.label_value(triggered_by["step"])
-    run_name = config.get("runName")
-    object_name = name or (names.dns_name(run_name) if run_name else new_run_name(pipeline))
-    return {
-        "apiVersion": names.API_VERSION,
-        "kind": "PipelineRun",
-        "metadata": {"name": object_name, "labels": labels},
-        "spec": run_spec,
-    }
+    pipeline = str((snapshot.get("spec") or {}).get("pipeline") or "")
+    return pipeline_run(name or run_object_name(pipeline, config), config,
+                        snapshot=str(snapshot["metadata"]["name"]), pipeline=pipeline,
+                        triggered_by=triggered_by)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from typing import Any, Final
 
 #: JSON type names (as in JSON Schema) and the Python types that hold them.
@@ -42,6 +43,14 @@ def canonical_json(value: Any) -> str:
 def digest(value: Any) -> str:
     """sha256 hex of the canonical JSON of ``value``."""
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+
+
+def merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON merge patch (RFC 7386, top level) turning ``old`` into ``new``: changed keys,
+    and removed keys as null."""
+    patch: dict[str, Any] = {k: v for k, v in new.items() if old.get(k) != v}
+    patch.update({k: None for k in old if k not in new})
+    return patch
 
 
 def json_type(value: Any) -> str | None:

@@ -7,6 +7,7 @@ import asyncio
 import json
 
 import pytest
+from kubeline.resources.json_values import merge_patch
 from kubeline.resources.models import (
     CachedFrom,
     CacheInfo,
@@ -30,7 +31,6 @@ from kubeline_operator.observe import classify_failure, observe_pod
 from kubeline_operator.ratelimit import TokenBucket
 from kubeline_operator.run_status import apply
 from kubeline_operator.settings import OperatorSettings
-from kubeline_operator.status_writer import status_patch
 from kubeline_operator.workqueue import WorkQueue
 
 pytestmark = pytest.mark.unit
@@ -87,7 +87,7 @@ def test_apply_leaves_its_input_unchanged() -> None:
 
 
 def test_status_patch_nulls_removed_keys() -> None:
-    assert status_patch({"a": 1, "b": 2, "c": 3}, {"a": 1, "b": 5}) == {"b": 5, "c": None}
+    assert merge_patch({"a": 1, "b": 2, "c": 3}, {"a": 1, "b": 5}) == {"b": 5, "c": None}
 
 
 def test_status_of_1000_steps_stays_small() -> None:
