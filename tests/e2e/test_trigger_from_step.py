@@ -24,13 +24,19 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "snapshots"
 
 
-def _allow_triggering(cluster: Any, namespace: str) -> None:
-    """The chart's step RBAC (steps.allowTriggeringRuns=true) for ``namespace``, from the chart."""
+def _chart_step_access(cluster: Any, namespace: str, allow_triggering: bool) -> None:
+    """The step ServiceAccount and RBAC exactly as the chart installs them for ``namespace``
+    (no mounted token: the operator gives step Pods a projected one), rendered from the chart
+    with steps.allowTriggeringRuns as given."""
+    cluster.kubectl("delete", "serviceaccount", "kubeline-step", "-n", namespace,
+                    "--ignore-not-found")  # the fixture's plain one: the chart's replaces it
     rendered = cluster.helm(
         "template", "kubeline", str(ROOT / "charts" / "kubeline"), "--kube-version", "1.34.0",
-        "--set", "steps.allowTriggeringRuns=true", "--set-json", f'stepNamespaces=["{namespace}"]',
+        "--set", f"steps.allowTriggeringRuns={str(allow_triggering).lower()}",
+        "--set-json", f'stepNamespaces=["{namespace}"]',
         "--show-only", "templates/steps.yaml").stdout
-    assert "kind: Role" in rendered and "pipelineruns" in rendered, rendered
+    assert "automountServiceAccountToken: false" in rendered, rendered
+    assert ("pipelineruns" in rendered) is allow_triggering, rendered
     cluster.kubectl("apply", "-n", namespace, "-f", "-", input=rendered)
 
 
@@ -76,7 +82,7 @@ def _assert_trained_on(child: Any, run: Any, trigger_step: str) -> None:
 
 def test_trigger_by_pipeline_name_from_a_step(cluster: Any, step_namespace: str,
                                              examples: dict[str, ModuleType]) -> None:
-    _allow_triggering(cluster, step_namespace)
+    _chart_step_access(cluster, step_namespace, allow_triggering=True)
     seed = examples["trigger_by_pipeline"]
     from kubeline.client import Client
 
@@ -95,7 +101,7 @@ def test_trigger_by_pipeline_name_from_a_step(cluster: Any, step_namespace: str,
 
 def test_trigger_specific_snapshot_from_a_step(cluster: Any, step_namespace: str,
                                               examples: dict[str, ModuleType]) -> None:
-    _allow_triggering(cluster, step_namespace)
+    _chart_step_access(cluster, step_namespace, allow_triggering=True)
     seed = examples["trigger_by_snapshot"]
     named = seed.training_pipeline.create_snapshot(name=seed.SNAPSHOT_NAME_OR_ID)
     # A newer snapshot of the same pipeline: the step must still run the one it names.
@@ -109,8 +115,9 @@ def test_trigger_specific_snapshot_from_a_step(cluster: Any, step_namespace: str
     assert child.snapshot_name == named.object_name
 
 
-def test_trigger_from_a_step_without_rbac_fails_clearly(step_namespace: str,
+def test_trigger_from_a_step_without_rbac_fails_clearly(cluster: Any, step_namespace: str,
                                                        examples: dict[str, ModuleType]) -> None:
+    _chart_step_access(cluster, step_namespace, allow_triggering=False)
     seed = examples["trigger_by_pipeline"]
     from kubeline.errors import RunFailedError
 

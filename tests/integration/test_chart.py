@@ -95,22 +95,34 @@ class Release:
                              + self.diagnose())
 
 
-@pytest.fixture(scope="module")
-def release(crds: Any) -> Iterator[Release]:
-    cluster = crds
+def _installed(cluster: Any) -> Iterator[Release]:
+    """A release of the chart in a fresh namespace, its operator Ready; removed afterwards."""
     suffix = uuid.uuid4().hex[:6]
     rel = Release(cluster, f"kubeline-{suffix}", f"kl-chart-{suffix}")
     cluster.kubectl("create", "namespace", rel.namespace)
     try:
+        cluster.helm("install", rel.name, str(CHART), "-n", rel.namespace, *rel.values(),
+                     "--timeout", "240s")
+        rel.wait_ready()
         yield rel
     finally:
         cluster.helm("uninstall", rel.name, "-n", rel.namespace, "--wait", check=False)
         cluster.kubectl("delete", "namespace", rel.namespace, "--wait=false", check=False)
 
 
+@pytest.fixture(scope="module")
+def release(crds: Any) -> Iterator[Release]:
+    """One installed release shared by the tests that only read it (or put it back)."""
+    yield from _installed(crds)
+
+
+@pytest.fixture
+def own_release(crds: Any) -> Iterator[Release]:
+    """A release for a test that removes it."""
+    yield from _installed(crds)
+
+
 def test_install_brings_the_operator_to_ready(release: Release) -> None:
-    release.cluster.helm("install", release.name, str(CHART), "-n", release.namespace,
-                         *release.values(), "--timeout", "240s")
     pod = release.wait_ready()
     (container,) = pod["spec"]["containers"]
     assert container["image"] == release.cluster.image
@@ -147,24 +159,32 @@ def test_upgrade_rolls_out_a_new_pod_and_opt_in_lets_steps_trigger_runs(
     release: Release,
 ) -> None:
     before = release.wait_ready()["metadata"]["uid"]
-    release.cluster.helm("upgrade", release.name, str(CHART), "-n", release.namespace,
-                         *release.values("operator.apiQps=25", "steps.allowTriggeringRuns=true"),
-                         "--timeout", "240s")
-    pod = release.wait_ready()
-    assert pod["metadata"]["uid"] != before, "helm upgrade did not replace the operator Pod"
-    env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
-    assert env["KUBELINE_API_QPS"] == "25"
-    step = "kubeline-step"
-    assert release.can(step, "create", "pipelineruns.kubeline.dev")
-    assert release.can(step, "get", "pipelines.kubeline.dev")
-    assert release.can(step, "get", "snapshots.kubeline.dev")
-    assert release.can(step, "watch", "pipelineruns.kubeline.dev")
-    assert not release.can(step, "list", "pods")
-    assert not release.can(step, "get", "secrets")
-    assert not release.can(step, "patch", "pipelineruns.kubeline.dev/status")
+    try:
+        release.cluster.helm("upgrade", release.name, str(CHART), "-n", release.namespace,
+                             *release.values("operator.apiQps=25",
+                                             "steps.allowTriggeringRuns=true"),
+                             "--timeout", "240s")
+        pod = release.wait_ready()
+        assert pod["metadata"]["uid"] != before, "helm upgrade did not replace the operator Pod"
+        env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+        assert env["KUBELINE_API_QPS"] == "25"
+        step = "kubeline-step"
+        assert release.can(step, "create", "pipelineruns.kubeline.dev")
+        assert release.can(step, "get", "pipelines.kubeline.dev")
+        assert release.can(step, "get", "snapshots.kubeline.dev")
+        assert release.can(step, "watch", "pipelineruns.kubeline.dev")
+        assert not release.can(step, "list", "pods")
+        assert not release.can(step, "get", "secrets")
+        assert not release.can(step, "patch", "pipelineruns.kubeline.dev/status")
+    finally:  # the shared release back to its defaults, whatever runs after this test
+        release.cluster.helm("upgrade", release.name, str(CHART), "-n", release.namespace,
+                             *release.values(), "--timeout", "240s")
+        release.wait_ready()
+    assert not release.can("kubeline-step", "create", "pipelineruns.kubeline.dev")
 
 
-def test_uninstall_removes_everything_but_the_crds(release: Release) -> None:
+def test_uninstall_removes_everything_but_the_crds(own_release: Release) -> None:
+    release = own_release
     release.cluster.helm("uninstall", release.name, "-n", release.namespace, "--wait",
                          "--timeout", "120s")
     label = f"app.kubernetes.io/instance={release.name}"

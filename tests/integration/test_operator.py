@@ -115,6 +115,7 @@ def test_image_that_cannot_start_fails_the_run(crds: Any, ns: str, operator: Any
     assert len(step["cache"]["key"]) == 64
     pods = json.loads(crds.kubectl("get", "pods", "-n", ns, "-l",
                                    "kubeline.dev/component=step", "-o", "json").stdout)["items"]
-    assert len(pods) <= 1  # exactly one attempt, never duplicated
+    # Exactly one attempt's Pod: created once, never duplicated, not retried.
+    assert [p["metadata"]["labels"]["kubeline.dev/attempt"] for p in pods] == ["1"], pods
     events = crds.kubectl("get", "events", "-n", ns, "-o", "json").stdout
     assert "StepStarted" in events and "RunFailed" in events

@@ -35,6 +35,8 @@ class FakeKube:
     def __init__(self, objects: list[dict[str, Any]], namespace: str = "ml") -> None:
         self.namespace = namespace
         self.requests = 0
+        self.gets = 0  # of them: single-object reads, and watches started
+        self.watches = 0
         self.store: dict[str, dict[str, dict[str, Any]]] = {p: {} for p in PLURALS.values()}
         for obj in objects:
             self.store[PLURALS[obj["kind"]]][obj["metadata"]["name"]] = copy.deepcopy(obj)
@@ -44,6 +46,7 @@ class FakeKube:
 
     def get(self, plural: str, name: str) -> dict[str, Any]:
         self.requests += 1
+        self.gets += 1
         try:
             return copy.deepcopy(self.store[plural][name])
         except KeyError:
@@ -116,6 +119,7 @@ class FakeKube:
     def watch(self, plural: str, name: str, resource_version: str | None = None,
               timeout_seconds: int = 60) -> Iterator[tuple[str, dict[str, Any]]]:
         self.requests += 1
+        self.watches += 1
         while self.watch_events:
             kind, obj = self.watch_events.pop(0)
             if kind != "DELETED":

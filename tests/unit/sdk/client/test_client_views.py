@@ -489,7 +489,8 @@ def _with_status(kube: FakeKube, name: str, **status: Any) -> dict[str, Any]:
     return obj
 
 
-def test_wait_follows_the_watch_and_prints_progress(client: Client, kube: FakeKube) -> None:
+def test_wait_follows_the_watch_and_prints_progress(client: Client, kube: FakeKube,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from kubeline.client.waiting import wait_for_run
 
     run_obj = kube.store[n.PIPELINE_RUNS][R1]
@@ -498,8 +499,16 @@ def test_wait_follows_the_watch_and_prints_progress(client: Client, kube: FakeKu
         {"name": "training_data_loader", "phase": "running", "attempts": 1}]}
     kube.watch_events = [("MODIFIED", done)]
     stream = io.StringIO()
-    run = wait_for_run(client.get_pipeline_run(R1), stream=stream)
+    view = client.get_pipeline_run(R1)
+    gets_before, watches_before = kube.gets, kube.watches
+    def no_polling(seconds: float) -> None:
+        raise AssertionError(f"wait polled (slept {seconds}s) instead of following the watch")
+
+    monkeypatch.setattr("kubeline.client.waiting.time.sleep", no_polling)
+    run = wait_for_run(view, stream=stream)
     assert run.status == "completed"
+    assert kube.watches - watches_before == 1  # one watch delivered the change
+    assert kube.gets - gets_before == 1  # the one re-read when waiting starts, no polling
     text = stream.getvalue()
     assert "Run " + R1 + ": running" in text
     assert "step svc_trainer: completed" in text
@@ -518,12 +527,32 @@ def test_wait_times_out(client: Client, kube: FakeKube) -> None:
         client.get_pipeline_run(R1).wait(timeout=0.05, show_progress=False, poll_interval=0.01)
 
 
-def test_progress_lines() -> None:
-    reporter = PlainReporter(io.StringIO())
-    assert fmt_duration(0.25) == "250ms"
-    assert fmt_duration(75) == "1m15s"
-    assert fmt_duration(None) == "-"
-    assert reporter is not None
+def test_progress_lines(client: Client, kube: FakeKube) -> None:
+    assert [fmt_duration(s) for s in (0.25, 12.34, 75, 3725, None)] == [
+        "250ms", "12.3s", "1m15s", "1h02m", "-"]
+    run_obj = kube.store[n.PIPELINE_RUNS][R1]
+    done = copy.deepcopy(run_obj)
+    steps = [dict(s) for s in done["status"]["steps"]]
+    stream = io.StringIO()
+    reporter = PlainReporter(stream)
+    run = client.get_pipeline_run(R1)
+    run._replace({**done, "status": {**done["status"], "phase": "running", "progress": "1/3",
+                                     "steps": [steps[0], {**steps[1], "phase": "retrying",
+                                                          "attempts": 2}, {**steps[2],
+                                                          "phase": "pending"}]}})
+    reporter.update(run)
+    reporter.update(run)  # nothing changed: no line
+    run._replace(done)
+    reporter.finish(run)
+    assert stream.getvalue().splitlines() == [
+        f"Run {R1}: running [1/3]",
+        f"  step {steps[0]['name']}: completed",
+        f"  step {steps[1]['name']}: retrying (attempt 2)",
+        f"Run {R1}: completed [3/3]",
+        f"  step {steps[1]['name']}: completed",
+        f"  step {steps[2]['name']}: completed",
+        f"Run {R1} completed in 3m30s (3 steps, 0 cached)",
+    ]
 
 
 def test_cached_run_outcome_and_summary(client: Client) -> None:
