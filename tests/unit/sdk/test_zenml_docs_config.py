@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from kubeline.errors import ConfigurationError
+from kubeline.resources.models import RunConfiguration
+from kubeline.resources.run_config import effective_enable_cache
 
 pytestmark = pytest.mark.unit
 DOCS = Path(__file__).resolve().parents[3] / "examples" / "zenml_docs"
@@ -31,7 +33,11 @@ def test_sample_configuration_and_its_hierarchy() -> None:
                                                  "learning_rate": 0.01}
     assert compiled.spec.enable_cache is False
     assert compiled.run_config["steps"]["train_model"]["enableCache"] is True
-    assert steps["preprocessing"].enable_cache is False
+    # What a run of it decides (kubeline.resources.run_config): the pipeline's false applies
+    # to preprocessing, train_model's own true wins for it.
+    run_config = RunConfiguration.model_validate(compiled.run_config)
+    assert not effective_enable_cache(steps["preprocessing"], compiled.spec, run_config)
+    assert effective_enable_cache(steps["train_model"], compiled.spec, run_config)
 
 
 def test_step_parameters() -> None:
