@@ -590,11 +590,13 @@ def make_app(connector: Connector, static_dir: Path | None = None) -> Starlette:
     # ------------------------------------------------------------ pages
     async def index(request: Request) -> Response:
         page = static / "index.html"
-        if not page.exists():
-            return Response(
+        resp: Response
+        if page.exists():
+            resp = FileResponse(page, headers={"cache-control": "no-store"})
+        else:  # the API still works (and needs the CSRF cookie) without the built pages
+            resp = Response(
                 "The UI's assets are not built: run `make ui` (Node 20 and npm), or install "
                 "a kubeline wheel, which ships them.", 503, media_type="text/plain")
-        resp = FileResponse(page, headers={"cache-control": "no-store"})
         if CSRF_COOKIE not in request.cookies:
             resp.set_cookie(CSRF_COOKIE, new_csrf_token(), samesite="strict", path="/",
                             secure=request.url.scheme == "https")
