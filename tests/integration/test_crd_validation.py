@@ -107,6 +107,29 @@ def test_an_input_may_be_an_existing_artifact(cluster: Any, crds: Any, namespace
     _apply(cluster, namespace, _snapshot("snap-art", steps))
 
 
+def test_an_input_may_be_a_model_artifact(cluster: Any, crds: Any, namespace: str) -> None:
+    ref = {"model": "iris_classifier", "version": "production", "artifact": "trained_model",
+           "type": "model"}
+    steps = [_step("predict", [{"name": "model", "modelArtifact": ref}])]
+    _apply(cluster, namespace, _snapshot("snap-model", steps))
+    stored = _get(cluster, namespace, "snapshot", "snap-model")["spec"]["steps"][0]["inputs"][0]
+    assert stored["modelArtifact"] == ref
+    bad = {**ref, "type": "weights"}
+    _rejected(cluster, namespace, _snapshot("snap-bad-model", [
+        _step("predict", [{"name": "model", "modelArtifact": bad}])]), "Unsupported value")
+
+
+def test_model_version_stage_and_identity(cluster: Any, crds: Any, namespace: str) -> None:
+    mv = {"apiVersion": API, "kind": "ModelVersion", "metadata": {"name": "mv-1"},
+          "spec": {"model": "iris", "version": "1"}}
+    _apply(cluster, namespace, mv)
+    assert _get(cluster, namespace, "modelversion", "mv-1")["spec"]["stage"] == "none"
+    _rejected(cluster, namespace, {**mv, "spec": {**mv["spec"], "stage": "gold"}},
+              "Unsupported value")
+    _rejected(cluster, namespace, {**mv, "spec": {**mv["spec"], "version": "2"}},
+              "spec.version of a ModelVersion is immutable")
+
+
 # --------------------------------------------------------------------------- invalid objects
 
 
@@ -193,12 +216,19 @@ def test_input_from_itself(cluster: Any, crds: Any, namespace: str) -> None:
 def test_input_with_two_sources(cluster: Any, crds: Any, namespace: str) -> None:
     both = {"name": "data", "step": "load", "output": "output", "artifact": {"name": "iris"}}
     steps = [_step("load"), _step("train", [both])]
-    _rejected(cluster, namespace, _snapshot("two-sources", steps), "exactly one of the two")
+    _rejected(cluster, namespace, _snapshot("two-sources", steps),
+              "a step input sets exactly one of")
+    model = {"name": "data", "artifact": {"name": "iris"},
+             "modelArtifact": {"model": "iris_classifier", "artifact": "trained_model"}}
+    _rejected(cluster, namespace, _snapshot("artifact-and-model", [_step("train", [model])]),
+              "modelArtifact (an artifact linked to a model version, resolved when the run "
+              "starts)")
 
 
 def test_input_with_no_source(cluster: Any, crds: Any, namespace: str) -> None:
     steps = [_step("train", [{"name": "data"}])]
-    _rejected(cluster, namespace, _snapshot("no-source", steps), "exactly one of the two")
+    _rejected(cluster, namespace, _snapshot("no-source", steps),
+              "a step input sets exactly one of")
 
 
 def test_unknown_field(cluster: Any, crds: Any, namespace: str) -> None:
