@@ -85,3 +85,24 @@ def test_advanced_features_page(docs: ModuleType) -> None:
         settings={"orchestrator": {"synchronous": False}}, enable_cache=False)()
     assert background.status in ("initialized", "running")
     assert background.wait(timeout=300, show_progress=False).status == "completed"
+
+
+def test_dynamic_fan_out_fan_in_with_snapshots(cluster: Any, step_namespace: str, operator: Any,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's snapshot-driven fan-out: a step triggers one run per chunk and waits."""
+    chart_step_rbac(cluster, step_namespace, "steps.allowTriggeringRuns=true")
+    monkeypatch.setenv("KUBELINE_NAMESPACE", step_namespace)
+    monkeypatch.syspath_prepend(str(DOCS))
+    sys.modules.pop("dynamic_fan_out", None)
+    example = importlib.import_module("dynamic_fan_out")
+    snapshot = example.chunk_processing_pipeline.create_snapshot(
+        name="chunk_processing", description="Snapshot for processing individual chunks")
+    assert snapshot.description == "Snapshot for processing individual chunks"
+    run = example.fan_out_fan_in_pipeline(snapshot_id=snapshot.id)
+    result = run.steps["aggregate_results"].output.load()
+    assert result["summary"] == {"total_runs": 4, "successful_runs": 4, "failed_runs": 0}
+    chunks = sorted(r["chunk_id"] for r in result["successful_results"].values())
+    assert chunks == ["chunk_1", "chunk_2", "chunk_3", "chunk_4"]
+    assert len(run.triggered_runs) == 4
+    assert {r.snapshot_name for r in run.triggered_runs} == {snapshot.object_name}
+    sys.modules.pop("dynamic_fan_out", None)

@@ -589,6 +589,12 @@ class Client(ModelOps):
     def active_stack_model(self) -> Any:
         return self.active_stack
 
+    def create_tag(self, name: str, exclusive: bool = False, **kwargs: Any) -> str:
+        """Kubeline has no tag objects (a tag exists by being used): refused naming that."""
+        raise ConfigurationError(
+            f"create_tag({name!r}): Kubeline keeps tags on the objects they tag, there are no "
+            "tag objects (and no exclusive tags); use add_tags(...) or tags=[...] directly")
+
     def list_stacks(self) -> list[Any]:
         """Kubeline's one stack."""
         return [self.active_stack]
