@@ -4,6 +4,7 @@ CSRF, read-only server mode, sign-in, and the headers of a stored visualization.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -102,8 +103,21 @@ def _objects() -> dict[str, dict[str, dict[str, Any]]]:
             "artifactversions": {"out-1": av}}
 
 
+def _static_dir() -> Path:
+    """A stand-in for the built assets: the tests need the page, not the frontend build."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="kubeline-ui-static-"))
+    (folder / "index.html").write_text("<!doctype html><div id=root></div>")
+    return folder
+
+
+STATIC = _static_dir()
+
+
 def _client(kube: FakeKube, mode: str = "local") -> TestClient:
-    return TestClient(make_app(FakeConnector(kube, mode)), base_url="http://127.0.0.1:8050")
+    return TestClient(make_app(FakeConnector(kube, mode), static_dir=STATIC),
+                      base_url="http://127.0.0.1:8050")
 
 
 def test_runs_page_by_page_and_filtered() -> None:
