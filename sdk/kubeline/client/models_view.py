@@ -7,6 +7,12 @@ from typing import TYPE_CHECKING, Any
 from kubeline.client._base import LazyMapping, MetadataValue, View, metadata_dict
 from kubeline.errors import NotFoundError
 from kubeline.resources import names
+from kubeline.resources.read import (
+    ModelSpecView,
+    ModelStatusView,
+    ModelVersionSpecView,
+    ModelVersionStatusView,
+)
 
 if TYPE_CHECKING:
     from kubeline.enums import ModelStages
@@ -23,31 +29,31 @@ class ModelView(View):
 
     @property
     def name(self) -> str:
-        return str(self.spec.get("name") or self.object_name)
+        return ModelSpecView(self.spec).name or self.object_name
 
     @property
     def description(self) -> str | None:
-        return self.spec.get("description")
+        return ModelSpecView(self.spec).description
 
     @property
     def tags(self) -> list[str]:
-        return list(self.spec.get("tags") or [])
+        return ModelSpecView(self.spec).tags
 
     @property
     def license(self) -> str | None:
-        return self.spec.get("license")
+        return ModelSpecView(self.spec).license
 
     @property
     def number_of_versions(self) -> int:
-        return int(self.k8s_status.get("versionCount") or 0)
+        return ModelStatusView(self.k8s_status).version_count
 
     @property
     def latest_version_name(self) -> str | None:
-        return self.k8s_status.get("latestVersion")
+        return ModelStatusView(self.k8s_status).latest_version
 
     @property
     def production_version_name(self) -> str | None:
-        return self.k8s_status.get("productionVersion")
+        return ModelStatusView(self.k8s_status).production_version
 
     @property
     def versions(self) -> list[ModelVersionView]:
@@ -71,13 +77,18 @@ class ModelVersionView(View):
     plural = names.MODEL_VERSIONS
 
     @property
+    def sp(self) -> ModelVersionSpecView:
+        """The version's spec, typed (``kubeline.resources.read``)."""
+        return ModelVersionSpecView(self.spec)
+
+    @property
     def name(self) -> str:
         """The version's name (``"3"``, ``"v1.2"``)."""
-        return str(self.spec.get("version") or "")
+        return self.sp.version
 
     @property
     def model_name(self) -> str:
-        return str(self.spec.get("model") or "")
+        return self.sp.model_name
 
     @property
     def model(self) -> ModelView:
@@ -89,53 +100,53 @@ class ModelVersionView(View):
 
     @property
     def number(self) -> int | None:
-        return self.k8s_status.get("number")
+        return ModelVersionStatusView(self.k8s_status).number
 
     @property
     def stage(self) -> str:
         """The stage in effect (applied by the operator)."""
-        return str(self.k8s_status.get("stage") or "none")
+        return ModelVersionStatusView(self.k8s_status).stage or "none"
 
     @property
     def requested_stage(self) -> str:
         """The stage asked for in ``spec.stage`` (equal to ``stage`` once applied)."""
-        return str(self.spec.get("stage") or "none")
+        return self.sp.stage
 
     @property
     def stage_history(self) -> list[dict[str, Any]]:
         """Stage changes, oldest first: ``stage``, ``previous``, ``time``, ``user`` (as the
         API server authenticated it), ``manager``, ``reason``, ``message``."""
-        return [dict(h) for h in self.k8s_status.get("stageHistory") or []]
+        return ModelVersionStatusView(self.k8s_status).stage_history
 
     @property
     def description(self) -> str | None:
-        return self.spec.get("description")
+        return self.sp.description
 
     @property
     def tags(self) -> list[str]:
-        return list(self.spec.get("tags") or [])
+        return self.sp.tags
 
     @property
     def run_metadata(self) -> dict[str, MetadataValue]:
         """Metadata logged to this version (``log_metadata(..., infer_model=True)``):
         ``run_metadata["accuracy"].value``."""
-        return self._cached("run_metadata", lambda: metadata_dict(self.spec.get("metadata") or {}))
+        return self._cached("run_metadata", lambda: metadata_dict(self.sp.metadata))
 
     @property
     def links(self) -> list[dict[str, Any]]:
         """Artifact links in the order they were made: name, artifactVersion, type, run, step."""
-        return [dict(a) for a in self.spec.get("artifacts") or []]
+        return [dict(a.raw) for a in self.sp.artifacts]
 
     @property
     def artifact_links(self) -> dict[str, str]:
         """Artifact name -> ArtifactVersion object name (the newest link of each name)."""
-        return {a["name"]: a["artifactVersion"] for a in self.links}
+        return {a.name: a.artifact_version for a in self.sp.artifacts}
 
     def _typed(self, kind: str | None) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
-        for link in self.links:
-            if kind is None or link.get("type", "data") == kind:
-                out.setdefault(link["name"], []).append(link["artifactVersion"])
+        for link in self.sp.artifacts:
+            if kind is None or link.type == kind:
+                out.setdefault(link.name, []).append(link.artifact_version)
         return out
 
     def _by_type(self, key: str, kind: str | None) -> LazyMapping[ArtifactVersionView]:
@@ -196,13 +207,13 @@ class ModelVersionView(View):
 
     @property
     def producer_run(self) -> RunView | None:
-        run = self.spec.get("producerRun")
+        run = self.sp.producer_run
         return self._client._run_by_object_name(run) if run else None
 
     @property
     def pipeline_run_names(self) -> list[str]:
         """Runs whose steps linked artifacts to this version, in link order."""
-        return list(dict.fromkeys(a["run"] for a in self.links if a.get("run")))
+        return list(dict.fromkeys(a.run for a in self.sp.artifacts if a.run))
 
     @property
     def pipeline_runs(self) -> dict[str, RunView]:

@@ -402,3 +402,55 @@ class ArtifactVersionSpecView(ReadView):
     producer = nested("producer", ProducerView)
     tags = strings("tags")
     artifact_type = text("artifactType")
+
+
+# --------------------------------------------------------------------------- Model
+
+
+class ModelSpecView(ReadView):
+    __slots__ = ()
+    model = "ModelSpec"
+    name = text("name")
+    description = text("description")
+    license = text("license")
+    tags = strings("tags")
+
+
+class ModelStatusView(ReadView):
+    __slots__ = ()
+    model = "ModelStatus"
+    latest_version = text("latestVersion")
+    production_version = text("productionVersion")
+    staging_version = text("stagingVersion")
+    version_count = count("versionCount")
+
+
+class ModelArtifactLinkView(ReadView):
+    __slots__ = ()
+    model = "ModelArtifactLink"
+    name = text_or("name", "")
+    artifact_version = text_or("artifactVersion", "")
+    type = text_or("type", "data")
+    run = text("run")
+    step = text("step")
+
+
+class ModelVersionSpecView(ReadView):
+    __slots__ = ()
+    model = "ModelVersionSpec"
+    model_name = text_or("model", "")
+    version = text_or("version", "")
+    stage = text_or("stage", "none")
+    description = text("description")
+    tags = strings("tags")
+    artifacts = listing("artifacts", ModelArtifactLinkView)
+    producer_run = text("producerRun")
+    metadata = mapping("metadata")
+
+
+class ModelVersionStatusView(ReadView):
+    __slots__ = ()
+    model = "ModelVersionStatus"
+    number = number("number")
+    stage = text("stage")
+    stage_history = objects("stageHistory")
