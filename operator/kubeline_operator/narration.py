@@ -8,10 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from kubeline_operator import actions as A
+from kubeline.resources.reasons import FINISH_EVENTS, EventReason, Reason
 
-FINISH_REASONS = {"completed": "RunCompleted", "cached": "RunCached", "failed": "RunFailed",
-                  "cancelled": "RunCancelled"}
+from kubeline_operator import actions as A
 
 
 @dataclass(frozen=True)
@@ -19,7 +18,7 @@ class Event:
     """A Kubernetes Event about a run: ``type`` is ``Normal`` or ``Warning``."""
 
     type: str
-    reason: str
+    reason: EventReason
     message: str
 
 
@@ -28,28 +27,31 @@ def narrate(changes: Iterable[A.Action]) -> list[Event]:
     events: list[Event] = []
     for a in changes:
         if isinstance(a, A.InitRun):
-            events.append(Event("Normal", "RunStarted",
+            events.append(Event("Normal", EventReason.RUN_STARTED,
                                 f"run started: {len(a.step_ids)} steps from snapshot {a.snapshot}"))
         elif isinstance(a, A.MarkStepRunning):
-            reason = "PodAdopted" if a.reason == "PodAdopted" else "StepStarted"
+            reason = (EventReason.POD_ADOPTED if a.reason == Reason.POD_ADOPTED
+                      else EventReason.STEP_STARTED)
             events.append(Event("Normal", reason,
                                 f"step {a.step} attempt {a.attempt}: pod {a.pod} ({a.reason})"))
         elif isinstance(a, A.MarkCached):
-            events.append(Event("Normal", "CacheHit",
+            events.append(Event("Normal", EventReason.CACHE_HIT,
                                 f"step {a.step} reused outputs of run {a.cached_from.run}, "
                                 f"step {a.cached_from.step}"))
         elif isinstance(a, A.MarkStepCompleted):
-            events.append(Event("Normal", "StepCompleted", f"step {a.step} completed"))
+            events.append(Event("Normal", EventReason.STEP_COMPLETED, f"step {a.step} completed"))
         elif isinstance(a, A.ScheduleRetry):
             delay = max(a.next_time - a.time, 0)
-            events.append(Event("Warning", "StepRetrying",
+            events.append(Event("Warning", EventReason.STEP_RETRYING,
                                 f"step {a.step} failed ({a.reason}: {a.message}); "
                                 f"retrying in {delay:.0f}s"))
         elif isinstance(a, A.MarkStepFailed):
-            events.append(Event("Warning", "StepFailed", f"step {a.step}: {a.reason}: {a.message}"))
+            events.append(Event("Warning", EventReason.STEP_FAILED,
+                                f"step {a.step}: {a.reason}: {a.message}"))
         elif isinstance(a, A.MarkStepCancelled):
-            events.append(Event("Normal", "StepCancelled", f"step {a.step}: {a.message}"))
+            events.append(Event("Normal", EventReason.STEP_CANCELLED,
+                                f"step {a.step}: {a.message}"))
         elif isinstance(a, A.FinishRun):
             events.append(Event("Warning" if a.phase == "failed" else "Normal",
-                                FINISH_REASONS[a.phase], f"{a.reason}: {a.message}"))
+                                FINISH_EVENTS[a.phase], f"{a.reason}: {a.message}"))
     return events
