@@ -122,7 +122,7 @@ class Effects:
         assert snap.spec is not None
         step = Dag.of(snap.spec).by_id[action.step]
         if not self.settings.s3_bucket:
-            return [A.MarkStepFailed(action.step, "OperatorMisconfigured",
+            return [A.MarkStepFailed(action.step, Reason.OPERATOR_MISCONFIGURED,
                                      "the operator has no KUBELINE_S3_BUCKET: set s3.bucket in "
                                      "the chart values", time.time())]
         pod = build_step_pod(run, snap.spec, step, action.attempt, action.parameters,
@@ -131,7 +131,7 @@ class Effects:
             created = await self.api.create_pod(run.namespace, pod)
         except ApiError as exc:
             if exc.status in (400, 403, 422):
-                return [A.MarkStepFailed(action.step, "PodCreateFailed",
+                return [A.MarkStepFailed(action.step, Reason.POD_CREATE_FAILED,
                                          f"cannot create step pod {action.pod}: {exc.message}",
                                          time.time())]
             raise
@@ -264,7 +264,7 @@ class Effects:
             except Conflict:
                 if out.version:
                     return A.MarkStepFailed(
-                        step.id, "ArtifactVersionExists",
+                        step.id, Reason.ARTIFACT_VERSION_EXISTS,
                         f"artifact '{out.artifact_name}' already has version '{out.version}'; "
                         "give a new version or leave it unset to auto-increment", time.time())
                 # Someone took this number: remember it and try the next one.
@@ -278,7 +278,7 @@ class Effects:
             self.stores.remember_av(run.namespace, AvEntry(
                 info=info, created=time.time(), output=out.output, run=run.name, step_id=step.id))
             return info.artifact_version
-        return A.MarkStepFailed(step.id, "ArtifactVersionConflict",
+        return A.MarkStepFailed(step.id, Reason.ARTIFACT_VERSION_CONFLICT,
                                 f"could not allocate a version of '{out.artifact_name}'",
                                 time.time())
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from kubeline.resources.reasons import Reason
 from prometheus_client import Counter, Gauge, Histogram, make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
 
@@ -57,7 +58,7 @@ def serve(port: int, readiness: Callable[[], list[str]] = list) -> WSGIServer:
 def count_changes(changes: Iterable[A.Action]) -> None:
     """Count the cache hits and misses and the finished runs among a pass's status changes."""
     for a in changes:
-        if isinstance(a, A.MarkStepRunning) and a.reason == "CacheMiss":
+        if isinstance(a, A.MarkStepRunning) and a.reason == Reason.CACHE_MISS:
             CACHE_MISSES.inc()
         elif isinstance(a, A.MarkCached):
             CACHE_HITS.inc()

@@ -37,6 +37,7 @@ from kubeline.resources.names import (
     model_object_name,
     model_version_name,
 )
+from kubeline.resources.reasons import Reason
 
 from kubeline_operator.api import Conflict, Gone, OperatorApi
 from kubeline_operator.models_plan import (
@@ -250,12 +251,12 @@ class ModelControl:
                 ref = (format_name_template(config.version, started)
                        if config.version is not None else None)
             except KeyError as exc:
-                out.error = ("InvalidModel", str(exc.args[0]))
+                out.error = (Reason.INVALID_MODEL, str(exc.args[0]))
                 return out
             async with self.lock(namespace, model):
                 entry = await self._run_version(namespace, run, model, ref, config)
             if entry is None:
-                out.error = ("ModelVersionNotFound", _not_found(model, ref or "latest"))
+                out.error = (Reason.MODEL_VERSION_NOT_FOUND, _not_found(model, ref or "latest"))
                 return out
             out.model = RunModelVersion(
                 name=model, version=entry.version, number=entry.number, object=entry.name,
@@ -274,14 +275,14 @@ class ModelControl:
                     entry = find_version(self.versions(namespace, ref_.model), ref_.version)
                 if entry is None:
                     where = f"input '{inp.name}' of step '{step.id}': "
-                    out.error = ("ModelVersionNotFound",
+                    out.error = (Reason.MODEL_VERSION_NOT_FOUND,
                                  where + _not_found(ref_.model, ref_.version or "latest"))
                     return out
                 link = find_link(entry, ref_.artifact, ref_.type, ref_.artifact_version,
                                  lambda lk, ns=namespace: self._av_version(ns, lk))
                 if link is None:
                     kind = "" if ref_.type == "any" else f"{ref_.type} "
-                    out.error = ("ModelArtifactNotFound", (
+                    out.error = (Reason.MODEL_ARTIFACT_NOT_FOUND, (
                         f"input '{inp.name}' of step '{step.id}': version '{entry.version}' of "
                         f"model '{ref_.model}' (resolved from '{ref_.version or 'latest'}') has "
                         f"no {kind}artifact '{ref_.artifact}'; its artifacts: "

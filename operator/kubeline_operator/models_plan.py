@@ -20,6 +20,7 @@ from kubeline.resources.models import (
     RunModelVersion,
     SnapshotSpec,
 )
+from kubeline.resources.reasons import Reason
 
 EXCLUSIVE_STAGES = ("staging", "production")
 STAGES = ("none", "staging", "production", "archived")
@@ -99,7 +100,7 @@ def plan_stages(versions: Sequence[VersionEntry], now: str) -> StagePlan:
             for holder in live:
                 if holder.name != v.name and state[holder.name] == target:
                     history[holder.name].append(_entry(
-                        "archived", target, now, "ArchivedByPromotion", v.changed_by,
+                        "archived", target, now, Reason.ARCHIVED_BY_PROMOTION, v.changed_by,
                         message=f"version {v.version} was promoted to {target}"))
                     state[holder.name] = spec[holder.name] = "archived"
                     displaced.add(holder.name)
@@ -117,7 +118,7 @@ def plan_stages(versions: Sequence[VersionEntry], now: str) -> StagePlan:
             for h in holders:
                 if h.name != keep.name:
                     history[h.name].append(_entry(
-                        "archived", stage, now, "ArchivedByPromotion",
+                        "archived", stage, now, Reason.ARCHIVED_BY_PROMOTION,
                         message=f"version {keep.version} holds {stage}"))
                     state[h.name] = spec[h.name] = "archived"
                     displaced.add(h.name)

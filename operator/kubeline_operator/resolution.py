@@ -86,7 +86,7 @@ def resolve_step(
             if info is None:
                 ref_ = inp.model_artifact
                 return StepResolution(error=(
-                    "InputNotFound",
+                    Reason.INPUT_NOT_FOUND,
                     f"input '{inp.name}': artifact '{ref_.artifact}' of model '{ref_.model}' "
                     + (f"(version '{resolved.version}', ArtifactVersion "
                        f"'{resolved.artifact_version}') does not exist any more" if resolved

@@ -28,6 +28,7 @@ from kubeline.resources.names import (
     SCHEDULES,
     label_value,
 )
+from kubeline.resources.reasons import ScheduleEventReason
 from kubeline.resources.run_objects import pipeline_run
 
 from kubeline_operator.api import Conflict, Gone, OperatorApi
@@ -206,7 +207,7 @@ class ScheduleController:
             if _rv(written) >= _rv(self.schedules.get(key, body)):
                 self.schedules[key] = written
         for type_, reason, message in result.events:
-            if reason == "RunCreated" and any(n in message for n in existed):
+            if reason == ScheduleEventReason.RUN_CREATED and any(n in message for n in existed):
                 continue
             await self._event(body, type_, reason, message)
         return result, body

@@ -54,6 +54,12 @@ class Reason(StrEnum):
     ARTIFACT_VERSION_EXISTS = "ArtifactVersionExists"
     ARTIFACT_VERSION_CONFLICT = "ArtifactVersionConflict"
     METADATA_REJECTED = "MetadataRejected"
+    # The run's model version and model-artifact inputs (resolved at run start).
+    INVALID_MODEL = "InvalidModel"
+    MODEL_VERSION_NOT_FOUND = "ModelVersionNotFound"
+    MODEL_ARTIFACT_NOT_FOUND = "ModelArtifactNotFound"
+    # A ModelVersion's stage history (status.stageHistory[].reason).
+    ARCHIVED_BY_PROMOTION = "ArchivedByPromotion"
     # Why a Pod or run is deleted (Pod deletion and DeleteRun reasons).
     RUN_FINISHED = "RunFinished"
     TTL_EXPIRED = "TTLExpired"
