@@ -1,0 +1,70 @@
+"""Recording a step's outputs manifest: the metadata it logged reaches the step's status,
+also for a step without outputs (the manifest the Pod named is always read)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from kubeline.resources.manifest import OutputsManifest
+from kubeline.resources.models import PipelineRunStatus, SnapshotSpec, StepSpec, StepStatus
+from kubeline_operator import actions as A
+from kubeline_operator.effects import Effects, Outcome
+from kubeline_operator.pod_spec import RunRef
+from kubeline_operator.run_status import apply
+from kubeline_operator.settings import OperatorSettings
+from kubeline_operator.snapshots import Snap
+from kubeline_operator.stores import Stores
+
+pytestmark = pytest.mark.unit
+
+STEP = StepSpec(name="report", id="report", function="report", entrypoint="steps:report",
+                code_hash="0")
+SNAP = SnapshotSpec(pipeline="p", pipeline_name="p", image="img", steps=[STEP])
+RUN = RunRef(name="p-1", uid="u", namespace="ml", pipeline="p", snapshot="s")
+URI = "s3://b/artifacts/ml/p/p-1/report/1/manifest.json"
+
+
+class Reader:
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files = files
+        self.reads: list[str] = []
+
+    def read_bytes(self, uri: str) -> bytes:
+        self.reads.append(uri)
+        if uri not in self.files:
+            raise FileNotFoundError(uri)
+        return self.files[uri]
+
+
+def _record(reader: Reader, manifest_uri: str | None) -> list[A.Action]:
+    effects = Effects(OperatorSettings(s3_bucket="b"), api=None,  # type: ignore[arg-type]
+                      stores=Stores(), store=reader, models=None)  # type: ignore[arg-type]
+    action = A.RecordOutputs("report", 1, "p-1-report-1", manifest_uri, 5.0)
+    snap = Snap("s", SNAP, "p")
+    return asyncio.run(effects.record_outputs(RUN, snap, PipelineRunStatus(), action, Outcome()))
+
+
+def test_a_step_without_outputs_gets_its_logged_metadata() -> None:
+    manifest = OutputsManifest(outputs={}, step_metadata={"rows": 3},
+                               run_metadata={"git": "abc"})
+    reader = Reader({URI: manifest.to_json().encode()})
+    (done,) = _record(reader, URI)
+    assert reader.reads == [URI]
+    assert isinstance(done, A.MarkStepCompleted)
+    status = apply(PipelineRunStatus(steps=[StepStatus(name="report", phase="running")]),
+                   [done], 5.0)
+    assert status.steps[0].metadata == {"rows": 3}
+    assert status.steps[0].run_metadata == {"git": "abc"}
+
+
+def test_a_pod_that_names_no_manifest_and_has_no_outputs_is_completed_without_a_read() -> None:
+    reader = Reader({})
+    (done,) = _record(reader, None)
+    assert reader.reads == [] and isinstance(done, A.MarkStepCompleted)
+
+
+def test_a_named_manifest_that_is_missing_fails_the_step() -> None:
+    (failed,) = _record(Reader({}), URI)
+    assert isinstance(failed, A.MarkStepFailed) and failed.reason == "OutputsMissing"
+    assert URI in failed.message
