@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from kubeline import __version__
 from kubeline.context import PipelineContext, pipeline_context
-from kubeline.errors import CompileError
+from kubeline.errors import CompileError, InvalidRunConfiguration
 from kubeline.materializers.registry import (
     artifact_type_of,
     materializer_path_for_type,
@@ -50,9 +50,9 @@ from kubeline.resources.names import (
     is_dns_label,
     short_hash,
 )
-from kubeline.resources.run_config import StepParameters, run_config_problems
+from kubeline.resources.run_config import StepParameters, parameter_problem, run_config_problems
 from kubeline.settings import StepOptions
-from kubeline.signature import concrete_type, type_hints, type_path
+from kubeline.signature import parameter_types, type_path
 from kubeline.source_hash import code_hash
 from kubeline.tracing import Invocation, OutputRef, Tracer, tracing
 
@@ -243,20 +243,39 @@ def _has_var_kw(sig: inspect.Signature) -> bool:
     return any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
 
 
+def step_parameters(inv: Invocation, dns: str) -> StepParameters:
+    """What a run configuration may set on this invocation, typed from its annotations."""
+    typed = parameter_types(inv.step.entrypoint, inv.id)
+    return StepParameters(
+        id=inv.id, name=dns,
+        types={n: typed[n][0] if n in typed else None for n in inv.arg_names},
+        inputs={n: _source_of(i) for n, i in inv.inputs.items()},
+        any_parameter=inv.var_kwargs, annotations={n: a for n, (_, a) in typed.items()})
+
+
+def check_invocation_parameters(tracer: Tracer) -> None:
+    """Parameter values written in the pipeline code (and pipeline parameters passed on)
+    follow the same rule as a run configuration's: the annotation's JSON type."""
+    for inv in tracer.invocations.values():
+        params = step_parameters(inv, inv.id)
+        problems = [p for name, value in inv.parameters.items()
+                    if (p := parameter_problem(params, name, value))]
+        if problems:
+            raise InvalidRunConfiguration(f"pipeline '{tracer.pipeline_name}': "
+                                          + "; ".join(problems))
+
+
 def _apply_run_config(pipeline: Pipeline, tracer: Tracer, dns: dict[str, str]) -> None:
     """Check the pipeline's ``steps`` configuration with the run-configuration rule (what
     the operator and ``trigger_pipeline`` check too), then set its parameter values."""
     by_name = {v: k for k, v in dns.items()}
-    steps = [StepParameters(id=inv.id, name=dns[inv.id], types=dict.fromkeys(inv.arg_names),
-                            inputs={n: _source_of(i) for n, i in inv.inputs.items()},
-                            any_parameter=inv.var_kwargs)
-             for inv in tracer.invocations.values()]
+    steps = [step_parameters(inv, dns[inv.id]) for inv in tracer.invocations.values()]
     config = RunConfiguration(steps={
         key: StepRunConfig(parameters=dict(cfg.get("parameters") or {}))
         for key, cfg in pipeline.options.steps.items()})
     problems = run_config_problems(steps, (config,), check_required=False)
     if problems:
-        raise CompileError(f"pipeline '{pipeline.name}': " + "; ".join(problems))
+        raise InvalidRunConfiguration(f"pipeline '{pipeline.name}': " + "; ".join(problems))
     for key, cfg in pipeline.options.steps.items():
         inv = tracer.invocations[key if key in tracer.invocations else by_name[key]]
         inv.parameters.update(cfg.get("parameters") or {})
@@ -304,21 +323,21 @@ def _fill_defaults_and_check(tracer: Tracer, allow_unset: bool = False) -> None:
             inv.parameters[name] = param.default
 
 
-_JSON_TYPE_OF = {bool: "boolean", int: "integer", float: "number", str: "string",
-                 list: "array", tuple: "array", dict: "object"}
-
-
-def _required_extra(inv: Invocation, extra: dict[str, Any]) -> dict[str, Any]:
-    """The step's ``extra`` plus ``requiredParameters`` and their ``parameterTypes`` (JSON type
-    names from the annotations) for parameters left to the run configuration."""
-    if not inv.unset:
-        return extra
-    hints = type_hints(inv.step.entrypoint, inv.id)
-    types = {name: _JSON_TYPE_OF[tp] for name in inv.unset
-             if (tp := concrete_type(hints.get(name))) in _JSON_TYPE_OF}
-    out = {**extra, "requiredParameters": sorted(inv.unset)}
-    if types:
-        out["parameterTypes"] = {**(extra.get("parameterTypes") or {}), **types}
+def _parameter_extra(inv: Invocation, extra: dict[str, Any]) -> dict[str, Any]:
+    """The step's ``extra`` plus what the run-configuration rule needs to know of its
+    parameters: ``parameterTypes`` (the JSON type of each annotated parameter),
+    ``parameterAnnotations`` (as written, for messages) and ``requiredParameters`` (those
+    left to the run configuration)."""
+    out = dict(extra)
+    typed = {name: kind for name, kind in parameter_types(inv.step.entrypoint, inv.id).items()
+             if name not in inv.inputs}
+    if typed:
+        out["parameterTypes"] = {**(extra.get("parameterTypes") or {}),
+                                 **{n: t for n, (t, _) in sorted(typed.items())}}
+        out["parameterAnnotations"] = {**(extra.get("parameterAnnotations") or {}),
+                                       **{n: a for n, (_, a) in sorted(typed.items())}}
+    if inv.unset:
+        out["requiredParameters"] = sorted(inv.unset)
     return out
 
 
@@ -392,6 +411,7 @@ def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str
     dns = step_dns_names(list(tracer.invocations))
     _apply_run_config(pipeline, tracer, dns)
     _fill_defaults_and_check(tracer, allow_unset=allow_unset_parameters)
+    check_invocation_parameters(tracer)
     order, after = _topological_order(tracer)
 
     defaults = options.step_defaults
@@ -454,7 +474,7 @@ def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str
             retry=RetryPolicy.model_validate(opts.retry) if opts.retry else None,
             timeout_seconds=opts.timeout,
             resources=ResourceRequirements(**opts.resources) if opts.resources else None,
-            env=dict(sorted(opts.env.items())), extra=_required_extra(inv, opts.extra),
+            env=dict(sorted(opts.env.items())), extra=_parameter_extra(inv, opts.extra),
             hooks={kind: hook_entrypoint(hook, root, inv_id)
                    for kind, hook in sorted(opts.hooks.items())},
             enable_artifact_metadata=opts.enable_artifact_metadata is not False,

@@ -60,7 +60,7 @@ class RunFailedError(KubelineError, RuntimeError):
         self.step_message = step_message
 
 
-class InvalidRunConfiguration(ConfigurationError):
+class InvalidRunConfiguration(ConfigurationError, CompileError):
     """A run configuration does not fit its snapshot (unknown step or parameter, a value of
     the wrong type, a required parameter without a value); nothing was started."""
 

@@ -94,6 +94,81 @@ def _one_output(tp: Any, index: int | None, step_name: str) -> OutputSpec:
     return OutputSpec(name=fallback, type=tp, named=False)
 
 
+_JSON_OF_TYPE: dict[type, str] = {bool: "boolean", int: "integer", float: "number",
+                                   str: "string", list: "array", tuple: "array", set: "array",
+                                   frozenset: "array", dict: "object"}
+#: Types whose JSON form is a string (ZenML/pydantic accept them as strings).
+_STRING_TYPES = ("uuid.UUID", "datetime.datetime", "datetime.date", "datetime.time",
+                 "pathlib.Path", "pathlib.PurePath", "decimal.Decimal")
+
+
+def annotation_json_type(tp: Any) -> str | None:
+    """The JSON type a parameter annotated ``tp`` takes (``int`` -> integer, ``Optional[str]``
+    -> string, ``list[int]`` -> array, ``UUID`` -> string, a pydantic model or dataclass ->
+    object); None when any JSON value may do (``Any``, unions of several types)."""
+    import dataclasses
+    import enum
+    import types as _types
+
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return annotation_json_type(typing.get_args(tp)[0])
+    if origin in (typing.Union, _types.UnionType):
+        kinds = {annotation_json_type(a) for a in typing.get_args(tp) if a is not type(None)}
+        if kinds == {"integer", "number"}:
+            return "number"
+        return kinds.pop() if len(kinds) == 1 else None
+    if origin is typing.Literal:
+        kinds = {_literal_type(v) for v in typing.get_args(tp)}
+        return kinds.pop() if len(kinds) == 1 else None
+    if origin is not None:
+        tp = origin
+    if not isinstance(tp, type) or tp is object:
+        return None
+    if issubclass(tp, enum.Enum):
+        if issubclass(tp, str):
+            return "string"
+        return "integer" if issubclass(tp, int) else None
+    if tp in _JSON_OF_TYPE:
+        return _JSON_OF_TYPE[tp]
+    import collections.abc as abc
+
+    if issubclass(tp, (abc.Mapping,)):
+        return "object"
+    if issubclass(tp, (abc.Sequence, abc.Set)) and not issubclass(tp, (str, bytes)):
+        return "array"
+    if type_path(tp) in _STRING_TYPES or any(
+            f"{c.__module__}.{c.__qualname__}" in _STRING_TYPES for c in tp.__mro__):
+        return "string"
+    if dataclasses.is_dataclass(tp) or hasattr(tp, "model_validate"):
+        return "object"
+    return None
+
+
+def _literal_type(value: Any) -> str | None:
+    from kubeline.resources.json_values import json_type
+
+    return json_type(value)
+
+
+def annotation_text(tp: Any) -> str:
+    """An annotation as a message writes it: ``int``, ``Optional[str]``, ``list[int]``."""
+    if isinstance(tp, type) and typing.get_origin(tp) is None:
+        return tp.__qualname__ if tp.__module__ == "builtins" else type_path(tp)
+    return str(tp).replace("typing.", "")
+
+
+def parameter_types(func: Any, step_name: str) -> dict[str, tuple[str, str]]:
+    """Each annotated parameter's JSON type and annotation text (parameters whose annotation
+    allows any JSON value are left out)."""
+    hints = type_hints(func, step_name)
+    out: dict[str, tuple[str, str]] = {}
+    for name in parameter_names(func)[0]:
+        if name in hints and (kind := annotation_json_type(hints[name])) is not None:
+            out[name] = (kind, annotation_text(hints[name]))
+    return out
+
+
 def has_tuple_return(func: Any) -> bool:
     """ZenML's rule for a ``Tuple[...]`` return annotation: several outputs when a return
     statement is followed by a tuple literal (``return a, b``), else one output that is a

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kubeline.errors import ConfigurationError
+from kubeline.errors import ConfigurationError, InvalidRunConfiguration
 from kubeline.resources import names
 from kubeline.resources.models import RunConfiguration, StepSpec
 from kubeline.resources.run_config import StepParameters, run_config_problems
@@ -35,7 +35,7 @@ def check_run_configuration(config: Mapping[str, Any], snapshot: Mapping[str, An
             f"run configuration for snapshot {snap_name} does not parse: {exc}") from None
     problems = run_config_problems(steps, (template, run_config))
     if problems:
-        raise ConfigurationError(
+        raise InvalidRunConfiguration(
             f"run configuration for snapshot {snap_name}: " + "; ".join(problems))
 
 

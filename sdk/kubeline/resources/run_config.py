@@ -37,11 +37,14 @@ class StepParameters:
     inputs: Mapping[str, str] = field(default_factory=dict)  # input name -> its source
     required: frozenset[str] = frozenset()  # no default: a run must give a value
     any_parameter: bool = False  # the function takes **kwargs: any name is a parameter
+    annotations: Mapping[str, str] = field(default_factory=dict)  # parameter -> as written
 
     @classmethod
     def of(cls, step: StepSpec) -> StepParameters:
         """A snapshot step's parameters: the defaults' keys and JSON types, plus what the
-        compiler recorded in ``extra`` (``requiredParameters``, ``parameterTypes``)."""
+        compiler recorded in ``extra`` (``requiredParameters``; ``parameterTypes``, the JSON
+        type of each annotated parameter; ``parameterAnnotations``, the annotation as
+        written, for messages)."""
         types: dict[str, str | None] = {k: json_type(v) for k, v in step.parameters.items()}
         required = [str(n) for n in step.extra.get("requiredParameters") or []]
         for name in required:
@@ -51,9 +54,11 @@ class StepParameters:
                 types[str(name)] = typ
             else:
                 types.setdefault(str(name), None)
+        annotations = {str(k): str(v)
+                       for k, v in (step.extra.get("parameterAnnotations") or {}).items()}
         return cls(id=step.id, name=step.name, types=types,
                    inputs={i.name: input_source(i) for i in step.inputs},
-                   required=frozenset(required))
+                   required=frozenset(required), annotations=annotations)
 
 
 def parameter_problem(step: StepParameters, name: str, value: Any) -> str | None:
@@ -69,8 +74,11 @@ def parameter_problem(step: StepParameters, name: str, value: Any) -> str | None
                 "value")
     expected = step.types.get(name)
     if expected and not has_json_type(value, expected):
-        return (f"step '{step.id}': parameter '{name}' must be of JSON type {expected} (like its "
-                f"default), got {type(value).__name__} {value!r}")
+        declared = step.annotations.get(name)
+        wanted = (f"of type {declared} (JSON {expected})" if declared
+                  else f"of JSON type {expected} (like its default)")
+        return (f"step '{step.id}': parameter '{name}' must be {wanted}, got "
+                f"{type(value).__name__} {value!r}")
     return None
 
 

@@ -371,7 +371,7 @@ def step_run_config(step: StepSpec, params: dict[str, Any]) -> Any:
     """``get_step_context().step_run.config``: parameters, extra, cache switch, settings."""
     from kubeline.context import StepRunConfigInfo
 
-    internal = ("requiredParameters", "parameterTypes", "stepType")
+    internal = ("requiredParameters", "parameterTypes", "parameterAnnotations", "stepType")
     wire = step.to_k8s()
     settings: dict[str, Any] = {"image": step.image}
     for key, out in (("resources", "resources"), ("retry", "retry"),

@@ -73,6 +73,10 @@ PARAMS = snapshot(step("trainer", params={"gamma": 0.1}))
 # A parameter left to each run (a snapshot compiled with allow_unset_parameters).
 REQUIRED = snapshot(step("trainer", params={"data": None}).model_copy(
     update={"extra": {"requiredParameters": ["data"]}}))
+# A parameter typed by its annotation only (``size: int = None``), as the compiler records it.
+TYPED = snapshot(step("trainer", params={"size": None}).model_copy(
+    update={"extra": {"parameterTypes": {"size": "integer"},
+                      "parameterAnnotations": {"size": "int"}}}))
 
 
 def status(snap: SnapshotSpec, phase: str = "running", **steps: Any) -> PipelineRunStatus:
@@ -175,6 +179,15 @@ CASES = [
          spec={"config": RunConfiguration(
              steps={"trainer": StepRunConfig(parameters={"gamma": "high"})})},
          contains="parameter 'gamma' must be of JSON type number"),
+    Case("parameter-of-the-wrong-annotated-type", TYPED, INIT,
+         [("Finish", "failed", "InvalidRunConfiguration")],
+         spec={"config": RunConfiguration(
+             steps={"trainer": StepRunConfig(parameters={"size": "three"})})},
+         contains="step 'trainer': parameter 'size' must be of type int (JSON integer), got "
+                  "str 'three'"),
+    Case("parameter-of-the-annotated-type", TYPED, INIT, [("InitRun",)],
+         spec={"config": RunConfiguration(
+             steps={"trainer": StepRunConfig(parameters={"size": 3})})}),
     Case("required-parameter-unset", REQUIRED, INIT,
          [("Finish", "failed", "InvalidRunConfiguration")],
          contains="step 'trainer' needs parameter 'data' (it has no default)"),

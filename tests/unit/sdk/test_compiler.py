@@ -78,7 +78,8 @@ def test_invocation_ids_options_and_after() -> None:
     assert first.retry is not None and first.retry.max_retries == 3
     assert first.timeout_seconds == 60
     assert first.resources.to_k8s() == {"cpu": "500m", "memory": "1G", "gpu": 1}
-    assert first.env == {"MODE": "fast"} and first.extra == {"team": "ml"}
+    assert first.env == {"MODE": "fast"} and first.extra == {
+        "team": "ml", "parameterTypes": {"x": "integer"}, "parameterAnnotations": {"x": "int"}}
     assert spec.image == "example/img:1" and first.image is None
     assert spec.enable_cache is False
 

@@ -50,8 +50,11 @@ def test_running_without_the_parameter_is_still_a_compile_error() -> None:
 def test_snapshot_records_required_parameters_and_their_types() -> None:
     steps = {s["id"]: s for s in _snapshot()["spec"]["steps"]}
     assert steps["trainer"]["parameters"] == {"data_artifact_id": None, "epochs": 3}
-    assert steps["trainer"]["extra"] == {"requiredParameters": ["data_artifact_id"],
-                                         "parameterTypes": {"data_artifact_id": "string"}}
+    assert steps["trainer"]["extra"] == {
+        "requiredParameters": ["data_artifact_id"],
+        # every annotated parameter's type is recorded (the run-configuration rule checks it)
+        "parameterTypes": {"data_artifact_id": "string", "epochs": "integer"},
+        "parameterAnnotations": {"data_artifact_id": "str", "epochs": "int"}}
     assert steps["untyped"]["extra"] == {"requiredParameters": ["anything"]}
 
 
@@ -60,7 +63,7 @@ def test_a_value_given_in_the_pipeline_options_is_not_required() -> None:
         steps={"trainer": {"parameters": {"data_artifact_id": "abc"}},
                "untyped": {"parameters": {"anything": 1}}})
     spec = configured.compile(source_root=ROOT, allow_unset_parameters=True).spec.to_k8s()
-    assert all(not s.get("extra") for s in spec["steps"])
+    assert all("requiredParameters" not in (s.get("extra") or {}) for s in spec["steps"])
 
 
 def test_trigger_must_set_required_parameters_with_the_right_type() -> None:
@@ -72,7 +75,7 @@ def test_trigger_must_set_required_parameters_with_the_right_type() -> None:
                        r".*steps\.trainer\.parameters\.data_artifact_id"):
         check_run_configuration({"steps": {"untyped": {"parameters": {"anything": 1}}}}, snap)
     with pytest.raises(ConfigurationError, match="step 'trainer': parameter 'data_artifact_id' "
-                       "must be of JSON type string"):
+                       "must be of type str \\(JSON string\\)"):
         check_run_configuration(
             {"steps": {"trainer": {"parameters": {"data_artifact_id": 5}}}}, snap)
     # The snapshot's template lists the parameter (as null): sent unchanged, it is refused.
