@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -34,25 +35,29 @@ class ApiStream:
         queue: asyncio.Queue[Any] = asyncio.Queue()
 
         def put(item: Any) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, item)
+            with contextlib.suppress(RuntimeError):  # the loop already ended (server stopped)
+                loop.call_soon_threadsafe(queue.put_nowait, item)
 
         def read() -> None:
             from kubernetes.client.exceptions import ApiException
 
+            response = None
             try:
-                self._response = self._opener()
+                response = self._response = self._opener()
                 if self._closed:
-                    self._response.close()
                     return
-                for chunk in self._response.stream(65536, decode_content=True):
+                for chunk in response.stream(65536, decode_content=True):
                     if chunk:
                         put(chunk)
             except ApiException as exc:
                 put(translate_api_error(exc, "stream"))
-            except Exception as exc:  # a closed socket ends the read with some OSError
+            except Exception as exc:  # a shut-down socket ends the read with some error
                 if not self._closed:
                     put(KubelineError(f"stream ended: {exc.__class__.__name__}: {exc}"))
             finally:
+                if response is not None:  # closed here, by the reading thread (see close()):
+                    with contextlib.suppress(Exception):  # its connection is not reused
+                        response.close()
                 put(_END)
 
         thread = threading.Thread(target=read, name="kubeline-ui-stream", daemon=True)
@@ -69,10 +74,26 @@ class ApiStream:
             self.close()
 
     def close(self) -> None:
+        """Stop the stream without blocking the event loop.
+
+        Closing the response here would wait for the reading thread's buffer lock, i.e. for
+        the API server's next bytes (a quiet watch: minutes), freezing every request. A
+        socket shutdown instead ends the thread's blocked read at once; that thread then
+        closes the response itself.
+        """
         self._closed = True
-        if self._response is not None:
-            with contextlib.suppress(Exception):  # already closed by the server
-                self._response.close()
+        response = self._response
+        if response is None:
+            return
+        shutdown = getattr(response, "shutdown", None)  # urllib3 >= 2.3
+        if shutdown is not None:
+            with contextlib.suppress(Exception):
+                shutdown()
+                return
+        sock = getattr(getattr(response, "connection", None), "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 async def lines(stream: ApiStream) -> AsyncIterator[bytes]:
