@@ -149,9 +149,11 @@ export interface DagProps {
   onSelect: (s: Selection) => void;
   focus: { id: string; n: number } | null;
   triggeredStatus: Map<string, string>;
+  /** A side panel is open: the canvas is narrower, the minimap would hide nodes. */
+  compact?: boolean;
 }
 
-export function Dag({ page, states, selection, onSelect, focus, triggeredStatus }: DagProps) {
+export function Dag({ page, states, selection, onSelect, focus, triggeredStatus, compact }: DagProps) {
   const [expanded, setExpanded] = useState<Set<string>>(new Set());
   const graph = useMemo(() => buildGraph(page, expanded), [page, expanded]);
   const [positions, setPositions] = useState<Positions | null>(null);
@@ -314,7 +316,7 @@ export function Dag({ page, states, selection, onSelect, focus, triggeredStatus 
       >
         <Background gap={24} />
         <Controls showInteractive={false} />
-        {!big && <MiniMap pannable zoomable nodeColor={(n) => statusColor((n.data as NodeData).status)} />}
+        {!big && !compact && <MiniMap pannable zoomable nodeColor={(n) => statusColor((n.data as NodeData).status)} />}
       </ReactFlow>
     </div>
   );

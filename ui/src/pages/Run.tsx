@@ -156,7 +156,7 @@ export function Run({ name, config }: { name: string; config: UiConfig }) {
       <div className="run-body">
         <div className="canvas">
           {tab === "dag" ? (
-            <Dag page={page} states={states} selection={selection} onSelect={select} focus={focus} triggeredStatus={triggeredStatus} />
+            <Dag page={page} states={states} selection={selection} onSelect={select} focus={focus} triggeredStatus={triggeredStatus} compact={selection !== null} />
           ) : (
             <Timeline steps={page.steps.map((s) => states.get(s.id) || s)} onSelect={(id) => setSelection({ kind: "step", id })} />
           )}

@@ -103,6 +103,19 @@ export function StepPanel({ run, step, state, triggered }: { run: string; step: 
           {d.traceback && <pre>{d.traceback}</pre>}
         </div>
       )}
+      <h3>
+        Logs
+        {d.attempts > 1 && (
+          <select value={attempt || d.attempts} onChange={(e) => setAttempt(Number(e.target.value))}>
+            {Array.from({ length: d.attempts }, (_, i) => i + 1).map((a) => (
+              <option key={a} value={a}>
+                attempt {a}
+              </option>
+            ))}
+          </select>
+        )}
+      </h3>
+      <Logs run={run} step={step} attempt={attempt} phase={phase} />
       <h3>Cache</h3>
       {d.cache ? (
         <div className="cache" data-testid="cache">
@@ -163,19 +176,6 @@ export function StepPanel({ run, step, state, triggered }: { run: string; step: 
           ))}
         </tbody>
       </table>
-      <h3>
-        Logs
-        {d.attempts > 1 && (
-          <select value={attempt || d.attempts} onChange={(e) => setAttempt(Number(e.target.value))}>
-            {Array.from({ length: d.attempts }, (_, i) => i + 1).map((a) => (
-              <option key={a} value={a}>
-                attempt {a}
-              </option>
-            ))}
-          </select>
-        )}
-      </h3>
-      <Logs run={run} step={step} attempt={attempt} phase={phase} />
     </div>
   );
 }
