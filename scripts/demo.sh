@@ -14,9 +14,13 @@ DEV_KUBECONFIG="${KUBELINE_DEV_HOME:-$HOME/.cache/kubeline/dev}/kubeconfig"
 if [ -n "${KUBECONFIG:-}" ] && [ "$KUBECONFIG" != "$DEV_KUBECONFIG" ]; then
   bold "1/6 using the cluster in KUBECONFIG=$KUBECONFIG"
   kubectl version >/dev/null || { echo "the cluster in KUBECONFIG does not answer" >&2; exit 1; }
-  : "${KUBELINE_S3_ENDPOINT:?set KUBELINE_S3_ENDPOINT, KUBELINE_S3_BUCKET, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for your S3}"
   IMAGE_TAG="${KUBELINE_IMAGE_TAG:-0.1.0}"
   bold "2/6 image: using localhost/kubeline:$IMAGE_TAG (build it with the Dockerfile and load it into your nodes)"
+  if [ -z "${KUBELINE_S3_ENDPOINT:-}" ]; then
+    echo "no KUBELINE_S3_ENDPOINT: the chart runs its embedded S3 store (for evaluation; docs/install.md);"
+    echo "it needs localhost/kubeline/store:$IMAGE_TAG (images/store/Dockerfile) and a default StorageClass"
+    unset KUBELINE_S3_BUCKET KUBELINE_S3_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+  fi
 else
   bold "1/6 local cluster (kubeline dev up)"
   kubeline dev up --no-image
@@ -29,10 +33,13 @@ fi
 bold "3/6 CRDs and the Helm chart (operator in $NS)"
 kubectl apply --server-side --force-conflicts -f crds/ >/dev/null
 kubectl wait --for=condition=Established --timeout=60s -f crds/ >/dev/null
+S3_ARGS=()
+if [ -n "${KUBELINE_S3_ENDPOINT:-}" ]; then
+  S3_ARGS=(--set s3.endpoint="$KUBELINE_S3_ENDPOINT" --set s3.bucket="$KUBELINE_S3_BUCKET"
+           --set s3.accessKeyId="$AWS_ACCESS_KEY_ID" --set s3.secretAccessKey="$AWS_SECRET_ACCESS_KEY")
+fi
 helm upgrade --install kubeline charts/kubeline -n "$NS" --create-namespace \
-  --set image.tag="$IMAGE_TAG" \
-  --set s3.endpoint="$KUBELINE_S3_ENDPOINT" --set s3.bucket="$KUBELINE_S3_BUCKET" \
-  --set s3.accessKeyId="$AWS_ACCESS_KEY_ID" --set s3.secretAccessKey="$AWS_SECRET_ACCESS_KEY" \
+  --set image.tag="$IMAGE_TAG" --set s3.embedded.image.tag="$IMAGE_TAG" "${S3_ARGS[@]}" \
   --set-json 'stepNamespaces=["default"]' \
   --wait --timeout 300s
 kubectl -n "$NS" rollout status deployment/kubeline-operator --timeout=300s

@@ -106,9 +106,10 @@ app.kubernetes.io/component: store
 
 {{/* The embedded store's root credentials as JSON {"accessKey", "secretKey"}: those of the
 Secret a previous install created (so `helm upgrade` keeps them), else generated once per
-render (the result is memoized so every Secret of one render gets the same keys). */}}
+render. The result is memoized in .Release (a per-render map: not in .Values, whose chart
+defaults Helm stores in the release record) so every Secret of one render gets the same keys. */}}
 {{- define "kubeline.storeKeys" -}}
-{{- $memo := .Values.s3.embedded }}
+{{- $memo := .Release }}
 {{- if not (hasKey $memo "generatedKeys") }}
 {{- $keys := dict "accessKey" (printf "kl%s" (randAlphaNum 18 | lower)) "secretKey" (randAlphaNum 40) }}
 {{- $old := lookup "v1" "Secret" .Release.Namespace (include "kubeline.storeName" .) }}
