@@ -480,8 +480,14 @@ def compile_pipeline(pipeline: Pipeline, args: tuple[Any, ...], kwargs: dict[str
             enable_artifact_metadata=opts.enable_artifact_metadata is not False,
             enable_artifact_visualization=opts.enable_artifact_visualization is not False,
         ))
+        # ZenML's rule: a step's explicit enable_cache (decorator, with_options, the
+        # pipeline's steps options) wins over the pipeline's; unset, the pipeline's applies.
+        step_cache = run_cfg.get("enable_cache")
+        if step_cache is None:
+            step_cache = opts.enable_cache if inv.step.options.enable_cache is None else (
+                inv.step.options.enable_cache)
         config_steps[inv_id] = StepRunConfig(parameters=dict(sorted(inv.parameters.items())),
-                                             enable_cache=run_cfg.get("enable_cache"))
+                                             enable_cache=step_cache)
 
     if code_in_image or os.environ.get(ENV_CODE_IN_IMAGE, "").lower() in ("1", "true"):
         code_in_image, code = True, None

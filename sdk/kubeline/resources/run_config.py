@@ -129,8 +129,9 @@ def effective_enable_cache(step: StepSpec, snapshot: SnapshotSpec,
     """Whether ``step`` may be served from the cache in a run with ``run_config``.
 
     A step-level setting in the run configuration (then in the snapshot's configuration
-    template) decides outright. Otherwise the step's own switch must be on and so must the
-    run-wide one (:func:`pipeline_enable_cache`).
+    template, where the compiler puts a step's own explicit setting: ZenML's rule that the
+    step's wins over the pipeline's) decides outright. Otherwise the step's own switch must
+    be on and so must the run-wide one (:func:`pipeline_enable_cache`).
     """
     for config in (run_config, snapshot.config_template):
         for key, step_config in config.steps.items():

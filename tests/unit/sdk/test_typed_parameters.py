@@ -90,3 +90,49 @@ def test_trigger_refuses_a_wrong_type_and_a_missing_required_value() -> None:
                                                       r"of type int \(JSON integer\), got str"):
         check_run_configuration({"steps": {"resize": {"parameters": {"size": "three"}}}},
                                 snapshot)
+
+
+# ----------------------------------------------------------------------------- enable_cache
+
+
+@step(enable_cache=True)
+def always_cached() -> int:
+    return 1
+
+
+@step
+def default_cached() -> int:
+    return 2
+
+
+@step(enable_cache=False)
+def never_cached() -> int:
+    return 3
+
+
+@pipeline(enable_cache=False)
+def cache_off_pipeline() -> None:
+    always_cached()
+    default_cached()
+    never_cached()
+
+
+def test_enable_cache_precedence_is_zenmls() -> None:
+    """ZenML: a step's own setting wins over the pipeline's; unset, the pipeline's applies; a
+    run configuration's step-level setting decides outright."""
+    from kubeline.resources.models import RunConfiguration, StepRunConfig
+    from kubeline.resources.run_config import effective_enable_cache
+
+    spec = cache_off_pipeline.compile(source_root=HERE).spec
+    steps = {s.id: s for s in spec.steps}
+
+    def decided(run: RunConfiguration) -> dict[str, bool]:
+        return {sid: effective_enable_cache(s, spec, run) for sid, s in steps.items()}
+
+    assert decided(RunConfiguration()) == {"always_cached": True, "default_cached": False,
+                                           "never_cached": False}
+    on = cache_off_pipeline.with_options(enable_cache=True).compile(source_root=HERE).spec
+    assert {s.id: effective_enable_cache(s, on, RunConfiguration()) for s in on.steps} == {
+        "always_cached": True, "default_cached": True, "never_cached": False}
+    run = RunConfiguration(steps={"never_cached": StepRunConfig(enable_cache=True)})
+    assert decided(run)["never_cached"] is True
