@@ -327,6 +327,35 @@ def test_kubectl_patch_promotion_archives_the_previous_production_version(
         "productionVersion") == "v3")
 
 
+def test_gitops_server_side_apply_promotes_like_a_patch(
+        cluster: Any, step_namespace: str, versions: dict[str, str]) -> None:
+    ns = ["-n", step_namespace]
+
+    def apply(version: str, stage: str) -> None:
+        manifest = {"apiVersion": "kubeline.dev/v1alpha1", "kind": "ModelVersion",
+                    "metadata": {"name": versions[version]},
+                    "spec": {"model": "gitops", "version": version, "stage": stage}}
+        cluster.kubectl("apply", "--server-side", "--force-conflicts", "--field-manager=gitops",
+                        *ns, "-f", "-",
+                        input=json.dumps(manifest))
+
+    def stage_of(version: str) -> str | None:
+        return kubectl_json(cluster, "get", "modelversion", versions[version], *ns).get(
+            "status", {}).get("stage")
+
+    apply("v1", "production")
+    wait_for("v1 in production", lambda: stage_of("v1") == "production")
+    apply("v2", "production")  # the next commit promotes v2 ...
+    apply("v1", "archived")  # ... and marks v1 archived, as examples/gitops/README.md says
+    wait_for("v2 promoted, v1 archived",
+             lambda: stage_of("v2") == "production" and stage_of("v1") == "archived")
+    v2 = kubectl_json(cluster, "get", "modelversion", versions["v2"], *ns)
+    assert v2["status"]["stageHistory"][-1]["manager"] == "gitops"
+    # The example manifest is valid for the API server (a dry run against its schema).
+    cluster.kubectl("apply", "--dry-run=server", "--server-side", *ns, "-f",
+                    str(ROOT / "examples" / "gitops" / "model-promotion.yaml"))
+
+
 def test_racing_promotions_leave_one_production_version(
         cluster: Any, step_namespace: str, versions: dict[str, str]) -> None:
     ns = ["-n", step_namespace]
