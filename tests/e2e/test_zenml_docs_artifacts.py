@@ -10,6 +10,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import pandas as pd
 import pytest
 
 pytestmark = pytest.mark.e2e
@@ -51,6 +52,10 @@ def test_artifacts_page(docs: ModuleType) -> None:
     pipeline_run = Client().get_pipeline_run(run.id)
     assert pipeline_run.steps["create_data"].outputs["output"].load().shape == (3, 3)
 
+    # A step called outside a pipeline: a one-step run; the DataFrame goes in as an
+    # ExternalArtifact, the result comes back loaded.
+    frame = docs.process_data(pd.DataFrame({"feature_1": [2], "feature_2": [5], "target": [1]}))
+    assert list(frame["feature_3"]) == [10]
     split = docs.split_pipeline().steps["split_data"]
     assert [split.outputs[n].load().shape[0] for n in ("X_train", "X_test")] == [80, 20]
 

@@ -324,3 +324,18 @@ def test_run_and_step_status_are_execution_statuses(recorded: Any) -> None:
     assert all(s.status.is_successful for s in run.steps.values())
     output = run.steps["svc_trainer"].outputs["trained_model"]
     assert output[0] is output and list(output) == [output] and len(output) == 1
+
+
+def test_delete_pipeline_removes_it_and_its_snapshots_but_keeps_runs(recorded: Any) -> None:
+    from kubeline.errors import NotFoundError
+    from kubeline.resources import names as n
+
+    kube = recorded.kube
+    runs_before = set(kube.store[n.PIPELINE_RUNS])
+    assert kube.store[n.SNAPSHOTS]
+    recorded.delete_pipeline("training_pipeline")
+    with pytest.raises(NotFoundError):
+        recorded.get_pipeline("training_pipeline")
+    assert not [s for s in kube.store[n.SNAPSHOTS].values()
+                if s["spec"].get("pipeline") == n.dns_name("training_pipeline")]
+    assert set(kube.store[n.PIPELINE_RUNS]) == runs_before  # runs stay, as in ZenML
