@@ -32,6 +32,7 @@ from kubeline.resources.reasons import ScheduleEventReason
 from kubeline.resources.run_objects import pipeline_run
 
 from kubeline_operator.api import Conflict, Gone, OperatorApi
+from kubeline_operator.peering_gate import CACHE_SECONDS, PeeringGate
 from kubeline_operator.schedule_planner import (
     ObservedRun,
     RunToCreate,
@@ -77,9 +78,11 @@ def run_body(schedule: dict[str, Any], spec: ScheduleSpec, run: RunToCreate) -> 
 class ScheduleController:
     """Every Schedule this operator owns, its runs, and a timer per Schedule."""
 
-    def __init__(self, api: OperatorApi, allow_short_intervals: bool = False) -> None:
+    def __init__(self, api: OperatorApi, allow_short_intervals: bool = False,
+                 gate: PeeringGate | None = None) -> None:
         self.api = api
         self.allow_short_intervals = allow_short_intervals
+        self.gate = gate
         self.schedules: dict[Key, dict[str, Any]] = {}
         self.runs: dict[Key, dict[str, ObservedRun]] = {}
         self.queue: WorkQueue[Key] = WorkQueue()
@@ -143,6 +146,11 @@ class ScheduleController:
     async def reconcile(self, key: Key) -> None:
         body = self.schedules.get(key)
         if body is None:
+            return
+        if self.gate is not None and await self.gate.paused(key[0]):
+            # kopf paused this replica (a peer with a higher or the same priority is alive):
+            # no runs from here; look again shortly (the due times wait in the cursor).
+            self.queue.add_after(key, CACHE_SECONDS)
             return
         result: SchedulePlan | None = None
         for _ in range(ATTEMPTS):

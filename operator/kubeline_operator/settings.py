@@ -88,6 +88,7 @@ def _token_seconds(env: dict[str, str]) -> int:
 class OperatorSettings:
     namespaces: tuple[str, ...] = ()  # empty: all namespaces
     peering: str = ""  # empty: standalone
+    peering_priority: int = 0
     operator_class: str = ""  # acts only on runs labelled kubeline.dev/operator-class=<this>
     pod: PodSettings = field(default_factory=PodSettings)
     planner: PlannerSettings = field(default_factory=PlannerSettings)
@@ -115,6 +116,7 @@ class OperatorSettings:
         return cls(
             namespaces=namespaces,
             peering=env.get(N.ENV_PEERING, "").strip(),
+            peering_priority=_int(env, N.ENV_PEERING_PRIORITY, 0),
             operator_class=operator_class,
             pod=PodSettings(
                 default_image=env.get(N.ENV_DEFAULT_IMAGE, ""),

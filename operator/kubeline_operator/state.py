@@ -9,6 +9,7 @@ from typing import Any
 from kubeline_operator.api import OperatorApi
 from kubeline_operator.controller import Controller
 from kubeline_operator.effects import ArtifactReader, EnvArtifactStore
+from kubeline_operator.peering_gate import PeeringGate, peering_identity
 from kubeline_operator.schedules_ctl import ScheduleController
 from kubeline_operator.settings import OperatorSettings
 from kubeline_operator.stores import Stores
@@ -33,7 +34,10 @@ class OperatorState:
                           connections=max(settings.workers, 4), event_qps=settings.event_qps)
         stores = Stores()
         controller = Controller(settings, api, stores, store or EnvArtifactStore())
-        schedules = ScheduleController(api, settings.schedule_test_intervals)
+        # Schedule timers follow kopf peering: a replica kopf pauses creates no runs.
+        gate = PeeringGate(api, settings.peering, peering_identity(), settings.peering_priority,
+                           clusterwide=not settings.namespaces) if settings.peering else None
+        schedules = ScheduleController(api, settings.schedule_test_intervals, gate)
         return cls(settings, api, stores, controller, schedules)
 
 

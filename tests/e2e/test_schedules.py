@@ -63,7 +63,7 @@ class SubprocessOperator:
         self.log_dir = log_dir
         self.procs: list[subprocess.Popen[bytes]] = []
 
-    def start(self) -> subprocess.Popen[bytes]:
+    def start(self, **extra_env: str) -> subprocess.Popen[bytes]:
         env = {**os.environ,
                "KUBECONFIG": self.cluster.kubeconfig,
                "KUBELINE_OPERATOR_CLASS": self.klass,
@@ -74,7 +74,7 @@ class SubprocessOperator:
                "KUBELINE_HEALTH_PORT": str(free_port()),
                "KUBELINE_METRICS_PORT": str(free_port()),
                "KUBELINE_PEERING": "",
-               "PYTHONPATH": f"{ROOT / 'sdk'}:{ROOT / 'operator'}"}
+               "PYTHONPATH": f"{ROOT / 'sdk'}:{ROOT / 'operator'}", **extra_env}
         env.setdefault("KUBELINE_S3_BUCKET", self.cluster.s3.get("bucket", "kubeline"))
         log = open(self.log_dir / f"operator-{len(self.procs)}.log", "wb")  # noqa: SIM115
         proc = subprocess.Popen([sys.executable, "-m", "kubeline_operator"], env=env,
@@ -102,6 +102,9 @@ class SubprocessOperator:
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace")[-4000:]
                          for p in sorted(self.log_dir.glob("operator-*.log")))
+
+    def log_of(self, index: int) -> str:
+        return (self.log_dir / f"operator-{index}.log").read_text(errors="replace")
 
 
 @pytest.fixture
@@ -335,6 +338,43 @@ def test_two_operator_replicas_fire_each_due_time_once(
     assert status.get("skippedCount", 0) == 0 and status.get("missedCount", 0) == 0
     assert "nextScheduleTime" not in status  # past endTime
     assert next(c for c in status["conditions"] if c["type"] == "Ready")["reason"] == "Finished"
+
+
+def test_peered_replicas_only_the_active_one_schedules_and_the_other_takes_over(
+        crds: Any, ns: str, sub_operator: SubprocessOperator, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two replicas with kopf peering (priorities 10 and 0): only the higher one creates
+    runs; killed, the other one takes over once the peer's keep-alive expires."""
+    snap = snapshot_of(tmp_path, monkeypatch, QUICK, "ticking")
+    crds.kubectl("apply", "-f", "-", input=json.dumps({
+        "apiVersion": "kopf.dev/v1", "kind": "KopfPeering",
+        "metadata": {"name": "sched-peer", "namespace": ns}}))
+    high = sub_operator.start(KUBELINE_PEERING="sched-peer", KUBELINE_PEERING_PRIORITY="10")
+    sub_operator.start(KUBELINE_PEERING="sched-peer", KUBELINE_PEERING_PRIORITY="0")
+    wait_for("both peers in the peering object", lambda: len(json.loads(crds.kubectl(
+        "get", "kopfpeering", "sched-peer", "-n", ns, "-o", "json").stdout).get(
+            "status") or {}) >= 2, timeout=60, interval=1)
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+    apply_schedule(crds, ns, "peered", sub_operator.klass, snapshot=snap, intervalSeconds=3,
+                   startTime=rfc3339(start))
+    wait_for("five runs", lambda: len(runs_of(crds, ns, "peered")) >= 5, timeout=60)
+    times = due_times(runs_of(crds, ns, "peered"))
+    assert len(times) == len(set(times))
+    assert "created run" in sub_operator.log_of(0)
+    assert "created run" not in sub_operator.log_of(1)  # paused by the higher-priority peer
+    sub_operator.kill(high)
+    killed_at = rfc3339(datetime.now(UTC))
+
+    def runs_after_kill() -> list[str] | None:
+        later = [t for t in due_times(runs_of(crds, ns, "peered")) if t > killed_at]
+        return later or None
+
+    later = wait_for("the remaining replica to take over", runs_after_kill, timeout=150,
+                     interval=2)
+    assert "created run" in sub_operator.log_of(1)
+    runs = runs_of(crds, ns, "peered")
+    assert len(due_times(runs)) == len(set(due_times(runs)))  # never a due time twice
+    assert later
 
 
 def test_sdk_schedule_runs_on_the_in_cluster_operator(

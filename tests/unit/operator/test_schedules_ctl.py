@@ -81,3 +81,24 @@ def test_skip_reasons_in_the_crd_are_the_contracts() -> None:
     assert set(get_args(SkipReason)) <= {r.value for r in ScheduleReason}
     assert {r.value for r in ScheduleReason} - set(get_args(SkipReason)) == {
         "Scheduled", "Finished", "InvalidSchedule"}  # Ready reasons, never a skip
+
+
+def test_peering_gate_follows_kopfs_rule() -> None:
+    from datetime import UTC, datetime
+
+    from kubeline_operator.peering_gate import paused_by_peers
+
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC).timestamp()
+    fresh, stale = "2026-01-01T11:59:50+00:00", "2026-01-01T11:50:00+00:00"
+
+    def peer(priority: int, seen: str) -> dict[str, object]:
+        return {"priority": priority, "lifetime": 60, "lastseen": seen}
+
+    me = "pod-a@1"
+    assert not paused_by_peers({}, me, 0, now)  # alone (or no peering object)
+    assert not paused_by_peers({me: peer(0, fresh)}, me, 0, now)  # only itself
+    assert not paused_by_peers({"pod-b@1": peer(5, fresh)}, me, 10, now)  # lower peer
+    assert paused_by_peers({"pod-b@1": peer(20, fresh)}, me, 10, now)  # higher peer alive
+    assert paused_by_peers({"pod-b@1": peer(10, fresh)}, me, 10, now)  # kopf pauses both
+    assert not paused_by_peers({"pod-b@1": peer(20, stale)}, me, 10, now)  # dead peer
+    assert not paused_by_peers({"pod-b@1": {"lastseen": "garbage"}}, me, 0, now)
