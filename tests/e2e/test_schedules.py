@@ -281,7 +281,7 @@ def test_forbid_skips_a_time_while_a_slow_run_is_active(
     assert "TimeSkipped" in events and "RunCreated" in events
 
 
-def sub_operator_killed_across_a_due_time_creates_that_run_once(
+def test_operator_killed_across_a_due_time_creates_that_run_once(
         crds: Any, ns: str, sub_operator: SubprocessOperator, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     snap = snapshot_of(tmp_path, monkeypatch, QUICK, "ticking")
