@@ -112,6 +112,10 @@ def test_orchestrator_synchronous_setting() -> None:
     ({"step_operator": "sagemaker"}, "own Pod"),
     ({"secrets": ["aws"]}, "Kubernetes Secret"),
     ({"tags": [Tag(name="prod", exclusive=True)]}, "exclusive/cascade"),
+    ({"tags": [Tag(name="cascade_tag", cascade=True)]}, "exclusive/cascade"),
+    ({"on_start": print}, "only on_failure and on_success hooks"),
+    ({"on_end": print}, "only on_failure and on_success hooks"),
+    ({"cache_policy": "x"}, "cache key is fixed"),
 ])
 def test_refused_options_name_the_difference(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
