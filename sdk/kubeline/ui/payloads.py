@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from kubeline.resources.names import ANNOTATION_SCHEDULED_TIME
+
 if TYPE_CHECKING:
     from kubeline.client.artifacts import ArtifactVersionView
     from kubeline.client.pipelines import PipelineView
@@ -46,6 +48,9 @@ def run_summary(run: RunView) -> dict[str, Any]:
         "failedStep": st.get("failedStep"),
         "cancelRequested": run.cancel_requested,
         "triggeredBy": dict(trig) if trig else None,
+        # The Schedule that started the run and its due time (labels only: no request).
+        "schedule": run.schedule_name,
+        "scheduledTime": run.annotations.get(ANNOTATION_SCHEDULED_TIME),
         "resourceVersion": meta.get("resourceVersion"),
     }
 

@@ -168,3 +168,14 @@ def test_inline_colours_match_the_frontend_table() -> None:
     ts = (Path(__file__).parents[4] / "ui" / "src" / "colors.ts").read_text()
     for phase, colour in STATUS_COLORS.items():
         assert f'{phase}: "{colour}"' in ts, phase
+
+
+def test_run_summary_names_the_schedule_that_started_the_run() -> None:
+    run = _run([])
+    assert payloads.run_summary(run)["schedule"] is None
+    obj = dict(run.object)
+    obj["metadata"] = {**obj["metadata"], "labels": {"kubeline.dev/schedule": "nightly"},
+                       "annotations": {"kubeline.dev/scheduled-time": "2026-01-02T03:00:00Z"}}
+    summary = payloads.run_summary(RunView(None, obj))  # type: ignore[arg-type]
+    assert (summary["schedule"], summary["scheduledTime"]) == ("nightly",
+                                                               "2026-01-02T03:00:00Z")
