@@ -230,38 +230,41 @@ def plan_schedule(state: ScheduleState) -> SchedulePlan:
         cursor = state.created
     skipped: list[tuple[float, R]] = []
     dropped_counts: dict[R, int] = {}
+    # Pending times whose run exists already (created by a pass that wrote no status, or
+    # by another replica): decided, counted once, never part of any catch-up or skip.
+    adopted = sorted({r.scheduled for r in state.runs if cursor < r.scheduled <= now})
+    done = set(adopted)
     if not first_plan and old.observed_generation != state.generation:
         # The spec changed: its new due times count from now, never retroactively (a
         # CronJob whose schedule is edited may start runs for past times).
-        window = _Window(due_times(spec, cursor, now), 0)
+        window = _Window((t for t in due_times(spec, cursor, now) if t not in done), 0)
         skipped += [(t, R.SPEC_CHANGED) for t in window.oldest]
         if window.count > len(window.oldest):
             dropped_counts[R.SPEC_CHANGED] = window.count - len(window.oldest)
         cursor = max(cursor, now)
 
-    by_time = {r.scheduled: r for r in state.runs}
     by_name = {r.name: r for r in state.runs}
     limit = (spec.catch_up_limit or DEFAULT_CATCH_UP_LIMIT) if spec.catch_up == "all" else 1
-    window = _Window(due_times(spec, cursor, now), limit)
+    window = _Window((t for t in due_times(spec, cursor, now) if t not in done), limit)
     if window.count:
         cursor = max(cursor, window.newest[-1])
+    if adopted:
+        cursor = max(cursor, adopted[-1])
     # Times before the kept ones: never run (catch-up none/latest/limit, or suspended).
     early_reason: R = (
         R.SUSPENDED if spec.suspend else
         R.CATCH_UP_LIMIT if spec.catch_up == "all" else
         R.CATCH_UP_LATEST if spec.catch_up == "latest" else R.CATCH_UP_NONE)
     reported = [t for t in window.oldest if t not in window.newest][:MAX_SCHEDULE_HISTORY]
-    skipped += [(t, early_reason) for t in reported if t not in by_time]
+    skipped += [(t, early_reason) for t in reported]
     if window.dropped > len(reported):
         dropped_counts[early_reason] = dropped_counts.get(early_reason, 0) + (
             window.dropped - len(reported))
 
     active = [r for r in state.runs if r.active]
     candidates: list[float] = []
-    adopted: list[float] = []
     for t in window.newest:
-        if t in by_time or schedule_run_name(state.name, t) in by_name:
-            adopted.append(t)  # its run exists (created before a restart or by another replica)
+        if schedule_run_name(state.name, t) in by_name:  # (its time is in `adopted`)
             continue
         late = now - t
         deadline = spec.starting_deadline_seconds

@@ -447,3 +447,72 @@ def test_cursor_round_trips_through_rfc3339() -> None:
     p = plan(spec(), at("2026-01-01 03:00:01"))
     assert parse_time(p.status.last_evaluated_time) == at("2026-01-01 03:00")
     assert datetime.fromtimestamp(p.create[0].scheduled, UTC).hour == 3
+
+
+# ----------------------------------------------------------------------------- simulation
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_simulated_week_every_due_time_is_decided_exactly_once(seed: int) -> None:
+    """A week of an operator that ticks at due times, crashes (status lost after creating
+    runs), is down for hours, and sees runs finish at random: every due time ends up with
+    exactly one run or one skip, and the counts add up."""
+    import random
+
+    from kubeline_operator.schedule_planner import due_times
+
+    rng = random.Random(seed)
+    policy = rng.choice(["Allow", "Forbid", "Replace"])
+    catch_up = rng.choice(["none", "latest", "all"])
+    extra: dict[str, object] = {"catch_up_limit": rng.randint(1, 5)} if catch_up == "all" \
+        else {}
+    deadline = rng.choice([None, 600, 5400])
+    sp = spec(cron=rng.choice([["0 * * * *"], ["*/20 * * * *", "0 */3 * * *"]]),
+              time_zone=rng.choice(["UTC", "Europe/Berlin"]), concurrency_policy=policy,
+              catch_up=catch_up, starting_deadline_seconds=deadline, **extra)
+    created = at("2026-03-26 00:00")  # the week spans Berlin's DST change
+    end = created + 7 * 86400
+    status, now = ScheduleStatus(), created + 1
+    runs: dict[str, ObservedRun] = {}
+    finish_at: dict[str, float] = {}
+    created_names: list[str] = []
+    while now < end:
+        for name, when in list(finish_at.items()):  # runs end after a random duration
+            if when <= now and runs[name].active:
+                runs[name] = ObservedRun(name, runs[name].scheduled, rng.choice(
+                    ["completed", "failed"]))
+        p = plan_schedule(ScheduleState(name=NAME, spec=sp, status=status, now=now,
+                                        created=created, runs=tuple(runs.values())))
+        if policy == "Forbid" and p.create:  # never a run next to an active one
+            assert not any(r.active for r in runs.values()), to_rfc3339(now)
+            assert len(p.create) == 1
+        for c in p.create:
+            assert c.name not in runs, f"due time {to_rfc3339(c.scheduled)} created twice"
+            runs[c.name] = ObservedRun(c.name, c.scheduled, "running")
+            finish_at[c.name] = now + rng.choice([60, 1800, 5000, 12000])
+            created_names.append(c.name)
+        for name in p.cancel:
+            runs[name] = ObservedRun(name, runs[name].scheduled, "cancelled")
+        if rng.random() < 0.1:
+            pass  # crash after creating: the status write is lost, the runs stay
+        else:
+            status = p.status
+        step_to = p.wake_at if p.wake_at is not None else end
+        if rng.random() < 0.08:
+            step_to += rng.choice([900, 3 * 3600, 26 * 3600])  # the operator is down
+        now = min(max(step_to, now + 1), end)
+    p = plan_schedule(ScheduleState(name=NAME, spec=sp, status=status, now=end,
+                                    created=created, runs=tuple(runs.values())))
+    for c in p.create:
+        runs[c.name] = ObservedRun(c.name, c.scheduled, "running")
+        created_names.append(c.name)
+    status = p.status
+    due = list(due_times(sp, created, end))
+    assert len(created_names) == len(set(created_names))
+    run_times = {r.scheduled for r in runs.values()}
+    assert run_times <= set(due)
+    assert status.run_count == len(runs)
+    assert status.run_count + status.skipped_count + status.missed_count == len(due), (
+        policy, catch_up, deadline)
+    assert status.recent_skips == sorted(status.recent_skips, key=lambda x: x.time,
+                                         reverse=True)
