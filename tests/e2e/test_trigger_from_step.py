@@ -119,6 +119,9 @@ def test_trigger_from_a_step_without_rbac_fails_clearly(cluster: Any, step_names
                                                        examples: dict[str, ModuleType]) -> None:
     _chart_step_access(cluster, step_namespace, allow_triggering=False)
     seed = examples["trigger_by_pipeline"]
+    # As the example's main does: the snapshot exists (the step may read it), so what the
+    # step is refused is creating the run.
+    seed.training_pipeline.create_snapshot(name="training-snapshot")
     from kubeline.errors import RunFailedError
 
     with pytest.raises(RunFailedError, match="may not start pipeline runs") as failed:

@@ -148,11 +148,15 @@ def test_operator_rbac(release: Release) -> None:
     assert not release.can(op, "create", "rolebindings.rbac.authorization.k8s.io")
 
 
-def test_step_service_account_has_no_api_rights_by_default(release: Release) -> None:
+def test_step_service_account_only_reads_kubeline_objects_by_default(release: Release) -> None:
+    step = "kubeline-step"
+    for verb, resource in [("get", "pipelines.kubeline.dev"), ("list", "snapshots.kubeline.dev"),
+                           ("watch", "pipelineruns.kubeline.dev")]:
+        assert release.can(step, verb, resource), f"{verb} {resource}"  # the Client in a step
     for verb, resource in [("list", "pods"), ("get", "secrets"),
                            ("create", "pipelineruns.kubeline.dev"),
-                           ("get", "pipelines.kubeline.dev"), ("list", "configmaps")]:
-        assert not release.can("kubeline-step", verb, resource), f"{verb} {resource}"
+                           ("patch", "pipelineruns.kubeline.dev"), ("list", "configmaps")]:
+        assert not release.can(step, verb, resource), f"{verb} {resource}"
 
 
 def test_upgrade_rolls_out_a_new_pod_and_opt_in_lets_steps_trigger_runs(

@@ -297,7 +297,7 @@ def test_kubectl_get_kubeline_lists_every_kind(cluster: Any, crds: Any, namespac
     assert set(kinds.split()) == {
         f"{p}.kubeline.dev"
         for p in ("pipelines", "snapshots", "pipelineruns", "artifactversions", "models",
-                  "modelversions")
+                  "modelversions", "schedules")
     }
 
 
