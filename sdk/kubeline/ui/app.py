@@ -263,10 +263,17 @@ def make_app(connector: Connector, static_dir: Path | None = None) -> Starlette:
             return JSONResponse(body, status)
         rv = request.query_params.get("rv") or None
 
+        def current_version() -> str | None:
+            # a watch without a version would first replay every matching run as ADDED
+            page = client.kube.list(names.PIPELINE_RUNS, limit=1, **sel)
+            return page.get("metadata", {}).get("resourceVersion")
+
         async def gen() -> AsyncIterator[bytes]:
             nonlocal rv
             try:
                 while True:
+                    if rv is None:
+                        rv = await run_in_threadpool(current_version)
                     try:
                         async for kind, obj in watch_events(client.kube, names.PIPELINE_RUNS,
                                                             rv, **sel):
