@@ -473,10 +473,9 @@ def test_chart_ui_serves_each_request_with_the_callers_token(
     page.goto(f"{url}/")
     page.get_by_text("Sign in with your Kubernetes token").wait_for()
     page.locator("textarea").fill(token)
-    page.get_by_role("button", name="Sign in").click()
-    page.goto(f"{url}/runs?ns={ns}")
-    page.locator("[data-testid='runs']").wait_for()
-    page.goto(f"{url}/?ns={ns}")
-    page.locator("[data-testid='forbidden']").wait_for()
+    page.get_by_role("button", name="Sign in").click()  # the page reloads, signed in
+    page.locator("[data-testid='forbidden']").wait_for()  # the pipelines page: not allowed
     assert page.locator("[data-testid='resource']").inner_text() == "pipelines"
+    page.goto(f"{url}/runs?ns={ns}")
+    page.locator("[data-testid='runs']").wait_for()  # the runs page: allowed
     page.close()
