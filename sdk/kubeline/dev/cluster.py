@@ -738,7 +738,12 @@ registerNode: true
         log = str(self.procs.log_file(name))
         proc = self.procs.get(name)
         if proc:
-            reason = None if name == SUPERVISOR else health.run_probe(self.probe(name, st))
+            if name == SUPERVISOR:
+                reason = None
+            elif st is None and not self.paths.state_file.exists():
+                reason = "no cluster state (cluster.json): not started by up"
+            else:
+                reason = health.run_probe(self.probe(name, st))
             return ComponentHealth(name, health.RUNNING if reason else health.READY, proc.pid,
                                    reason or "", restarts, log)
         if self.procs.crashed(name):
