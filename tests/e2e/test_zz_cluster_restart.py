@@ -118,7 +118,15 @@ def test_up_gives_up_on_a_component_that_keeps_exiting(cluster):
     blocker = socket.socket()
     blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        blocker.bind(("0.0.0.0", 10250))
+        deadline = time.monotonic() + 20
+        while True:  # the stopped kubelet's listener may take a moment to close
+            try:
+                blocker.bind(("0.0.0.0", 10250))
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
         blocker.listen()
         start = time.monotonic()
         with pytest.raises(ComponentFailed) as err:

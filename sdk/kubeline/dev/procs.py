@@ -40,8 +40,12 @@ def _start_ticks(pid: int) -> int | None:
 
 
 def _zombie(pid: int) -> bool:
+    """True when ``pid`` has exited (or is gone). A zombie thread-group leader whose other
+    threads still run is not done: its files and sockets stay open until they exit."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            return False
+        return len(os.listdir(f"/proc/{pid}/task")) <= 1
     except OSError:
         return True
 

@@ -146,3 +146,22 @@ def test_prerequisite_errors_name_the_packages(tmp_path, monkeypatch):
         dev.check_prerequisites()
     assert "apt-get install -y" in str(err.value)
     assert "runc" in str(err.value) and "containerd" in str(err.value)
+
+
+def test_a_zombie_leader_with_live_threads_still_counts_as_running(table, tmp_path):
+    """The main thread exits (a zombie leader) while another thread runs: the process still
+    holds its files and ports, so it is not taken for dead."""
+    script = tmp_path / "leader_exits.py"
+    script.write_text(
+        "import ctypes, platform, threading, time\n"
+        "threading.Thread(target=time.sleep, args=(30,)).start()\n"
+        "time.sleep(0.2)\n"
+        "print('leader exiting', flush=True)\n"
+        "ctypes.CDLL(None).syscall({'x86_64': 60, 'aarch64': 93}[platform.machine()], 0)\n"
+    )
+    proc = table.start("leader", [sys.executable, str(script)])
+    wait_for("the leader's exit", lambda: Path(f"/proc/{proc.pid}/stat").read_text()
+             .rsplit(")", 1)[1].split()[0] == "Z", 10)
+    assert table.get("leader") == proc, "a live thread keeps it running"
+    assert table.stop("leader", timeout=5) is True
+    assert table.get("leader") is None
