@@ -67,8 +67,10 @@ class UiServer:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not (ROOT / "sdk" / "kubeline" / "ui" / "static" / "index.html").exists():
-        pytest.fail("the UI is not built: run `make ui`")
+    from kubeline.ui.app import STATIC_DIR
+
+    if not (STATIC_DIR / "index.html").exists():  # the kubeline this session imports
+        pytest.fail(f"the UI is not built in {STATIC_DIR}: run `make ui` in that checkout")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
