@@ -283,9 +283,12 @@ class StepView:
         step saved in the artifact store when it ended (``ArtifactStore.step_log_uri``).
         """
         if not self.pod:
+            source = self.cached_from
+            hint = (f": served from the cache; its log is that of run {source['run']}, step "
+                    f"{source['step']} (`kubeline run logs {source['run']} {source['step']}`)"
+                    if source else ": served from the cache" if self.is_cached else "")
             raise NotFoundError(
-                f"step {self.name} of run {self.run.name} has no Pod "
-                f"(status {self.status}{': served from the cache' if self.is_cached else ''})"
+                f"step {self.name} of run {self.run.name} has no Pod (status {self.status}{hint})"
             )
         wanted = attempt or self.attempts
         if wanted == self.attempts:

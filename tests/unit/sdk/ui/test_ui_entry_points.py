@@ -42,3 +42,14 @@ def test_visualizer_refuses_what_is_not_a_run() -> None:
 
     with pytest.raises(ConfigurationError, match="takes a pipeline run"):
         PipelineRunLineageVisualizer().visualize(42)
+
+
+def test_logs_of_a_cache_hit_name_the_run_they_came_from() -> None:
+    from kubeline.client.runs import RunView
+    from kubeline.errors import NotFoundError
+
+    steps = [{"name": "load", "phase": "cached", "cachedFrom": {"run": "p-1", "step": "load"}}]
+    obj = {"metadata": {"name": "p-2"}, "spec": {}, "status": {"steps": steps}}
+    run = RunView(None, obj)  # type: ignore[arg-type]
+    with pytest.raises(NotFoundError, match=r"`kubeline run logs p-1 load`"):
+        run.steps["load"].logs()
