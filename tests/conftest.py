@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kubeline_release import OPERATOR_NAMESPACE, OPERATOR_RELEASE, wait_operator_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -383,8 +384,6 @@ def step_namespace(crds: Cluster) -> Iterator[str]:
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
 
 
-OPERATOR_RELEASE = "kubeline"
-OPERATOR_NAMESPACE = "kubeline-system"
 
 
 @pytest.fixture(scope="session")
@@ -413,28 +412,3 @@ def operator(crds: Cluster) -> Iterator[Cluster]:
     if not existed:
         cluster.helm("uninstall", OPERATOR_RELEASE, "-n", OPERATOR_NAMESPACE, "--wait",
                      check=False)
-
-
-def wait_operator_ready(cluster: Cluster, namespace: str, timeout: float = 240) -> None:
-    """Wait for the operator rollout; fail at once with its log if it crash-loops."""
-    selector = "app.kubernetes.io/component=operator"
-    deadline = time.monotonic() + timeout
-    while True:
-        done = cluster.kubectl("rollout", "status", "deployment/kubeline-operator", "-n",
-                               namespace, "--timeout=5s", check=False)
-        ready = cluster.kubectl("get", "deployment/kubeline-operator", "-n", namespace, "-o",
-                                "jsonpath={.status.readyReplicas}/{.status.updatedReplicas}",
-                                check=False).stdout
-        if done.returncode == 0 and ready == "1/1":
-            return
-        pods = cluster.kubectl("get", "pods", "-n", namespace, "-l", selector, "-o", "json")
-        import json
-
-        for pod in json.loads(pods.stdout)["items"]:
-            for cs in pod["status"].get("containerStatuses", []):
-                if cs.get("restartCount", 0) >= 1:
-                    logs = cluster.kubectl("logs", pod["metadata"]["name"], "-n", namespace,
-                                           "--previous", "--tail=40", check=False).stdout
-                    raise AssertionError(f"the operator crashed:\n{logs}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the operator was not Ready in {timeout:.0f}s: {done.stdout}")

@@ -156,7 +156,7 @@ def test_cancel_stops_the_run_and_its_pods(cluster, ns, tmp_path, monkeypatch):
 
 def test_operator_killed_mid_run_completes_without_duplicate_pods(cluster, ns, tmp_path,
                                                                   monkeypatch):
-    from conftest import wait_operator_ready
+    from kubeline_release import wait_operator_ready
 
     mod = load_pipeline(tmp_path, monkeypatch, (
         "@step\n"

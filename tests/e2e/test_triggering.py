@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import OPERATOR_NAMESPACE, wait_operator_ready
+from kubeline_release import OPERATOR_NAMESPACE, wait_operator_ready
 
 pytestmark = pytest.mark.e2e
 

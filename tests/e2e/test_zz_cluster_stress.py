@@ -106,7 +106,7 @@ class PipelineLoad:
 @pytest.mark.timeout(900)
 def test_up_comes_back_every_time_under_pipeline_load(cluster, step_namespace, operator,
                                                       tmp_path, monkeypatch):
-    from conftest import OPERATOR_NAMESPACE, wait_operator_ready
+    from kubeline_release import OPERATOR_NAMESPACE, wait_operator_ready
 
     monkeypatch.setenv("KUBELINE_NAMESPACE", step_namespace)
     mod = _load_module(tmp_path, monkeypatch)
