@@ -29,7 +29,6 @@ class InputArtifact(WireModel):
     id: str = ""  # ArtifactVersion uid
     artifact_name: str = ""
     version: str = ""
-    content_hash: str = ""  # the ArtifactVersion's contentHash: verified before loading
 
 
 class ModelRef(ModelConfig):
