@@ -356,26 +356,6 @@ def test_gitops_server_side_apply_promotes_like_a_patch(
                     str(ROOT / "examples" / "gitops" / "model-promotion.yaml"))
 
 
-def test_racing_promotions_leave_one_production_version(
-        cluster: Any, step_namespace: str, versions: dict[str, str]) -> None:
-    ns = ["-n", step_namespace]
-    procs = [subprocess.Popen(
-        [cluster.kubectl_bin, "patch", "modelversion", versions[v], *ns, "--type", "merge",
-         "-p", '{"spec": {"stage": "production"}}'], env=cluster._env(),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE) for v in ("v1", "v2", "v3")]
-    for proc in procs:
-        assert proc.wait(timeout=60) == 0
-
-    def settled() -> list[dict[str, Any]] | None:
-        objs = kubectl_json(cluster, "get", "modelversions", *ns)["items"]
-        pending = [o for o in objs if o["spec"].get("stage") != o.get("status", {}).get("stage")]
-        return None if pending else objs
-
-    objs = wait_for("every stage request applied", settled)
-    stages = sorted(o["status"]["stage"] for o in objs)
-    assert stages == ["archived", "archived", "production"], stages
-
-
 def test_promoter_role_may_promote_and_do_nothing_else(
         cluster: Any, step_namespace: str, versions: dict[str, str]) -> None:
     ns = ["-n", step_namespace]
