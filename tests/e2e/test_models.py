@@ -12,7 +12,6 @@ import importlib
 import json
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from polling import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -59,17 +59,6 @@ def load_pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str) 
         return importlib.import_module(module)
     finally:
         sys.modules.pop(module, None)
-
-
-def wait_for(what: str, check: Any, timeout: float = 60, interval: float = 0.3) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 def kubectl_json(cluster: Any, *args: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from polling import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -54,17 +55,6 @@ def step_pods(cluster: Any, namespace: str, run: str | None = None) -> list[dict
     selector = "kubeline.dev/component=step" + (f",kubeline.dev/run={run}" if run else "")
     out = cluster.kubectl("get", "pods", "-n", namespace, "-l", selector, "-o", "json").stdout
     return json.loads(out)["items"]
-
-
-def wait_for(what: str, check: Any, timeout: float, interval: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 def wait_phase(cluster: Any, namespace: str, name: str, phases: set[str], timeout: float
