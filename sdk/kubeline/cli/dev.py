@@ -110,7 +110,8 @@ def env() -> None:
 @dev.command()
 @click.argument("tools", nargs=-1)
 def build(tools: tuple[str, ...]) -> None:
-    """Build (or find cached) upstream tools: hyperkube, etcd, pause, helm, versitygw, kwok."""
+    """Build (or find cached) upstream tools: hyperkube, etcd, pause, helm, versitygw, kwok
+    (and, only when named, the benchmark peer workflow-controller)."""
     from kubeline.dev.gobuild import build_all
 
     try:

@@ -8,6 +8,7 @@ the newest build. A warm start compiles nothing.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -24,6 +25,9 @@ ETCD_VERSION = "v3.6.16"
 HELM_VERSION = "v3.21.4"
 VERSITYGW_VERSION = "v1.7.0"
 KWOK_VERSION = "v0.8.0"
+# Argo Workflows' controller: the peer of bench/peers/argo.py, built for benchmarks only.
+ARGO_MODULE = "github.com/argoproj/argo-workflows/v4"
+ARGO_VERSION = "v4.0.5"
 
 SOURCES = Path(__file__).parent / "gobuild"
 
@@ -52,6 +56,7 @@ class Tool:
     ldflags: str = "-s -w"
     env: dict[str, str] = field(default_factory=dict)
     note: str = ""
+    bench_only: bool = False  # built only when named: never part of the cluster or the image
 
     def inputs(self) -> bytes:
         parts = [self.name, self.package or "", self.ldflags, repr(sorted(self.env.items()))]
@@ -83,6 +88,11 @@ TOOLS: dict[str, Tool] = {
     ),
     "kwok": Tool("kwok", package=f"sigs.k8s.io/kwok/cmd/kwok@{KWOK_VERSION}",
                  note=f"kwok {KWOK_VERSION}"),
+    "workflow-controller": Tool(
+        "workflow-controller", package=f"{ARGO_MODULE}/cmd/workflow-controller@{ARGO_VERSION}",
+        note=f"Argo Workflows {ARGO_VERSION} controller, benchmark peer only (~4 min)",
+        bench_only=True,
+    ),
 }
 
 
@@ -134,7 +144,19 @@ def tool_path(name: str, build: bool = True, log=print) -> Path:
 
 
 def build_all(names: list[str] | None = None, log=print) -> dict[str, Path]:
-    return {n: tool_path(n, log=log) for n in (names or list(TOOLS))}
+    """Build the named tools, or every tool the cluster uses (bench-only tools only by name)."""
+    default = [n for n, t in TOOLS.items() if not t.bench_only]
+    return {n: tool_path(n, log=log) for n in (names or default)}
+
+
+def module_dir(module: str, version: str) -> Path:
+    """A downloaded module's source folder in the tools' module cache (``go mod download``
+    first, so it is there after a build too); read-only, never copied into the repo."""
+    result = subprocess.run(["go", "mod", "download", "-json", f"{module}@{version}"],
+                            env={**go_env(), "GOFLAGS": ""}, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"go mod download {module}@{version} failed:\n{result.stderr[-2000:]}")
+    return Path(json.loads(result.stdout)["Dir"])
 
 
 def _build(tool: Tool, target: Path, log) -> None:

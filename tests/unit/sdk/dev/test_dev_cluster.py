@@ -109,6 +109,19 @@ def test_tool_keys_follow_their_inputs(monkeypatch):
     assert gobuild.tool_key(tool) != key, "a new Go version rebuilds"
 
 
+def test_bench_only_tools_are_built_only_when_named(monkeypatch):
+    built: list[str] = []
+    monkeypatch.setattr(gobuild, "tool_path", lambda name, log=print: built.append(name))
+    gobuild.build_all(log=lambda m: None)
+    assert "workflow-controller" not in built and "kwok" in built and "hyperkube" in built
+    built.clear()
+    gobuild.build_all(["workflow-controller"], log=lambda m: None)
+    assert built == ["workflow-controller"]
+    argo = gobuild.TOOLS["workflow-controller"]
+    assert argo.package == f"{gobuild.ARGO_MODULE}/cmd/workflow-controller@{gobuild.ARGO_VERSION}"
+    assert gobuild.ARGO_VERSION == "v4.0.5", "pinned"
+
+
 def test_missing_go_says_how_to_install(monkeypatch):
     monkeypatch.setattr(gobuild.shutil, "which", lambda name: None)
     with pytest.raises(RuntimeError, match="Go is not installed"):
