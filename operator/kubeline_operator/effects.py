@@ -125,8 +125,13 @@ class Effects:
             return [A.MarkStepFailed(action.step, Reason.OPERATOR_MISCONFIGURED,
                                      "the operator has no KUBELINE_S3_BUCKET: set s3.bucket in "
                                      "the chart values", time.time())]
+        try:
+            bucket = self.settings.bucket_for(run.namespace)
+        except ValueError as exc:
+            return [A.MarkStepFailed(action.step, Reason.OPERATOR_MISCONFIGURED, str(exc),
+                                     time.time())]
         pod = build_step_pod(run, snap.spec, step, action.attempt, action.parameters,
-                             action.inputs, self.settings.s3_bucket, self.settings.pod)
+                             action.inputs, bucket, self.settings.pod)
         try:
             created = await self.api.create_pod(run.namespace, pod)
         except ApiError as exc:
@@ -154,7 +159,7 @@ class Effects:
             return [A.MarkStepCompleted(step.id, {o.name: existing[o.name] for o in step.outputs},
                                         action.time)]
         manifest_uri = action.manifest_uri or pod_manifest_uri(
-            self.settings.s3_bucket, run, step, action.attempt)
+            self.settings.bucket_for(run.namespace), run, step, action.attempt)
         fail_key = (run.namespace, run.name, step.id, action.attempt)
         try:
             raw = await asyncio.to_thread(self.store.read_bytes, manifest_uri)

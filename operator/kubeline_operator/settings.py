@@ -6,6 +6,7 @@ import json
 import os
 from dataclasses import dataclass, field
 
+from kubeline.resources import layout
 from kubeline.resources import names as N
 from kubeline.resources.names import API_ACCESS_LEVELS, LABEL_OPERATOR_CLASS
 
@@ -146,6 +147,12 @@ class OperatorSettings:
             metrics_port=_int(env, N.ENV_METRICS_PORT, 9090),
             schedule_test_intervals=_bool(env, N.ENV_SCHEDULE_TEST_INTERVALS),
         )
+
+    def bucket_for(self, namespace: str) -> str:
+        """The bucket of ``namespace``'s data: ``s3_bucket``, with ``{namespace}`` replaced
+        when it names one bucket per namespace (``layout.namespace_bucket``; ValueError when
+        the name is invalid)."""
+        return layout.namespace_bucket(self.s3_bucket, namespace)
 
     def owns(self, labels: dict[str, str] | None) -> bool:
         """Whether this operator acts on an object with these labels (its operator class):

@@ -2,9 +2,11 @@
 
 Configuration (see docs/contracts.md): environment variables ``KUBELINE_S3_*``
 and ``AWS_*`` first; outside a Pod, the chart's Secret ``kubeline-s3`` in the
-current namespace as a fallback. When that Secret names an in-cluster Service
-(key ``inClusterService``: the chart's embedded store) and this process runs
-outside the cluster, the store is reached through a port-forward
+current namespace as a fallback. A bucket containing ``{namespace}`` names one bucket per
+namespace (``layout.namespace_bucket``; docs/security.md): the settings are resolved for
+the namespace in use, and ``default_store`` keeps one store per namespace. When that
+Secret names an in-cluster Service (key ``inClusterService``: the chart's embedded store)
+and this process runs outside the cluster, the store is reached through a port-forward
 (``kubeline.port_forward``). Listing caches are disabled: other processes (step
 Pods) write the same bucket.
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kubeline.errors import ArtifactStoreError
@@ -37,6 +39,7 @@ SECRET_NAME = S3_SECRET
 STEP_LOG = layout.STEP_LOG
 _lock = threading.Lock()
 _default: ArtifactStore | None = None
+_by_namespace: dict[str | None, ArtifactStore] = {}
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,22 @@ class S3Settings:
     #: ``<namespace>/<service>:<port>`` of an in-cluster S3 server (Secret key inClusterService).
     in_cluster_service: str | None = None
 
+    @property
+    def per_namespace(self) -> bool:
+        """Whether the bucket is still a ``{namespace}`` pattern (see ``for_namespace``)."""
+        return layout.NAMESPACE_PLACEHOLDER in self.bucket
+
+    def for_namespace(self, namespace: str) -> S3Settings:
+        """These settings with the bucket of ``namespace`` (``layout.namespace_bucket``)."""
+        try:
+            bucket = layout.namespace_bucket(self.bucket, namespace)
+        except ValueError as exc:
+            raise ArtifactStoreError(str(exc)) from None
+        return self if bucket == self.bucket else replace(self, bucket=bucket)
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> S3Settings | None:
+        """``KUBELINE_S3_*`` and ``AWS_*`` (a ``{namespace}`` bucket stays unresolved)."""
         env = dict(os.environ if env is None else env)
         bucket = env.get(ENV_S3_BUCKET)
         if not bucket:
@@ -83,7 +100,13 @@ class S3Settings:
         """The environment, else the ``kubeline-s3`` Secret via ``kube`` (or a new connection)."""
         settings = cls.from_env()
         if settings is not None:
-            return settings
+            if not settings.per_namespace:
+                return settings
+            if kube is None:
+                from kubeline.kube import Kube
+
+                kube = Kube.connect()
+            return settings.for_namespace(kube.namespace)
         if kube is None:
             from kubeline.kube import Kube
 
@@ -91,7 +114,8 @@ class S3Settings:
         from kubeline.errors import KubelineError
 
         try:
-            settings = cls.from_secret(kube.read_secret(SECRET_NAME))
+            settings = cls.from_secret(kube.read_secret(SECRET_NAME)).for_namespace(
+                kube.namespace)
         except KubelineError as exc:
             raise ArtifactStoreError(
                 "no artifact store configured: set KUBELINE_S3_BUCKET (and KUBELINE_S3_ENDPOINT, "
@@ -105,8 +129,6 @@ class S3Settings:
         an in-cluster Service and this process runs outside the cluster."""
         if not self.in_cluster_service or os.environ.get("KUBERNETES_SERVICE_HOST"):
             return self
-        from dataclasses import replace
-
         from kubeline.port_forward import ServiceRef, tunnel
 
         forward = tunnel(kube.api_client, ServiceRef.parse(self.in_cluster_service))
@@ -123,6 +145,8 @@ class ArtifactStore:
 
     @classmethod
     def from_settings(cls, settings: S3Settings) -> ArtifactStore:
+        """A store with these credentials; with a ``{namespace}`` bucket still unresolved
+        (the operator's) it reads and writes by full URI only."""
         import s3fs
 
         client_kwargs: dict[str, Any] = {"region_name": settings.region}
@@ -244,16 +268,22 @@ class ArtifactStore:
 
 
 def set_default_store(store: ArtifactStore | None) -> None:
-    """Use ``store`` for all artifact I/O in this process (runtime, tests)."""
+    """Use ``store`` for all artifact I/O in this process (runtime, tests); ``None`` forgets
+    it and every store configured so far."""
     global _default
     with _lock:
         _default = store
+        _by_namespace.clear()
 
 
 def default_store(kube: Any = None) -> ArtifactStore:
-    """The process-wide store, configured from the environment or the Secret on first use."""
-    global _default
+    """The store set with ``set_default_store``, else the one of ``kube``'s namespace (its
+    credentials and bucket), configured from the environment or the Secret on first use."""
     with _lock:
-        if _default is None:
-            _default = ArtifactStore.from_settings(S3Settings.resolve(kube))
-        return _default
+        if _default is not None:
+            return _default
+        key = getattr(kube, "namespace", None)
+        store = _by_namespace.get(key)
+        if store is None:
+            store = _by_namespace[key] = ArtifactStore.from_settings(S3Settings.resolve(kube))
+        return store

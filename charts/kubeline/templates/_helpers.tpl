@@ -71,6 +71,14 @@ setting is given. Fails when it is forced on next to settings it would ignore. *
 
 {{/* Refuse, at install time, S3 settings that cannot work (docs/install.md). */}}
 {{- define "kubeline.validateS3" -}}
+{{- if eq .Values.s3.stepCredentials "perNamespace" }}
+{{- if include "kubeline.embedded" . }}
+{{- fail "s3.stepCredentials=perNamespace needs your own S3 server: the embedded store has one account, which every namespace would share (docs/security.md); set s3.stepCredentials=shared or install with s3.embedded.enabled=false" }}
+{{- end }}
+{{- if has .Release.Namespace .Values.stepNamespaces }}
+{{- fail (printf "s3.stepCredentials=perNamespace: the release namespace %s is in stepNamespaces, so its steps would read the operator's own S3 credentials; run steps in other namespaces" .Release.Namespace) }}
+{{- end }}
+{{- end }}
 {{- if not (include "kubeline.embedded" .) }}
 {{- $s3 := .Values.s3 }}
 {{- $help := "set s3.endpoint (empty only for AWS S3), s3.bucket and credentials (s3.accessKeyId and s3.secretAccessKey, or s3.workloadIdentity=true for IRSA), or set s3.existingSecret to a Secret with the keys bucket, endpoint, region, accessKeyId, secretAccessKey (see docs/install.md), or leave every S3 value unset for the embedded store" }}
@@ -130,23 +138,31 @@ defaults Helm stores in the release record) so every Secret of one render gets t
 {{- printf "http://%s:%d" $host (int $e.port) }}
 {{- end }}
 
-{{/* The S3 Secret's data (used for the release namespace and every step namespace): from
-values, or the embedded store's endpoint and keys plus its Service for clients outside the
-cluster (key inClusterService, docs/contracts.md). */}}
+{{/* The S3 Secret's data, for dict "ctx" (the root context) and "namespace": from values,
+or the embedded store's endpoint and keys plus its Service for clients outside the cluster
+(key inClusterService, docs/contracts.md). A step namespace's copy names that namespace's
+bucket ({namespace} in s3.bucket replaced); the operator's ("namespace" empty) keeps the
+setting. With stepCredentials perNamespace a step namespace's copy has no keys. */}}
 {{- define "kubeline.s3Data" -}}
-{{- if include "kubeline.embedded" . }}
-{{- $keys := include "kubeline.storeKeys" . | fromJson }}
-bucket: {{ required "s3.bucket is required" .Values.s3.bucket | b64enc | quote }}
-endpoint: {{ include "kubeline.storeEndpoint" . | b64enc | quote }}
-region: {{ .Values.s3.region | default "us-east-1" | b64enc | quote }}
-accessKeyId: {{ $keys.accessKey | b64enc | quote }}
-secretAccessKey: {{ $keys.secretKey | b64enc | quote }}
-inClusterService: {{ printf "%s/%s:%d" .Release.Namespace (include "kubeline.storeName" .) (int .Values.s3.embedded.port) | b64enc | quote }}
+{{- $ := .ctx }}
+{{- $bucket := required "s3.bucket is required (or set s3.existingSecret)" $.Values.s3.bucket }}
+{{- if .namespace }}{{ $bucket = replace "{namespace}" .namespace $bucket }}{{ end }}
+{{- $keys := not (and .namespace (eq $.Values.s3.stepCredentials "perNamespace")) }}
+{{- if include "kubeline.embedded" $ }}
+{{- $store := include "kubeline.storeKeys" $ | fromJson }}
+bucket: {{ $bucket | b64enc | quote }}
+endpoint: {{ include "kubeline.storeEndpoint" $ | b64enc | quote }}
+region: {{ $.Values.s3.region | default "us-east-1" | b64enc | quote }}
+accessKeyId: {{ $store.accessKey | b64enc | quote }}
+secretAccessKey: {{ $store.secretKey | b64enc | quote }}
+inClusterService: {{ printf "%s/%s:%d" $.Release.Namespace (include "kubeline.storeName" $) (int $.Values.s3.embedded.port) | b64enc | quote }}
 {{- else }}
-bucket: {{ required "s3.bucket is required (or set s3.existingSecret)" .Values.s3.bucket | b64enc | quote }}
+bucket: {{ $bucket | b64enc | quote }}
 {{- range $key := list "endpoint" "region" "accessKeyId" "secretAccessKey" }}
+{{- if or $keys (not (has $key (list "accessKeyId" "secretAccessKey"))) }}
 {{- with index $.Values.s3 $key }}
 {{ $key }}: {{ . | b64enc | quote }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}

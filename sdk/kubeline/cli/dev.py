@@ -107,6 +107,25 @@ def env() -> None:
             click.echo(f"export {line}")
 
 
+@dev.command("namespace-s3")
+@click.argument("namespace")
+@click.option("--bucket", default="kubeline-{namespace}", show_default=True,
+              help="Bucket setting; {namespace} is replaced by NAMESPACE (docs/security.md).")
+def namespace_s3(namespace: str, bucket: str) -> None:
+    """Give NAMESPACE its own S3 account and bucket in the cluster's S3 server, and put
+    those credentials in its kubeline-s3 Secret (a new secret key each time). Steps there
+    then reach that bucket only; install the chart with s3.bucket set to the same setting
+    and s3.stepCredentials=perNamespace."""
+    from kubeline.dev.s3_identities import S3AdminError
+
+    try:
+        settings = _cluster().namespace_s3(namespace, bucket)
+    except (RuntimeError, ValueError, S3AdminError) as exc:
+        _fail(exc)
+    click.echo(f"namespace {namespace}: account {settings['accessKeyId']}, bucket "
+               f"{settings['bucket']} (Secret kubeline-s3)")
+
+
 @dev.command()
 @click.argument("tools", nargs=-1)
 def build(tools: tuple[str, ...]) -> None:

@@ -42,6 +42,7 @@ from kubeline.dev.paths import DevPaths
 from kubeline.dev.pki import Pki, kubeconfig
 from kubeline.dev.procs import ProcessTable, wait_for
 from kubeline.dev.restart_log import read_events, restart_counts
+from kubeline.dev.s3_identities import S3Admin, ensure_namespace_identity
 
 NODE_NAME = "kubeline-node"
 ETCD_CLIENT_PORT = 12379
@@ -53,6 +54,9 @@ S3_BUCKET = "kubeline"
 # like the chart's Secret (kubeline-s3), which the chart creates and owns.
 S3_SECRET = "kubeline-dev-s3"
 S3_SECRET_NAMESPACE = "kube-system"
+#: The bucket setting of per-namespace isolation: one bucket per namespace, owned by that
+#: namespace's versitygw account (``kubeline.dev.s3_identities``, docs/security.md).
+S3_NAMESPACE_BUCKET = "kubeline-{namespace}"
 
 # Start order; ``down`` stops in reverse. kube-proxy comes after the kubelet: it reads
 # the node's address from the Node the kubelet registers.
@@ -115,6 +119,10 @@ class ClusterState:
             "accessKeyId": self.s3_access_key,
             "secretAccessKey": self.s3_secret_key,
         }
+
+    def s3_admin(self) -> S3Admin:
+        """The admin API of the cluster's S3 server, with its root keys."""
+        return S3Admin(self.s3_endpoint, self.s3_access_key, self.s3_secret_key)
 
 
 class DevCluster:
@@ -597,12 +605,31 @@ registerNode: true
     def _start_s3(self, st: ClusterState) -> None:
         self.paths.s3_data.mkdir(parents=True, exist_ok=True)
         (self.paths.s3_data / st.s3_bucket).mkdir(exist_ok=True)
+        self.paths.s3_iam.mkdir(parents=True, exist_ok=True)
+        argv = [self.tool("versitygw"), "--port", f"{st.node_ip}:{S3_PORT}",
+                "--iam-dir", str(self.paths.s3_iam), "posix", str(self.paths.s3_data)]
+        recorded = self.procs.recorded_argv("versitygw")
+        if self.procs.get("versitygw") and recorded is not None and recorded != argv:
+            # Started by an older ``up`` (e.g. without accounts, --iam-dir): restart it.
+            self.log("versitygw runs with other arguments: restarting it")
+            self.procs.stop("versitygw")
         self.procs.start(
-            "versitygw",
-            [self.tool("versitygw"), "--port", f"{st.node_ip}:{S3_PORT}",
-             "posix", str(self.paths.s3_data)],
+            "versitygw", argv,
             env={"ROOT_ACCESS_KEY": st.s3_access_key, "ROOT_SECRET_KEY": st.s3_secret_key},
         )
+
+    def namespace_s3(self, namespace: str, bucket: str = S3_NAMESPACE_BUCKET
+                     ) -> dict[str, str]:
+        """Give ``namespace`` its own S3 account and bucket, and put those credentials (only
+        those) in its ``kubeline-s3`` Secret; returns the Secret's data."""
+        from kubeline.resources.names import S3_SECRET as NAMESPACE_SECRET
+
+        settings = ensure_namespace_identity(self.state().s3_admin(), namespace, bucket)
+        args = [f"--from-literal={k}={v}" for k, v in settings.items()]
+        manifest = self.kubectl("create", "secret", "generic", NAMESPACE_SECRET, "-n",
+                                namespace, *args, "--dry-run=client", "-o", "yaml").stdout
+        self.kubectl("apply", "-f", "-", input=manifest)
+        return settings
 
     def _ensure_s3_secret(self, st: ClusterState, namespace: str = S3_SECRET_NAMESPACE) -> None:
         args = [f"--from-literal={k}={v}" for k, v in st.s3_settings().items()]

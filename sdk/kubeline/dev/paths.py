@@ -72,6 +72,11 @@ class DevPaths:
         return self.home / "s3"
 
     @property
+    def s3_iam(self) -> Path:
+        """versitygw's accounts (outside ``s3_data``, whose folders are buckets)."""
+        return self.home / "s3-iam"
+
+    @property
     def config(self) -> Path:
         return self.home / "config"
 

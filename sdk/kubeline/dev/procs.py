@@ -93,6 +93,13 @@ class ProcessTable:
         procs = (self.get(p.stem) for p in sorted(self.pid_dir.glob("*.pid")))
         return [p for p in procs if p]
 
+    def recorded_argv(self, name: str) -> list[str] | None:
+        """The command line ``name`` was last started with (None if never)."""
+        spec = self._spec_file(name)
+        if not spec.exists():
+            return None
+        return list(json.loads(spec.read_text())["argv"])
+
     def restart(self, name: str, why: str = "") -> Proc:
         """Start ``name`` again with the command line it was last started with."""
         spec = json.loads(self._spec_file(name).read_text())

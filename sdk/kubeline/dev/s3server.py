@@ -28,16 +28,23 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def local_s3(bucket: str = "kubeline", data_dir: Path | None = None) -> Iterator[dict[str, str]]:
-    """Start versitygw on 127.0.0.1 with ``bucket``; yields endpoint, bucket and credentials."""
+def local_s3(bucket: str = "kubeline", data_dir: Path | None = None,
+             accounts: bool = False) -> Iterator[dict[str, str]]:
+    """Start versitygw on 127.0.0.1 with ``bucket``; yields endpoint, bucket and credentials
+    (the root account's). ``accounts``: with versitygw's own accounts (``--iam-dir``), for
+    ``kubeline.dev.s3_identities``."""
     binary = tool_path("versitygw")
     access, secret = "test" + secrets.token_hex(4), secrets.token_hex(16)
     with contextlib.ExitStack() as stack:
         root = data_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kl-s3-")))
         (root / bucket).mkdir(parents=True, exist_ok=True)
         port = _free_port()
+        iam: list[str] = []
+        if accounts:
+            iam_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kl-iam-")))
+            iam = ["--iam-dir", str(iam_dir)]
         proc = subprocess.Popen(
-            [str(binary), "--port", f"127.0.0.1:{port}", "posix", str(root)],
+            [str(binary), "--port", f"127.0.0.1:{port}", *iam, "posix", str(root)],
             env={"ROOT_ACCESS_KEY": access, "ROOT_SECRET_KEY": secret, "PATH": "/usr/bin:/bin"},
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )

@@ -11,7 +11,9 @@
 <root>/artifacts/<namespace>/manual/<name>/<unique>/                     save_artifact() outside
 ```
 ``<root>`` is ``s3://<bucket>`` (or a local folder in tests); ``<pipeline>`` is the
-Pipeline object name, ``<step>`` the step's DNS name.
+Pipeline object name, ``<step>`` the step's DNS name. A bucket setting may contain
+``{namespace}`` (``NAMESPACE_PLACEHOLDER``): then each namespace has a bucket of its own
+(``namespace_bucket``), which only that namespace's S3 identity can use (docs/security.md).
 """
 
 from __future__ import annotations
@@ -23,6 +25,25 @@ ARTIFACTS_PREFIX: Final = "artifacts"
 MANIFEST: Final = "manifest.json"
 STEP_LOG: Final = "step.log"
 VISUALIZATIONS_DIR: Final = "visualizations"
+#: In a bucket setting: replaced by the namespace whose data the bucket holds.
+NAMESPACE_PLACEHOLDER: Final = "{namespace}"
+
+
+def namespace_bucket(bucket: str, namespace: str) -> str:
+    """The bucket of ``namespace``'s code archives and artifacts: ``bucket`` with
+    ``{namespace}`` replaced (a bucket without it is shared by every namespace).
+
+    Raises ``ValueError`` when the result is not a valid S3 bucket name (3-63 characters).
+    """
+    if NAMESPACE_PLACEHOLDER not in bucket:
+        return bucket
+    if not namespace:
+        raise ValueError(f"bucket setting {bucket!r} needs a namespace")
+    name = bucket.replace(NAMESPACE_PLACEHOLDER, namespace)
+    if not 3 <= len(name) <= 63:
+        raise ValueError(f"bucket {name!r} for namespace {namespace!r} is not 3-63 characters "
+                         f"long: shorten the bucket setting {bucket!r} or the namespace name")
+    return name
 
 
 def bucket_root(bucket: str) -> str:

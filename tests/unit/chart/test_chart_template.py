@@ -298,6 +298,60 @@ def test_s3_secret_from_values_in_release_and_step_namespaces() -> None:
                         "secretAccessKey": "SECRET"}
 
 
+def _s3_secrets(objs: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    return {s["metadata"]["namespace"]: {k: base64.b64decode(v).decode()
+                                         for k, v in s["data"].items()}
+            for s in by_kind(objs, "Secret") if s["metadata"]["name"] == "kubeline-s3"}
+
+
+def test_shared_step_credentials_name_each_namespace_bucket() -> None:
+    secrets = _s3_secrets(render("s3.bucket=kl-{namespace}", "s3.endpoint=http://192.0.2.2:7070",
+                                 "s3.accessKeyId=AKID", "s3.secretAccessKey=SECRET",
+                                 "stepNamespaces={a,b}"))
+    assert {ns: d["bucket"] for ns, d in secrets.items()} == {
+        "kubeline-system": "kl-{namespace}", "a": "kl-a", "b": "kl-b"}
+
+
+def test_per_namespace_step_credentials_never_copy_the_operators_key() -> None:
+    objs = render("s3.bucket=kl-{namespace}", "s3.endpoint=http://192.0.2.2:7070",
+                  "s3.accessKeyId=AKID", "s3.secretAccessKey=SECRET", "stepNamespaces={a,b}",
+                  "s3.stepCredentials=perNamespace")
+    secrets = _s3_secrets(objs)
+    assert set(secrets) == {"kubeline-system"}  # each step namespace brings its own Secret
+    assert secrets["kubeline-system"]["accessKeyId"] == "AKID"
+    assert env(objs)["KUBELINE_S3_BUCKET"]["secretKeyRef"]["key"] == "bucket"
+
+
+def test_per_namespace_roles_with_workload_identity() -> None:
+    objs = render("s3.bucket=kl-{namespace}", "s3.workloadIdentity=true",
+                  "s3.stepCredentials=perNamespace", "stepNamespaces={a,b}",
+                  "steps.serviceAccountAnnotations.team=ml",
+                  "steps.namespaceServiceAccountAnnotations.a.eks\\.amazonaws\\.com/role-arn=arn:a")
+    secrets = _s3_secrets(objs)
+    assert secrets["a"] == {"bucket": "kl-a", "region": "us-east-1"}  # no keys anywhere
+    assert "accessKeyId" not in secrets["kubeline-system"]
+    sas = {o["metadata"]["namespace"]: o["metadata"].get("annotations")
+           for o in by_kind(objs, "ServiceAccount") if o["metadata"]["name"] == "kubeline-step"}
+    assert sas == {"a": {"team": "ml", "eks.amazonaws.com/role-arn": "arn:a"},
+                   "b": {"team": "ml"}}
+
+
+@pytest.mark.parametrize(("sets", "message"), [
+    (("s3.stepCredentials=perNamespace",), "embedded store has one account"),
+    (("s3.stepCredentials=perNamespace", "s3.bucket=b", "s3.accessKeyId=A",
+      "s3.secretAccessKey=S", "stepNamespaces={kubeline-system}"),
+     "release namespace kubeline-system is in stepNamespaces"),
+])
+def test_per_namespace_credentials_refuse_settings_that_would_share_one(
+        sets: tuple[str, ...], message: str) -> None:
+    args = ["template", "kubeline", str(CHART), "-n", "kubeline-system",
+            "--kube-version", KUBE_VERSION]
+    for item in sets:
+        args += ["--set", item]
+    result = _run_helm(*args)
+    assert result.returncode != 0 and message in result.stderr, result.stderr
+
+
 def test_empty_s3_values_are_left_out() -> None:
     secret = by_kind(render("s3.workloadIdentity=true"), "Secret")[0]
     assert set(secret["data"]) == {"bucket", "region"}  # endpoint unset means AWS

@@ -7,7 +7,13 @@ import asyncio
 
 import pytest
 from kubeline.resources.manifest import OutputsManifest
-from kubeline.resources.models import PipelineRunStatus, SnapshotSpec, StepSpec, StepStatus
+from kubeline.resources.models import (
+    PipelineRunStatus,
+    SnapshotSpec,
+    StepOutput,
+    StepSpec,
+    StepStatus,
+)
 from kubeline_operator import actions as A
 from kubeline_operator.effects import Effects, Outcome
 from kubeline_operator.pod_spec import RunRef
@@ -68,3 +74,28 @@ def test_a_named_manifest_that_is_missing_fails_the_step() -> None:
     (failed,) = _record(Reader({}), URI)
     assert isinstance(failed, A.MarkStepFailed) and failed.reason == "OutputsMissing"
     assert URI in failed.message
+
+
+def test_the_operator_uses_each_namespaces_own_bucket() -> None:
+    settings = OperatorSettings(s3_bucket="kl-{namespace}")
+    assert settings.bucket_for("ml") == "kl-ml"
+    assert OperatorSettings(s3_bucket="shared").bucket_for("ml") == "shared"
+    step = STEP.model_copy(update={"outputs": [StepOutput(name="out", materializer="m.M")]})
+    snap = Snap("s", SNAP.model_copy(update={"steps": [step]}), "p")
+    reader = Reader({})
+    effects = Effects(settings, api=None,  # type: ignore[arg-type]
+                      stores=Stores(), store=reader, models=None)  # type: ignore[arg-type]
+    action = A.RecordOutputs("report", 1, "p-1-report-1", None, 5.0)
+    asyncio.run(effects.record_outputs(RUN, snap, PipelineRunStatus(), action, Outcome()))
+    # The manifest is looked for where the step wrote it: its namespace's bucket.
+    assert reader.reads == ["s3://kl-ml/artifacts/ml/p/p-1/report/1/manifest.json"]
+
+
+def test_a_namespace_whose_bucket_name_is_invalid_fails_before_any_pod() -> None:
+    effects = Effects(OperatorSettings(s3_bucket="kubeline-{namespace}"), api=None,  # type: ignore[arg-type]
+                      stores=Stores(), store=Reader({}), models=None)  # type: ignore[arg-type]
+    run = RunRef(name="p-1", uid="u", namespace="n" * 60, pipeline="p", snapshot="s")
+    (failed,) = asyncio.run(effects.create_pod(run, Snap("s", SNAP, "p"),
+                                               A.CreatePod("report", 1, "p-1-report-1", {})))
+    assert isinstance(failed, A.MarkStepFailed) and failed.reason == "OperatorMisconfigured"
+    assert "3-63 characters" in failed.message
