@@ -8,7 +8,7 @@ import { StepPanel } from "../panels/StepPanel";
 import { Timeline } from "../panels/Timeline";
 import { Problem } from "./Problem";
 import { StatusChip } from "./StatusChip";
-import type { UiConfig } from "../main";
+import type { UiConfig } from "../config";
 
 export function Legend() {
   return (

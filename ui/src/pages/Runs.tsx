@@ -4,7 +4,7 @@ import { getJson, subscribe, withNs, type RunSummary } from "../api";
 import { ago } from "../format";
 import { Problem } from "./Problem";
 import { StatusChip } from "./StatusChip";
-import { navigate } from "../main";
+import { navigate } from "../router";
 
 const PHASES = ["", "initialized", "running", "completed", "failed", "cached", "cancelled"];
 

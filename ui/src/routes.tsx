@@ -1,0 +1,17 @@
+// The UI's pages: one table of routes and one of top-bar links. A view lives in its own
+// module under pages/ and adds its routes (and at most one nav item) here.
+import { Pipelines } from "./pages/Pipelines";
+import { Run } from "./pages/Run";
+import { Runs } from "./pages/Runs";
+import type { NavItem, Route } from "./router";
+
+export const routes: Route[] = [
+  { path: "/", render: () => <Pipelines /> },
+  { path: "/runs", render: ({ location }) => <Runs key={location} /> },
+  { path: "/runs/:name", render: ({ params, config }) => <Run key={params.name} name={params.name} config={config} /> },
+];
+
+export const nav: NavItem[] = [
+  { label: "Pipelines", path: "/", match: (p) => p === "/" },
+  { label: "Runs", path: "/runs", match: (p) => p === "/runs" || p.startsWith("/runs/") },
+];
