@@ -2,7 +2,8 @@
 
 The compiler (a pipeline's ``steps`` options), ``Client.trigger_pipeline`` (before it
 creates a run) and the operator (any run, e.g. one applied with kubectl) all ask
-:func:`run_config_problems`; every parameter value goes through :func:`parameter_problem`,
+:func:`run_config_problems` (the UI's run form :func:`run_config_issues`, the same problems
+placed on their step and parameter); every parameter value goes through :func:`parameter_problem`,
 the one place for per-parameter checks. :func:`effective_enable_cache` decides whether a
 step may be served from the cache (the operator plans with it, the Client shows it).
 """
@@ -82,37 +83,56 @@ def parameter_problem(step: StepParameters, name: str, value: Any) -> str | None
     return None
 
 
-def run_config_problems(steps: Sequence[StepParameters], configs: Iterable[RunConfiguration],
-                        check_required: bool = True) -> list[str]:
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One problem of a run configuration: its message, and the step and parameter it is
+    about (None when it is about no single one, e.g. an unknown step)."""
+
+    message: str
+    step: str | None = None  # the step's invocation id
+    parameter: str | None = None
+
+
+def run_config_issues(steps: Sequence[StepParameters], configs: Iterable[RunConfiguration],
+                      check_required: bool = True) -> list[ConfigProblem]:
     """Everything wrong with running ``steps`` with ``configs`` (applied in order), each
-    named; [] if nothing. ``check_required``: a parameter without default must get a value
-    from one of the configurations."""
+    named and placed; [] if nothing. ``check_required``: a parameter without default must
+    get a value from one of the configurations."""
     by_key: dict[str, StepParameters] = {}
     for step in steps:
         by_key.setdefault(step.id, step)
         by_key.setdefault(step.name, step)
-    problems: list[str] = []
+    problems: list[ConfigProblem] = []
     given: dict[str, dict[str, Any]] = {step.id: {} for step in steps}
     for config in configs:
         for key, step_config in config.steps.items():
             target = by_key.get(key)
             if target is None:
                 known = ", ".join(s.id for s in steps) or "none"
-                problems.append(f"run configuration names unknown step '{key}' (steps: {known})")
+                problems.append(ConfigProblem(
+                    f"run configuration names unknown step '{key}' (steps: {known})"))
                 continue
             for name, value in step_config.parameters.items():
                 problem = parameter_problem(target, name, value)
                 if problem:
-                    problems.append(problem)
+                    problems.append(ConfigProblem(problem, target.id, name))
                 given[target.id][name] = value
     if check_required:
         for step in steps:
             for name in sorted(step.required):
                 if given[step.id].get(name) is None:
-                    problems.append(
+                    problems.append(ConfigProblem(
                         f"step '{step.id}' needs parameter '{name}' (it has no default): set "
-                        f"steps.{step.id}.parameters.{name} in the run configuration")
+                        f"steps.{step.id}.parameters.{name} in the run configuration",
+                        step.id, name))
     return problems
+
+
+def run_config_problems(steps: Sequence[StepParameters], configs: Iterable[RunConfiguration],
+                        check_required: bool = True) -> list[str]:
+    """The messages of :func:`run_config_issues`: what the operator, the Client and the
+    UI's run form report."""
+    return [p.message for p in run_config_issues(steps, configs, check_required)]
 
 
 def pipeline_enable_cache(snapshot: SnapshotSpec, run_config: RunConfiguration) -> bool:

@@ -609,7 +609,10 @@ def make_app(connector: Connector, static_dir: Path | None = None) -> Starlette:
                             secure=request.url.scheme == "https")
         return resp
 
+    from kubeline.ui.snapshot_routes import snapshot_routes
+
     routes: list[Any] = [
+        *snapshot_routes(ui),
         Route("/healthz", healthz),
         Route("/api/config", config),
         Route("/api/login", login, methods=["POST"]),

@@ -71,7 +71,13 @@ def run_dag(run: RunView, snapshot_spec: dict[str, Any] | None) -> dict[str, Any
     Steps come from the snapshot (the DAG) merged with the run status (the state); a
     step only in the status (snapshot gone) still shows, without edges.
     """
-    statuses = {s["name"]: s for s in run.step_statuses}
+    return spec_dag(snapshot_spec, {s["name"]: s for s in run.step_statuses})
+
+
+def spec_dag(snapshot_spec: dict[str, Any] | None,
+             statuses: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A snapshot's DAG with the step states in ``statuses`` (by step id; {} for a snapshot
+    page, where every step is pending)."""
     spec_steps = list((snapshot_spec or {}).get("steps") or [])
     by_name = {s["name"]: s["id"] for s in spec_steps}
     steps: list[dict[str, Any]] = []
