@@ -49,6 +49,7 @@ from kubeline.resources.names import (
     dns_name,
     is_dns_label,
     short_hash,
+    snapshot_input_labels,
 )
 from kubeline.resources.run_config import StepParameters, parameter_problem, run_config_problems
 from kubeline.settings import StepOptions
@@ -194,11 +195,13 @@ class CompiledPipeline:
     code_in_image: bool
 
     def snapshot_object(self) -> dict[str, Any]:
+        spec = self.spec.to_k8s()
         return {
             "apiVersion": API_VERSION, "kind": "Snapshot",
             "metadata": {"name": self.snapshot_name,
-                         "labels": {LABEL_PIPELINE: self.pipeline_object_name}},
-            "spec": self.spec.to_k8s(),
+                         "labels": {LABEL_PIPELINE: self.pipeline_object_name,
+                                    **snapshot_input_labels(spec)}},
+            "spec": spec,
         }
 
 

@@ -12,6 +12,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 GROUP = "kubeline.dev"
 VERSION = "v1alpha1"
@@ -147,6 +148,38 @@ ENV_SCHEDULE_TEST_INTERVALS = "KUBELINE_SCHEDULE_TEST_INTERVALS"
 #: On a ModelVersion: who asks for its stage change; the chart's admission policy only
 #: accepts the requesting user's own name, so the stage history can trust it.
 ANNOTATION_STAGE_CHANGED_BY = f"{GROUP}/stage-changed-by"
+
+#: Label key prefixes on a Snapshot naming what its steps take from outside the run: an
+#: ArtifactVersion pinned by id (``input.kubeline.dev/<uid>``) and a model whose artifacts
+#: are resolved at run start (``model-input.kubeline.dev/<model label value>``). The UI
+#: finds an artifact's consumers in other pipelines through them (label selectors).
+LABEL_PREFIX_INPUT_ARTIFACT = "input.kubeline.dev"
+LABEL_PREFIX_INPUT_MODEL = "model-input.kubeline.dev"
+
+
+def input_artifact_label(uid: str) -> str:
+    """The Snapshot label key saying its steps take ArtifactVersion ``uid`` as an input."""
+    return f"{LABEL_PREFIX_INPUT_ARTIFACT}/{uid}"
+
+
+def input_model_label(model: str) -> str:
+    """The Snapshot label key saying its steps take artifacts of model ``model``."""
+    return f"{LABEL_PREFIX_INPUT_MODEL}/{label_value(model)}"
+
+
+def snapshot_input_labels(spec: dict[str, Any]) -> dict[str, str]:
+    """Labels of a Snapshot (its spec in wire form) for its inputs from outside the run."""
+    labels: dict[str, str] = {}
+    for step in spec.get("steps") or []:
+        for inp in step.get("inputs") or []:
+            art = inp.get("artifact") or {}
+            if art.get("id"):
+                labels[input_artifact_label(str(art["id"]))] = "true"
+            model = (inp.get("modelArtifact") or {}).get("model")
+            if model:
+                labels[input_model_label(str(model))] = "true"
+    return labels
+
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
