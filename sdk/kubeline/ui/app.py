@@ -34,9 +34,9 @@ from kubeline.errors import (
 )
 from kubeline.resources import names
 from kubeline.resources.phases import RUN_PHASES, TERMINAL_STEP_PHASES
-from kubeline.ui import payloads
+from kubeline.ui import dashboard, payloads
 from kubeline.ui.auth import TOKEN_COOKIE, Connector, bearer_token, forbidden_details
-from kubeline.ui.cache_explain import StepRecord, explain, input_versions
+from kubeline.ui.cache_explain import StepRecord, explain, step_record
 from kubeline.ui.security import (
     CSRF_COOKIE,
     VISUALIZATION_CSP,
@@ -365,20 +365,6 @@ def make_app(connector: Connector, static_dir: Path | None = None) -> Starlette:
         return await ui.call(request, lambda c: payloads.run_summary(load_run(c, name).cancel()))
 
     # ------------------------------------------------------------ steps
-    def step_record(run: Any, spec: dict[str, Any] | None, sid: str) -> StepRecord | None:
-        statuses = {s["name"]: s for s in run.step_statuses}
-        status = statuses.get(sid)
-        if status is None:
-            return None
-        steps = list((spec or {}).get("steps") or [])
-        step_spec = next((s for s in steps if s["id"] == sid), None)
-        by_name = {s["name"]: s["id"] for s in steps}
-        params = (run.k8s_status.get("parameters") or {}).get(sid)
-        if params is None:
-            params = run.config.steps[sid].parameters if sid in run.config.steps else {}
-        return StepRecord(run=run.name, status=status, parameters=dict(params or {}),
-                          inputs=input_versions(step_spec, by_name, statuses))
-
     def earlier_records(client: Any, run: Any, sid: str) -> list[StepRecord]:
         """The step in up to EARLIER_RUNS runs before this one (Pipeline.status.recentRuns)."""
         try:
@@ -627,6 +613,7 @@ def make_app(connector: Connector, static_dir: Path | None = None) -> Starlette:
         Route("/api/runs/{name}/steps/{step}/logs", step_logs),
         Route("/api/artifacts/{name}", artifact),
         Route("/api/artifacts/{name}/visualizations/{index:int}", visualization),
+        *dashboard.routes(ui),
     ]
     if (static / "assets").is_dir():
         routes.append(Mount("/assets", StaticFiles(directory=static / "assets")))

@@ -166,3 +166,19 @@ def input_versions(step_spec: dict[str, Any] | None, step_ids_by_name: dict[str,
             version = ref.get("version") or "latest"
             out[inp["name"]] = ref.get("id") or f"{ref.get('name')}@{version}"
     return out
+
+
+def step_record(run: Any, spec: dict[str, Any] | None, sid: str) -> StepRecord | None:
+    """What ``run`` (a RunView) recorded for step ``sid``, its snapshot spec joined in."""
+    statuses = {s["name"]: s for s in run.step_statuses}
+    status = statuses.get(sid)
+    if status is None:
+        return None
+    steps = list((spec or {}).get("steps") or [])
+    step_spec = next((s for s in steps if s["id"] == sid), None)
+    by_name = {s["name"]: s["id"] for s in steps}
+    params = (run.k8s_status.get("parameters") or {}).get(sid)
+    if params is None:
+        params = run.config.steps[sid].parameters if sid in run.config.steps else {}
+    return StepRecord(run=run.name, status=status, parameters=dict(params or {}),
+                      inputs=input_versions(step_spec, by_name, statuses))

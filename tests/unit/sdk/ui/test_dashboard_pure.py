@@ -1,0 +1,155 @@
+"""The dashboard's pure parts: run comparison, the lineage walk, Snapshot input labels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from kubeline.client.runs import RunView
+from kubeline.resources import names
+from kubeline.ui import lineage
+from kubeline.ui.compare import ComparedRun, compare
+
+pytestmark = pytest.mark.unit
+
+TRAIN = {"steps": [
+    {"name": "loader", "id": "loader", "inputs": [
+        {"name": "data", "artifact": {"name": "ds", "version": "1", "id": "uid-ds"}}],
+     "outputs": [{"name": "X", "materializer": "m"}]},
+    {"name": "svc-trainer", "id": "svc_trainer",
+     "inputs": [{"name": "X_train", "step": "loader", "output": "X"}],
+     "outputs": [{"name": "acc", "materializer": "m"}]},
+]}
+FEATURES = {"steps": [{"name": "prepare", "id": "prepare", "outputs": [
+    {"name": "output", "materializer": "m"}]}]}
+
+
+def _run(name: str, pipeline: str, steps: list[dict[str, Any]], **status: Any) -> RunView:
+    obj = {"metadata": {"name": name, "namespace": "ns", "uid": f"uid-{name}"},
+           "spec": {"snapshot": f"snap-{pipeline}"},
+           "status": {"phase": "completed", "pipeline": pipeline, "snapshot": f"snap-{pipeline}",
+                      "steps": steps, **status}}
+    return RunView(None, obj)  # type: ignore[arg-type]
+
+
+def _train_run(name: str, gamma: float, loader_phase: str, key: str) -> RunView:
+    parts = {"code": "c", "parameters": f"p{gamma}", "inputs": "i"}
+    return _run(name, "train", [
+        {"name": "loader", "phase": loader_phase, "outputs": {"X": "x-1"},
+         "cache": {"key": "kl", "parts": {"code": "c", "inputs": "d"}},
+         **({"cachedFrom": {"run": "t-1", "step": "loader"}} if loader_phase == "cached" else {})},
+        {"name": "svc_trainer", "phase": "completed", "outputs": {"acc": f"acc-{name}"},
+         "startTime": "2026-01-01T00:00:00Z", "endTime": "2026-01-01T00:00:04Z",
+         "cache": {"key": key, "parts": parts}, "metadata": {"f1": gamma * 10}},
+    ], parameters={"svc_trainer": {"gamma": gamma}, "loader": {}})
+
+
+def test_compare_highlights_the_differing_parameter_and_the_cache_miss() -> None:
+    a, b = _train_run("t-1", 0.001, "completed", "k1"), _train_run("t-2", 0.01, "cached", "k2")
+    out = compare([ComparedRun(a, TRAIN, {"acc-t-1": {"value": 0.9, "storage_size": 9}}),
+                   ComparedRun(b, TRAIN, {"acc-t-2": {"value": 0.97, "storage_size": 9}})])
+    (gamma,) = out["parameters"]
+    assert gamma == {"step": "svc_trainer", "name": "gamma", "values": [0.001, 0.01],
+                     "differs": True}
+    steps = {s["id"]: s for s in out["steps"]}
+    assert steps["loader"]["differs"] is False
+    assert steps["loader"]["runs"][1]["cachedFrom"] == {"run": "t-1", "step": "loader"}
+    trainer = steps["svc_trainer"]
+    assert trainer["differs"] is True
+    assert trainer["runs"][0]["changes"] == []  # the first run is the reference
+    assert trainer["runs"][1]["changes"] == [
+        {"part": "parameters", "detail": "parameter gamma 0.001 → 0.01"}]
+    assert trainer["runs"][1]["duration"] == 4.0
+    metrics = {(m["source"], m["name"]): m["values"] for m in out["metrics"]}
+    assert metrics[("svc_trainer.acc", "value")] == [0.9, 0.97]
+    assert metrics[("svc_trainer", "f1")] == [pytest.approx(0.01), pytest.approx(0.1)]
+    assert ("svc_trainer.acc", "storage_size") not in metrics  # not a quality figure
+    outputs = {(o["step"], o["output"]): o["runs"] for o in out["outputs"]}
+    assert outputs[("svc_trainer", "acc")][1]["metadata"]["storage_size"] == 9
+
+
+class _AV:
+    def __init__(self, object_name: str, uid: str, producer: dict[str, str] | None) -> None:
+        self.object_name, self.id, self.producer = object_name, uid, producer
+        self.name, self.version, self.data_type = object_name, "1", "t"
+
+
+class _Reader:
+    """Objects by name; counts reads so a test can see the walk stays bounded."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+        feat = _run("f-1", "features", [{"name": "prepare", "phase": "completed",
+                                         "outputs": {"output": "ds-1"}}])
+        t1 = _train_run("t-1", 0.001, "completed", "k1")
+        t2 = _train_run("t-2", 0.01, "cached", "k2")
+        self.runs = {r.name: r for r in (feat, t1, t2)}
+        self.avs = {
+            "ds-1": _AV("ds-1", "uid-ds", {"run": "f-1", "step": "prepare", "output": "output"}),
+            "x-1": _AV("x-1", "uid-x", {"run": "t-1", "step": "loader", "output": "X"}),
+            "acc-t-2": _AV("acc-t-2", "uid-a2", {"run": "t-2", "step": "svc_trainer",
+                                                 "output": "acc"}),
+        }
+
+    def artifact(self, object_name: str) -> Any:
+        self.reads += 1
+        return self.avs.get(object_name)
+
+    def artifact_by_uid(self, uid: str) -> Any:
+        self.reads += 1
+        return next((a for a in self.avs.values() if a.id == uid), None)
+
+    def artifact_by_ref(self, name: str, version: str | None) -> Any:
+        return None
+
+    def run(self, object_name: str) -> Any:
+        self.reads += 1
+        return self.runs.get(object_name)
+
+    def snapshot_spec(self, run: Any) -> dict[str, Any] | None:
+        return FEATURES if run.pipeline_object_name == "features" else TRAIN
+
+    def snapshots_labelled(self, label_key: str) -> list[str]:
+        return ["snap-train"] if label_key == names.input_artifact_label("uid-ds") else []
+
+    def runs_of_snapshot(self, snapshot: str, limit: int) -> list[Any]:
+        return [r for r in self.runs.values() if r.snapshot_name == snapshot][:limit]
+
+
+def test_upstream_crosses_into_the_pipeline_that_made_the_dataset() -> None:
+    reader = _Reader()
+    out = lineage.for_artifact(reader, reader.avs["acc-t-2"])
+    nodes = {n["id"]: n for n in out["nodes"]}
+    # acc <- trainer (t-2) <- X (made by t-1's loader: t-2's was a cache hit) <- ds <- prepare
+    assert {"step:t-2/svc_trainer", "step:t-1/loader", "step:f-1/prepare",
+            "artifact:ds-1", "artifact:x-1"} <= set(nodes)
+    edges = {(e["source"], e["target"]) for e in out["edges"]}
+    assert ("artifact:ds-1", "step:t-1/loader") in edges
+    assert ("step:f-1/prepare", "artifact:ds-1") in edges
+    assert [p["pipeline"] for p in out["upstreamPipelines"]] == ["train", "features"]
+    assert nodes["step:f-1/prepare"]["depth"] < nodes["step:t-1/loader"]["depth"]
+
+
+def test_downstream_finds_consumers_in_other_pipelines_by_label() -> None:
+    reader = _Reader()
+    out = lineage.for_artifact(reader, reader.avs["ds-1"])
+    down = {n["id"] for n in out["nodes"] if n["side"] == "downstream"}
+    assert down == {"step:t-1/loader", "step:t-2/loader"}
+    assert reader.reads <= 3
+
+
+def test_the_walk_is_bounded() -> None:
+    g = lineage.Graph()
+    for i in range(lineage.MAX_NODES + 5):
+        g.node(f"n{i}", kind="artifact")
+    assert len(g.nodes) == lineage.MAX_NODES and g.truncated
+
+
+def test_snapshot_labels_name_pinned_artifacts_and_models() -> None:
+    spec = {"steps": [{"inputs": [
+        {"name": "a", "artifact": {"name": "ds", "id": "0f0e"}},
+        {"name": "b", "artifact": {"name": "ds", "version": "2"}},  # not pinned: no label
+        {"name": "m", "modelArtifact": {"model": "iris_classifier", "artifact": "trained"}},
+        {"name": "c", "step": "up", "output": "o"}]}]}
+    assert names.snapshot_input_labels(spec) == {
+        "input.kubeline.dev/0f0e": "true", "model-input.kubeline.dev/iris_classifier": "true"}
