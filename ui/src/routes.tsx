@@ -4,14 +4,17 @@ import { Pipelines } from "./pages/Pipelines";
 import { Run } from "./pages/Run";
 import { Runs } from "./pages/Runs";
 import type { NavItem, Route } from "./router";
+import { dashboardNav, dashboardRoutes } from "./dashboard/routes";
 
 export const routes: Route[] = [
   { path: "/", render: () => <Pipelines /> },
   { path: "/runs", render: ({ location }) => <Runs key={location} /> },
   { path: "/runs/:name", render: ({ params, config }) => <Run key={params.name} name={params.name} config={config} /> },
+  ...dashboardRoutes,
 ];
 
 export const nav: NavItem[] = [
   { label: "Pipelines", path: "/", match: (p) => p === "/" },
   { label: "Runs", path: "/runs", match: (p) => p === "/runs" || p.startsWith("/runs/") },
+  ...dashboardNav,
 ];
