@@ -41,3 +41,13 @@ cluster-down: setup
 
 image: setup ui
 	@$(VENV)/bin/kubeline dev image
+
+## Every benchmark (figures printed, nothing asserted); the cluster ones need the local
+## cluster with the operator installed. Under the shared cluster lock where there is one.
+BENCH_CLUSTER := admission_latency step_transition throughput operator_rss lineage_query \
+	cached_rerun artifact_io ui real_pods
+bench: setup
+	@$(PY) bench/import_time.py
+	@eval "$$($(VENV)/bin/kubeline dev env)"; set -e; \
+	for b in $(BENCH_CLUSTER); do echo "== bench/$$b.py"; $(PY) bench/$$b.py; done; \
+	echo "== bench/peers/zenml_local.py"; $(PY) bench/peers/zenml_local.py

@@ -83,6 +83,22 @@ class ManualArtifact(SavedOutput):
     artifact_name: str = Field(min_length=1)
 
 
+class StepTimings(WireModel):
+    """When the attempt reached each stage, in epoch seconds of the node's clock (the
+    step Pods, the operator and a benchmark on the node share it). ``processStarted`` is the
+    container's process start (``/proc``); the others are taken by the runtime. Read by
+    ``bench/real_pods.py``; nothing depends on them."""
+
+    process_started: float | None = None
+    runtime_entered: float | None = None  # the runtime package starts importing
+    code_ready: float | None = None  # code archive fetched, verified, on sys.path
+    step_imported: float | None = None  # the user's module imported (the user's imports)
+    inputs_loaded: float | None = None
+    function_entered: float | None = None
+    function_returned: float | None = None
+    outputs_written: float | None = None  # every output saved; the manifest is next
+
+
 class OutputsManifest(WireModel):
     """``manifest.json`` of one attempt."""
 
@@ -96,6 +112,7 @@ class OutputsManifest(WireModel):
     manual_artifacts: list[ManualArtifact] = Field(default_factory=list, max_length=32)
     start_time: str | None = None
     end_time: str | None = None
+    timings: StepTimings | None = None
 
     @classmethod
     def parse(cls, raw: str | bytes, uri: str = "") -> OutputsManifest:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,10 @@ def test_two_steps_manifest_and_inputs(store, tmp_path: Path) -> None:
     assert features["materializer"].endswith("PandasMaterializer")
     assert len(features["contentHash"]) == 64 and features["visualizations"][0]["type"] == "html"
     assert features["artifactName"] == "features" and manifest["startTime"] <= manifest["endTime"]
+    stages = ["processStarted", "runtimeEntered", "codeReady", "stepImported", "inputsLoaded",
+              "functionEntered", "functionReturned", "outputsWritten"]
+    marks = [manifest["timings"][k] for k in stages]
+    assert marks == sorted(marks) and marks[-1] <= time.time(), manifest["timings"]
 
     inputs = {
         name: {"uri": manifest["outputs"][name]["uri"], "id": f"id-{name}", "version": "1",
