@@ -1,5 +1,6 @@
 """UI figures: render-to-interactive of 100 / 1,000 / 2,000-step DAGs, the runs list's first
-page at 10,000 runs, status-change-to-DOM latency, and the UI server's RSS.
+page at 10,000 runs, status-change-to-DOM latency, the run form's load and check times, and
+the UI server's RSS.
 
 Synthetic objects go through the API in a fresh namespace (a Pipeline, Snapshots, runs with
 their status written through the status subresource); the runs carry an operator-class
@@ -15,8 +16,11 @@ by Playwright, loads its pages.
 - runs list: ``GET /api/runs?limit=50`` (one page, continue token) with 10,000 runs.
 - status-change-to-DOM: from the status patch sent to the API server to the node's
   ``data-status`` attribute changing in the page (server-sent events fed by a watch).
+- run form: from navigation start to the form of a 50-step snapshot (250 typed parameters)
+  drawn with its defaults and the YAML beside it; and from typing an invalid value to the
+  operator's message under the field (a check by the UI server).
 
-Usage: KUBECONFIG=... python bench/ui.py [--runs 10000] [--repeat 3] [--keep]
+Usage: KUBECONFIG=... python bench/ui.py [--runs 10000] [--repeat 3] [--only form] [--keep]
 """
 
 from __future__ import annotations
@@ -58,6 +62,46 @@ def snapshot_spec(steps: int) -> dict[str, Any]:
         specs.append(s)
     return {"pipeline": "ui-bench", "pipelineName": "ui_bench", "image": "localhost/none:0",
             "steps": specs}
+
+
+FORM_STEPS = 50
+
+
+def form_snapshot_spec() -> dict[str, Any]:
+    """A chain of FORM_STEPS steps, each with five typed parameters (int, float, bool, str,
+    list)."""
+    spec = snapshot_spec(FORM_STEPS)
+    for s in spec["steps"]:
+        s["parameters"] = {"rows": 3, "rate": 0.1, "flag": True, "label": "x", "cols": [1, 2]}
+        s["extra"] = {"parameterTypes": {"rows": "integer", "rate": "number", "flag": "boolean",
+                                         "label": "string", "cols": "array"},
+                      "parameterAnnotations": {"rows": "int", "rate": "float", "flag": "bool",
+                                               "label": "str", "cols": "list"}}
+    return spec
+
+
+FORM_JS = """async () => {
+  await new Promise(r => { const t = () => document.querySelector(
+      "[data-testid='param-step_0049-cols']") && document.querySelector(
+      "[data-testid='yaml-editor']").value ? r() : setTimeout(t, 5); t(); });
+  return await new Promise(r => requestAnimationFrame(() => r(performance.now())));
+}"""
+
+
+def form_times(browser: Any, url: str, repeat: int) -> tuple[float, float]:
+    """Median load-to-form and invalid-value-to-message times (ms)."""
+    loads, checks = [], []
+    for _ in range(repeat):
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(url)
+        loads.append(page.evaluate(FORM_JS))
+        field = page.locator("[data-testid='param-step_0020-rows']")
+        t0 = time.perf_counter()
+        field.fill("2.5")
+        page.locator("[data-testid='problem-step_0020-rows']").wait_for()
+        checks.append((time.perf_counter() - t0) * 1000)
+        page.close()
+    return statistics.median(loads), statistics.median(checks)
 
 
 def step_status(i: int, phase: str) -> dict[str, Any]:
@@ -195,6 +239,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--flips", type=int, default=10)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--only", choices=["form"], help="measure only the run form")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -213,6 +258,9 @@ def main() -> int:
             kube.create(n.SNAPSHOTS, {"kind": "Snapshot", "metadata": {"name": f"snap-{steps}",
                                                    "labels": {n.LABEL_PIPELINE: "ui-bench"}},
                                       "spec": snapshot_spec(steps)})
+        kube.create(n.SNAPSHOTS, {"kind": "Snapshot", "metadata": {"name": "snap-form",
+                                               "labels": {n.LABEL_PIPELINE: "ui-bench"}},
+                                  "spec": form_snapshot_spec()})
         for steps in (100, 1000):
             ph = phases(steps)
             create_run(kube, f"bench-{steps}", f"snap-{steps}",
@@ -238,6 +286,15 @@ def main() -> int:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                         args=["--no-sandbox", "--disable-gpu"])
+            form_url = f"{url}/snapshots/snap-form/run?ns={ns}"
+            form_times(browser, form_url, 1)  # warm caches
+            load_ms, check_ms = form_times(browser, form_url, args.repeat)
+            print(f"run form ({FORM_STEPS} steps, {FORM_STEPS * 5} typed parameters): drawn "
+                  f"{load_ms:.0f} ms after navigation; invalid value to the operator's message "
+                  f"{check_ms:.0f} ms (medians of {args.repeat})")
+            if args.only == "form":
+                browser.close()
+                return 0
             render_times(browser, f"{url}/runs/bench-100?ns={ns}", 1)  # warm caches
             for steps in (100, 1000):
                 r = render_times(browser, f"{url}/runs/bench-{steps}?ns={ns}", args.repeat)

@@ -115,10 +115,14 @@ export interface RunSummary {
   resourceVersion?: string;
 }
 
-export interface RunPage {
-  run: RunSummary;
+/** What a DAG is drawn from: a run page, or a snapshot page (every step pending). */
+export interface DagData {
   steps: StepNode[];
   artifacts: ArtifactSlot[];
   triggeredRuns: { name: string; status: string; step: string }[];
+}
+
+export interface RunPage extends DagData {
+  run: RunSummary;
   snapshotMissing: boolean;
 }

@@ -13,7 +13,7 @@ import {
   type ReactFlowInstance,
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
-import type { RunPage, StepState } from "../api";
+import type { DagData, StepState } from "../api";
 import { statusColor, statusInk } from "../colors";
 import { buildGraph, type GNode } from "./build";
 import type { Positions } from "./layout";
@@ -143,7 +143,7 @@ function initialView(nodes: GNode[], positions: Positions) {
 }
 
 export interface DagProps {
-  page: RunPage;
+  page: DagData;
   states: Map<string, StepState>;
   selection: Selection;
   onSelect: (s: Selection) => void;

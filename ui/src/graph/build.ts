@@ -2,7 +2,7 @@
 // Structure only (no positions): the layout runs in a worker, and status changes do not
 // change the structure, so they never trigger a new layout.
 
-import type { RunPage } from "../api";
+import type { DagData } from "../api";
 
 export const FANOUT_LIMIT = 12;
 
@@ -40,7 +40,7 @@ function node(id: string, kind: NodeKind, label: string, extra: Partial<GNode> =
 }
 
 /** Steps to hide in groups: siblings with identical upstream sources, more than FANOUT_LIMIT. */
-export function fanoutGroups(page: RunPage): Map<string, string[]> {
+export function fanoutGroups(page: DagData): Map<string, string[]> {
   const bySig = new Map<string, string[]>();
   for (const s of page.steps) {
     const ups = [
@@ -57,7 +57,7 @@ export function fanoutGroups(page: RunPage): Map<string, string[]> {
   return groups;
 }
 
-export function buildGraph(page: RunPage, expanded: Set<string>): { nodes: GNode[]; edges: GEdge[]; groupOf: Map<string, string> } {
+export function buildGraph(page: DagData, expanded: Set<string>): { nodes: GNode[]; edges: GEdge[]; groupOf: Map<string, string> } {
   const groups = fanoutGroups(page);
   const groupOf = new Map<string, string>();
   for (const [gid, ids] of groups) if (!expanded.has(gid)) for (const id of ids) groupOf.set(id, gid);

@@ -40,7 +40,7 @@ export function Pipelines() {
             <th>runs</th>
             <th>last run</th>
             <th>status</th>
-            <th>latest snapshot</th>
+            <th>snapshots</th>
           </tr>
         </thead>
         <tbody>
@@ -55,7 +55,12 @@ export function Pipelines() {
                 {r.lastRun ? <a href={withNs(`/runs/${r.lastRun}`)}>{r.lastRun}</a> : "—"} <span className="muted">{ago(r.lastRunTime)}</span>
               </td>
               <td>{r.lastRunStatus ? <StatusChip status={r.lastRunStatus} /> : "—"}</td>
-              <td className="mono">{r.latestSnapshot || "—"}</td>
+              <td className="mono">
+                {r.latestSnapshot ? <a href={withNs(`/snapshots/${encodeURIComponent(r.latestSnapshot)}`)}>{r.latestSnapshot}</a> : "—"}{" "}
+                <a href={withNs("/snapshots", { pipeline: r.objectName })} data-testid={`snapshots-of-${r.objectName}`}>
+                  all snapshots
+                </a>
+              </td>
             </tr>
           ))}
         </tbody>

@@ -9,6 +9,7 @@ import { Timeline } from "../panels/Timeline";
 import { Problem } from "./Problem";
 import { StatusChip } from "./StatusChip";
 import type { UiConfig } from "../config";
+import { CreateSnapshot } from "./snapshots/CreateSnapshot";
 
 export function Legend() {
   return (
@@ -95,13 +96,16 @@ export function Run({ name, config }: { name: string; config: UiConfig }) {
           {run.index && <span>run #{run.index}</span>}
           <span>progress {run.progress || "—"}</span>
           {run.duration && <span>took {run.duration}</span>}
-          <span className="mono">snapshot {run.snapshot}</span>
+          <span className="mono">
+            snapshot {run.snapshot ? <a href={withNs(`/snapshots/${encodeURIComponent(run.snapshot)}`)}>{run.snapshot}</a> : "—"}
+          </span>
           {run.triggeredBy && (
             <span data-testid="triggered-by">
               started by step <b>{run.triggeredBy.step}</b> of run{" "}
               <a href={withNs(`/runs/${run.triggeredBy.run}`)}>{run.triggeredBy.run}</a>
             </span>
           )}
+          {!config.readOnly && run.snapshot && !page.snapshotMissing && <CreateSnapshot run={name} />}
           <span className={live ? "live on" : "live"}>{live ? "● live" : "○"}</span>
           {!config.readOnly && (run.status === "running" || run.status === "initialized") && !run.cancelRequested && (
             <button className="danger" onClick={() => postJson(`/api/runs/${encodeURIComponent(name)}/cancel`, {}).catch(setError)}>
