@@ -1,5 +1,3 @@
-import sys
+from kubeline.runtime.executor import exit_now, main
 
-from kubeline.runtime.executor import main
-
-sys.exit(main())
+exit_now(main())
