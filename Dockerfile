@@ -8,10 +8,13 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 FROM base AS build
-COPY pyproject.toml README.md /src/
+COPY pyproject.toml README.md constraints.txt /src/
 COPY sdk /src/sdk
 COPY operator /src/operator
+# constraints.txt pins every package (`make lock`): the same versions on every build.
+ENV PIP_CONSTRAINT=/src/constraints.txt
 RUN python3 -m venv /opt/kubeline/venv \
+ && /opt/kubeline/venv/bin/pip install --no-cache-dir -U pip setuptools wheel \
  && /opt/kubeline/venv/bin/pip install --no-cache-dir "/src[ml,operator]" \
  && /opt/kubeline/venv/bin/pip uninstall -y kubeline \
  && /opt/kubeline/venv/bin/pip wheel --no-deps -w /tmp/wheel /src \

@@ -5,10 +5,14 @@ VENV ?= $(CACHE)/venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-unit lint crds cluster-up cluster-down image bench ui
+.PHONY: setup lock demo test test-unit lint crds cluster-up cluster-down image bench ui
 
 setup:
 	@KUBELINE_VENV=$(VENV) ./scripts/install-prereqs.sh
+
+## Renovate constraints.txt (the pins of every Python package): resolve pyproject.toml afresh.
+lock:
+	@./scripts/lock.sh
 
 ## The web UI's assets (sdk/kubeline/ui/static), cached by lockfile and sources.
 ui:

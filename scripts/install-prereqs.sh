@@ -30,15 +30,17 @@ command -v go >/dev/null || { echo "Go >= 1.24 is required to build Kubernetes f
 "$PYTHON" -c 'import sys; assert sys.version_info >= (3, 11), sys.version' 2>/dev/null || {
   echo "Python >= 3.11 is required (set PYTHON=/path/to/python3.11)" >&2; exit 1; }
 
-# The virtualenv is cached outside the repo, keyed by pyproject.toml.
-key=$(sha256sum pyproject.toml | cut -c1-16)
+# The virtualenv is cached outside the repo, keyed by pyproject.toml and the pins in
+# constraints.txt (`make lock` renovates them): every install gets the same versions.
+key=$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
+export PIP_CONSTRAINT="$PWD/constraints.txt"  # also the isolated build environments
 if [ ! -x "$VENV/bin/python" ]; then
   say "creating the virtualenv in $VENV"
   "$PYTHON" -m venv "$VENV"
 fi
 if [ "$(cat "$VENV/.kubeline-deps" 2>/dev/null)" != "$key" ]; then
   say "installing Python dependencies (cached in $VENV)"
-  "$VENV/bin/pip" install -q -U pip
+  "$VENV/bin/pip" install -q -U pip setuptools wheel
   "$VENV/bin/pip" install -q -e ".[dev]" > "$CACHE/pip-install.log" 2>&1 || {
     tail -30 "$CACHE/pip-install.log" >&2; exit 1; }
   echo "$key" > "$VENV/.kubeline-deps"

@@ -3,7 +3,8 @@
 The Kubeline image has three layers, each cached by the hash of its inputs:
 
 1. ``base``: Debian bookworm (debootstrap minbase) with Python 3.11;
-2. ``deps``: a virtualenv at /opt/kubeline/venv with the project's dependencies,
+2. ``deps``: a virtualenv at /opt/kubeline/venv with the project's dependencies at the
+   versions ``constraints.txt`` pins (the layer is keyed by it too),
    installed offline inside the rootfs from a wheelhouse built on the host
    (pip inside the chroot cannot verify HTTPS here; no host CA is copied in);
 3. ``app``: the project's wheel installed into /opt/kubeline/app.
@@ -24,6 +25,7 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -229,6 +231,14 @@ def requirements() -> list[str]:
     return sorted(reqs)
 
 
+def constraints() -> str:
+    """The checkout's ``constraints.txt`` (pins of every package, renewed by ``make lock``),
+    or "" for an installed kubeline without a checkout (the image then resolves afresh)."""
+    root = project_root()
+    path = root / "constraints.txt" if root else None
+    return path.read_text() if path and path.exists() else ""
+
+
 def project_root() -> Path | None:
     """The source checkout (with pyproject.toml) this kubeline runs from, if any."""
     root = Path(__file__).resolve().parents[3]
@@ -265,7 +275,7 @@ class KubelineImageBuilder:
         self.log = log
         self.layout = OciLayout(images_dir() / "oci")
         self.base_key = _digest(DEBIAN_SUITE, DEBIAN_MIRROR, *BASE_PACKAGES)
-        self.deps_key = _digest(self.base_key, *requirements())
+        self.deps_key = _digest(self.base_key, *requirements(), constraints())
         self.app_key = _digest(self.deps_key, _source_digest())
 
     @property
@@ -313,10 +323,15 @@ class KubelineImageBuilder:
         self.log(f"building the dependency layer ({len(reqs)} requirements) ...")
         start = time.monotonic()
         wheels = images_dir() / f"wheels-{self.deps_key}"
+        pins = constraints()
+        pinned = ["-c", "/wheels/constraints.txt"] if pins else []
         if not wheels.exists():
             tmp = wheels.with_name(wheels.name + ".tmp")
             shutil.rmtree(tmp, ignore_errors=True)
-            _run([sys.executable, "-m", "pip", "wheel", "-q", "-w", str(tmp), *reqs])
+            tmp.mkdir(parents=True)
+            (tmp / "constraints.txt").write_text(pins)
+            env = {**os.environ, "PIP_CONSTRAINT": str(tmp / "constraints.txt")} if pins else None
+            _run([sys.executable, "-m", "pip", "wheel", "-q", "-w", str(tmp), *reqs], env=env)
             tmp.rename(wheels)
         venv = rootfs / "opt/kubeline/venv"
         shutil.rmtree(venv, ignore_errors=True)
@@ -326,7 +341,7 @@ class KubelineImageBuilder:
         try:
             _run(["chroot", str(rootfs), "python3", "-m", "venv", "/opt/kubeline/venv"])
             _run(["chroot", str(rootfs), "/opt/kubeline/venv/bin/pip", "install", "-q",
-                  "--no-index", "--find-links", "/wheels", *reqs])
+                  "--no-index", "--find-links", "/wheels", *pinned, *reqs])
             _run(["chroot", str(rootfs), "/opt/kubeline/venv/bin/python", "-m", "compileall",
                   "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", "/opt/kubeline/venv"])
         finally:
