@@ -54,7 +54,8 @@ def chain10():
 
 
 def make_namespace(core: object) -> str:
-    """A namespace ready for step Pods: the S3 Secret and the kubeline-step ServiceAccount."""
+    """A namespace ready for step Pods: the S3 Secret, the kubeline-step ServiceAccount and the
+    operator's Pod Role."""
     env = os.environ
     if not env.get("KUBELINE_S3_BUCKET"):
         sys.exit('KUBELINE_S3_BUCKET is not set: eval "$(kubeline dev env)" first')
@@ -77,7 +78,26 @@ def make_namespace(core: object) -> str:
             time.sleep(0.2)
     core.create_namespaced_service_account(  # type: ignore[attr-defined]
         name, {"metadata": {"name": "kubeline-step"}})
+    grant_step_pods(name)
     return name
+
+
+def grant_step_pods(namespace: str) -> None:
+    """What the chart grants the operator in each of its stepNamespaces (the release is
+    installed without this namespace): create and delete Pods, read them."""
+    from kubernetes import client
+
+    rbac = client.RbacAuthorizationV1Api()
+    meta = {"name": "kubeline-operator-pods", "namespace": namespace}
+    rbac.create_namespaced_role(namespace, {"metadata": meta, "rules": [{
+        "apiGroups": [""], "resources": ["pods"],
+        "verbs": ["get", "list", "watch", "create", "delete"]}]})
+    rbac.create_namespaced_role_binding(namespace, {
+        "metadata": meta,
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                    "name": "kubeline-operator-pods"},
+        "subjects": [{"kind": "ServiceAccount", "name": "kubeline-operator",
+                      "namespace": "kubeline-system"}]})
 
 
 def main() -> None:

@@ -33,7 +33,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kubeline_release import OPERATOR_NAMESPACE, OPERATOR_RELEASE, wait_operator_ready
+from kubeline_release import (
+    OPERATOR_NAMESPACE,
+    OPERATOR_RELEASE,
+    grant_step_pods,
+    wait_operator_ready,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -365,13 +370,15 @@ def namespace(cluster: Cluster) -> Iterator[str]:
 
 @pytest.fixture
 def step_namespace(crds: Cluster) -> Iterator[str]:
-    """A fresh namespace ready for step Pods: the S3 Secret and the kubeline-step ServiceAccount."""
+    """A fresh namespace ready for step Pods: the S3 Secret, the kubeline-step ServiceAccount
+    and the shared operator's Role for step Pods there (as the chart grants it)."""
     cluster = crds
     name = _new_namespace(cluster)
     if cluster.s3:
         args = [f"--from-literal={k}={v}" for k, v in cluster.s3.items()]
         cluster.kubectl("create", "secret", "generic", "kubeline-s3", "-n", name, *args)
     cluster.kubectl("create", "serviceaccount", "kubeline-step", "-n", name)
+    grant_step_pods(cluster, name)
     yield name
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
 

@@ -34,3 +34,23 @@ def wait_operator_ready(cluster: Any, namespace: str, timeout: float = 240) -> N
                     raise AssertionError(f"the operator crashed:\n{logs}")
         if time.monotonic() > deadline:
             raise AssertionError(f"the operator was not Ready in {timeout:.0f}s: {done.stdout}")
+
+
+def grant_step_pods(cluster: Any, namespace: str) -> None:
+    """Let the shared release's operator run step Pods in ``namespace``: the chart's Role and
+    RoleBinding for one of its ``stepNamespaces`` (the release itself is installed with none,
+    because test namespaces come and go), rendered from the chart and applied."""
+    from pathlib import Path
+
+    import yaml
+
+    chart = Path(__file__).resolve().parents[1] / "charts" / "kubeline"
+    rendered = cluster.helm(
+        "template", OPERATOR_RELEASE, str(chart), "-n", OPERATOR_NAMESPACE,
+        "--kube-version", "1.34.0", "--set-json", f'stepNamespaces=["{namespace}"]',
+        "--show-only", "templates/operator-rbac.yaml").stdout
+    docs = [d for d in yaml.safe_load_all(rendered)
+            if d and d["kind"] in {"Role", "RoleBinding"}
+            and d["metadata"].get("namespace") == namespace]
+    assert {d["kind"] for d in docs} == {"Role", "RoleBinding"}, rendered
+    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(docs))

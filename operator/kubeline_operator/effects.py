@@ -137,8 +137,8 @@ class Effects:
         except ApiError as exc:
             if exc.status in (400, 403, 422):
                 return [A.MarkStepFailed(action.step, Reason.POD_CREATE_FAILED,
-                                         f"cannot create step pod {action.pod}: {exc.message}",
-                                         time.time())]
+                                         pod_create_refusal(run.namespace, action.pod,
+                                                            exc.message), time.time())]
             raise
         if created:
             metrics.PODS_CREATED.inc()
@@ -310,3 +310,13 @@ class Effects:
             await self.api.patch(plural, namespace, name, {"metadata": {"labels": labels}})
         except Exception as exc:  # never fail a run over a lookup label
             log.warning("could not label %s %s/%s: %s", plural, namespace, name, exc)
+
+
+def pod_create_refusal(namespace: str, pod: str, message: str) -> str:
+    """Why a step Pod was refused, with the fix when RBAC refused it: the operator may create
+    Pods only in the chart's stepNamespaces."""
+    text = f"cannot create step pod {pod}: {message}"
+    if 'cannot create resource "pods"' in message:
+        text += (f" (the operator may create Pods only in the chart's stepNamespaces: add "
+                 f"{namespace} to stepNamespaces and upgrade the release)")
+    return text

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kubeline_release import OPERATOR_NAMESPACE, wait_operator_ready
+from kubeline_release import OPERATOR_NAMESPACE, grant_step_pods, wait_operator_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -87,6 +87,7 @@ def setup(operator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         cluster.kubectl("create", "secret", "generic", "kubeline-s3", "-n", ns,
                         *[f"--from-literal={k}={v}" for k, v in cluster.s3.items()])
     cluster.kubectl("create", "serviceaccount", "kubeline-step", "-n", ns)
+    grant_step_pods(cluster, ns)
     folder = tmp_path_factory.mktemp("trig")
     (folder / "trig_pipe.py").write_text(PIPELINE_SOURCE)
     with pytest.MonkeyPatch.context() as mp:

@@ -53,13 +53,16 @@ class Release:
             args += ["--set", item]
         return args
 
-    def kubectl(self, *args: str, check: bool = True) -> Any:
-        return self.cluster.kubectl("-n", self.namespace, *args, check=check)
+    def kubectl(self, *args: str, check: bool = True, input: str | None = None) -> Any:
+        return self.cluster.kubectl("-n", self.namespace, *args, check=check, input=input)
 
-    def can(self, sa: str, verb: str, resource: str) -> bool:
-        """`kubectl auth can-i` as ServiceAccount ``sa`` of this namespace."""
-        result = self.kubectl("auth", "can-i", verb, resource,
-                              f"--as=system:serviceaccount:{self.namespace}:{sa}", check=False)
+    def can(self, sa: str, verb: str, resource: str, where: str = "") -> bool:
+        """`kubectl auth can-i` as ServiceAccount ``sa`` of this namespace, in this namespace
+        or in ``where``."""
+        result = self.cluster.kubectl("auth", "can-i", verb, resource, "-n",
+                                      where or self.namespace,
+                                      f"--as=system:serviceaccount:{self.namespace}:{sa}",
+                                      check=False)
         answer = result.stdout.strip()
         assert answer in {"yes", "no"}, f"kubectl auth can-i failed: {result.stderr}"
         return answer == "yes"
@@ -135,17 +138,54 @@ def test_install_brings_the_operator_to_ready(release: Release) -> None:
     assert sa["automountServiceAccountToken"] is False
 
 
-def test_operator_rbac(release: Release) -> None:
+def test_operator_rbac(release: Release, namespace: str) -> None:
+    """watchNamespaces and stepNamespaces name the release's namespace: the operator may
+    run step Pods there, and has no rights at all in any other namespace (``namespace``)."""
     op = release.operator
     assert not release.can(op, "get", "secrets")
     assert not release.can(op, "list", "secrets")
-    assert release.can(op, "create", "pods")
-    assert release.can(op, "get", "pods/log")
+    for verb in ("create", "delete", "get", "list", "watch"):
+        assert release.can(op, verb, "pods"), verb
+    assert not release.can(op, "patch", "pods")
+    assert not release.can(op, "get", "pods/log")
+    assert not release.can(op, "create", "pods/exec")
     assert release.can(op, "patch", "pipelineruns.kubeline.dev/status")
     assert release.can(op, "create", "artifactversions.kubeline.dev")
     assert release.can(op, "create", "events")
     assert not release.can(op, "create", "deployments.apps")
     assert not release.can(op, "create", "rolebindings.rbac.authorization.k8s.io")
+    for verb, resource in [("create", "pods"), ("delete", "pods"), ("list", "pods"),
+                           ("get", "secrets"), ("list", "pipelineruns.kubeline.dev"),
+                           ("patch", "pipelineruns.kubeline.dev/status"),
+                           ("create", "events")]:
+        assert not release.can(op, verb, resource, where=namespace), f"{verb} {resource}"
+        assert not release.can(op, verb, resource, where="default"), f"{verb} {resource}"
+    assert release.can(op, "list", "customresourcedefinitions.apiextensions.k8s.io")
+    assert not release.can(op, "create", "namespaces")
+
+
+def test_operator_pods_are_pinned_by_the_admission_policy(release: Release) -> None:
+    """As the operator's ServiceAccount (server-side dry run): a step Pod is admitted, one
+    with a hostPath volume or running as another ServiceAccount is refused by the policy."""
+    user = f"system:serviceaccount:{release.namespace}:{release.operator}"
+    policy = f"{release.name}-operator-pods"
+
+    def create(spec: dict[str, Any]) -> Any:
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "probe"},
+               "spec": {"restartPolicy": "Never", "automountServiceAccountToken": False,
+                        "containers": [{"name": "c", "image": release.cluster.image}],
+                        **spec}}
+        return release.kubectl("create", "--dry-run=server", f"--as={user}", "-f", "-",
+                               input=json.dumps(pod), check=False)
+
+    ok = create({"serviceAccountName": "kubeline-step"})
+    assert ok.returncode == 0, ok.stderr
+    for spec in ({"serviceAccountName": "default"},
+                 {"serviceAccountName": "kubeline-step",
+                  "volumes": [{"name": "h", "hostPath": {"path": "/etc"}}]}):
+        refused = create(spec)
+        assert refused.returncode != 0 and f"ValidatingAdmissionPolicy '{policy}'" in (
+            refused.stderr), (spec, refused.stderr)
 
 
 def test_step_service_account_only_reads_kubeline_objects_by_default(release: Release) -> None:

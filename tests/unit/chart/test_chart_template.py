@@ -193,41 +193,97 @@ def test_changed_s3_settings_roll_the_operator() -> None:
 # --------------------------------------------------------------------------- RBAC
 
 
+def _operator_grants(objs: list[dict[str, Any]]) -> set[tuple[str | None, str, str, str]]:
+    """(namespace or None for cluster-wide, apiGroup, resource, verb) the operator holds."""
+    roles = {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o
+             for o in objs if o["kind"] in {"Role", "ClusterRole"}}
+    out = set()
+    for binding in by_kind(objs, "RoleBinding") + by_kind(objs, "ClusterRoleBinding"):
+        if not any(s["kind"] == "ServiceAccount" and s["name"] == "kubeline-operator"
+                   and s["namespace"] == "kubeline-system" for s in binding["subjects"]):
+            continue
+        ref = binding["roleRef"]
+        where = binding["metadata"].get("namespace")
+        role = roles[(ref["kind"], where if ref["kind"] == "Role" else None, ref["name"])]
+        for rule in role["rules"]:
+            assert "resourceNames" not in rule, rule
+            out |= {(where, g, r, v) for g in rule["apiGroups"] for r in rule["resources"]
+                    for v in rule["verbs"]}
+    return out
+
+
 def test_operator_rbac_is_least_privilege() -> None:
-    objs = render()
-    rules = bound_rules(objs, "kubeline-operator", "kubeline-system")
-    assert rules, "the operator ServiceAccount has no RBAC"
-    for rule in rules:
-        assert "secrets" not in rule["resources"], rule
-        assert "*" not in rule["resources"] and "*" not in rule["verbs"], rule
-        assert "*" not in rule.get("apiGroups", []), rule
-    granted = {(g, r, v) for rule in rules for g in rule["apiGroups"] for r in rule["resources"]
-               for v in rule["verbs"]}
-    for verb in ("create", "delete", "get", "list", "watch", "patch"):
-        assert ("", "pods", verb) in granted, verb
-    assert ("", "pods/log", "get") in granted
-    assert ("", "events", "create") in granted
+    objs = render("stepNamespaces={default,ml}")
+    granted = _operator_grants(objs)
+    assert granted, "the operator ServiceAccount has no RBAC"
+    for _where, group, resource, verb in granted:
+        assert resource != "secrets" and "*" not in (group, resource, verb)
+    pod_writes = {(w, v) for w, g, r, v in granted if r.startswith("pods") and v not in
+                  ("get", "list", "watch")}
+    # Pods are created and deleted only in the step namespaces, through Roles there.
+    assert pod_writes == {(ns, v) for ns in ("default", "ml") for v in ("create", "delete")}
+    assert not {g for g in granted if g[2] in {"pods/log", "pods/exec", "pods/ephemeralcontainers"}}
+    # Watching all namespaces: Kubeline objects, Events and Pod reads are cluster-wide.
+    for verb in ("get", "list", "watch"):
+        assert (None, "", "pods", verb) in granted, verb
+    assert (None, "", "events", "create") in granted
     from kubeline.resources.crdgen import RESOURCES
 
     for plural in [r.plural for r in RESOURCES]:  # every kind, Schedules included
-        assert ("kubeline.dev", plural, "watch") in granted
-        assert ("kubeline.dev", f"{plural}/status", "patch") in granted
-    assert ("kopf.dev", "clusterkopfpeerings", "patch") in granted
-    assert ("kopf.dev", "kopfpeerings", "patch") in granted
+        assert (None, "kubeline.dev", plural, "watch") in granted
+        assert (None, "kubeline.dev", f"{plural}/status", "patch") in granted
+    assert (None, "kopf.dev", "clusterkopfpeerings", "patch") in granted
+    cluster_wide = {(g, r) for w, g, r, v in granted if w is None}
+    assert cluster_wide == {("apiextensions.k8s.io", "customresourcedefinitions"),
+                            ("", "namespaces"), ("kopf.dev", "clusterkopfpeerings"),
+                            ("", "pods"), ("", "events"), ("events.k8s.io", "events"),
+                            *{("kubeline.dev", p) for r in RESOURCES
+                              for p in (r.plural, f"{r.plural}/status")}}
+    assert not {v for w, g, r, v in granted if w is None and r == "pods"} - {"get", "list",
+                                                                            "watch"}
+    assert not {r for w, g, r, v in granted if w is None and g == "" and r == "namespaces"
+                and v not in ("get", "list", "watch")}
 
 
-def test_watching_namespaces_binds_only_there() -> None:
-    objs = render("watchNamespaces={ml,team-b}")
-    names = {
-        (o["metadata"]["namespace"], o["roleRef"]["name"]) for o in by_kind(objs, "RoleBinding")
-        if o["roleRef"]["name"].startswith("kubeline-operator")
-    }
-    assert names == {("ml", "kubeline-operator"), ("team-b", "kubeline-operator")}
-    crbs = {o["metadata"]["name"] for o in by_kind(objs, "ClusterRoleBinding")}
-    assert crbs == {"kubeline-operator-cluster"}  # only CRD/namespace reads and cluster peering
+def test_watching_namespaces_grants_only_there() -> None:
+    objs = render("watchNamespaces={ml,team-b}", "stepNamespaces={ml,other}")
+    granted = _operator_grants(objs)
+    assert {w for w, *_ in granted} == {None, "ml", "team-b"}
+    cluster_wide = {(g, r, v) for w, g, r, v in granted if w is None}
+    assert cluster_wide == {(g, r, v) for g, r in (("apiextensions.k8s.io",
+                                                    "customresourcedefinitions"),
+                                                   ("", "namespaces"))
+                            for v in ("get", "list", "watch")}
+    for ns in ("ml", "team-b"):
+        assert (ns, "kubeline.dev", "pipelineruns/status", "patch") in granted
+        assert (ns, "kopf.dev", "kopfpeerings", "patch") in granted
+    # Pods only where runs are both watched and allowed to run: not in the unwatched "other".
+    assert {w for w, g, r, v in granted if r == "pods" and v == "create"} == {"ml"}
     peerings = by_kind(objs, "KopfPeering")
     assert {p["metadata"]["namespace"] for p in peerings} == {"ml", "team-b"}
     assert not by_kind(objs, "ClusterKopfPeering")
+
+
+def test_pod_policy_pins_operator_pods_to_the_step_service_account() -> None:
+    objs = render("steps.serviceAccountName=runner")
+    policy = one(objs, "ValidatingAdmissionPolicy", "kubeline-operator-pods")
+    (cond,) = policy["spec"]["matchConditions"]
+    assert cond["expression"] == (
+        "request.userInfo.username == 'system:serviceaccount:kubeline-system:kubeline-operator'")
+    rules = policy["spec"]["matchConstraints"]["resourceRules"]
+    assert rules == [{"apiGroups": [""], "apiVersions": ["v1"],
+                      "operations": ["CREATE", "UPDATE"], "resources": ["pods"]}]
+    text = " ".join(v["expression"] for v in policy["spec"]["validations"]
+                    + policy["spec"]["variables"])
+    for needle in ("== 'runner'", "hostPath", "hostNetwork", "hostPID", "hostIPC", "privileged",
+                   "capabilities.add", "initContainers", "ephemeralContainers"):
+        assert needle in text, needle
+    binding = one(objs, "ValidatingAdmissionPolicyBinding", "kubeline-operator-pods")
+    assert binding["spec"] == {"policyName": "kubeline-operator-pods",
+                               "validationActions": ["Deny"]}
+    assert "kubeline-operator-pods" not in {
+        o["metadata"]["name"] for o in by_kind(render("operator.podPolicy=false"),
+                                               "ValidatingAdmissionPolicy")}
 
 
 def test_all_namespaces_uses_cluster_peering() -> None:
@@ -535,7 +591,8 @@ def test_model_version_policy_covers_every_spec_field_but_the_stage() -> None:
 
     objs = render()
     policy = one(objs, "ValidatingAdmissionPolicy", "kubeline-modelversion-changes")
-    assert one(objs, "ValidatingAdmissionPolicyBinding")["spec"]["validationActions"] == ["Deny"]
+    assert one(objs, "ValidatingAdmissionPolicyBinding",
+               "kubeline-modelversion-changes")["spec"]["validationActions"] == ["Deny"]
     only_stage = next(v["expression"] for v in policy["spec"]["variables"]
                       if v["name"] == "onlyStage")
     fields = {f.alias or name for name, f in ModelVersionSpec.model_fields.items()} - {"stage"}
@@ -544,7 +601,8 @@ def test_model_version_policy_covers_every_spec_field_but_the_stage() -> None:
     assert "object.spec.stage" not in only_stage
     rules = policy["spec"]["matchConstraints"]["resourceRules"]
     assert rules[0]["resources"] == ["modelversions"]  # never the status subresource
-    assert not by_kind(render("models.admissionPolicy=false", "models.promoterRole=false"),
+    assert not by_kind(render("models.admissionPolicy=false", "models.promoterRole=false",
+                              "operator.podPolicy=false"),
                        "ValidatingAdmissionPolicy")
 
 
@@ -607,3 +665,4 @@ def test_server_mode_with_watch_namespaces_binds_only_there() -> None:
     assert sorted(b["metadata"]["namespace"] for b in bindings) == ["a", "b"]
     assert not [o for o in by_kind(objs, "ClusterRoleBinding")
                 if o["metadata"]["name"] == "kubeline-ui-reader"]
+
