@@ -17,6 +17,7 @@ from kubeline.resources.models import (
     CacheInfo,
     ResolvedModelArtifact,
     RunModelVersion,
+    TriggerProvenance,
 )
 
 
@@ -56,6 +57,7 @@ class InitRun:
     time: float
     model: RunModelVersion | None = None  # the run's model version, resolved now
     model_artifacts: tuple[ResolvedModelArtifact, ...] = ()  # inputs from model versions
+    trigger: TriggerProvenance | None = None  # whether spec.triggeredBy is verified
 
 
 @dataclass(frozen=True)

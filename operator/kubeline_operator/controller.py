@@ -17,7 +17,12 @@ import logging
 import time
 from typing import Any
 
-from kubeline.resources.models import PipelineRunSpec, PipelineRunStatus, SnapshotSpec
+from kubeline.resources.models import (
+    PipelineRunSpec,
+    PipelineRunStatus,
+    SnapshotSpec,
+    TriggerProvenance,
+)
 
 from kubeline_operator import actions as A
 from kubeline_operator import bookkeeping, metrics
@@ -32,6 +37,7 @@ from kubeline_operator.narration import narrate
 from kubeline_operator.observe import PodObservation
 from kubeline_operator.planner import TERMINAL_RUN, Plan, RunState, admits, plan, ready_steps
 from kubeline_operator.pod_spec import RunRef, step_image
+from kubeline_operator.provenance import check_trigger
 from kubeline_operator.resolution import resolve_step
 from kubeline_operator.run_status import apply
 from kubeline_operator.settings import OperatorSettings
@@ -184,6 +190,20 @@ class Controller:
             metrics.RUNS_BY_PHASE.labels(phase).set(self.phase_counts[phase])
 
     # ------------------------------------------------------------------ reconcile
+    def _trigger_provenance(self, namespace: str, meta: dict[str, Any], spec: PipelineRunSpec,
+                            status: PipelineRunStatus) -> TriggerProvenance | None:
+        """Whether spec.triggeredBy is verified; checked once, before the run starts (the
+        triggering step is still running then, so its run's status names its Pod)."""
+        if spec.triggered_by is None or status.steps or status.triggered_by is not None:
+            return status.triggered_by
+        key = (namespace, spec.triggered_by.run)
+        triggering = self.runs.get(key)
+        pending = self.status.pending(key)
+        if triggering is not None and pending is not None:  # newer than the body seen
+            triggering = {**triggering, "status": pending.to_k8s()}
+        return check_trigger(spec.triggered_by, meta.get("annotations") or {}, triggering,
+                             self.settings.provenance_policy)
+
     async def reconcile(self, key: RunKey) -> None:
         body = self.runs.get(key)
         if body is None:
@@ -204,6 +224,7 @@ class Controller:
         run_ref = RunRef(name=name, uid=meta.get("uid", ""), namespace=namespace,
                          pipeline=snap.pipeline or "", snapshot=snap.name or "",
                          model=status.model)
+        trigger = self._trigger_provenance(namespace, meta, spec, status)
         models: ModelResolution | None = None
         deferred: set[str] = set()
         admission: asyncio.Future[Any] | None = None
@@ -218,6 +239,7 @@ class Controller:
                 pods=self.stores.run_pods(namespace, name),
                 global_slots=max(self.settings.max_pods_global - self.stores.active_pods(), 0),
                 settings=self.settings.planner,
+                trigger=trigger,
             )
             if snap.spec is not None:
                 state.resolutions = self._resolve(namespace, snap.spec, state)

@@ -32,6 +32,7 @@ from kubeline.resources.models import (
     SnapshotSpec,
     StepSpec,
     StepStatus,
+    TriggerProvenance,
 )
 from kubeline.resources.names import step_pod_name
 from kubeline.resources.phases import SUCCESS_PHASES, TERMINAL_RUN_PHASES, TERMINAL_STEP_PHASES
@@ -118,6 +119,8 @@ class RunState:
     # The run's model version and model-artifact inputs, resolved by the controller just
     # before admission (None: not resolved yet; the run is admitted once they are).
     model_resolution: ModelResolution | None = None
+    # Whether spec.triggeredBy is verified, checked by the controller (None: no triggeredBy).
+    trigger: TriggerProvenance | None = None
 
 
 @dataclass
@@ -242,6 +245,7 @@ def _plan_admission(state: RunState) -> Plan:
             time=now,
             model=models.model if models else None,
             model_artifacts=tuple(models.artifacts) if models else (),
+            trigger=state.trigger,
         )
     )
     return out

@@ -57,6 +57,7 @@ def apply(status: PipelineRunStatus, actions: Iterable[Action], now: float) -> P
             st.parameters = params or None
             st.model = action.model
             st.model_artifacts = list(action.model_artifacts)
+            st.triggered_by = action.trigger
             steps = {s.name: s for s in st.steps}
         elif isinstance(action, FinishRun):
             st.phase = action.phase  # type: ignore[assignment]

@@ -106,6 +106,7 @@ class OperatorSettings:
     watch_client_timeout: int = 330
     watch_connect_timeout: int = 30
     schedule_test_intervals: bool = False  # tests only: Schedules may fire every few seconds
+    provenance_policy: bool = False  # the chart's run-provenance admission policy is installed
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> OperatorSettings:
@@ -146,6 +147,7 @@ class OperatorSettings:
             health_port=_int(env, N.ENV_HEALTH_PORT, 8080),
             metrics_port=_int(env, N.ENV_METRICS_PORT, 9090),
             schedule_test_intervals=_bool(env, N.ENV_SCHEDULE_TEST_INTERVALS),
+            provenance_policy=_bool(env, N.ENV_PROVENANCE_POLICY),
         )
 
     def bucket_for(self, namespace: str) -> str:

@@ -68,6 +68,64 @@ def _triggered(run: Any, step: str) -> Any:
     return child
 
 
+def _describe(run_name: str) -> str:
+    """``kubeline run describe`` as a user would run it."""
+    from click.testing import CliRunner
+    from kubeline.cli.main import main
+
+    result = CliRunner().invoke(main, ["run", "describe", run_name])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _assert_provenance(cluster: Any, namespace: str, run: Any, child: Any, step: str) -> None:
+    """The genuine trigger is verified; a run that only claims it (created by someone else,
+    copying its spec) is shown unverified; a forged Pod annotation is refused at admission,
+    by the cluster admin and by the step ServiceAccount alike (neither holds that Pod's token).
+    """
+    import json
+
+    from kubeline.client import Client
+    from polling import wait_for
+
+    parent = json.loads(cluster.kubectl("get", "pipelinerun", run.name, "-n", namespace,
+                                        "-o", "json").stdout)
+    (pod,) = [s["pod"] for s in parent["status"]["steps"] if s["name"] == step]
+    genuine = Client().get_pipeline_run(child.name).triggered_by
+    assert genuine.verified is True, genuine.provenance
+    assert f"token of Pod {pod}" in genuine.provenance
+    obj = json.loads(cluster.kubectl("get", "pipelinerun", child.name, "-n", namespace,
+                                     "-o", "json").stdout)
+    assert obj["metadata"]["annotations"]["kubeline.dev/triggered-from-pod"] == pod
+    assert f"step {step} (verified)" in _describe(child.name)
+
+    def forged(name: str, annotations: dict[str, str] | None = None) -> dict[str, Any]:
+        meta: dict[str, Any] = {"name": name, "namespace": namespace}
+        if annotations:
+            meta["annotations"] = annotations
+        return {"apiVersion": obj["apiVersion"], "kind": "PipelineRun", "metadata": meta,
+                "spec": obj["spec"]}
+
+    claim = f"{child.name[:50]}-claim"
+    cluster.kubectl("create", "-f", "-", input=json.dumps(forged(claim)))
+    checked = wait_for("the forged run's triggeredBy check", lambda: json.loads(cluster.kubectl(
+        "get", "pipelinerun", claim, "-n", namespace, "-o", "json").stdout).get(
+            "status", {}).get("triggeredBy"), timeout=120)
+    assert checked["verified"] is False, checked
+    assert "no kubeline.dev/triggered-from-pod annotation" in checked["message"], checked
+    view = Client().get_pipeline_run(claim).triggered_by
+    assert view.run.name == run.name and view.verified is False
+    assert f"unverified: step {step} of run {run.name} is claimed" in _describe(claim)
+    step_sa = f"--as=system:serviceaccount:{namespace}:kubeline-step"
+    for who in ([], [step_sa]):
+        refused = cluster.kubectl("create", *who, "-f", "-", check=False, input=json.dumps(
+            forged(f"{child.name[:50]}-pod", {"kubeline.dev/triggered-from-pod": pod})))
+        assert refused.returncode != 0, who
+        assert "ValidatingAdmissionPolicy 'kubeline-run-provenance'" in refused.stderr, (
+            who, refused.stderr)
+    cluster.kubectl("delete", "pipelinerun", claim, "-n", namespace, "--wait=false")
+
+
 def _assert_trained_on(child: Any, run: Any, trigger_step: str) -> None:
     """The triggered training run got the data artifact's id and its trainer loaded it."""
     data = run.steps["load_data"].output
@@ -97,6 +155,7 @@ def test_trigger_by_pipeline_name_from_a_step(cluster: Any, step_namespace: str,
     again = Client().get_pipeline_run(child.name)
     assert again.triggered_by.run.name == run.name
     assert [r.name for r in Client().get_pipeline_run(run.id).triggered_runs] == [child.name]
+    _assert_provenance(cluster, step_namespace, run, child, "trigger_pipeline")
 
 
 def test_trigger_specific_snapshot_from_a_step(cluster: Any, step_namespace: str,

@@ -111,7 +111,7 @@ export interface RunSummary {
   message?: string;
   failedStep?: string;
   cancelRequested?: boolean;
-  triggeredBy?: { run: string; step: string } | null;
+  triggeredBy?: { run: string; step: string; verified?: boolean | null; provenance?: string | null } | null;
   resourceVersion?: string;
 }
 

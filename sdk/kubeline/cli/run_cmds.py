@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -43,7 +44,8 @@ def describe(ctx: click.Context, run_name: str, output: str) -> None:
     console.print(lineage_tree(view))
     trig = view.spec.get("triggeredBy")
     if trig:
-        console.print(f"triggered by run {trig['run']}, step {trig['step']}")
+        console.print(f"triggered by run {trig['run']}, step {trig['step']} "
+                      f"({trigger_provenance(view)})", markup=False)
     cached = sum(1 for s in view.steps.values() if s.is_cached)
     console.print(f"{len(view.steps)} steps, {cached} cached; progress {view.progress or '-'}")
 
@@ -100,3 +102,11 @@ def delete(ctx: click.Context, run_name: str, yes: bool) -> None:
         click.confirm(f"Delete run {view.name} ({view.status})?", abort=True)
     client.delete_pipeline_run(view.name)
     click.echo(f"Run {view.name} deleted.")
+
+
+def trigger_provenance(view: Any) -> str:
+    """"verified", "unverified: <why>" or "not checked yet" for a run's spec.triggeredBy."""
+    checked = view.st.triggered_by
+    if not checked:
+        return "not checked yet"
+    return "verified" if checked.verified else (checked.message or "unverified")

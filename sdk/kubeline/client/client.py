@@ -466,6 +466,8 @@ class Client(ModelOps):
         from kubeline.client.trigger import parse_invocation, step_permission_message
 
         trigger = parse_invocation(os.environ.get(names.ENV_INVOCATION))
+        if trigger is not None:  # the step Pod's name (its hostname), for provenance
+            trigger["pod"] = os.environ.get("HOSTNAME", "")
         try:
             return self._trigger(pipeline_name_or_id, run_configuration, config_path,
                                  snapshot_name_or_id, synchronous, run_name, trigger, **kwargs)

@@ -46,6 +46,10 @@ class TriggerInfo:
 
     run: RunView
     step: StepView
+    #: Whether the operator verified the claim (the run was created with that step Pod's own
+    #: token); None until the run started. ``provenance`` says what was checked, or why not.
+    verified: bool | None = None
+    provenance: str | None = None
 
 
 def effective_step_parameters(
@@ -344,7 +348,10 @@ class RunView(View):
 
         def build() -> TriggerInfo:
             run = self._client._run_by_object_name(ref.run)
-            return TriggerInfo(run=run, step=run.steps[ref.step])
+            checked = self.st.triggered_by
+            return TriggerInfo(run=run, step=run.steps[ref.step],
+                               verified=checked.verified if checked else None,
+                               provenance=checked.message if checked else None)
 
         return self._cached("triggered_by", build)
 

@@ -69,8 +69,12 @@ def build_run(
     triggered_by: Mapping[str, str] | None = None,
     name: str | None = None,
 ) -> dict[str, Any]:
-    """The PipelineRun object that runs ``snapshot`` with ``config`` (wire form)."""
+    """The PipelineRun object that runs ``snapshot`` with ``config`` (wire form). Started
+    from a step (``triggered_by`` with the step Pod's name as ``pod``), it names that Pod in
+    an annotation the chart's admission policy admits only from that Pod's own token."""
     pipeline = str((snapshot.get("spec") or {}).get("pipeline") or "")
+    pod = (triggered_by or {}).get("pod")
     return pipeline_run(name or run_object_name(pipeline, config), config,
                         snapshot=str(snapshot["metadata"]["name"]), pipeline=pipeline,
-                        triggered_by=triggered_by)
+                        triggered_by=triggered_by,
+                        annotations={names.ANNOTATION_TRIGGERED_FROM_POD: pod} if pod else None)

@@ -543,6 +543,13 @@ class ResolvedModelArtifact(K8sModel):
     artifact_version: str = name_field("ArtifactVersion object name passed to the step.")
 
 
+class TriggerProvenance(K8sModel):
+    """Whether the operator could show that spec.triggeredBy came from the step it names."""
+
+    verified: bool = Field(..., description="The run was created with the token of that step's own Pod.")
+    message: str | None = Field(None, max_length=1024, description="What was checked, or why it is unverified.")
+
+
 class PipelineRunStatus(K8sModel):
     """Written by the operator only."""
 
@@ -573,6 +580,9 @@ class PipelineRunStatus(K8sModel):
     )
     observed_generation: int | None = Field(None, description="Spec generation last acted on.")
     model: RunModelVersion | None = Field(None, description="The run's model version.")
+    triggered_by: TriggerProvenance | None = Field(
+        None, description="Set when spec.triggeredBy is: whether it is verified (docs/security.md).",
+    )
     model_artifacts: list[ResolvedModelArtifact] = Field(
         default_factory=list, max_length=256,
         description="Step inputs taken from model versions, as resolved when the run started.",

@@ -145,6 +145,13 @@ ENV_LOG_LEVEL = "KUBELINE_LOG_LEVEL"
 ENV_SCHEDULE_TEST_INTERVALS = "KUBELINE_SCHEDULE_TEST_INTERVALS"
 
 
+#: On a PipelineRun started from a step: the name of the step Pod whose ServiceAccount token
+#: created it. The chart's run-provenance admission policy admits it only from that very Pod
+#: (the token's pod-name claim), so the operator can check ``spec.triggeredBy`` against it.
+ANNOTATION_TRIGGERED_FROM_POD = f"{GROUP}/triggered-from-pod"
+#: "true" when the chart installed that policy; otherwise no triggeredBy can be verified.
+ENV_PROVENANCE_POLICY = "KUBELINE_PROVENANCE_POLICY"
+
 #: On a ModelVersion: who asks for its stage change; the chart's admission policy only
 #: accepts the requesting user's own name, so the stage history can trust it.
 ANNOTATION_STAGE_CHANGED_BY = f"{GROUP}/stage-changed-by"

@@ -226,6 +226,13 @@ class ResolvedModelArtifactView(ReadView):
     artifact_version = text_or("artifactVersion", "")
 
 
+class TriggerProvenanceView(ReadView):
+    __slots__ = ()
+    model = "TriggerProvenance"
+    verified = flag("verified", False)
+    message = text("message")
+
+
 class PipelineRunStatusView(ReadView):
     """``PipelineRun.status`` (written by the operator only)."""
 
@@ -247,6 +254,7 @@ class PipelineRunStatusView(ReadView):
     steps = listing("steps", StepStatusView)
     parameters = mapping("parameters")
     model_version = nested("model", RunModelVersionView)
+    triggered_by = nested("triggeredBy", TriggerProvenanceView)
     model_artifacts = listing("modelArtifacts", ResolvedModelArtifactView)
 
 

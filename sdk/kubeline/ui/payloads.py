@@ -47,7 +47,10 @@ def run_summary(run: RunView) -> dict[str, Any]:
         "message": st.get("message"),
         "failedStep": st.get("failedStep"),
         "cancelRequested": run.cancel_requested,
-        "triggeredBy": dict(trig) if trig else None,
+        # With the operator's check of the claim (verified: null until the run started).
+        "triggeredBy": {**trig, "verified": (st.get("triggeredBy") or {}).get("verified"),
+                        "provenance": (st.get("triggeredBy") or {}).get("message")}
+        if trig else None,
         # The Schedule that started the run and its due time (labels only: no request).
         "schedule": run.schedule_name,
         "scheduledTime": run.annotations.get(ANNOTATION_SCHEDULED_TIME),

@@ -602,7 +602,7 @@ def test_model_version_policy_covers_every_spec_field_but_the_stage() -> None:
     rules = policy["spec"]["matchConstraints"]["resourceRules"]
     assert rules[0]["resources"] == ["modelversions"]  # never the status subresource
     assert not by_kind(render("models.admissionPolicy=false", "models.promoterRole=false",
-                              "operator.podPolicy=false"),
+                              "operator.podPolicy=false", "steps.provenancePolicy=false"),
                        "ValidatingAdmissionPolicy")
 
 
@@ -666,3 +666,23 @@ def test_server_mode_with_watch_namespaces_binds_only_there() -> None:
     assert not [o for o in by_kind(objs, "ClusterRoleBinding")
                 if o["metadata"]["name"] == "kubeline-ui-reader"]
 
+
+def test_run_provenance_policy_admits_the_pod_claim_only_from_that_pod() -> None:
+    objs = render("steps.serviceAccountName=runner")
+    policy = one(objs, "ValidatingAdmissionPolicy", "kubeline-run-provenance")
+    (rule,) = policy["spec"]["matchConstraints"]["resourceRules"]
+    assert rule["resources"] == ["pipelineruns"] and rule["operations"] == ["CREATE", "UPDATE"]
+    (check,) = policy["spec"]["validations"]
+    assert "variables.pod == variables.claimed" in check["expression"]
+    assert "':runner'" in check["expression"]
+    pod = next(v for v in policy["spec"]["variables"] if v["name"] == "pod")["expression"]
+    assert "request.userInfo.extra['authentication.kubernetes.io/pod-name'][0]" in pod
+    claimed = next(v for v in policy["spec"]["variables"] if v["name"] == "claimed")
+    from kubeline.resources.names import ANNOTATION_TRIGGERED_FROM_POD, ENV_PROVENANCE_POLICY
+
+    assert f"'{ANNOTATION_TRIGGERED_FROM_POD}'" in claimed["expression"]
+    assert env(objs)[ENV_PROVENANCE_POLICY] == "true"
+    off = render("steps.provenancePolicy=false")
+    assert env(off)[ENV_PROVENANCE_POLICY] == "false"
+    assert "kubeline-run-provenance" not in {o["metadata"]["name"] for o in
+                                             by_kind(off, "ValidatingAdmissionPolicy")}

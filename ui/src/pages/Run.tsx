@@ -103,6 +103,11 @@ export function Run({ name, config }: { name: string; config: UiConfig }) {
             <span data-testid="triggered-by">
               started by step <b>{run.triggeredBy.step}</b> of run{" "}
               <a href={withNs(`/runs/${run.triggeredBy.run}`)}>{run.triggeredBy.run}</a>
+              {run.triggeredBy.verified === false && (
+                <b data-testid="trigger-unverified" title={run.triggeredBy.provenance ?? ""}>
+                  {" "}(unverified)
+                </b>
+              )}
             </span>
           )}
           {!config.readOnly && run.snapshot && !page.snapshotMissing && <CreateSnapshot run={name} />}

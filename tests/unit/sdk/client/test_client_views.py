@@ -469,6 +469,10 @@ def test_trigger_pure_helpers() -> None:
     body = build_run(snapshot, {"runName": "My Run"}, {"run": "r1", "step": "s"})
     assert body["metadata"]["name"] == n.dns_name("My Run")
     assert body["metadata"]["labels"]["kubeline.dev/triggered-by-run"] == "r1"
+    assert "annotations" not in body["metadata"]  # no Pod named: nothing claimed
+    from_pod = build_run(snapshot, {}, {"run": "r1", "step": "s", "pod": "r1-s-1"})
+    assert from_pod["metadata"]["annotations"] == {"kubeline.dev/triggered-from-pod": "r1-s-1"}
+    assert from_pod["spec"]["triggeredBy"] == {"run": "r1", "step": "s"}
     check_run_configuration(
         {"steps": {"a_b": {"parameters": {"y": 1}}}},
         {**snapshot, "spec": {**snapshot["spec"], "steps": [
