@@ -57,8 +57,10 @@ def test_every_row_of_the_documented_can_i_table(operator: Any, step_namespace: 
             f"system:serviceaccount:{step_namespace}:kubeline-step")
         scope = ["--all-namespaces"] if where == "cluster" else [
             "-n", places.get(where, where)]
-        result = cluster.kubectl("auth", "can-i", verb, resource, *scope, f"--as={user}",
-                                 check=False)
+        # "pods/log" is a subresource (kubectl would read TYPE/NAME: a Pod named "log").
+        kind, _, sub = resource.partition("/")
+        result = cluster.kubectl("auth", "can-i", verb, kind, *scope, f"--as={user}",
+                                 *([f"--subresource={sub}"] if sub else []), check=False)
         answer = result.stdout.strip()
         assert answer in {"yes", "no"}, f"kubectl auth can-i failed: {result.stderr}"
         if (answer == "yes") != allowed:
@@ -101,7 +103,7 @@ def _forbidden_pods() -> dict[str, dict[str, Any]]:
         "hostPID": variant(lambda s: s.update(hostPID=True)),
         "hostIPC": variant(lambda s: s.update(hostIPC=True)),
         "privileged": variant(lambda s: s["containers"][0]["securityContext"].update(
-            privileged=True)),
+            privileged=True, allowPrivilegeEscalation=True)),
         "added capability": variant(lambda s: s["containers"][0]["securityContext"].update(
             capabilities={"add": ["NET_ADMIN"]})),
         "privileged init container": variant(lambda s: s.update(initContainers=[{
@@ -121,6 +123,7 @@ def test_the_pod_policy_admits_step_pods_and_refuses_the_rest(operator: Any,
     # A plain namespace (no Pod Security label, so only the policy can refuse), made one of
     # the release's step namespaces the way the chart does it.
     grant_step_pods(cluster, namespace)
+    cluster.kubectl("create", "serviceaccount", "kubeline-step", "-n", namespace)
     policy = json.loads(cluster.kubectl("get", "validatingadmissionpolicy", POLICY,
                                         "-o", "json").stdout)
     assert policy["spec"]["matchConditions"][0]["expression"].endswith(f"'{OPERATOR}'")
@@ -173,7 +176,7 @@ def test_a_run_outside_the_step_namespaces_fails_naming_the_chart_value(
         sys.modules.pop(module, None)
     (run,) = json.loads(cluster.kubectl("get", "pipelineruns", "-n", namespace, "-o",
                                         "json").stdout)["items"]
-    (step,) = run["status"]["steps"].values()
+    (step,) = run["status"]["steps"]
     assert step["reason"] == "PodCreateFailed", step
     assert f"add {namespace} to stepNamespaces and upgrade the release" in step["message"], step
     pods = json.loads(cluster.kubectl("get", "pods", "-n", namespace, "-o", "json").stdout)

@@ -59,10 +59,12 @@ class Release:
     def can(self, sa: str, verb: str, resource: str, where: str = "") -> bool:
         """`kubectl auth can-i` as ServiceAccount ``sa`` of this namespace, in this namespace
         or in ``where``."""
-        result = self.cluster.kubectl("auth", "can-i", verb, resource, "-n",
+        # "pods/log" is a subresource (kubectl would read TYPE/NAME: a Pod named "log").
+        kind, _, sub = resource.partition("/")
+        result = self.cluster.kubectl("auth", "can-i", verb, kind, "-n",
                                       where or self.namespace,
                                       f"--as=system:serviceaccount:{self.namespace}:{sa}",
-                                      check=False)
+                                      *([f"--subresource={sub}"] if sub else []), check=False)
         answer = result.stdout.strip()
         assert answer in {"yes", "no"}, f"kubectl auth can-i failed: {result.stderr}"
         return answer == "yes"
