@@ -71,9 +71,9 @@ def _triggered(run: Any, step: str) -> Any:
 def _describe(run_name: str) -> str:
     """``kubeline run describe`` as a user would run it."""
     from click.testing import CliRunner
-    from kubeline.cli.main import main
+    from kubeline.cli.main import cli
 
-    result = CliRunner().invoke(main, ["run", "describe", run_name])
+    result = CliRunner().invoke(cli, ["run", "describe", run_name])
     assert result.exit_code == 0, result.output
     return result.output
 
