@@ -24,6 +24,10 @@ RUN python3 -m venv /opt/kubeline/venv \
 
 FROM base
 COPY --from=build /opt/kubeline /opt/kubeline
+# The image's user (uid/gid 10001, as in `kubeline dev image`): step Pods and the operator
+# run as it, non-root, with a read-only root filesystem and /tmp as HOME.
+RUN groupadd --gid 10001 kubeline \
+ && useradd --uid 10001 --gid 10001 --home-dir /tmp --no-create-home --shell /usr/sbin/nologin --comment Kubeline kubeline
 ENV PATH=/opt/kubeline/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PYTHONPATH=/opt/kubeline/app \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -32,5 +36,6 @@ ENV PATH=/opt/kubeline/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
     USER=kubeline \
     MPLCONFIGDIR=/tmp/matplotlib
 WORKDIR /tmp
+USER 10001:10001
 LABEL org.opencontainers.image.version=0.1.0
 CMD ["python", "-m", "kubeline_operator"]

@@ -368,12 +368,20 @@ def namespace(cluster: Cluster) -> Iterator[str]:
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
 
 
+PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
+
+
 @pytest.fixture
 def step_namespace(crds: Cluster) -> Iterator[str]:
     """A fresh namespace ready for step Pods: the S3 Secret, the kubeline-step ServiceAccount
-    and the shared operator's Role for step Pods there (as the chart grants it)."""
+    and the shared operator's Role for step Pods there (as the chart grants it).
+
+    It enforces the ``restricted`` Pod Security level, so every step Pod an e2e test
+    creates there proves it passes it (the API server refuses any that does not)."""
     cluster = crds
     name = _new_namespace(cluster)
+    cluster.kubectl("label", "namespace", name, f"{PSA_ENFORCE}=restricted",
+                    f"{PSA_ENFORCE}-version=latest", "--overwrite")
     if cluster.s3:
         args = [f"--from-literal={k}={v}" for k, v in cluster.s3.items()]
         cluster.kubectl("create", "secret", "generic", "kubeline-s3", "-n", name, *args)

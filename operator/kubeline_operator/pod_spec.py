@@ -2,7 +2,10 @@
 
 The Pod follows docs/contracts.md ("The step Pod"): its container runs
 ``python -m kubeline.runtime`` with ``KUBELINE_INVOCATION`` (JSON), the S3
-variables from the chart's Secret, and the step's declared env.
+variables from the chart's Secret, and the step's declared env. It passes the
+``restricted`` Pod Security Standard (docs/security.md): a fixed non-root uid,
+``RuntimeDefault`` seccomp, no capabilities, a read-only root filesystem with
+emptyDirs for ``/tmp`` (HOME and the caches) and for the unpacked code.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from kubeline.resources.names import (
     API_VERSION,
     COMPONENT_STEP,
     ENV_API_ACCESS,
+    ENV_CODE_DIR,
+    IMAGE_UID,
     LABEL_ATTEMPT,
     LABEL_COMPONENT,
     LABEL_OPERATOR_CLASS,
@@ -29,6 +34,7 @@ from kubeline.resources.names import (
     S3_SECRET,
     S3_SECRET_ENV,
     SERVICE_ACCOUNT_DIR,
+    STEP_CODE_DIR,
     STEP_CONTAINER,
     label_value,
     step_pod_name,
@@ -56,6 +62,10 @@ class PodSettings:
     api_access: str = "read"  # none | read | trigger (chart: steps.apiAccess, allowTriggeringRuns)
     token_expiration_seconds: int = 600
     token_audience: str = ""  # empty: the API server's own audience
+    run_as_user: int = IMAGE_UID  # uid and gid of step containers (chart: steps.runAsUser)
+    #: Default compute resources (chart: steps.resources): {"requests": {...}, "limits": {...}};
+    #: a step's own cpu/memory/gpu replace the matching entries.
+    default_resources: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,22 +148,42 @@ def labels_for(run: RunRef, step: StepSpec, attempt: int, operator_class: str = 
     return labels
 
 
-def _resources(step: StepSpec) -> dict[str, Any]:
+def _resources(step: StepSpec, settings: PodSettings) -> dict[str, Any]:
+    """The chart's default requests/limits, with the step's own amounts in their place."""
+    out: dict[str, dict[str, str]] = {kind: dict(amounts)
+                                      for kind, amounts in settings.default_resources}
     res = step.resources
-    if res is None:
-        return {}
-    amounts: dict[str, Any] = {}
-    if res.cpu:
-        amounts["cpu"] = res.cpu
-    if res.memory:
-        amounts["memory"] = res.memory
-    out: dict[str, Any] = {}
-    if amounts:
-        out = {"requests": dict(amounts), "limits": dict(amounts)}
-    if res.gpu:
-        out.setdefault("limits", {})["nvidia.com/gpu"] = str(res.gpu)
-        out.setdefault("requests", {})["nvidia.com/gpu"] = str(res.gpu)
-    return out
+    if res is not None:
+        for key, value in (("cpu", res.cpu), ("memory", res.memory),
+                           ("nvidia.com/gpu", str(res.gpu) if res.gpu else None)):
+            if value:
+                out.setdefault("requests", {})[key] = value
+                out.setdefault("limits", {})[key] = value
+    return {kind: amounts for kind, amounts in out.items() if amounts}
+
+
+TMP_VOLUME = "tmp"
+CODE_VOLUME = "code"
+#: Writable places the runtime and common libraries need under a read-only root
+#: filesystem: all under the /tmp emptyDir. A step's own env overrides them.
+CACHE_ENV = {
+    "HOME": "/tmp",
+    "TMPDIR": "/tmp",
+    "XDG_CACHE_HOME": "/tmp/.cache",
+    "MPLCONFIGDIR": "/tmp/matplotlib",
+    "NUMBA_CACHE_DIR": "/tmp/numba",
+}
+
+
+def security_context(settings: PodSettings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(Pod, container) security contexts that pass the ``restricted`` Pod Security level."""
+    uid = settings.run_as_user
+    pod = {"runAsNonRoot": True, "runAsUser": uid, "runAsGroup": uid, "fsGroup": uid,
+           "seccompProfile": {"type": "RuntimeDefault"}}
+    container = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                 "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]},
+                 "seccompProfile": {"type": "RuntimeDefault"}}
+    return pod, container
 
 
 TOKEN_VOLUME = "kube-api-access"
@@ -201,8 +231,11 @@ def build_step_pod(
             },
         })
     env.append({"name": ENV_API_ACCESS, "value": settings.api_access})
+    env.append({"name": ENV_CODE_DIR, "value": STEP_CODE_DIR})
     reserved = {e["name"] for e in env}
+    env.extend({"name": k, "value": v} for k, v in CACHE_ENV.items() if k not in step.env)
     env.extend({"name": k, "value": v} for k, v in step.env.items() if k not in reserved)
+    pod_security, container_security = security_context(settings)
     container: dict[str, Any] = {
         "name": STEP_CONTAINER,
         "image": step_image(step, snapshot, settings),
@@ -210,9 +243,11 @@ def build_step_pod(
         "command": ["python", "-m", "kubeline.runtime"],
         "env": env,
         "terminationMessagePolicy": "FallbackToLogsOnError",
-        "securityContext": {"allowPrivilegeEscalation": False},
+        "securityContext": container_security,
+        "volumeMounts": [{"name": TMP_VOLUME, "mountPath": "/tmp"},
+                         {"name": CODE_VOLUME, "mountPath": STEP_CODE_DIR}],
     }
-    resources = _resources(step)
+    resources = _resources(step, settings)
     if resources:
         container["resources"] = resources
     spec: dict[str, Any] = {
@@ -221,12 +256,14 @@ def build_step_pod(
         # Never the default token (long-lived, every audience): with API access the Pod
         # gets its own short-lived, audience-bound one (api_token_volume).
         "automountServiceAccountToken": False,
+        "securityContext": pod_security,
         "containers": [container],
+        "volumes": [{"name": TMP_VOLUME, "emptyDir": {}}, {"name": CODE_VOLUME, "emptyDir": {}}],
     }
     if settings.api_access != "none":
-        spec["volumes"] = [api_token_volume(settings)]
-        container["volumeMounts"] = [{"name": TOKEN_VOLUME, "mountPath": SERVICE_ACCOUNT_DIR,
-                                      "readOnly": True}]
+        spec["volumes"].append(api_token_volume(settings))
+        container["volumeMounts"].append({"name": TOKEN_VOLUME, "mountPath": SERVICE_ACCOUNT_DIR,
+                                          "readOnly": True})
     if settings.node_selector:
         spec["nodeSelector"] = dict(settings.node_selector)
     if settings.tolerations:

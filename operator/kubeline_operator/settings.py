@@ -85,6 +85,30 @@ def _token_seconds(env: dict[str, str]) -> int:
     return seconds
 
 
+def _step_resources(env: dict[str, str]) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    raw = env.get(N.ENV_STEP_RESOURCES, "").strip()
+    if not raw:
+        return ()
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError(f"{N.ENV_STEP_RESOURCES} must be JSON: {exc}") from None
+    if not isinstance(value, dict) or set(value) - {"requests", "limits"} or not all(
+            isinstance(v, dict) and all(isinstance(a, str | int | float) for a in v.values())
+            for v in value.values()):
+        raise ValueError(f"{N.ENV_STEP_RESOURCES} must be {{\"requests\": {{...}}, \"limits\": "
+                         f"{{...}}}} with resource amounts, got {raw!r}")
+    return tuple((kind, tuple((k, str(v)) for k, v in amounts.items()))
+                 for kind, amounts in value.items() if amounts)
+
+
+def _run_as_user(env: dict[str, str]) -> int:
+    uid = _int(env, N.ENV_STEP_RUN_AS_USER, N.IMAGE_UID)
+    if uid <= 0:
+        raise ValueError(f"{N.ENV_STEP_RUN_AS_USER} must be a non-root uid (> 0), got {uid}")
+    return uid
+
+
 @dataclass(frozen=True)
 class OperatorSettings:
     namespaces: tuple[str, ...] = ()  # empty: all namespaces
@@ -131,6 +155,8 @@ class OperatorSettings:
                 api_access=_api_access(env),
                 token_expiration_seconds=_token_seconds(env),
                 token_audience=env.get(N.ENV_STEP_TOKEN_AUDIENCE, "").strip(),
+                run_as_user=_run_as_user(env),
+                default_resources=_step_resources(env),
             ),
             planner=PlannerSettings(
                 max_pods_per_run=_int(env, N.ENV_MAX_PODS_PER_RUN, 100),

@@ -53,9 +53,14 @@ def test_pod_in_kubeline_image_reaches_s3_and_api(cluster, step_namespace):
         "metadata": {"name": "probe", "namespace": step_namespace},
         "spec": {
             "restartPolicy": "Never",
+            # step_namespace enforces the restricted Pod Security level.
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 10001,
+                                "seccompProfile": {"type": "RuntimeDefault"}},
             "containers": [{
                 "name": "probe", "image": cluster.image, "imagePullPolicy": "Never",
                 "command": ["python", "-c", PROBE], "env": _s3_env(),
+                "securityContext": {"allowPrivilegeEscalation": False,
+                                    "capabilities": {"drop": ["ALL"]}},
             }],
         },
     }

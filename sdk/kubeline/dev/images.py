@@ -7,7 +7,9 @@ The Kubeline image has three layers, each cached by the hash of its inputs:
    versions ``constraints.txt`` pins (the layer is keyed by it too),
    installed offline inside the rootfs from a wheelhouse built on the host
    (pip inside the chroot cannot verify HTTPS here; no host CA is copied in);
-3. ``app``: the project's wheel installed into /opt/kubeline/app.
+3. ``app``: the project's wheel installed into /opt/kubeline/app, and the image's
+   user ``kubeline`` (uid/gid 10001, HOME /tmp) added to /etc/passwd and /etc/group;
+   the image runs as that user.
 
 A code-only change rebuilds just the thin ``app`` layer, and the import sends
 containerd only the blobs it lacks. ``Dockerfile`` at the repo root builds the
@@ -59,6 +61,9 @@ IMAGE_ENV = {
     "USER": "kubeline",
     "MPLCONFIGDIR": "/tmp/matplotlib",
 }
+
+#: The image's user: step Pods and the operator run as this uid/gid (runAsNonRoot).
+IMAGE_USER = ("kubeline", 10001)
 
 Log = Callable[[str], None]
 
@@ -375,17 +380,34 @@ class KubelineImageBuilder:
             shutil.rmtree(app / "bin", ignore_errors=True)
             _run([sys.executable, "-m", "compileall", "-q", "--invalidation-mode",
                   "unchecked-hash", str(app)])
+            etc = Path(tmp) / "etc"
+            write_user_files(images_dir() / f"rootfs-{self.base_key}" / "etc", etc)
             tag = self.tag
             _run(["umoci", "tag", "--image", self.layout.ref(f"deps-{self.deps_key}"), tag])
             _run(["umoci", "insert", "--image", self.layout.ref(tag), str(app),
                   "/opt/kubeline/app"])
+            _run(["umoci", "insert", "--image", self.layout.ref(tag), str(etc), "/etc"])
+        uid = IMAGE_USER[1]
         cfg = ["umoci", "config", "--image", self.layout.ref(tag), "--config.workingdir", "/tmp",
+               "--config.user", f"{uid}:{uid}",
                "--config.cmd", "python", "--config.cmd", "-m", "--config.cmd", "kubeline_operator",
                "--config.label", f"org.opencontainers.image.version={__version__}"]
         for k, v in IMAGE_ENV.items():
             cfg += ["--config.env", f"{k}={v}"]
         _run(cfg)
         self.log(f"app layer built in {time.monotonic() - start:.1f}s")
+
+
+def write_user_files(base_etc: Path, out: Path) -> None:
+    """The base layer's /etc/passwd and /etc/group with the image user added, into ``out``."""
+    name, uid = IMAGE_USER
+    out.mkdir(parents=True, exist_ok=True)
+    for fname, line in (("passwd", f"{name}:x:{uid}:{uid}:Kubeline:/tmp:/usr/sbin/nologin"),
+                        ("group", f"{name}:x:{uid}:")):
+        lines = [ln for ln in (base_etc / fname).read_text().splitlines()
+                 if ln and not ln.startswith(f"{name}:")]
+        (out / fname).write_text("\n".join([*lines, line]) + "\n")
+        (out / fname).chmod(0o644)
 
 
 def ensure_kubeline_image(cluster: DevCluster, log: Log = print) -> str:

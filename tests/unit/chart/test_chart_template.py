@@ -686,3 +686,20 @@ def test_run_provenance_policy_admits_the_pod_claim_only_from_that_pod() -> None
     assert env(off)[ENV_PROVENANCE_POLICY] == "false"
     assert "kubeline-run-provenance" not in {o["metadata"]["name"] for o in
                                              by_kind(off, "ValidatingAdmissionPolicy")}
+
+
+def test_step_pods_default_resources_and_uid_reach_the_operator() -> None:
+    import json
+
+    from kubeline_operator.settings import OperatorSettings
+
+    settings = OperatorSettings.from_env(env(render())).pod
+    assert settings.run_as_user == 10001
+    assert dict(settings.default_resources) == {
+        "requests": (("cpu", "50m"), ("memory", "128Mi")),
+        "limits": (("cpu", "2"), ("memory", "2Gi"))}
+    custom = env(render("steps.resources.limits.memory=8Gi", "steps.runAsUser=20002"))
+    assert json.loads(custom["KUBELINE_STEP_RESOURCES"])["limits"]["memory"] == "8Gi"
+    assert custom["KUBELINE_STEP_RUN_AS_USER"] == "20002"
+    bad = _run_helm("template", "kubeline", str(CHART), "--set", "steps.runAsUser=0")
+    assert bad.returncode != 0 and "runAsUser" in bad.stderr

@@ -75,7 +75,7 @@ def test_pod_spec_settings() -> None:
     assert container["image"] == "kubeline/step:1"
     assert container["imagePullPolicy"] == "Never"
     assert container["terminationMessagePolicy"] == "FallbackToLogsOnError"
-    assert container["securityContext"] == {"allowPrivilegeEscalation": False}
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
     assert container["resources"] == {
         "requests": {"cpu": "500m", "memory": "1Gi", "nvidia.com/gpu": "1"},
         "limits": {"cpu": "500m", "memory": "1Gi", "nvidia.com/gpu": "1"}}
@@ -124,6 +124,113 @@ def test_defaults_without_timeout_resources_or_step_image() -> None:
     assert pod["spec"]["containers"][0]["image"] == "fallback:1"
 
 
+def restricted_violations(pod: dict) -> list[str]:
+    """The checks of the ``restricted`` Pod Security Standard (v1.30) that a Pod spec can fail."""
+    spec, bad = pod["spec"], []
+    psc = spec.get("securityContext", {})
+    for key in ("hostNetwork", "hostPID", "hostIPC"):
+        if spec.get(key):
+            bad.append(key)
+    for v in spec.get("volumes", []):
+        kinds = set(v) - {"name"}
+        if not kinds <= {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
+                         "persistentVolumeClaim", "projected", "secret"}:
+            bad.append(f"volume {v['name']}: {kinds}")
+    if psc.get("runAsUser") == 0:
+        bad.append("pod runAsUser 0")
+    for c in spec["containers"] + spec.get("initContainers", []):
+        sc = c.get("securityContext", {})
+        if sc.get("privileged") or (c.get("ports") and any(p.get("hostPort") for p in c["ports"])):
+            bad.append("privileged/hostPort")
+        if sc.get("allowPrivilegeEscalation") is not False:
+            bad.append("allowPrivilegeEscalation")
+        if sc.get("runAsNonRoot", psc.get("runAsNonRoot")) is not True:
+            bad.append("runAsNonRoot")
+        if sc.get("runAsUser", psc.get("runAsUser")) == 0:
+            bad.append("runAsUser 0")
+        seccomp = sc.get("seccompProfile", psc.get("seccompProfile", {})).get("type")
+        if seccomp not in ("RuntimeDefault", "Localhost"):
+            bad.append("seccompProfile")
+        caps = sc.get("capabilities", {})
+        if "ALL" not in caps.get("drop", []) or set(caps.get("add", [])) - {"NET_BIND_SERVICE"}:
+            bad.append("capabilities")
+    return bad
+
+
+def test_step_pod_passes_the_restricted_pod_security_level() -> None:
+    from dataclasses import replace
+
+    for settings in (SETTINGS, replace(SETTINGS, api_access="none")):
+        pod = build(settings=settings)
+        assert restricted_violations(pod) == []
+        spec = pod["spec"]
+        assert spec["securityContext"]["runAsUser"] == 10001  # user kubeline in the image
+        assert spec["securityContext"]["runAsGroup"] == 10001
+    # The checker itself catches the old spec (root, only allowPrivilegeEscalation).
+    old = build()
+    old["spec"].pop("securityContext")
+    old["spec"]["containers"][0]["securityContext"] = {"allowPrivilegeEscalation": False}
+    assert set(restricted_violations(old)) == {"runAsNonRoot", "seccompProfile", "capabilities"}
+    assert restricted_violations(build(settings=replace(SETTINGS, run_as_user=0))) == [
+        "pod runAsUser 0", "runAsUser 0"]
+
+
+def test_read_only_root_with_emptydirs_for_tmp_and_code() -> None:
+    pod = build()
+    container = pod["spec"]["containers"][0]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    assert volumes[mounts["/tmp"]] == {"name": "tmp", "emptyDir": {}}
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    code_dir = env["KUBELINE_CODE_DIR"]
+    assert "emptyDir" in volumes[mounts[code_dir]] and not code_dir.startswith("/tmp")
+    # Every cache the runtime and common libraries write goes under the /tmp emptyDir.
+    for var in ("HOME", "TMPDIR", "XDG_CACHE_HOME", "MPLCONFIGDIR", "NUMBA_CACHE_DIR"):
+        assert env[var] == "/tmp" or env[var].startswith("/tmp/"), var
+    # A step's own env wins over those defaults (not over the contract's variables).
+    step = STEP.model_copy(update={"env": {"HOME": "/tmp/me", "KUBELINE_CODE_DIR": "/x"}})
+    env = {e["name"]: e.get("value") for e in build(step=step)["spec"]["containers"][0]["env"]}
+    assert env["HOME"] == "/tmp/me" and env["KUBELINE_CODE_DIR"] == code_dir
+    names = [e["name"] for e in build(step=step)["spec"]["containers"][0]["env"]]
+    assert len(names) == len(set(names))
+
+
+def test_chart_default_resources_overridden_per_step() -> None:
+    from dataclasses import replace
+
+    defaults = replace(SETTINGS, default_resources=(
+        ("requests", (("cpu", "50m"), ("memory", "128Mi"))),
+        ("limits", (("cpu", "2"), ("memory", "2Gi")))))
+    plain = STEP.model_copy(update={"resources": None})
+    assert build(step=plain, settings=defaults)["spec"]["containers"][0]["resources"] == {
+        "requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "2", "memory": "2Gi"}}
+    memory_only = STEP.model_copy(update={"resources": ResourceRequirements(memory="4Gi")})
+    res = build(step=memory_only, settings=defaults)["spec"]["containers"][0]["resources"]
+    assert res == {"requests": {"cpu": "50m", "memory": "4Gi"},
+                   "limits": {"cpu": "2", "memory": "4Gi"}}
+    res = build(settings=defaults)["spec"]["containers"][0]["resources"]
+    assert res["limits"] == {"cpu": "500m", "memory": "1Gi", "nvidia.com/gpu": "1"}
+
+
+def test_operator_settings_read_step_resources_and_uid() -> None:
+    from kubeline_operator.settings import OperatorSettings
+
+    env = {"KUBELINE_STEP_RESOURCES": json.dumps({"requests": {"cpu": "50m", "memory": "128Mi"},
+                                                  "limits": {"memory": "2Gi"}}),
+           "KUBELINE_STEP_RUN_AS_USER": "20002"}
+    pod = OperatorSettings.from_env(env).pod
+    assert pod.run_as_user == 20002
+    assert dict(pod.default_resources) == {"requests": (("cpu", "50m"), ("memory", "128Mi")),
+                                           "limits": (("memory", "2Gi"),)}
+    assert OperatorSettings.from_env({}).pod.run_as_user == 10001
+    assert OperatorSettings.from_env({}).pod.default_resources == ()
+    with pytest.raises(ValueError, match="non-root"):
+        OperatorSettings.from_env({"KUBELINE_STEP_RUN_AS_USER": "0"})
+    with pytest.raises(ValueError, match="KUBELINE_STEP_RESOURCES"):
+        OperatorSettings.from_env({"KUBELINE_STEP_RESOURCES": '{"requets": {}}'})
+
+
 def test_pod_validates_as_kubernetes_pod() -> None:
     from kubernetes.client import V1Pod
 
@@ -135,13 +242,13 @@ def test_step_pod_reads_the_api_through_a_short_lived_projected_token() -> None:
     from dataclasses import replace
 
     spec = build()["spec"]
-    (volume,) = spec["volumes"]
+    volume = next(v for v in spec["volumes"] if "projected" in v)
     sources = volume["projected"]["sources"]
     assert sources[0] == {"serviceAccountToken": {"path": "token", "expirationSeconds": 600}}
     assert sources[1]["configMap"]["name"] == "kube-root-ca.crt"
     assert sources[2]["downwardAPI"]["items"][0]["fieldRef"] == {
         "fieldPath": "metadata.namespace"}
-    (mount,) = spec["containers"][0]["volumeMounts"]
+    (mount,) = [m for m in spec["containers"][0]["volumeMounts"] if m["name"] == volume["name"]]
     assert mount == {"name": volume["name"], "readOnly": True,
                      "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}
     env = {e["name"]: e.get("value") for e in spec["containers"][0]["env"]}
@@ -150,12 +257,13 @@ def test_step_pod_reads_the_api_through_a_short_lived_projected_token() -> None:
     bound = replace(SETTINGS, token_audience="https://kubernetes.default.svc",
                     token_expiration_seconds=900)
     pod = build(settings=bound)
-    token = pod["spec"]["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"]
+    token = pod["spec"]["volumes"][-1]["projected"]["sources"][0]["serviceAccountToken"]
     assert token == {"path": "token", "expirationSeconds": 900,
                      "audience": "https://kubernetes.default.svc"}
 
     none = build(settings=replace(SETTINGS, api_access="none"))
-    assert "volumes" not in none["spec"] and none["spec"]["automountServiceAccountToken"] is False
+    assert not [v for v in none["spec"]["volumes"] if "projected" in v]
+    assert none["spec"]["automountServiceAccountToken"] is False
     env = {e["name"]: e.get("value") for e in none["spec"]["containers"][0]["env"]}
     assert env["KUBELINE_API_ACCESS"] == "none"
 
