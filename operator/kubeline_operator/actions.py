@@ -40,6 +40,7 @@ class ArtifactInfo:
             artifact_version=self.artifact_version, id=self.id, uri=self.uri,
             materializer=self.materializer, data_type=self.data_type,
             artifact_name=self.artifact_name, version=self.version,
+            content_hash=self.content_hash or "",
         )
 
 

@@ -44,6 +44,11 @@ class ArtifactStoreError(KubelineError):
     """The artifact store (S3) failed or is misconfigured."""
 
 
+class ArtifactIntegrityError(ArtifactStoreError):
+    """An artifact's stored files do not match the content hash recorded at save time (or
+    no hash was recorded): it is refused before anything is deserialized."""
+
+
 class RunFailedError(KubelineError, RuntimeError):
     """A pipeline run ended failed or cancelled.
 

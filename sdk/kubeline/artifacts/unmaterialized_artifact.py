@@ -17,6 +17,7 @@ class UnmaterializedArtifact:
     materializer: str | None = None
     data_type: str | None = None
     artifact_version: str | None = None
+    content_hash: str | None = None  # recorded at save time; load() verifies it
 
     def load(self) -> Any:
         """Load the data now (through its materializer)."""
@@ -24,7 +25,8 @@ class UnmaterializedArtifact:
 
         if not self.materializer:
             raise ValueError(f"artifact {self.name or self.uri} has no materializer recorded")
-        return load_artifact_data(self.uri, self.materializer, self.data_type)
+        return load_artifact_data(self.uri, self.materializer, self.data_type,
+                                  content_hash=self.content_hash, what=self.name or "")
 
     def to_artifact_ref(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "id": self.id}

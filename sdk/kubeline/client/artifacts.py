@@ -119,13 +119,17 @@ class ArtifactVersionView(View):
     def load(self) -> Any:
         """Read the data back into memory through its materializer.
 
-        Unpickling materializers run code from the artifact: load only artifacts you trust.
+        The stored files must match the recorded ``contentHash`` first
+        (:class:`~kubeline.errors.ArtifactIntegrityError` otherwise). Unpickling
+        materializers run code from the artifact: load only artifacts you trust.
         """
         from kubeline.artifact_store import default_store
         from kubeline.materializers import load_artifact_data
 
         store = default_store(self._client.kube)
-        return load_artifact_data(self.uri, self.materializer, self.data_type, store)
+        return load_artifact_data(self.uri, self.materializer, self.data_type, store,
+                                  content_hash=self.content_hash,
+                                  what=f"{self.name} v{self.version}")
 
     def visualize(self, title: str | None = None) -> list[str]:
         """Show the stored visualizations: inline in a notebook, else saved to local files.

@@ -78,6 +78,9 @@ class BaseMaterializer:
     SKIP_REGISTRATION: ClassVar[bool] = False
     # Built-ins name their types as strings so that nothing heavy is imported.
     ASSOCIATED_TYPE_PATHS: ClassVar[tuple[str, ...]] = ()
+    #: Set by ``load_artifact_data`` once the stored files matched the recorded content
+    #: hash; materializers that would unpickle refuse to unless it is set.
+    verified: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -147,6 +150,16 @@ class BaseMaterializer:
                 continue
             data = self.artifact_store.read_bytes(self.path(rel))
             self._files[rel] = (hashlib.sha256(data).hexdigest(), len(data))
+
+    def require_verified(self, what: str) -> None:
+        """Refuse to unpickle ``what`` unless the files were verified against their hash."""
+        if not self.verified:
+            from kubeline.errors import ArtifactIntegrityError
+
+            raise ArtifactIntegrityError(
+                f"{what} at {self.uri} would be unpickled (which runs code from the file), but "
+                "the files were not verified against the artifact's recorded content hash: "
+                "load it through its ArtifactVersion (Client().get_artifact_version(...).load())")
 
     def get_temporary_directory(self, delete_at_exit: bool = True) -> Any:
         """A local temporary directory (a context manager yielding its path), removed on exit

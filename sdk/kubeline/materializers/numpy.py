@@ -6,12 +6,15 @@ import io
 import struct
 from typing import Any, ClassVar
 
-from kubeline.errors import ArtifactStoreError
+from kubeline.errors import ArtifactIntegrityError, ArtifactStoreError
 from kubeline.materializers.base import BaseMaterializer
 
 CHUNK = 16 * 2**20  # hashed and handed to the writer at a time
 HEAD_READ = 64 * 2**10  # first read: the header (and all of a small array)
 FILENAME = "data.npy"
+#: Object arrays (pickled elements) are saved under this name instead: only a file saved
+#: as such is ever loaded with ``allow_pickle=True``.
+OBJECTS_FILENAME = "objects.npy"
 
 
 def npy_header(arr: Any) -> bytes:
@@ -73,10 +76,11 @@ class NumpyMaterializer(BaseMaterializer):
         import numpy as np
 
         fmt = np.lib.format
-        with self.open(FILENAME, "wb") as f:
-            if data.dtype.hasobject:  # pickled objects: see the trust boundary note
+        if data.dtype.hasobject:  # pickled objects: see docs/security.md
+            with self.open(OBJECTS_FILENAME, "wb") as f:
                 fmt.write_array(f, data, allow_pickle=True)
-                return
+            return
+        with self.open(FILENAME, "wb") as f:
             arr = data if (data.flags.c_contiguous or data.flags.f_contiguous) \
                 else np.ascontiguousarray(data)
             f.write(npy_header(arr))
@@ -89,6 +93,10 @@ class NumpyMaterializer(BaseMaterializer):
         import numpy as np
 
         store, path = self.artifact_store, self.path(FILENAME)
+        if not store.exists(path) and store.exists(self.path(OBJECTS_FILENAME)):
+            self.require_verified("an object array (pickled elements)")
+            with store.open(self.path(OBJECTS_FILENAME), "rb") as f:
+                return np.lib.format.read_array(f, allow_pickle=True)
         size = store.size(path)
         prefix = store.read_range(path, 0, min(size, HEAD_READ))
         end = header_end(prefix, path)
@@ -97,11 +105,12 @@ class NumpyMaterializer(BaseMaterializer):
         parsed = parse_header(prefix[:end])
         if parsed is None:  # an .npy version this fast path does not parse: numpy reads it
             with store.open(path, "rb") as f:
-                return np.lib.format.read_array(f, allow_pickle=True)
+                return np.lib.format.read_array(f, allow_pickle=False)
         shape, fortran, dtype = parsed
         if dtype.hasobject:
-            with store.open(path, "rb") as f:
-                return np.lib.format.read_array(f, allow_pickle=True)
+            raise ArtifactIntegrityError(
+                f"{path} declares an object dtype ({dtype}) but was not saved as an object "
+                f"array ({OBJECTS_FILENAME}): refusing to unpickle it")
         arr = np.empty(shape, dtype=dtype, order="F" if fortran else "C")
         if size != end + arr.nbytes:
             raise ArtifactStoreError(

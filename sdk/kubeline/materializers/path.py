@@ -8,11 +8,17 @@ import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
+from kubeline.errors import ArtifactIntegrityError
 from kubeline.materializers.base import BaseMaterializer
 
 SCHEMA = "schema.json"
 FILES = "files"
 COPY_CHUNK = 8 * 1024 * 1024
+
+
+def _plain_name(name: str) -> bool:
+    """One path component: no separators, not empty, not ``.`` or ``..``."""
+    return bool(name) and name not in (".", "..") and "/" not in name and "\0" not in name
 
 
 class PathMaterializer(BaseMaterializer):
@@ -48,17 +54,24 @@ class PathMaterializer(BaseMaterializer):
     def load(self, data_type: type) -> Path:
         with self.open(SCHEMA, "rb") as f:
             schema = json.loads(f.read())
+        name = schema.get("name")
+        if not isinstance(name, str) or not _plain_name(name):
+            raise ArtifactIntegrityError(
+                f"unsafe name {name!r} in {self.uri}/{SCHEMA}: not a plain file or folder "
+                "name; refusing to write outside the target folder")
         target = Path(tempfile.mkdtemp(prefix="kubeline-artifact-"))
         for rel in schema["files"]:
-            if rel.startswith("/") or ".." in Path(rel).parts:
-                raise ValueError(f"unsafe file name {rel!r} in {self.uri}")
-            local = target / schema["name"] / rel if schema["kind"] == "dir" else target / rel
+            local = (target / name / rel if schema["kind"] == "dir" else target / rel)
+            if (not isinstance(rel, str) or rel.startswith("/") or ".." in Path(rel).parts
+                    or not local.resolve().is_relative_to(target.resolve())):
+                raise ArtifactIntegrityError(
+                    f"unsafe file name {rel!r} in {self.uri}/{SCHEMA}: it leaves the target "
+                    "folder; refusing to write it")
             local.parent.mkdir(parents=True, exist_ok=True)
             self.artifact_store.get_file(self.path(f"{FILES}/{rel}"), str(local))
         if schema["kind"] == "dir":
-            (target / schema["name"]).mkdir(exist_ok=True)
-            return target / schema["name"]
-        return target / schema["name"]
+            (target / name).mkdir(exist_ok=True)
+        return target / name
 
     def extract_metadata(self, data: Any) -> dict[str, Any]:
         path = Path(data)

@@ -1,8 +1,10 @@
 """Arbitrary Python objects (cloudpickle) and scikit-learn estimators (joblib).
 
-TRUST BOUNDARY: unpickling runs code chosen by whoever wrote the file. Load
-these artifacts only from buckets and pipelines you trust; give step Pods
-write access only to their own bucket.
+TRUST BOUNDARY: unpickling runs code chosen by whoever wrote the file. Both load
+only files verified against the artifact's recorded content hash
+(``BaseMaterializer.require_verified``); that proves the files are what the
+producing step saved, not that the producing step is trustworthy: load these
+artifacts only from pipelines you trust (docs/security.md).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class CloudpickleMaterializer(BaseMaterializer):
     def load(self, data_type: type) -> Any:
         import pickle
 
+        self.require_verified("a cloudpickle object")
         with self.open(self.FILENAME, "rb") as f:
             return pickle.load(f)
 
@@ -53,6 +56,7 @@ class SklearnMaterializer(BaseMaterializer):
     def load(self, data_type: type) -> Any:
         import joblib
 
+        self.require_verified("a joblib model")
         with self.open(self.FILENAME, "rb") as f:
             return joblib.load(f)  # see the trust boundary note above
 

@@ -152,8 +152,19 @@ def materializer_for_value(value: Any, declared: str | None = None) -> type:
 
 
 def load_artifact_data(uri: str, materializer: str, data_type: str | type | None = None,
-                       artifact_store: Any = None) -> Any:
-    """Load the value stored at ``uri`` by ``materializer`` (used by ``.load()`` views)."""
+                       artifact_store: Any = None, content_hash: str | None = None,
+                       verify: bool = True, what: str = "") -> Any:
+    """Load the value stored at ``uri`` by ``materializer`` (used by ``.load()`` views).
+
+    With ``verify`` (the default) the stored files must match ``content_hash`` (the
+    ArtifactVersion's ``contentHash``) before the materializer reads anything
+    (:func:`kubeline.materializers.verify.verify_content`)."""
+    if verify:
+        from kubeline.artifact_store import default_store
+        from kubeline.materializers.verify import verify_content
+
+        artifact_store = artifact_store or default_store()
+        verify_content(artifact_store, uri, content_hash, what)
     cls = import_object(materializer)
     tp: Any = data_type
     if isinstance(data_type, str):
@@ -161,4 +172,6 @@ def load_artifact_data(uri: str, materializer: str, data_type: str | type | None
             tp = import_object(data_type) if data_type != "typing.Any" else object
         except (ImportError, AttributeError):
             tp = object
-    return cls(uri, artifact_store).load(tp if isinstance(tp, type) else object)
+    m = cls(uri, artifact_store)
+    m.verified = verify
+    return m.load(tp if isinstance(tp, type) else object)

@@ -29,6 +29,7 @@ class InputArtifact(WireModel):
     id: str = ""  # ArtifactVersion uid
     artifact_name: str = ""
     version: str = ""
+    content_hash: str = ""  # the ArtifactVersion's contentHash: verified before loading
 
 
 class ModelRef(ModelConfig):

@@ -125,7 +125,7 @@ def import_script(rel_path: str) -> Any:
 
 def _load_inputs(inv: Invocation, func: Any, store: Any) -> dict[str, Any]:
     from kubeline.artifacts.unmaterialized_artifact import UnmaterializedArtifact
-    from kubeline.materializers.registry import import_object
+    from kubeline.materializers.registry import import_object, load_artifact_data
     from kubeline.signature import concrete_type, type_hints
 
     hints = type_hints(func, inv.step.id)
@@ -136,7 +136,8 @@ def _load_inputs(inv: Invocation, func: Any, store: Any) -> dict[str, Any]:
             values[name] = UnmaterializedArtifact(
                 id=ref.id or None, uri=ref.uri, name=ref.artifact_name or None,
                 version=ref.version or None, materializer=ref.materializer,
-                data_type=ref.data_type or None, artifact_version=ref.artifact_version or None)
+                data_type=ref.data_type or None, artifact_version=ref.artifact_version or None,
+                content_hash=ref.content_hash or None)
             continue
         tp = concrete_type(hints.get(name))
         if tp is None and ref.data_type and ref.data_type != "typing.Any":
@@ -144,9 +145,11 @@ def _load_inputs(inv: Invocation, func: Any, store: Any) -> dict[str, Any]:
                 tp = import_object(ref.data_type)
             except (ImportError, AttributeError):
                 tp = None
-        cls = import_object(ref.materializer)
         started = time.monotonic()
-        values[name] = cls(ref.uri, store).load(tp if isinstance(tp, type) else object)
+        values[name] = load_artifact_data(ref.uri, ref.materializer,
+                                          tp if isinstance(tp, type) else object,
+                                          store, content_hash=ref.content_hash,
+                                          what=f"{ref.artifact_name or name} v{ref.version}")
         _log(f"loaded input {name} ({ref.artifact_name} v{ref.version or '?'}) "
              f"in {time.monotonic() - started:.2f}s")
     return values

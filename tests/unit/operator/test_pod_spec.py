@@ -91,7 +91,7 @@ def test_invocation_matches_contract() -> None:
     assert inv["inputs"]["X_train"] == {
         "artifactVersion": "x-train-1", "id": "uid-av", "uri": "s3://b/x",
         "materializer": "m.Pandas", "dataType": "pandas.DataFrame", "artifactName": "X_train",
-        "version": "3"}
+        "version": "3", "contentHash": "h" * 64}
     assert inv["outputsUri"] == f"s3://b/artifacts/ml/training-pipeline/{RUN.name}/svc-trainer/2"
     assert inv["code"]["sha256"] == "d" * 64
     # The step context's model is the run's resolved version, with its number.

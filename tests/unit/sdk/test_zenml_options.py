@@ -225,7 +225,7 @@ def test_tags_metadata_type_and_manual_artifacts_reach_the_manifest(store, tmp_p
     from kubeline.materializers import load_artifact_data
 
     assert load_artifact_data(manual["uri"], manual["materializer"], manual["dataType"],
-                              store) == [1, 2, 3]
+                              store, content_hash=manual["contentHash"]) == [1, 2, 3]
 
 
 def test_step_context_inputs_id_and_config(store, tmp_path: Path) -> None:
@@ -235,13 +235,14 @@ def test_step_context_inputs_id_and_config(store, tmp_path: Path) -> None:
     produced = _manifest(term, store)["outputs"]["output"]
     inputs = {"x": {"uri": produced["uri"], "id": "av-1", "version": "1",
                     "materializer": produced["materializer"], "dataType": produced["dataType"],
-                    "artifactName": "producer-output"}}
+                    "artifactName": "producer-output", "contentHash": produced["contentHash"]}}
     inv = _invocation(spec, 1, store, "run-c", inputs=inputs)
     assert run_invocation(inv, store, str(term)) == EXIT_OK
     from kubeline.materializers import load_artifact_data
 
     out = _manifest(term, store)["outputs"]["output"]
-    value = load_artifact_data(out["uri"], out["materializer"], out["dataType"], store)
+    value = load_artifact_data(out["uri"], out["materializer"], out["dataType"], store,
+                               content_hash=out["contentHash"])
     assert value == {"input_uri": produced["uri"], "step_run_id": "uid-9/introspect",
                      "config_parameters": {"lr": 0.5}, "extra": {}}
 

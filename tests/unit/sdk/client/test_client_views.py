@@ -579,12 +579,13 @@ def test_load_and_visualize_through_the_artifact_store(
     set_default_store(store)
     try:
         uri = store.uri("artifacts", "ml", "acc")
-        BuiltInMaterializer(uri, store).save({"accuracy": 0.97})
+        m = BuiltInMaterializer(uri, store)
+        m.save({"accuracy": 0.97})
         store.write_bytes(f"{uri}/visualizations/0.html", b"<p>0.97</p>")
         av_obj = kube.store[n.ARTIFACT_VERSIONS][n.artifact_version_name("training_acc", "1")]
         av_obj["spec"].update(
             uri=uri, materializer="kubeline.materializers.builtin.BuiltInMaterializer",
-            dataType="builtins.dict",
+            dataType="builtins.dict", contentHash=m.content_hash(),
             visualizations=[{"uri": f"{uri}/visualizations/0.html", "type": "html"}])
         av = client.get_pipeline_run(R1).steps["svc_trainer"].outputs["training_acc"]
         assert av.load() == {"accuracy": 0.97}

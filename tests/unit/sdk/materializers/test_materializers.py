@@ -34,7 +34,8 @@ def save(store: ArtifactStore, value, name: str = "out"):
     meta = m.extract_metadata(value)
     viz = m.save_visualizations(value)
     loaded = load_artifact_data(m.uri, materializer_path_of(cls),
-                                f"{type(value).__module__}.{type(value).__qualname__}", store)
+                                f"{type(value).__module__}.{type(value).__qualname__}", store,
+                                content_hash=m.content_hash())
     return m, meta, viz, loaded
 
 

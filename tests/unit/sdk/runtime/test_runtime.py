@@ -58,7 +58,8 @@ def test_two_steps_manifest_and_inputs(store, tmp_path: Path) -> None:
     inputs = {
         name: {"uri": manifest["outputs"][name]["uri"], "id": f"id-{name}", "version": "1",
                "materializer": manifest["outputs"][name]["materializer"],
-               "dataType": manifest["outputs"][name]["dataType"], "artifactName": name}
+               "dataType": manifest["outputs"][name]["dataType"], "artifactName": name,
+               "contentHash": manifest["outputs"][name]["contentHash"]}
         for name in ("features", "labels")
     }
     inv2 = invocation(spec, 1, store, "run-a", inputs=inputs)
@@ -66,7 +67,8 @@ def test_two_steps_manifest_and_inputs(store, tmp_path: Path) -> None:
     assert run_invocation(inv2, store, str(term)) == EXIT_OK
     manifest2 = json.loads(store.read_bytes(json.loads(term.read_text())["manifest"]))
     model = manifest2["outputs"]["model"]
-    value = load_artifact_data(model["uri"], model["materializer"], model["dataType"], store)
+    value = load_artifact_data(model["uri"], model["materializer"], model["dataType"], store,
+                               content_hash=model["contentHash"])
     assert value == {"gamma": 0.9, "run": "run-a", "step": "train"}
     assert manifest2["stepMetadata"] == {"rows": 3}
     assert manifest2["outputs"]["accuracy"]["metadata"]["note"] == "accuracy is fake"
@@ -113,7 +115,8 @@ def test_unmaterialized_input_gets_identity(store, tmp_path: Path) -> None:
     assert run_invocation(inv, store, str(tmp_path / "t")) == EXIT_OK
     manifest = json.loads(store.read_bytes(inv["outputsUri"] + "/manifest.json"))
     out = manifest["outputs"]["output"]
-    assert load_artifact_data(out["uri"], out["materializer"], None, store) == (
+    assert load_artifact_data(out["uri"], out["materializer"], None, store,
+                              content_hash=out["contentHash"]) == (
         "iris_dataset:raw_2023:uid-9")
 
 
