@@ -5,15 +5,28 @@ loop: no thread pool, no request/response model objects. The official client
 only reads the credentials (in-cluster ServiceAccount or ``KUBECONFIG``), so
 every auth method it supports works here too. Each call first takes a token
 from the client-side bucket (``KUBELINE_API_QPS``).
+
+Transient failures are retried with jittered exponential backoff, bounded in time
+(:class:`RetryPolicy`): 429 (after its ``Retry-After``), 5xx and connection errors.
+A create whose name the server picks (``generateName``) is retried only when the
+server cannot have acted on it (429, or the connection never opened), so a retry
+never makes a second object. Each retry calls ``on_retry(reason)`` (the operator
+counts them in ``/metrics``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
+import random
 import ssl
+import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -41,6 +54,44 @@ class Conflict(ApiError):
 
 class Gone(ApiError):
     """HTTP 404: the object does not exist."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long and how often a failed request is tried again."""
+
+    max_seconds: float = 60.0  # no retry starts later than this after the first try
+    base_seconds: float = 0.2  # the first backoff's upper bound; doubles each retry
+    cap_seconds: float = 10.0  # largest backoff (and largest Retry-After honoured)
+
+
+#: Retry reasons (the ``reason`` label of kubeline_api_retries_total).
+RETRY_THROTTLED, RETRY_SERVER, RETRY_CONNECTION = "throttled", "server_error", "connection"
+
+
+def backoff_seconds(attempt: int, policy: RetryPolicy, rng: random.Random) -> float:
+    """Full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
+    return rng.uniform(0, min(policy.cap_seconds, policy.base_seconds * 2 ** attempt))
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds (delta-seconds or an HTTP date); None if absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+def _server_picks_name(method: str, body: Any) -> bool:
+    meta = body.get("metadata") if isinstance(body, dict) else None
+    return method == "POST" and isinstance(meta, dict) and bool(meta.get("generateName")) \
+        and not meta.get("name")
 
 
 def _error(status: int, body: bytes, reason: str) -> ApiError:
@@ -99,9 +150,12 @@ def _path(plural: str, namespace: str | None, name: str = "", sub: str = "") -> 
 class OperatorApi:
     """The few API operations the operator needs, each one request."""
 
-    def __init__(self, qps: float, burst: int, connections: int = 32, event_qps: float = 10.0
-                 ) -> None:
-        self.cfg = _credentials()
+    def __init__(self, qps: float, burst: int, connections: int = 32, event_qps: float = 10.0,
+                 retry: RetryPolicy | None = None,
+                 on_retry: Callable[[str], None] | None = None,
+                 on_request: Callable[[], None] | None = None,
+                 cfg: Any = None) -> None:
+        self.cfg = cfg if cfg is not None else _credentials()
         self.host = self.cfg.host.rstrip("/")
         self.connections = max(connections, 4)
         self._session: aiohttp.ClientSession | None = None
@@ -110,6 +164,11 @@ class OperatorApi:
         # the Pod creations and status writes that move runs forward.
         self.event_bucket = TokenBucket(event_qps, max(int(event_qps * 2), 1))
         self.requests = 0
+        self.retry = retry or RetryPolicy()
+        self.retries: dict[str, int] = {}
+        self._on_retry = on_retry
+        self._on_request = on_request
+        self._rng = random.Random()
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:  # created on the running loop, at first use
@@ -130,21 +189,56 @@ class OperatorApi:
                       params: dict[str, Any] | None = None, content_type: str | None = None,
                       bucket: TokenBucket | None = None, want: bool = True,
                       timeout: float = TIMEOUT_SECONDS) -> Any:
-        """One request; returns the decoded JSON response (None with ``want=False``).
-        Raises Conflict (409), Gone (404) or ApiError."""
-        await (bucket or self.bucket).acquire()
-        self.requests += 1
+        """One request, retried on transient failures (:class:`RetryPolicy`); returns the
+        decoded JSON response (None with ``want=False``). Raises Conflict (409), Gone (404)
+        or ApiError, or the last connection error once the retry time is spent."""
         url = self.host + path + (f"?{urlencode(params)}" if params else "")
         data = None if body is None else json.dumps(body).encode()
         if data is not None and content_type is None:
             content_type = "application/json"
-        async with self._http().request(
-                method, url, data=data, headers=self._headers(content_type),
-                timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
-            raw = await resp.read()
-            if resp.status >= 400:
-                raise _error(resp.status, raw, resp.reason or "")
-            return json.loads(raw) if want and raw else None
+        server_names = _server_picks_name(method, body)
+        deadline = time.monotonic() + self.retry.max_seconds
+        attempt = 0
+        while True:
+            await (bucket or self.bucket).acquire()
+            self.requests += 1
+            if self._on_request:
+                self._on_request()
+            wait: float | None = None
+            try:
+                async with self._http().request(
+                        method, url, data=data, headers=self._headers(content_type),
+                        timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+                    raw = await resp.read()
+                    if resp.status < 400:
+                        return json.loads(raw) if want and raw else None
+                    error = _error(resp.status, raw, resp.reason or "")
+                    if resp.status == 429:
+                        reason = RETRY_THROTTLED
+                        wait = retry_after_seconds(resp.headers.get("Retry-After"))
+                    elif resp.status >= 500 and not server_names:
+                        reason = RETRY_SERVER
+                        if resp.status == 503:
+                            wait = retry_after_seconds(resp.headers.get("Retry-After"))
+                    else:
+                        raise error
+                    failure: BaseException = error
+            except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError,
+                    aiohttp.ClientOSError, aiohttp.ClientPayloadError,
+                    asyncio.TimeoutError) as exc:
+                # Only a connection that never opened is safe to retry for generateName.
+                if server_names and not isinstance(exc, aiohttp.ClientConnectorError):
+                    raise
+                reason, failure = RETRY_CONNECTION, exc
+            delay = backoff_seconds(attempt, self.retry, self._rng) if wait is None \
+                else min(wait, self.retry.cap_seconds)
+            if time.monotonic() + delay > deadline:
+                raise failure
+            attempt += 1
+            self.retries[reason] = self.retries.get(reason, 0) + 1
+            if self._on_retry:
+                self._on_retry(reason)
+            await asyncio.sleep(delay)
 
     # ------------------------------------------------------------- custom objects
     async def get(self, plural: str, namespace: str, name: str) -> dict[str, Any]:

@@ -24,7 +24,16 @@ CACHE_HITS = Counter("kubeline_cache_hits_total", "Steps served from the cache")
 CACHE_MISSES = Counter("kubeline_cache_misses_total", "Steps that ran because no cache hit")
 PODS_CREATED = Counter("kubeline_step_pods_created_total", "Step Pods created")
 API_REQUESTS = Counter("kubeline_api_requests_total", "Kubernetes API requests by the operator")
+API_RETRIES = Counter(
+    "kubeline_api_retries_total",
+    "Kubernetes API requests retried, by reason (throttled, server_error, connection)",
+    ["reason"])
 RECONCILE_ERRORS = Counter("kubeline_reconcile_errors_total", "Reconcile passes that raised")
+
+
+def count_api_retry(reason: str) -> None:
+    """``OperatorApi``'s ``on_retry``: one more retry of that reason in /metrics."""
+    API_RETRIES.labels(reason).inc()
 
 
 class _QuietHandler(WSGIRequestHandler):

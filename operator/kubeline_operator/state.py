@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from kubeline_operator import metrics
 from kubeline_operator.api import OperatorApi
 from kubeline_operator.controller import Controller
 from kubeline_operator.effects import ArtifactReader, EnvArtifactStore
@@ -31,7 +32,9 @@ class OperatorState:
     def create(cls, settings: OperatorSettings, store: ArtifactReader | None = None
                ) -> OperatorState:
         api = OperatorApi(settings.api_qps, settings.api_burst,
-                          connections=max(settings.workers, 4), event_qps=settings.event_qps)
+                          connections=max(settings.workers, 4), event_qps=settings.event_qps,
+                          on_retry=metrics.count_api_retry,
+                          on_request=metrics.API_REQUESTS.inc)
         stores = Stores()
         controller = Controller(settings, api, stores, store or EnvArtifactStore())
         # Schedule timers follow kopf peering: a replica kopf pauses creates no runs.

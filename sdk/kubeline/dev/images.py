@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 
 from kubeline import __version__
 from kubeline.dev.paths import cache_root
+from kubeline.resources.names import IMAGE_UID
 
 if TYPE_CHECKING:
     from kubeline.dev.cluster import DevCluster
@@ -63,7 +64,7 @@ IMAGE_ENV = {
 }
 
 #: The image's user: step Pods and the operator run as this uid/gid (runAsNonRoot).
-IMAGE_USER = ("kubeline", 10001)
+IMAGE_USER = ("kubeline", IMAGE_UID)
 
 Log = Callable[[str], None]
 
