@@ -8,9 +8,10 @@ from the client-side bucket (``KUBELINE_API_QPS``).
 
 Transient failures are retried with jittered exponential backoff, bounded in time
 (:class:`RetryPolicy`): 429 (after its ``Retry-After``), 5xx and connection errors.
-A create whose name the server picks (``generateName``) is retried only when the
-server cannot have acted on it (429, or the connection never opened), so a retry
-never makes a second object. Each retry calls ``on_retry(reason)`` (the operator
+A create (POST) is retried only when the server cannot have acted on it (429, or
+the connection never opened): a repeated create would make a second object
+(``generateName``) or answer 409 to our own first one (which callers read as a
+name someone else took). Each retry calls ``on_retry(reason)`` (the operator
 counts them in ``/metrics``).
 """
 
@@ -86,12 +87,6 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     except (TypeError, ValueError, IndexError):
         return None
     return max(0.0, when - (time.time() if now is None else now))
-
-
-def _server_picks_name(method: str, body: Any) -> bool:
-    meta = body.get("metadata") if isinstance(body, dict) else None
-    return method == "POST" and isinstance(meta, dict) and bool(meta.get("generateName")) \
-        and not meta.get("name")
 
 
 def _error(status: int, body: bytes, reason: str) -> ApiError:
@@ -196,7 +191,7 @@ class OperatorApi:
         data = None if body is None else json.dumps(body).encode()
         if data is not None and content_type is None:
             content_type = "application/json"
-        server_names = _server_picks_name(method, body)
+        creates = method == "POST"
         deadline = time.monotonic() + self.retry.max_seconds
         attempt = 0
         while True:
@@ -216,18 +211,17 @@ class OperatorApi:
                     if resp.status == 429:
                         reason = RETRY_THROTTLED
                         wait = retry_after_seconds(resp.headers.get("Retry-After"))
-                    elif resp.status >= 500 and not server_names:
+                    elif resp.status >= 500 and not creates:
                         reason = RETRY_SERVER
                         if resp.status == 503:
                             wait = retry_after_seconds(resp.headers.get("Retry-After"))
                     else:
                         raise error
                     failure: BaseException = error
-            except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError,
-                    aiohttp.ClientOSError, aiohttp.ClientPayloadError,
-                    asyncio.TimeoutError) as exc:
-                # Only a connection that never opened is safe to retry for generateName.
-                if server_names and not isinstance(exc, aiohttp.ClientConnectorError):
+            except (TimeoutError, aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError,
+                    aiohttp.ClientOSError, aiohttp.ClientPayloadError) as exc:
+                # A create is repeated only if its connection never opened.
+                if creates and not isinstance(exc, aiohttp.ClientConnectorError):
                     raise
                 reason, failure = RETRY_CONNECTION, exc
             delay = backoff_seconds(attempt, self.retry, self._rng) if wait is None \
