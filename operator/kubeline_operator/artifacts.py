@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kubeline.resources import layout
 from kubeline.resources.manifest import ManifestError, OutputsManifest, status_metadata
 from kubeline.resources.models import (
     ArtifactVersionSpec,
@@ -34,7 +35,8 @@ from kubeline_operator.actions import ArtifactInfo, MarkStepCompleted
 
 __all__ = ["ANNOTATION_CACHE_KEY", "ANNOTATION_OUTPUT", "ANNOTATION_STEP_ID", "ManifestError",
            "ManifestOutput", "artifact_info", "artifact_version_body", "default_artifact_name",
-           "parse_manifest", "parse_manual_artifacts", "run_tags_of", "step_completed"]
+           "outside_message", "parse_manifest", "parse_manual_artifacts", "run_tags_of",
+           "step_completed", "uris_outside"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,22 @@ class ManifestOutput:
     tags: tuple[str, ...] = ()
     artifact_type: str | None = None
     save_type: SaveType = "step_output"
+
+
+def uris_outside(prefix: str, manifest_uri: str, outputs: list[ManifestOutput]) -> list[str]:
+    """Every URI of the manifest (itself, each output and visualization) not under the run's
+    own ``prefix`` (``layout.run_prefix``): a step may record only what its run wrote."""
+    uris = [manifest_uri]
+    for out in outputs:
+        uris.append(out.uri)
+        uris.extend(v.uri for v in out.visualizations)
+    return [u for u in uris if not layout.is_under(u, prefix)]
+
+
+def outside_message(step_id: str, prefix: str, bad: list[str]) -> str:
+    shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+    return (f"step '{step_id}' recorded URIs outside its run's prefix {prefix}/: {shown}; "
+            "a step may record only what it wrote under its own outputsUri")
 
 
 def default_artifact_name(pipeline_name: str, step_id: str, output: str) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from kubeline.resources import layout
 from kubeline.resources.manifest import OutputsManifest
 from kubeline.resources.models import PipelineRunStatus, StepSpec
 from kubeline.resources.names import (
@@ -30,10 +31,12 @@ from kubeline_operator.artifacts import (
     ManifestError,
     artifact_info,
     artifact_version_body,
+    outside_message,
     parse_manifest,
     parse_manual_artifacts,
     run_tags_of,
     step_completed,
+    uris_outside,
 )
 from kubeline_operator.dag import Dag
 from kubeline_operator.labels import uid_label
@@ -161,6 +164,12 @@ class Effects:
         manifest_uri = action.manifest_uri or pod_manifest_uri(
             self.settings.bucket_for(run.namespace), run, step, action.attempt)
         fail_key = (run.namespace, run.name, step.id, action.attempt)
+        prefix = layout.run_prefix(layout.bucket_root(self.settings.bucket_for(run.namespace)),
+                                   run.namespace, run.pipeline, run.name)
+        if uris_outside(prefix, manifest_uri, []):  # the Pod's termination message names it
+            return [A.MarkStepFailed(step.id, Reason.OUTPUTS_OUTSIDE_RUN,
+                                     outside_message(step.id, prefix, [manifest_uri]),
+                                     time.time())]
         try:
             raw = await asyncio.to_thread(self.store.read_bytes, manifest_uri)
             manifest = OutputsManifest.parse(raw, manifest_uri)
@@ -185,6 +194,11 @@ class Effects:
             outcome.retry_after = min(outcome.retry_after or delay, delay)
             return []
         self.output_failures.pop(fail_key, None)
+        bad = uris_outside(prefix, manifest_uri,
+                           [*outputs, *parse_manual_artifacts(manifest, step)])
+        if bad:
+            return [A.MarkStepFailed(step.id, Reason.OUTPUTS_OUTSIDE_RUN,
+                                     outside_message(step.id, prefix, bad), time.time())]
         if run.model is not None and manifest.model_metadata:
             # log_metadata(..., infer_model=True) in the step: onto the run's model version.
             try:

@@ -61,6 +61,21 @@ def code_uri(root: str, sha256: str) -> str:
     return join(root, CODE_PREFIX, f"{sha256}.tar.gz")
 
 
+def run_prefix(root: str, namespace: str, pipeline: str, run: str) -> str:
+    """Everything the steps of one run write lives under this prefix (``attempt_uri``)."""
+    return join(root, ARTIFACTS_PREFIX, namespace, pipeline, run)
+
+
+def is_under(uri: str, prefix: str) -> bool:
+    """``uri`` names something strictly below ``prefix``: same scheme and bucket, no
+    ``.``/``..`` or empty segments (which a store might resolve elsewhere)."""
+    base = prefix.rstrip("/") + "/"
+    if not uri.startswith(base) or len(uri) == len(base):
+        return False
+    rest = uri[len(base):].rstrip("/")
+    return all(part not in ("", ".", "..") for part in rest.split("/"))
+
+
 def attempt_uri(root: str, namespace: str, pipeline: str, run: str, step: str,
                 attempt: int) -> str:
     """Where one attempt of a step saves its outputs and manifest (the invocation's

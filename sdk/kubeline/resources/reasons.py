@@ -51,6 +51,7 @@ class Reason(StrEnum):
     # Recording a step's outputs.
     OUTPUTS_MISSING = "OutputsMissing"
     OUTPUTS_UNREADABLE = "OutputsUnreadable"
+    OUTPUTS_OUTSIDE_RUN = "OutputsOutsideRun"  # a manifest URI leaves the run's own prefix
     ARTIFACT_VERSION_EXISTS = "ArtifactVersionExists"
     ARTIFACT_VERSION_CONFLICT = "ArtifactVersionConflict"
     METADATA_REJECTED = "MetadataRejected"

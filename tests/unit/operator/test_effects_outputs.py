@@ -99,3 +99,56 @@ def test_a_namespace_whose_bucket_name_is_invalid_fails_before_any_pod() -> None
                                                A.CreatePod("report", 1, "p-1-report-1", {})))
     assert isinstance(failed, A.MarkStepFailed) and failed.reason == "OperatorMisconfigured"
     assert "3-63 characters" in failed.message
+
+
+def _manifest_with(output_uri: str, viz: str | None = None, manual: str | None = None) -> bytes:
+    doc = {"outputs": {"out": {"uri": output_uri, "materializer": "m.M",
+                               "contentHash": "h" * 64,
+                               "visualizations": [{"uri": viz, "type": "html"}] if viz else []}}}
+    if manual:
+        doc["manualArtifacts"] = [{"uri": manual, "materializer": "m.M", "artifactName": "side"}]
+    return OutputsManifest.model_validate(doc).to_json().encode()
+
+
+@pytest.mark.parametrize("bad", [
+    "s3://b/artifacts/other-ns/p/p-9/train/1/model",  # another namespace's data
+    "s3://b/artifacts/ml/p/p-2/report/1/out",  # another run of the same pipeline
+    "s3://b/artifacts/ml/p/p-1/../p-2/report/1/out",  # climbing out
+    "s3://b/artifacts/ml/p/p-10/report/1/out",  # a prefix of the name is not the run
+    "s3://other-bucket/artifacts/ml/p/p-1/report/1/out",
+])
+def test_a_manifest_whose_uris_leave_the_runs_prefix_fails_the_step(bad: str) -> None:
+    from kubeline.resources.models import StepOutput
+
+    step = STEP.model_copy(update={"outputs": [StepOutput(name="out", materializer="m.M")]})
+    snap_spec = SNAP.model_copy(update={"steps": [step]})
+    good = "s3://b/artifacts/ml/p/p-1/report/1/out"
+    for manifest in (_manifest_with(bad), _manifest_with(good, viz=bad),
+                     _manifest_with(good, manual=bad)):
+        reader = Reader({URI: manifest})
+        effects = Effects(OperatorSettings(s3_bucket="b"), api=None,  # type: ignore[arg-type]
+                          stores=Stores(), store=reader, models=None)  # type: ignore[arg-type]
+        action = A.RecordOutputs("report", 1, "p-1-report-1", URI, 5.0)
+        (failed,) = asyncio.run(effects.record_outputs(
+            RUN, Snap("s", snap_spec, "p"), PipelineRunStatus(), action, Outcome()))
+        assert isinstance(failed, A.MarkStepFailed), failed
+        assert failed.reason == "OutputsOutsideRun"
+        assert bad in failed.message and "s3://b/artifacts/ml/p/p-1/" in failed.message
+
+
+def test_a_manifest_uri_outside_the_run_is_never_read() -> None:
+    elsewhere = "s3://b/artifacts/other/p/x/report/1/manifest.json"
+    reader = Reader({elsewhere: OutputsManifest(outputs={}).to_json().encode()})
+    (failed,) = _record(reader, elsewhere)
+    assert isinstance(failed, A.MarkStepFailed) and failed.reason == "OutputsOutsideRun"
+    assert reader.reads == []
+
+
+def test_uris_inside_the_run_are_recorded() -> None:
+    from kubeline.resources import layout
+
+    prefix = "s3://b/artifacts/ml/p/p-1"
+    assert layout.run_prefix("s3://b", "ml", "p", "p-1") == prefix
+    assert layout.is_under(f"{prefix}/report/1/out", prefix)
+    for bad in (prefix, f"{prefix}/", f"{prefix}//x", f"{prefix}/./x", f"{prefix}-2/x"):
+        assert not layout.is_under(bad, prefix), bad
