@@ -178,8 +178,12 @@ def register_artifact(folder_or_file_uri: str, name: str, version: str | int | N
     is_dir = bool(fs.isdir(folder_or_file_uri))
     files = fs.find(folder_or_file_uri) if is_dir else [folder_or_file_uri]
     size = sum(int(fs.size(f if "://" in f else f"s3://{f}")) for f in files) if files else 0
+    from kubeline.materializers.verify import stored_content_hash
+
     fields = {
         "uri": folder_or_file_uri.rstrip("/"),
+        # What load() verifies: the files as they are now, when they are registered.
+        "contentHash": stored_content_hash(store, folder_or_file_uri.rstrip("/")),
         "materializer": "kubeline.materializers.path.PreexistingPathMaterializer",
         "dataType": "pathlib.Path",
         "metadata": {**(artifact_metadata or {}), "storage_size": size,

@@ -17,29 +17,30 @@ from kubeline.resources.layout import VISUALIZATIONS_DIR
 READ_CHUNK = 8 * 2**20
 
 
-def stored_files(store: Any, uri: str) -> list[str]:
-    """Relative names of the artifact's files (visualizations excluded), sorted."""
+def stored_files(store: Any, uri: str) -> list[tuple[str, str]]:
+    """(relative name, full URI) of the artifact's files, visualizations excluded, sorted by
+    name; a URI naming one file gives that file under its base name."""
+    scheme = uri.split("://", 1)[0] + "://" if "://" in uri else ""
     prefix = uri.split("://", 1)[-1].rstrip("/") + "/"
     try:
         found = store.find(uri)
     except (FileNotFoundError, OSError, ValueError):
         return []
-    names = []
+    files = []
     for path in found:
-        rel = path.split("://", 1)[-1]
-        rel = rel[len(prefix):] if rel.startswith(prefix) else rel.rsplit("/", 1)[-1]
+        bare = path.split("://", 1)[-1]
+        rel = bare[len(prefix):] if bare.startswith(prefix) else bare.rsplit("/", 1)[-1]
         if not rel.startswith(f"{VISUALIZATIONS_DIR}/"):
-            names.append(rel)
-    return sorted(names)
+            files.append((rel, path if "://" in path else scheme + bare))
+    return sorted(files)
 
 
 def stored_content_hash(store: Any, uri: str) -> str:
     """The content hash of what the store holds under ``uri`` now."""
-    base = uri.rstrip("/")
     sha = hashlib.sha256()
-    for name in stored_files(store, base):
+    for name, full in stored_files(store, uri.rstrip("/")):
         digest, size = hashlib.sha256(), 0
-        with store.open(f"{base}/{name}", "rb") as f:
+        with store.open(full, "rb") as f:
             while chunk := f.read(READ_CHUNK):
                 digest.update(chunk)
                 size += len(chunk)

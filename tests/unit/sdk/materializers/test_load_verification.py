@@ -139,3 +139,22 @@ def test_path_materializer_refuses_paths_outside_the_target(s3, tmp_path: Path) 
             load_artifact_data(m.uri, materializer_path_of(PathMaterializer), None, s3,
                                content_hash=digest)
     assert not outside.exists()
+
+
+def test_registered_files_and_folders_hash_as_they_load(s3) -> None:  # type: ignore[no-untyped-def]
+    from kubeline.materializers.path import PreexistingPathMaterializer
+    from kubeline.materializers.verify import stored_content_hash
+
+    folder = s3.uri("data", "ns-a", "folder")
+    s3.write_bytes(f"{folder}/a.csv", b"1,2")
+    s3.write_bytes(f"{folder}/sub/b.csv", b"3")
+    single = s3.uri("data", "ns-a", "one.txt")
+    s3.write_bytes(single, b"one")
+    path = materializer_path_of(PreexistingPathMaterializer)
+    for uri in (folder, single):
+        digest = stored_content_hash(s3, uri)  # what register_artifact records
+        loaded = load_artifact_data(uri, path, None, s3, content_hash=digest)
+        assert loaded.exists()
+    s3.write_bytes(single, b"two")
+    with pytest.raises(ArtifactIntegrityError, match="recorded content hash"):
+        load_artifact_data(single, path, None, s3, content_hash=digest)
