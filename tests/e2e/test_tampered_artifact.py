@@ -70,8 +70,11 @@ def test_a_tampered_artifact_fails_load_with_the_hash_error(
         fresh.load()
 
     # A step given the tampered version as input fails before deserializing it.
-    consumer = tamper_pipes.tamper_consumer()
-    assert consumer.status == "failed", consumer.status
-    step = consumer.steps["consume"]
-    text = f"{step.message} {consumer.message}"
-    assert "recorded content hash" in text, text
+    from kubeline.errors import RunFailedError
+
+    with pytest.raises(RunFailedError) as failed:
+        tamper_pipes.tamper_consumer()
+    consumer = failed.value.run
+    assert consumer.steps["consume"].status == "failed"
+    assert "ArtifactIntegrityError" in str(failed.value)
+    assert "does not match its recorded content hash" in str(failed.value)
