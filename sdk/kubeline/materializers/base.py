@@ -6,7 +6,8 @@ import hashlib
 from typing import Any, ClassVar
 
 from kubeline.artifact_store import ArtifactStore, default_store
-from kubeline.resources.layout import VISUALIZATIONS_DIR, visualization_uri
+from kubeline.materializers.verify import file_digest, stored_files
+from kubeline.resources.layout import visualization_uri
 
 
 class HashingWriter:
@@ -94,6 +95,7 @@ class BaseMaterializer:
         self.uri = uri.rstrip("/")
         self.artifact_store = artifact_store or default_store()
         self._files: dict[str, tuple[str, int]] = {}
+        self._listed = False
         self.visualizations: dict[str, str] = {}
 
     # ------------------------------------------------------------------ files
@@ -120,11 +122,14 @@ class BaseMaterializer:
 
     @property
     def storage_size(self) -> int:
-        self._track_unhashed_files()
+        if not self._listed:
+            self._track_unhashed_files()
         return sum(size for _, size in self._files.values())
 
     def content_hash(self) -> str:
-        """sha256 over the saved files' names and digests (stable for equal bytes)."""
+        """sha256 over the names, digests and sizes of every file under the URI except
+        ``visualizations/``, as the store holds them now (call it last, after
+        ``save_visualizations``: loading recomputes it the same way)."""
         self._track_unhashed_files()
         sha = hashlib.sha256()
         for name in sorted(self._files):
@@ -133,23 +138,24 @@ class BaseMaterializer:
         return sha.hexdigest()
 
     def _track_unhashed_files(self) -> None:
-        """Files written past ``self.open`` (ZenML style: ``fileio.open(os.path.join(self.uri,
-        ...))`` or ``self.artifact_store.open``) are read back and hashed once, so that the
-        content hash always covers what was saved."""
-        if self._files:
-            return
-        prefix = self.uri.split("://", 1)[-1].rstrip("/") + "/"
+        """Bring the hashed files in line with what the store holds under the URI.
+
+        Files written through ``self.open`` keep the digest taken while writing; any other
+        file (ZenML style: ``fileio.open(os.path.join(self.uri, ...))``,
+        ``self.artifact_store.open``, a visualization written beside the data) is read back
+        and hashed once, and a file no longer stored is dropped. So the hash covers exactly
+        the files a later load finds, however they were written."""
+        self._listed = True
         try:
-            found = self.artifact_store.find(self.uri)
+            found = stored_files(self.artifact_store, self.uri, missing_ok=False)
         except (FileNotFoundError, OSError, ValueError):
             return
-        for path in sorted(found):
-            rel = path.split("://", 1)[-1]
-            rel = rel[len(prefix):] if rel.startswith(prefix) else rel.rsplit("/", 1)[-1]
-            if rel.startswith(f"{VISUALIZATIONS_DIR}/"):
-                continue
-            data = self.artifact_store.read_bytes(self.path(rel))
-            self._files[rel] = (hashlib.sha256(data).hexdigest(), len(data))
+        files = {}
+        for rel, full in found:
+            if rel not in self._files:
+                self._files[rel] = file_digest(self.artifact_store, full)
+            files[rel] = self._files[rel]
+        self._files = files
 
     def require_verified(self, what: str) -> None:
         """Refuse to unpickle ``what`` unless the files were verified against their hash."""

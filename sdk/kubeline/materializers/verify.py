@@ -17,14 +17,17 @@ from kubeline.resources.layout import VISUALIZATIONS_DIR
 READ_CHUNK = 8 * 2**20
 
 
-def stored_files(store: Any, uri: str) -> list[tuple[str, str]]:
+def stored_files(store: Any, uri: str, missing_ok: bool = True) -> list[tuple[str, str]]:
     """(relative name, full URI) of the artifact's files, visualizations excluded, sorted by
-    name; a URI naming one file gives that file under its base name."""
+    name; a URI naming one file gives that file under its base name. A listing that fails
+    gives no files (or raises, without ``missing_ok``)."""
     scheme = uri.split("://", 1)[0] + "://" if "://" in uri else ""
     prefix = uri.split("://", 1)[-1].rstrip("/") + "/"
     try:
         found = store.find(uri)
     except (FileNotFoundError, OSError, ValueError):
+        if not missing_ok:
+            raise
         return []
     files = []
     for path in found:
@@ -35,16 +38,22 @@ def stored_files(store: Any, uri: str) -> list[tuple[str, str]]:
     return sorted(files)
 
 
+def file_digest(store: Any, full: str) -> tuple[str, int]:
+    """(sha256 hex digest, size) of one stored file, read in chunks."""
+    digest, size = hashlib.sha256(), 0
+    with store.open(full, "rb") as f:
+        while chunk := f.read(READ_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
 def stored_content_hash(store: Any, uri: str) -> str:
     """The content hash of what the store holds under ``uri`` now."""
     sha = hashlib.sha256()
     for name, full in stored_files(store, uri.rstrip("/")):
-        digest, size = hashlib.sha256(), 0
-        with store.open(full, "rb") as f:
-            while chunk := f.read(READ_CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-        sha.update(f"{name}\0{digest.hexdigest()}\0{size}\n".encode())
+        digest, size = file_digest(store, full)
+        sha.update(f"{name}\0{digest}\0{size}\n".encode())
     return sha.hexdigest()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 from kubeline.errors import ArtifactIntegrityError
 from kubeline.materializers import load_artifact_data
+from kubeline.materializers.base_materializer import BaseMaterializer
 from kubeline.materializers.numpy import NumpyMaterializer
 from kubeline.materializers.pandas import PandasMaterializer
 from kubeline.materializers.path import PathMaterializer
@@ -158,3 +160,81 @@ def test_registered_files_and_folders_hash_as_they_load(s3) -> None:  # type: ig
     s3.write_bytes(single, b"two")
     with pytest.raises(ArtifactIntegrityError, match="recorded content hash"):
         load_artifact_data(single, path, None, s3, content_hash=digest)
+
+
+class Notes:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+class DocsStyleMaterializer(BaseMaterializer):
+    """Written the way ZenML's materializer docs do: files through ``artifact_store.open``
+    (not ``self.open``) and an HTML visualization beside the data; one file through
+    ``self.open`` as well."""
+
+    ASSOCIATED_TYPES = (Notes,)
+
+    def save(self, data: Notes) -> None:
+        with self.artifact_store.open(os.path.join(self.uri, "data.json"), "w") as f:
+            json.dump({"text": data.text}, f)
+        with self.open("extra.txt", "wb") as f:
+            f.write(data.text.encode())
+
+    def load(self, data_type: type) -> Notes:
+        with self.artifact_store.open(os.path.join(self.uri, "data.json"), "r") as f:
+            text = json.load(f)["text"]
+        with self.open("extra.txt") as f:
+            assert f.read().decode() == text
+        return Notes(text)
+
+    def save_visualizations(self, data: Notes) -> dict[str, str]:
+        path = os.path.join(self.uri, "visualization.html")
+        with self.artifact_store.open(path, "w") as f:
+            f.write(f"<p>{data.text}</p>")
+        return {path: "html"}
+
+
+def test_zenml_style_materializer_loads_verified_and_tampering_is_refused(s3) -> None:  # type: ignore[no-untyped-def]
+    """The save path hashes every file the load finds, however it was written: files
+    written past ``self.open`` and a visualization written beside the data after
+    ``storage_size`` was read (the order a step saves in) are covered."""
+    from kubeline.artifacts.utils import materialize
+
+    cls = DocsStyleMaterializer
+    uri = s3.uri("artifacts", "ns-a", "docs-style")
+    fields = materialize(Notes("hello"), uri, s3, materializer=cls)
+    assert fields["metadata"]["storage_size"] == len('{"text": "hello"}') + len("hello")
+    digest = fields["contentHash"]
+    loaded = load_artifact_data(uri, materializer_path_of(cls), None, s3, content_hash=digest)
+    assert loaded.text == "hello"
+    for name in ("data.json", "extra.txt", "visualization.html"):
+        before = s3.read_bytes(f"{uri}/{name}")
+        s3.write_bytes(f"{uri}/{name}", b"tampered")
+        with pytest.raises(ArtifactIntegrityError, match="recorded content hash"):
+            load_artifact_data(uri, materializer_path_of(cls), None, s3, content_hash=digest)
+        s3.write_bytes(f"{uri}/{name}", before)
+    assert load_artifact_data(uri, materializer_path_of(cls), None, s3,
+                              content_hash=digest).text == "hello"
+
+
+class ScratchMaterializer(BaseMaterializer):
+    """Writes a scratch file through ``self.open`` and removes it before save returns."""
+
+    def save(self, data: bytes) -> None:
+        with self.open("scratch.bin", "wb") as f:
+            f.write(b"temporary")
+        with self.open("data.bin", "wb") as f:
+            f.write(data)
+        self.artifact_store.fs.rm(self.path("scratch.bin"))
+
+    def load(self, data_type: type) -> bytes:
+        with self.open("data.bin") as f:
+            return bytes(f.read())
+
+
+def test_a_file_removed_during_save_is_not_hashed(s3) -> None:  # type: ignore[no-untyped-def]
+    m = ScratchMaterializer(s3.uri("artifacts", "ns-a", "scratch"), s3)
+    m.save(b"kept")
+    assert m.storage_size == 4
+    assert load_artifact_data(m.uri, materializer_path_of(ScratchMaterializer), None, s3,
+                              content_hash=m.content_hash()) == b"kept"
