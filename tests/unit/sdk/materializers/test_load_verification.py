@@ -23,13 +23,18 @@ from moto_s3 import moto_store
 pytestmark = pytest.mark.unit
 
 
+def record_unpickled(tag: str) -> None:
+    Boom.ran.append(tag)
+
+
 class Boom:
-    """Unpickling this records that code from the file ran."""
+    """Unpickling this records that code from the file ran (a function pickled by reference:
+    a bound ``list.append`` would pickle a copy of the list)."""
 
     ran: list[str] = []
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
-        return (Boom.ran.append, ("unpickled",))
+        return (record_unpickled, ("unpickled",))
 
 
 @pytest.fixture(scope="module")
