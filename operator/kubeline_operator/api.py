@@ -18,18 +18,20 @@ counts them in ``/metrics``).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import os
 import random
 import ssl
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
 from kubeline.resources.names import EVENT_REPORTING_COMPONENT, GROUP, VERSION
@@ -133,6 +135,86 @@ def _ssl_context(cfg: Any) -> ssl.SSLContext | bool:
     return ctx
 
 
+def proxy_of(cfg: Any) -> str | None:
+    """The kubeconfig's ``proxy-url`` (the official client's ``proxy``), or None.
+
+    aiohttp speaks to HTTP(S) proxies only: a SOCKS proxy is refused here, naming it, rather
+    than ignored."""
+    proxy = getattr(cfg, "proxy", None) or None
+    if proxy is None:
+        return None
+    parts = urlsplit(proxy)
+    if parts.scheme not in ("http", "https"):
+        shown = f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}"
+        raise ValueError(
+            f"the kubeconfig's proxy-url {shown} is not an http:// or https:// proxy: the "
+            "operator's API client supports only those (no SOCKS); use an HTTP proxy")
+    return str(proxy)
+
+
+def server_name_of(cfg: Any) -> str | None:
+    """The kubeconfig's ``tls-server-name``: the name sent in SNI and checked against the
+    API server's certificate instead of the server URL's host (None: the host)."""
+    return getattr(cfg, "tls_server_name", None) or None
+
+
+class ServerNameContext(ssl.SSLContext):
+    """A client SSL context that always names ``server_name`` (SNI and the certificate
+    check), for a session whose requests cannot pass one each (kopf's watches)."""
+
+    server_name: str = ""
+
+    def wrap_bio(self, incoming: Any, outgoing: Any, server_side: bool = False,
+                 server_hostname: Any = None, session: Any = None) -> Any:
+        return super().wrap_bio(incoming, outgoing, server_side=server_side,
+                                server_hostname=server_hostname if server_side
+                                else self.server_name, session=session)
+
+    def wrap_socket(self, sock: Any, server_side: bool = False,
+                    do_handshake_on_connect: bool = True, suppress_ragged_eofs: bool = True,
+                    server_hostname: Any = None, session: Any = None) -> Any:
+        return super().wrap_socket(sock, server_side=server_side,
+                                   do_handshake_on_connect=do_handshake_on_connect,
+                                   suppress_ragged_eofs=suppress_ragged_eofs,
+                                   server_hostname=server_hostname if server_side
+                                   else self.server_name, session=session)
+
+
+def _pem(data: str | bytes) -> str:
+    text = data.decode("ascii") if isinstance(data, bytes) else data
+    return text if text.startswith("-----BEGIN ") else base64.b64decode(text).decode("ascii")
+
+
+def server_name_session(info: Any, server_name: str) -> aiohttp.ClientSession:
+    """An aiohttp session for kopf (``kopf.AiohttpSession``) with the credentials of its
+    ``ConnectionInfo`` ``info``, its proxy, and ``server_name`` for TLS (the kubeconfig's
+    tls-server-name, which kopf's own session does not apply)."""
+    ctx = ServerNameContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.server_name = server_name
+    if info.ca_path or info.ca_data:
+        ctx.load_verify_locations(cafile=info.ca_path or None,
+                                  cadata=_pem(info.ca_data) if info.ca_data else None)
+    else:
+        ctx.load_default_certs()
+    with tempfile.TemporaryDirectory() as tmp:  # ssl loads a client key from files only
+        cert, key = info.certificate_path, info.private_key_path
+        if info.certificate_data:
+            cert = os.path.join(tmp, "client.crt")
+            with open(cert, "w") as f:
+                f.write(_pem(info.certificate_data))
+        if info.private_key_data:
+            key = os.path.join(tmp, "client.key")
+            with open(key, "w") as f:
+                f.write(_pem(info.private_key_data))
+        if cert and key:
+            ctx.load_cert_chain(cert, key)
+    if info.insecure:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ssl=ctx),
+                                 headers=info.as_http_headers(), proxy=info.proxy_url)
+
+
 def _path(plural: str, namespace: str | None, name: str = "", sub: str = "") -> str:
     core = plural in ("pods", "events")
     base = "/api/v1" if core else f"/apis/{GROUP}/{VERSION}"
@@ -152,6 +234,12 @@ class OperatorApi:
                  cfg: Any = None) -> None:
         self.cfg = cfg if cfg is not None else _credentials()
         self.host = self.cfg.host.rstrip("/")
+        # The kubeconfig's proxy-url and tls-server-name, on every request.
+        self._route: dict[str, Any] = {}
+        if proxy_of(self.cfg):
+            self._route["proxy"] = proxy_of(self.cfg)
+        if server_name_of(self.cfg) and self.host.startswith("https"):
+            self._route["server_hostname"] = server_name_of(self.cfg)
         self.connections = max(connections, 4)
         self._session: aiohttp.ClientSession | None = None
         self.bucket = TokenBucket(qps, burst)
@@ -203,7 +291,7 @@ class OperatorApi:
             try:
                 async with self._http().request(
                         method, url, data=data, headers=self._headers(content_type),
-                        timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+                        timeout=aiohttp.ClientTimeout(total=timeout), **self._route) as resp:
                     raw = await resp.read()
                     if resp.status < 400:
                         return json.loads(raw) if want and raw else None

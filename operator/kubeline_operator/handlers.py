@@ -32,6 +32,7 @@ from kubeline.resources.names import (
 from kubeline.resources.reasons import Reason
 
 from kubeline_operator import bookkeeping, models_ctl
+from kubeline_operator.api import _credentials, server_name_of, server_name_session
 from kubeline_operator.artifacts import artifact_info
 from kubeline_operator.cache_key import CacheCandidate
 from kubeline_operator.dag import validate_snapshot
@@ -78,9 +79,21 @@ def _owner_run(body: Any) -> str | None:
 
 
 @kopf.on.login()
-def login(**kwargs: Any) -> Any:
-    """In-cluster ServiceAccount, else the kubeconfig in KUBECONFIG (read now, not at import)."""
-    return _login_in_cluster() or kopf.login_with_kubeconfig(**kwargs)
+async def login(**kwargs: Any) -> Any:
+    """In-cluster ServiceAccount, else the kubeconfig in KUBECONFIG (read now, not at import).
+
+    kopf applies the kubeconfig's proxy-url but not its tls-server-name: with one, kopf gets
+    a session of ours that names it (``api.server_name_session``)."""
+    info = _login_in_cluster()
+    if info is not None:
+        return info
+    info = kopf.login_with_kubeconfig(**kwargs)
+    name = server_name_of(_credentials()) if info is not None else None
+    if info is None or not name or not info.server.startswith("https"):
+        return info
+    return kopf.AiohttpSession(server=info.server, default_namespace=info.default_namespace,
+                               priority=info.priority, expiration=info.expiration,
+                               aiohttp_session=server_name_session(info, name))
 
 
 _SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
