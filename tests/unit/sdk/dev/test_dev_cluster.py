@@ -178,3 +178,28 @@ def test_a_zombie_leader_with_live_threads_still_counts_as_running(table, tmp_pa
     assert table.get("leader") == proc, "a live thread keeps it running"
     assert table.stop("leader", timeout=5) is True
     assert table.get("leader") is None
+
+
+def test_s3_server_runs_with_accounts_and_an_old_one_is_restarted(tmp_path):
+    """versitygw keeps its accounts in ``s3-iam`` (outside the bucket folders); one started
+    by an older ``up`` without them is restarted once, a current one is left running."""
+    dev = DevCluster(DevPaths(tmp_path), log=lambda m: None)
+    fake = tmp_path / "versitygw"
+    fake.write_text("#!/bin/sh\nexec sleep 60\n")
+    fake.chmod(0o755)
+    dev._tools["versitygw"] = str(fake)
+    st = ClusterState(node_ip="127.0.0.1", iface="lo", s3_access_key="a", s3_secret_key="s")
+    try:
+        old = dev.procs.start("versitygw", [str(fake), "--port", "127.0.0.1:7070", "posix",
+                                            str(dev.paths.s3_data)])
+        dev._start_s3(st)
+        new = dev.procs.get("versitygw")
+        assert new is not None and new.pid != old.pid
+        argv = dev.procs.recorded_argv("versitygw")
+        assert argv is not None and argv[argv.index("--iam-dir") + 1] == str(dev.paths.s3_iam)
+        assert dev.paths.s3_iam.is_dir() and not dev.paths.s3_iam.is_relative_to(
+            dev.paths.s3_data)
+        dev._start_s3(st)
+        assert dev.procs.get("versitygw") == new
+    finally:
+        dev.procs.stop("versitygw", timeout=2)
