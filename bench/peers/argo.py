@@ -1,0 +1,739 @@
+"""Kubeline and Argo Workflows side by side on the same cluster and the same kwok node.
+
+The same workloads run as an Argo DAG Workflow and as a Kubeline Snapshot: (a) a 3-step
+no-op chain, (b) fan-out 1 -> 20 -> 1, (c) one 200-step chain. In one script run, the two
+systems take turns (Kubeline, Argo, Kubeline, Argo), each in a fresh namespace with only its
+own controller running, first both at their defaults, then both at the same client QPS
+budget with Argo at its documented latency tuning (``DEFAULT_REQUEUE_TIME``, ``--qps`` /
+``--burst``). Per turn: admission p50/p99 (create -> first Pod), step transition p50/p99
+(upstream Pod Succeeded -> next Pod created) at 1, 10 and 100 concurrent runs, the fan-out
+and the 200-step run's create -> finished, bytes stored in etcd per run, then throughput over
+``--duration`` at ``--inflight`` runs in flight with the API requests (kube-apiserver's
+``apiserver_request_total``, less the fake kubelet's, the scheduler's and the bench's own)
+and control-plane CPU seconds (controller, kube-apiserver, etcd, from /proc, less their idle
+rate) per step. It prints a table of Kubeline/Argo ratios, the one in docs/benchmarks.md.
+
+**Argo is a benchmark peer only.** ``workflow-controller`` is built from the Go module
+``github.com/argoproj/argo-workflows/v4`` at the pinned version (``kubeline dev build
+workflow-controller``, cached under ~/.cache/kubeline/bin keyed by its inputs) and runs on
+this host against the local cluster, namespaced, for the length of the bench. It never
+ships with Kubeline and never runs user code: known advisories for that version do not
+matter for a local benchmark. Its CRDs are read from the module cache at bench time and
+applied file by file (and removed again if the bench installed them); nothing of Argo's is
+in this repository.
+
+Needs the local cluster and kwok; run it under the cluster lock. The full run takes about
+35 minutes (Argo's defaults requeue a workflow at most every 10 s, so its turn is the long
+one; the 200-step run is capped by ``--long-cap``); ``--short`` is a smoke run under 3
+minutes (matched budget only, few samples) whose figures are not to be quoted.
+
+Usage: python bench/peers/argo.py [--short] [--duration 180] [--inflight 50]
+       [--qps 100] [--burst 200] [--tuned-requeue 1s] [--long-cap 240] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: kwok_env
+
+import argo_workloads as W
+from kwok_env import (
+    NODE_LABEL,
+    TAINT_KEY,
+    Bench,
+    bench_env,
+    core_api,
+    custom_api,
+    free_port,
+    kubeconfig,
+)
+
+IMAGE = "localhost/kubeline-bench-noop:0"
+DEV = Path.home() / ".cache" / "kubeline" / "dev"
+ETCD_URL = os.environ.get("KUBELINE_BENCH_ETCD", "http://127.0.0.1:12379")
+ARGO_HEALTH = "http://127.0.0.1:6060/healthz"  # the controller's fixed health port
+
+
+# ----------------------------------------------------------------------------- /proc, etcd
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def control_plane_pid(name: str) -> int:
+    """The local cluster's process ``name`` (``kube-apiserver``, ``etcd``)."""
+    path = DEV / "pids" / f"{name}.pid"
+    if not path.exists():
+        sys.exit(f"no {path}: is the local cluster (kubeline dev up) running?")
+    return int(path.read_text().split()[0])
+
+
+def _etcd_range(start: bytes, end: bytes, keys_only: bool) -> list[tuple[bytes, int]]:
+    """(key, value size) of every key in [start, end), paged, from etcd's JSON gateway."""
+    out: list[tuple[bytes, int]] = []
+    while True:
+        body = {"key": base64.b64encode(start).decode(),
+                "range_end": base64.b64encode(end).decode(), "limit": 5000,
+                "keys_only": keys_only}
+        req = urllib.request.Request(f"{ETCD_URL}/v3/kv/range", data=json.dumps(body).encode())
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            page = json.load(resp)
+        kvs = page.get("kvs") or []
+        out += [(base64.b64decode(kv["key"]), len(base64.b64decode(kv.get("value", ""))))
+                for kv in kvs]
+        if not page.get("more") or not kvs:
+            return out
+        start = base64.b64decode(kvs[-1]["key"]) + b"\0"
+
+
+def etcd_sizes(namespace: str) -> dict[str, int]:
+    """Every etcd key of ``namespace`` and the size of its stored value, in bytes (etcd's
+    JSON gateway on its loopback client port): keys first, then the values of each of the
+    namespace's key prefixes only."""
+    marker = f"/{namespace}/".encode()
+    prefixes = {k[: k.index(marker) + len(marker)]
+                for k, _ in _etcd_range(b"/registry/", b"/registry0", True) if marker in k}
+    out: dict[str, int] = {}
+    for prefix in prefixes:
+        end = prefix[:-1] + bytes([prefix[-1] + 1])
+        for key, size in _etcd_range(prefix, end, False):
+            out[key.decode(errors="replace")] = size
+    return out
+
+
+def apiserver_requests() -> Counter[tuple[str, str, str]]:
+    """kube-apiserver's ``apiserver_request_total`` summed by (verb, resource, subresource)."""
+    from kubernetes import client, config
+
+    cfg = client.Configuration()
+    config.load_kube_config(config_file=kubeconfig(), client_configuration=cfg)
+    api = client.ApiClient(cfg)
+    resp = api.call_api("/metrics", "GET", auth_settings=["BearerToken"],
+                        _preload_content=False, _return_http_data_only=True)
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for line in resp.data.decode().splitlines():
+        if not line.startswith("apiserver_request_total{"):
+            continue
+        labels_text, value = line[len("apiserver_request_total{"):].rsplit("} ", 1)
+        labels = dict(part.split("=", 1) for part in _split_labels(labels_text))
+        key = (labels.get("verb", ""), labels.get("resource", ""), labels.get("subresource", ""))
+        counts[key] += int(float(value))
+    return counts
+
+
+def _split_labels(text: str) -> list[str]:
+    parts, cur, quoted = [], "", False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+            continue
+        if ch == "," and not quoted:
+            parts.append(cur)
+            cur = ""
+            continue
+        cur += ch
+    if cur:
+        parts.append(cur)
+    return parts
+
+
+# Requests the controllers do not make: the fake kubelet's Pod status writes and node
+# heartbeats, the scheduler's bindings, leases, and the bench's own run creates and watches.
+NOT_THE_CONTROLLERS = {("PATCH", "pods", "status"), ("PUT", "pods", "status"),
+                       ("POST", "pods", "binding"), ("PATCH", "nodes", "status"),
+                       ("PUT", "nodes", "status"), ("PUT", "leases", ""), ("GET", "leases", ""),
+                       ("PATCH", "nodes", "")}
+
+
+# ----------------------------------------------------------------------------- watches
+
+
+@dataclass
+class Watcher:
+    """Watches one namespace's runs (Kubeline PipelineRuns or Argo Workflows) and step
+    Pods; timestamps on this host's clock when each Pod is first seen and first seen
+    Succeeded, and when each run is first seen finished."""
+
+    namespace: str
+    system: System
+    pod_added: dict[tuple[str, str], float] = field(default_factory=dict)
+    pod_done: dict[tuple[str, str], float] = field(default_factory=dict)
+    run_done: dict[str, tuple[str, float]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def __enter__(self) -> Watcher:
+        core, custom = core_api(), custom_api()
+        s = self.system
+        pods = (core.list_namespaced_pod, (self.namespace,), {"label_selector": s.pod_selector})
+        runs = (custom.list_namespaced_custom_object,
+                (s.group, s.version, self.namespace, s.plural), {})
+        for lister, pos, kw in (pods, runs):
+            ready = threading.Event()
+            t = threading.Thread(target=self._loop, args=(lister, pos, kw, ready), daemon=True)
+            t.start()
+            self._threads.append(t)
+            if not ready.wait(30):
+                raise RuntimeError("a watch did not start")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=15)
+
+    def _loop(self, lister: Any, pos: tuple[Any, ...], kw: dict[str, Any],
+              ready: threading.Event) -> None:
+        from kubernetes import watch
+
+        def relist() -> str:
+            got = lister(*pos, **kw, limit=1)
+            meta = got["metadata"] if isinstance(got, dict) else got.metadata
+            return meta["resourceVersion"] if isinstance(meta, dict) else meta.resource_version
+
+        rv = relist()
+        ready.set()
+        while not self._stop.is_set():
+            w = watch.Watch()
+            try:
+                for ev in w.stream(lister, *pos, **kw, resource_version=rv, timeout_seconds=5,
+                                   allow_watch_bookmarks=True, deserialize=False):
+                    now = time.time()
+                    obj = ev["object"]
+                    rv = obj["metadata"].get("resourceVersion", rv)
+                    if ev["type"] != "BOOKMARK":
+                        self._seen(obj, now)
+                    if self._stop.is_set():
+                        break
+            except Exception as exc:  # a dropped watch: resume (relist on 410)
+                if "410" in str(exc) or "Expired" in str(exc):
+                    rv = relist()
+                time.sleep(0.1)
+            finally:
+                w.stop()
+
+    def _seen(self, obj: dict[str, Any], now: float) -> None:
+        phase = (obj.get("status") or {}).get("phase", "")
+        with self.lock:
+            if obj.get("kind") == "Pod":
+                key = self.system.pod_key(obj)
+                self.pod_added.setdefault(key, now)
+                if phase == "Succeeded":
+                    self.pod_done.setdefault(key, now)
+            elif phase in self.system.done_phases:
+                self.run_done.setdefault(obj["metadata"]["name"], (phase, now))
+
+    def wait_runs(self, names: set[str], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if names <= self.run_done.keys():
+                    return True
+            time.sleep(0.1)
+        return False
+
+    def first_pod(self, run: str) -> float | None:
+        with self.lock:
+            times = [t for (r, _), t in self.pod_added.items() if r == run]
+        return min(times) if times else None
+
+
+# ----------------------------------------------------------------------------- the systems
+
+
+@dataclass
+class System:
+    """One of the two systems under test, in one namespace."""
+
+    name: str
+    group: str
+    version: str
+    plural: str
+    done_phases: tuple[str, ...]
+    ok_phase: str
+    pod_selector: str
+    pod_key: Callable[[dict[str, Any]], tuple[str, str]]
+    bench: Bench
+    pid: int = 0
+    extra_env: dict[str, str] = field(default_factory=dict)
+    extra_args: list[str] = field(default_factory=list)
+    proc: subprocess.Popen[bytes] | None = None
+
+    def prepare(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def body(self, name: str, workload: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def create(self, name: str, workload: str) -> None:
+        custom_api_cached().create_namespaced_custom_object(
+            self.group, self.version, self.bench.namespace, self.plural,
+            self.body(name, workload))
+
+
+_CUSTOM: list[Any] = []
+
+
+def custom_api_cached() -> Any:
+    if not _CUSTOM:
+        _CUSTOM.append(custom_api())
+    return _CUSTOM[0]
+
+
+class KubelineSystem(System):
+    def __init__(self, bench: Bench, env: dict[str, str]) -> None:
+        super().__init__("kubeline", "kubeline.dev", "v1alpha1", "pipelineruns",
+                         W.KUBELINE_DONE, "completed", "kubeline.dev/component=step",
+                         W.kubeline_step, bench, extra_env=env)
+
+    def prepare(self) -> None:
+        custom = custom_api_cached()
+        for name, shape in W.WORKLOADS.items():
+            custom.create_namespaced_custom_object(
+                "kubeline.dev", "v1alpha1", self.bench.namespace, "pipelines",
+                {"apiVersion": "kubeline.dev/v1alpha1", "kind": "Pipeline",
+                 "metadata": {"name": name}, "spec": {"name": name}})
+            custom.create_namespaced_custom_object(
+                "kubeline.dev", "v1alpha1", self.bench.namespace, "snapshots",
+                W.kubeline_snapshot(name, shape, IMAGE))
+
+    def start(self) -> None:
+        self.bench.start_operator(self.extra_env)
+        assert self.bench.operator is not None
+        self.pid = self.bench.operator.pid
+
+    def stop(self) -> None:
+        self.bench.stop_operator()
+
+    def body(self, name: str, workload: str) -> dict[str, Any]:
+        return self.bench.run_body(name, workload)
+
+
+class ArgoSystem(System):
+    def __init__(self, bench: Bench, binary: Path, env: dict[str, str], args: list[str]
+                 ) -> None:
+        super().__init__("argo", W.ARGO_GROUP, W.ARGO_VERSION, W.ARGO_PLURAL, W.ARGO_DONE,
+                         "Succeeded", W.ARGO_LABEL_WORKFLOW, W.argo_step, bench,
+                         extra_env=env, extra_args=args)
+        self.binary = binary
+
+    def prepare(self) -> None:
+        # The controller's config: Argo's defaults, its metrics on a free port (plain HTTP).
+        core_api().create_namespaced_config_map(self.bench.namespace, {
+            "metadata": {"name": "workflow-controller-configmap"},
+            "data": {"metricsConfig": f"port: {free_port()}\nsecure: false\n"}})
+
+    def start(self) -> None:
+        ns = self.bench.namespace
+        log = open(self.bench.workdir / f"argo-{ns}.log", "wb")  # noqa: SIM115 - closed with it
+        self.proc = subprocess.Popen(
+            [str(self.binary), f"--kubeconfig={kubeconfig()}", "--namespaced",
+             f"--managed-namespace={ns}", f"--namespace={ns}",
+             "--configmap=workflow-controller-configmap", "--loglevel=warn",
+             *self.extra_args],
+            env={**os.environ, "LEADER_ELECTION_DISABLE": "true", **self.extra_env},
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.pid = self.proc.pid
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(OSError), urllib.request.urlopen(ARGO_HEALTH, timeout=1):
+                return
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                text = (self.bench.workdir / f"argo-{ns}.log").read_text(errors="replace")
+                raise RuntimeError(f"workflow-controller did not become healthy:\n{text[-3000:]}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def body(self, name: str, workload: str) -> dict[str, Any]:
+        return W.argo_workflow(name, self.bench.namespace, W.WORKLOADS[workload],
+                               self.bench.node, IMAGE, NODE_LABEL, TAINT_KEY)
+
+
+# ----------------------------------------------------------------------------- Argo set-up
+
+
+def argo_binary() -> Path:
+    from kubeline.dev.gobuild import tool_path
+
+    return tool_path("workflow-controller", log=lambda m: print(m, file=sys.stderr))
+
+
+@contextlib.contextmanager
+def argo_crds() -> Any:
+    """Argo's minimal CRDs from the module cache, applied file by file; those the bench
+    installed are removed on exit."""
+    from kubeline.dev.gobuild import ARGO_MODULE, ARGO_VERSION, module_dir
+    from kubernetes import client
+
+    folder = module_dir(ARGO_MODULE, ARGO_VERSION) / "manifests" / "base" / "crds" / "minimal"
+    files = sorted(folder.glob("argoproj.io_*.yaml"))
+    if not files:
+        sys.exit(f"no Argo CRDs in {folder}")
+    kubectl = DEV / "bin" / "kubectl"
+    ext = client.ApiextensionsV1Api(core_api().api_client)
+    existing = {c.metadata.name for c in ext.list_custom_resource_definition().items}
+    installed = []
+    for f in files:
+        subprocess.run([str(kubectl), f"--kubeconfig={kubeconfig()}", "apply",
+                        "--server-side", "-f", str(f)], check=True, capture_output=True)
+        name = f.name.removeprefix("argoproj.io_").removesuffix(".yaml") + ".argoproj.io"
+        if name not in existing:
+            installed.append(name)
+    subprocess.run([str(kubectl), f"--kubeconfig={kubeconfig()}", "wait",
+                    "--for=condition=Established", "--timeout=60s",
+                    "crd/workflows.argoproj.io"], check=True, capture_output=True)
+    try:
+        yield
+    finally:
+        for name in installed:
+            with contextlib.suppress(Exception):
+                ext.delete_custom_resource_definition(name)
+
+
+# ----------------------------------------------------------------------------- namespaces
+
+
+@contextlib.contextmanager
+def turn_namespace(parent: Bench, label: str) -> Any:
+    """A fresh namespace on the parent's kwok node (with the step ServiceAccount); deleted
+    on exit, and waited for, so one turn's leftovers never load the next turn."""
+    from kubernetes.client.exceptions import ApiException
+
+    core = core_api()
+    ns = f"{parent.namespace}-{label}"
+    core.create_namespace({"metadata": {"name": ns}})
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            core.read_namespaced_service_account("default", ns)
+            break
+        except ApiException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    core.create_namespaced_service_account(ns, {"metadata": {"name": "kubeline-step"}})
+    bench = Bench(namespace=ns, node=parent.node, workdir=parent.workdir)
+    try:
+        yield bench
+    finally:
+        bench.stop_operator()
+        with contextlib.suppress(ApiException):
+            core.delete_collection_namespaced_pod(ns, grace_period_seconds=0)
+        with contextlib.suppress(ApiException):
+            core.delete_namespace(ns, propagation_policy="Background")
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                core.read_namespace(ns)
+            except ApiException:
+                break
+            time.sleep(1)
+
+
+# ----------------------------------------------------------------------------- measuring
+
+
+@dataclass
+class Plan:
+    """How much of each measurement a turn does."""
+
+    admit_runs: int
+    admit_interval: float
+    levels: list[int]
+    samples: int
+    fan_runs: int
+    long_steps: int
+    long_cap: float
+    duration: float
+    warmup: float
+    inflight: int
+    idle: float
+
+
+def measure(system: System, plan: Plan, log: Callable[[str], None]) -> tuple[dict[str, float],
+                                                                              set[str]]:
+    """Every figure of one turn; returns (figures, rows whose value is a lower bound)."""
+    out: dict[str, float] = {}
+    capped: set[str] = set()
+    counter = [0]
+    pool = ThreadPoolExecutor(8)
+
+    def names(prefix: str, n: int) -> list[str]:
+        got = [f"{prefix}-{counter[0] + i:05d}" for i in range(n)]
+        counter[0] += n
+        return got
+
+    def submit(batch: list[str], workload: str) -> dict[str, float]:
+        created: dict[str, float] = {}
+
+        def one(n: str) -> None:
+            created[n] = time.time()
+            system.create(n, workload)
+
+        list(pool.map(one, batch))
+        return created
+
+    ns = system.bench.namespace
+    with Watcher(ns, system) as watch:
+        # Warm-up: one run of each small workload.
+        warm = names("warm", 1)
+        submit(warm, "chain3")
+        watch.wait_runs(set(warm), 120)
+
+        # Admission: runs created one at a time; create -> first Pod seen.
+        admit = names("adm", plan.admit_runs)
+        created: dict[str, float] = {}
+        for n in admit:
+            created.update(submit([n], "chain3"))
+            time.sleep(plan.admit_interval)
+        watch.wait_runs(set(admit), 180)
+        lat = [p - created[n] for n in admit if (p := watch.first_pod(n)) is not None]
+        out["admit_p50"], out["admit_p99"] = (W.median(lat) * 1000, W.percentile(lat, 99) * 1000)
+        sizes = etcd_sizes(ns)
+        out["etcd_chain3"] = W.median([W.run_bytes(sizes, n) / 1024 for n in admit])
+        log(f"  admission: n={len(lat)} p50 {out['admit_p50']:.0f} ms p99 "
+            f"{out['admit_p99']:.0f} ms; etcd {out['etcd_chain3']:.1f} KiB per 3-step run")
+
+        # Step transitions on 3-step chains at each concurrency.
+        for conc in plan.levels:
+            rounds = max(1, -(-plan.samples // (conc * 2)))
+            lat = []
+            for _ in range(rounds):
+                batch = names(f"tr{conc}", conc)
+                submit(batch, "chain3")
+                if not watch.wait_runs(set(batch), 300 + conc):
+                    log(f"  transitions at {conc}: runs did not all finish")
+                with watch.lock:
+                    for run in batch:
+                        for k in (1, 2):
+                            up = watch.pod_done.get((run, f"s{k - 1}"))
+                            down = watch.pod_added.get((run, f"s{k}"))
+                            if up is not None and down is not None:
+                                lat.append(down - up)
+            out[f"trans{conc}_p50"] = W.median(lat) * 1000
+            out[f"trans{conc}_p99"] = W.percentile(lat, 99) * 1000
+            log(f"  transitions at {conc:>3}: n={len(lat)} p50 {out[f'trans{conc}_p50']:.0f} ms "
+                f"p99 {out[f'trans{conc}_p99']:.0f} ms")
+
+        # Fan-out 1 -> 20 -> 1, one at a time.
+        took = []
+        fans = []
+        for _ in range(plan.fan_runs):
+            batch = names("fan", 1)
+            fans += batch
+            t0 = submit(batch, "fan20")[batch[0]]
+            if watch.wait_runs(set(batch), 300):
+                took.append(watch.run_done[batch[0]][1] - t0)
+        out["fan20_s"] = W.median(took)
+        sizes = etcd_sizes(ns)
+        out["etcd_fan20"] = W.median([W.run_bytes(sizes, n) / 1024 for n in fans])
+        log(f"  fan-out 1->20->1: {[round(t, 1) for t in took]} s; etcd "
+            f"{out['etcd_fan20']:.1f} KiB per run")
+
+        # One 200-step run (capped).
+        if plan.long_steps:
+            batch = names("long", 1)
+            t0 = submit(batch, "chain200")[batch[0]]
+            if watch.wait_runs(set(batch), plan.long_cap):
+                out["chain200_s"] = watch.run_done[batch[0]][1] - t0
+            else:
+                with watch.lock:
+                    done = sum(1 for (r, _) in watch.pod_done if r == batch[0])
+                out["chain200_s"] = plan.long_cap
+                capped.add("chain200_s")
+                log(f"  200-step run: not finished in {plan.long_cap:.0f} s ({done}/200 steps)")
+            sizes = etcd_sizes(ns)
+            out["etcd_chain200"] = W.run_bytes(sizes, batch[0]) / 1024
+            if "chain200_s" not in capped:
+                log(f"  200-step run: {out['chain200_s']:.1f} s; etcd "
+                    f"{out['etcd_chain200']:.0f} KiB")
+
+        # Throughput, with API requests and CPU per step over the window.
+        apiserver, etcd = control_plane_pid("kube-apiserver"), control_plane_pid("etcd")
+        pids = {"cpu_ctl": system.pid, "cpu_apiserver": apiserver, "cpu_etcd": etcd}
+        time.sleep(1.0)
+        cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
+        req0 = apiserver_requests()
+        time.sleep(plan.idle)
+        cpu_idle = {k: (cpu_seconds(p) - cpu0[k]) / plan.idle for k, p in pids.items()}
+        req_idle = apiserver_requests() - req0
+        total_created = 0
+        lock = threading.Lock()
+
+        def refill(n: int) -> None:
+            nonlocal total_created
+            batch = names("tput", n)
+            with lock:
+                total_created += n
+            submit(batch, "chain3")
+
+        before = set(watch.run_done)
+        started = time.time()
+        window_start = started + plan.warmup
+        end = window_start + plan.duration
+        refill(plan.inflight)
+        cpu_start: dict[str, float] | None = None
+        req_start: Counter[tuple[str, str, str]] | None = None
+        while time.time() < end:
+            time.sleep(0.2)
+            if cpu_start is None and time.time() >= window_start:
+                cpu_start = {k: cpu_seconds(p) for k, p in pids.items()}
+                req_start = apiserver_requests()
+            with watch.lock:
+                done = len([n for n in watch.run_done if n.startswith("tput-")])
+            refill(max(plan.inflight - (total_created - done), 0))
+        cpu_end = {k: cpu_seconds(p) for k, p in pids.items()}
+        req_end = apiserver_requests()
+        assert cpu_start is not None and req_start is not None
+        with watch.lock:
+            window = [(n, ph) for n, (ph, t) in watch.run_done.items()
+                      if n not in before and n.startswith("tput-") and window_start <= t <= end]
+        ok = sum(1 for _, ph in window if ph == system.ok_phase)
+        steps = ok * 3
+        out["throughput"] = steps / (plan.duration / 60)
+        for k in pids:  # the cluster's background load is not the controller's doing
+            background = 0.0 if k == "cpu_ctl" else cpu_idle[k] * plan.duration
+            used = cpu_end[k] - cpu_start[k] - background
+            out[k] = used / steps * 1000 if steps else math.nan
+        reqs = req_end - req_start
+        idle_scale = plan.duration / plan.idle
+        controller = sum(v - req_idle.get(key, 0) * idle_scale for key, v in reqs.items()
+                         if key not in NOT_THE_CONTROLLERS and key[0] != "WATCH")
+        runs_created = reqs.get(("POST", system.plural, ""), 0)
+        bench_creates = min(runs_created, total_created)
+        out["api_per_step"] = (controller - bench_creates) / steps if steps else math.nan
+        top = ", ".join(f"{v} {verb} {res}{'/' + sub if sub else ''}"
+                        for (verb, res, sub), v in reqs.most_common(8))
+        log(f"  throughput: {out['throughput']:.0f} steps/min ({ok} runs ok of {len(window)} in "
+            f"the window); per step: {out['api_per_step']:.2f} controller requests, CPU "
+            f"{out['cpu_ctl']:.1f} ms controller, {out['cpu_apiserver']:.1f} ms apiserver, "
+            f"{out['cpu_etcd']:.1f} ms etcd")
+        log(f"  apiserver requests in the window: {top}")
+    pool.shutdown()
+    return out, capped
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--short", action="store_true", help="smoke run (< 3 min): matched "
+                        "budget only, few samples, short throughput window")
+    parser.add_argument("--duration", type=float, default=180.0, help="throughput seconds")
+    parser.add_argument("--inflight", type=int, default=50)
+    parser.add_argument("--qps", type=float, default=100.0, help="the matched client QPS")
+    parser.add_argument("--burst", type=int, default=200, help="the matched client burst")
+    parser.add_argument("--tuned-requeue", default="1s", help="Argo's DEFAULT_REQUEUE_TIME "
+                        "when tuned for latency (its default is 10s)")
+    parser.add_argument("--long-cap", type=float, default=240.0,
+                        help="seconds the 200-step run may take before it is cut off")
+    parser.add_argument("--configs", default="matched,defaults",
+                        help="the configurations, in turn order")
+    parser.add_argument("--samples", type=int, default=10,
+                        help="at least this many step transitions per concurrency level")
+    parser.add_argument("--admit-runs", type=int, default=20)
+    parser.add_argument("--fan-runs", type=int, default=3)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args()
+    if args.short:
+        plan = Plan(admit_runs=3, admit_interval=0.3, levels=[1, 10], samples=2, fan_runs=1,
+                    long_steps=0, long_cap=60, duration=20, warmup=5, inflight=args.inflight,
+                    idle=3)
+        configs = ["matched"]
+    else:
+        plan = Plan(admit_runs=args.admit_runs, admit_interval=0.5, levels=[1, 10, 100],
+                    samples=args.samples, fan_runs=args.fan_runs, long_steps=200,
+                    long_cap=args.long_cap, duration=args.duration,
+                    warmup=15, inflight=args.inflight, idle=10)
+        configs = [c for c in args.configs.split(",") if c]
+    budget = {"KUBELINE_API_QPS": f"{args.qps:g}", "KUBELINE_API_BURST": str(args.burst)}
+    setups = {
+        "defaults": ({}, {}, []),
+        "matched": (budget, {"DEFAULT_REQUEUE_TIME": args.tuned_requeue},
+                    [f"--qps={args.qps:g}", f"--burst={args.burst}"]),
+    }
+    titles = {"defaults": "defaults",
+              "matched": f"{args.qps:g} QPS/{args.burst} burst, Argo requeue {args.tuned_requeue}"}
+    binary = argo_binary()
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    capped: dict[str, set[str]] = {}
+    t_start = time.monotonic()
+
+    def log(msg: str) -> None:
+        print(f"[{time.monotonic() - t_start:6.0f}s] {msg}", flush=True)
+
+    with bench_env("kl-argo", pod_ms=0) as parent, argo_crds():
+        for config in configs:
+            k_env, a_env, a_args = setups[config]
+            for name in ("kubeline", "argo"):
+                with turn_namespace(parent, f"{config[:3]}-{name[:2]}") as bench:
+                    system: System = (KubelineSystem(bench, k_env) if name == "kubeline"
+                                      else ArgoSystem(bench, binary, a_env, a_args))
+                    log(f"{config}: {name} in {bench.namespace}")
+                    system.prepare()
+                    system.start()
+                    try:
+                        figures, caps = measure(system, plan, log)
+                    finally:
+                        system.stop()
+                    results.setdefault(config, {})[name] = figures
+                    if name == "argo":
+                        capped[config] = caps
+    cols = [(c, titles[c]) for c in configs]
+    text = W.table(results, cols, capped)
+    print()
+    print(text)
+    for c in configs:
+        behind = W.behind(results, c)
+        print(f"{c}: Kubeline behind or level on: {', '.join(behind) if behind else 'none'}")
+    print(f"(machine: {os.cpu_count()} cores; load average now "
+          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}; bench took "
+          f"{(time.monotonic() - t_start) / 60:.1f} min)")
+    if args.json is not None:
+        args.json.write_text(json.dumps(
+            {"results": results, "capped": {k: sorted(v) for k, v in capped.items()},
+             "configs": cols}, indent=1))
+        print(f"figures written to {args.json}")
+
+
+if __name__ == "__main__":
+    main()
