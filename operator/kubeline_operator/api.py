@@ -342,6 +342,13 @@ class OperatorApi:
         return await self.request("GET", _path("pipelineruns", namespace), params=params,
                                   timeout=120)
 
+    async def list_objects(self, plural: str, namespace: str, selector: str = ""
+                           ) -> dict[str, Any]:
+        """Every object of ``plural`` in ``namespace`` matching the label ``selector``, in one
+        consistent read (no resourceVersion: the API server serves the newest state)."""
+        params = {"labelSelector": selector} if selector else None
+        return await self.request("GET", _path(plural, namespace), params=params, timeout=120)
+
     async def patch(self, plural: str, namespace: str, name: str, body: dict[str, Any]
                     ) -> dict[str, Any]:
         """JSON merge patch; include metadata.resourceVersion to make it conditional."""

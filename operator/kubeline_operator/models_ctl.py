@@ -5,8 +5,10 @@ Version numbers come from a compare-and-swap counter on the Model's status
 together can never get the same number, deleting the newest version never hands its
 number out again, and a crash between taking a number and creating the version costs a
 gap, never a duplicate. Stage requests are applied by :func:`models_plan.plan_stages`
-under one lock per model; every write is guarded by the resourceVersion the plan was made
-from, so a stale view conflicts instead of applying a change twice.
+under one lock per model, planned from one consistent read (a LIST) of the model's versions,
+never from the watch index (kopf indexes each object in its own worker, so the index can
+hold one version's newest copy beside another's older one); every write is guarded by the
+resourceVersion read, and a conflict reads and plans again.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from kubeline_operator.api import Conflict, Gone, OperatorApi
 from kubeline_operator.models_plan import (
     STAGE_REFS,
     ModelResolution,
+    StagePlan,
     VersionEntry,
     describe_links,
     find_link,
@@ -65,7 +68,7 @@ def version_entry(body: Any) -> VersionEntry | None:
     status = body.get("status") or {}
     if not spec.get("model"):
         return None
-    manager, when = None, None
+    manager, when = None, None  # the field manager that wrote spec.stage last
     for mf in meta.get("managedFields") or []:
         fields = (mf.get("fieldsV1") or {}).get("f:spec") or {}
         stamp = parse_time(mf.get("time"))
@@ -81,7 +84,7 @@ def version_entry(body: Any) -> VersionEntry | None:
         resource_version=str(meta.get("resourceVersion", "")),
         producer_run=spec.get("producerRun"),
         changed_by=(meta.get("annotations") or {}).get(ANNOTATION_STAGE_CHANGED_BY),
-        manager=manager, requested_time=when,
+        manager=manager,
         history=tuple(status.get("stageHistory") or ()),
         artifacts=tuple(spec.get("artifacts") or ()),
         deleting=bool(meta.get("deletionTimestamp")), missing_labels=missing,
@@ -377,25 +380,54 @@ class ModelControl:
                     touched = True
             if touched:
                 return  # planned again from the events these writes cause
-            plan = plan_stages(self.versions(namespace, model), now)
-            for update in plan.updates:
-                rv = update.resource_version
+            # The index only tells whether there is anything to do (a request is pending, or
+            # the Model's pointers would change); the plan itself is made from the server.
+            hint = plan_stages(versions, now)
+            if not hint.updates and self._pointers_current(namespace, model,
+                                                           hint.model_status):
+                return
+            for _ in range(ATTEMPTS):
+                plan = plan_stages(await self._read_versions(namespace, model),
+                                   to_rfc3339(time.time()))
                 try:
-                    if update.spec_stage is not None:
-                        patched = await self.api.patch(MODEL_VERSIONS, namespace, update.name, {
-                            "metadata": {"resourceVersion": rv},
-                            "spec": {"stage": update.spec_stage}})
-                        rv = patched["metadata"]["resourceVersion"]
-                    patched = await self.api.patch_status(MODEL_VERSIONS, namespace, update.name, {
-                        "metadata": {"resourceVersion": rv}, "status": update.status})
-                    if update.clear_changed_by:
-                        patched = await self.api.patch(MODEL_VERSIONS, namespace, update.name, {
-                            "metadata": {"resourceVersion": patched["metadata"]["resourceVersion"],
-                                         "annotations": {ANNOTATION_STAGE_CHANGED_BY: None}}})
+                    await self._apply_stages(namespace, plan)
                 except (Conflict, Gone):
-                    return  # planned from a stale view: the newer event plans again
-                self._remember(namespace, patched)
-            await self._model_status(namespace, model, plan.model_status)
+                    continue  # a version changed after the read: read and plan again
+                await self._model_status(namespace, model, plan.model_status)
+                return
+            log.warning("model %s/%s: stage requests not applied after %d conflicts; the next "
+                        "change of one of its versions plans again", namespace, model, ATTEMPTS)
+
+    async def _read_versions(self, namespace: str, model: str) -> list[VersionEntry]:
+        """The model's versions in one consistent read (those with the lookup label: the
+        reconcile labels every version before it plans stages)."""
+        listed = await self.api.list_objects(MODEL_VERSIONS, namespace,
+                                             f"{LABEL_MODEL}={label_value(model)}")
+        entries = (version_entry(obj) for obj in listed.get("items") or [])
+        return [e for e in entries if e is not None and e.model == model]
+
+    async def _apply_stages(self, namespace: str, plan: StagePlan) -> None:
+        """The plan's writes in order, each guarded by the resourceVersion it was planned
+        from (Conflict or Gone: the plan is stale, nothing after that write is done)."""
+        for update in plan.updates:
+            rv = update.resource_version
+            if update.spec_stage is not None:
+                patched = await self.api.patch(MODEL_VERSIONS, namespace, update.name, {
+                    "metadata": {"resourceVersion": rv}, "spec": {"stage": update.spec_stage}})
+                rv = patched["metadata"]["resourceVersion"]
+            patched = await self.api.patch_status(MODEL_VERSIONS, namespace, update.name, {
+                "metadata": {"resourceVersion": rv}, "status": update.status})
+            if update.clear_changed_by:
+                patched = await self.api.patch(MODEL_VERSIONS, namespace, update.name, {
+                    "metadata": {"resourceVersion": patched["metadata"]["resourceVersion"],
+                                 "annotations": {ANNOTATION_STAGE_CHANGED_BY: None}}})
+            self._remember(namespace, patched)
+
+    def _pointers_current(self, namespace: str, model: str, status: dict[str, Any]) -> bool:
+        """Whether the last copy of the Model this process saw has these pointers."""
+        known = self._models.get((namespace, model_object_name(model)))
+        current = (known or {}).get("status") or {}
+        return known is not None and all(current.get(k) == v for k, v in status.items())
 
     async def _model_status(self, namespace: str, model: str, status: dict[str, Any]) -> None:
         await self._patch_model_status(namespace, model, lambda current: None if all(

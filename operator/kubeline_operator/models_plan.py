@@ -1,11 +1,13 @@
 """The model control plane's pure rules: stages, stage history, version lookup, templates.
 
 The operator applies the stage each ModelVersion asks for (``spec.stage``) to the stage in
-effect (``status.stage``), one model at a time, so racing promotions are serialized: the
-requests are taken in the order they were made and each promotion to an exclusive stage
-(staging, production) archives the version that held it. Holders are archived before the
-new version is promoted, so a model never has two versions in production, even when the
-operator stops half-way.
+effect (``status.stage``), one model at a time, from one consistent read of the model's
+versions, so racing promotions are serialized: requests pending together are taken in the
+order the API server accepted them (each version's resourceVersion, compared as a number)
+and each promotion to an exclusive stage (staging, production) archives the version that
+held it, so the last one accepted wins. Holders are archived before the new version is
+promoted, so a model never has two versions in production, even when the operator stops
+half-way.
 """
 
 from __future__ import annotations
@@ -43,7 +45,6 @@ class VersionEntry:
     producer_run: str | None = None
     changed_by: str | None = None  # kubeline.dev/stage-changed-by (checked at admission)
     manager: str | None = None  # field manager of spec.stage (client-reported)
-    requested_time: float | None = None  # when spec.stage was last written (managedFields)
     history: tuple[Mapping[str, Any], ...] = ()
     artifacts: tuple[Mapping[str, Any], ...] = ()
     deleting: bool = False
@@ -52,6 +53,12 @@ class VersionEntry:
     @property
     def effective(self) -> str:
         return self.stage or "none"
+
+    @property
+    def revision(self) -> int:
+        """The resourceVersion as a number: the API server's order of accepted writes
+        (comparable between objects of one resource, Kubernetes' KEP-5504); 0 if unknown."""
+        return int(self.resource_version) if self.resource_version.isdigit() else 0
 
 
 @dataclass
@@ -82,7 +89,11 @@ def _entry(stage: str, previous: str | None, now: str, reason: str, user: str | 
 
 
 def plan_stages(versions: Sequence[VersionEntry], now: str) -> StagePlan:
-    """Apply every pending stage request of one model, oldest request first."""
+    """Apply every pending stage request of one model in the order the API server accepted
+    them (resourceVersion), so the last one accepted wins. ``versions`` must be one
+    consistent read: planned from a mix of older and newer copies, a request applied a
+    moment ago looks pending again or a version archived a moment ago still holds its
+    stage, and the plan can undo a promotion."""
     live = [v for v in versions if not v.deleting]
     state = {v.name: v.effective for v in live}
     spec = {v.name: v.requested for v in live}
@@ -91,7 +102,7 @@ def plan_stages(versions: Sequence[VersionEntry], now: str) -> StagePlan:
     consumed: set[str] = set()
     by_name = {v.name: v for v in live}
     pending = sorted((v for v in live if v.requested != v.effective),
-                     key=lambda v: (v.requested_time or v.created, v.number or 0, v.name))
+                     key=lambda v: (v.revision, v.number or 0, v.name))
     for v in pending:
         if spec[v.name] != v.requested:
             continue  # displaced earlier in this pass: its request is overtaken

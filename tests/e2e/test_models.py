@@ -345,6 +345,102 @@ def test_gitops_server_side_apply_promotes_like_a_patch(
                     str(ROOT / "examples" / "gitops" / "model-promotion.yaml"))
 
 
+def settled_stages(cluster: Any, namespace: str) -> dict[str, dict[str, Any]] | None:
+    """The versions by object name once every stage request is applied, else None."""
+    objs = kubectl_json(cluster, "get", "modelversions", "-n", namespace)["items"]
+    if any(o["spec"].get("stage") != (o.get("status") or {}).get("stage") for o in objs):
+        return None
+    return {o["metadata"]["name"]: o for o in objs}
+
+
+def assert_last_request_won(cluster: Any, namespace: str, accepted: dict[str, int],
+                            objs: dict[str, dict[str, Any]]) -> None:
+    """``accepted``: the resourceVersion the API server returned for each racing stage write.
+    The version whose write it accepted last holds production, every other one is archived
+    (and shows it was promoted, then archived by the winner's promotion)."""
+    winner = max(accepted, key=lambda name: accepted[name])
+    stages = {name: o["status"]["stage"] for name, o in objs.items()}
+    assert stages[winner] == "production", (accepted, stages)
+    assert [n for n, s in stages.items() if s == "production"] == [winner], (accepted, stages)
+    for name in accepted:
+        if name == winner:
+            continue
+        assert objs[name]["spec"]["stage"] == "archived", objs[name]["spec"]
+        history = objs[name]["status"]["stageHistory"]
+        assert [h["stage"] for h in history[-2:]] == ["production", "archived"], history
+        assert history[-1]["reason"] == "ArchivedByPromotion"
+    model = next(o for o in kubectl_json(cluster, "get", "models", "-n", namespace)["items"]
+                 if o["spec"]["name"] == "gitops")
+    wait_for("the Model's production pointer", lambda: kubectl_json(
+        cluster, "get", "model", model["metadata"]["name"], "-n", namespace).get(
+        "status", {}).get("productionVersion") == objs[winner]["spec"]["version"])
+
+
+def test_racing_promotions_leave_one_production_version(
+        cluster: Any, step_namespace: str, versions: dict[str, str]) -> None:
+    """Three concurrent ``kubectl patch`` promotions: the one the API server accepted last
+    (the highest resourceVersion it returned) is in production, the other two archived."""
+    ns = ["-n", step_namespace]
+    procs = {versions[v]: subprocess.Popen(
+        [cluster.kubectl_bin, "patch", "modelversion", versions[v], *ns, "--type", "merge",
+         "-p", '{"spec": {"stage": "production"}}', "-o", "jsonpath={.metadata.resourceVersion}"],
+        env=cluster._env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for v in ("v1", "v2", "v3")}
+    accepted = {}
+    for name, proc in procs.items():
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        accepted[name] = int(out)
+    objs = wait_for("every stage request applied", lambda: settled_stages(cluster, step_namespace))
+    assert_last_request_won(cluster, step_namespace, accepted, objs)
+
+
+def test_racing_client_promotions_keep_the_last_accepted_one(
+        cluster: Any, step_namespace: str, versions: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two threads promote v2 and v3 with ``update_model_version(force=True)`` at the same
+    moment while v1 is in production: v1 and the earlier request are archived."""
+    import threading
+
+    from kubeline.client import Client
+
+    monkeypatch.setenv("KUBELINE_NAMESPACE", step_namespace)
+    Client().get_model_version("gitops", "v1").set_stage("production")
+    barrier = threading.Barrier(2, timeout=60)
+    accepted: dict[str, int] = {}
+    errors: list[BaseException] = []
+
+    def promote(version: str) -> None:
+        client = Client()
+        real_patch = client.kube.patch
+
+        def patch(plural: str, name: str, body: dict[str, Any], **kw: Any) -> dict[str, Any]:
+            barrier.wait()  # both stage writes leave together
+            out = real_patch(plural, name, body, **kw)
+            accepted[name] = int(out["metadata"]["resourceVersion"])
+            return out
+
+        client.kube.patch = patch  # type: ignore[method-assign]
+        try:
+            client.update_model_version("gitops", version, stage="production", force=True)
+        except BaseException as exc:  # reported by the test thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=promote, args=(v,)) for v in ("v2", "v3")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert sorted(accepted) == [versions["v2"], versions["v3"]]
+    objs = wait_for("every stage request applied", lambda: settled_stages(cluster, step_namespace))
+    assert objs[versions["v1"]]["status"]["stage"] == "archived"
+    assert_last_request_won(cluster, step_namespace, accepted, objs)
+    me = Client().kube.whoami()
+    winner = max(accepted, key=lambda name: accepted[name])
+    assert objs[winner]["status"]["stageHistory"][-1]["user"] == me
+
+
 def test_promoter_role_may_promote_and_do_nothing_else(
         cluster: Any, step_namespace: str, versions: dict[str, str]) -> None:
     ns = ["-n", step_namespace]

@@ -92,6 +92,15 @@ class FakeApi:
                            ) -> dict[str, Any]:
         return await self._patch(plural, name, body, "status")
 
+    async def list_objects(self, plural: str, namespace: str, selector: str = ""
+                           ) -> dict[str, Any]:
+        """One consistent read (``key=value`` selectors), as the API server's LIST."""
+        await self._yield()
+        want = dict(part.split("=", 1) for part in selector.split(",") if part)
+        items = [copy.deepcopy(o) for (p, _), o in self.objects.items() if p == plural and all(
+            (o["metadata"].get("labels") or {}).get(k) == v for k, v in want.items())]
+        return {"items": items}
+
 
 class IndexStores:
     """The kopf index over the fake server's ModelVersions (always current, as after events)."""
@@ -224,3 +233,92 @@ def test_stage_requests_are_applied_once_with_history_and_model_pointers() -> No
     writes = api.writes
     asyncio.run(ctl.reconcile(NS, "iris"))  # nothing pending: nothing written
     assert api.writes == writes
+
+
+class LaggingIndex(IndexStores):
+    """A kopf index that lags: each object's entry is the copy last ``deliver``ed, as when
+    kopf's per-object workers have not yet indexed the newest events of some versions."""
+
+    def __init__(self, api: FakeApi) -> None:
+        super().__init__(api)
+        self.seen: dict[str, Any] = {}
+
+    def deliver(self, *names: str) -> None:
+        for name in names or [n for (p, n) in self.api.objects if p == "modelversions"]:
+            self.seen[name] = version_entry(self.api.objects[("modelversions", name)])
+
+    @property
+    def model_versions_index(self) -> dict[tuple[str, str], list[Any]]:
+        out: dict[tuple[str, str], list[Any]] = {}
+        for entry in self.seen.values():
+            out.setdefault((NS, entry.model), []).append(entry)
+        return out
+
+
+def _request(api: FakeApi, name: str, stage: str) -> int:
+    """A ``kubectl patch`` of spec.stage; returns the resourceVersion the server gave it."""
+    obj = api.objects[("modelversions", name)]
+    obj["spec"]["stage"] = stage
+    obj["metadata"]["resourceVersion"] = str(next(api.rv))
+    return int(obj["metadata"]["resourceVersion"])
+
+
+def _three_versions() -> tuple[FakeApi, LaggingIndex, ModelControl, list[str]]:
+    api = FakeApi()
+    stores = LaggingIndex(api)
+    ctl = ModelControl(api, stores)  # type: ignore[arg-type]
+    for i in range(3):
+        asyncio.run(ctl.resolve_for_run(NS, f"r{i}", 0.0, snapshot(ModelConfig(name="iris"))))
+    ctl._created.clear()
+    names = sorted(n for (p, n) in api.objects if p == "modelversions")
+    for _ in range(2):  # lookup labels, then the first stage
+        stores.deliver()
+        asyncio.run(ctl.reconcile(NS, "iris"))
+    stores.deliver()
+    return api, stores, ctl, names
+
+
+def _stages(api: FakeApi, names: list[str]) -> list[str]:
+    return [api.objects[("modelversions", n)]["status"]["stage"] for n in names]
+
+
+def test_a_lagging_index_never_loses_the_last_promotion() -> None:
+    """The lost promotion: v3 is promoted, then v2 (archiving v3); the index has seen v2's
+    promotion but not v3's archiving yet. Planned from that mixed view, v3 and v2 both look
+    like production holders and the planner archived the real one (v2): no production left.
+    Planned from one consistent read, v2 stays."""
+    api, stores, ctl, (v1, v2, v3) = _three_versions()
+    _request(api, v3, "production")
+    stores.deliver(v3)
+    asyncio.run(ctl.reconcile(NS, "iris"))  # v3 promoted
+    stores.deliver(v3)
+    _request(api, v2, "production")
+    stores.deliver(v2)
+    asyncio.run(ctl.reconcile(NS, "iris"))  # v3 archived, v2 promoted
+    stores.deliver(v2)  # v2's promotion is indexed, v3's archiving not yet
+    asyncio.run(ctl.reconcile(NS, "iris"))
+    assert _stages(api, [v1, v2, v3]) == ["none", "production", "archived"]
+    stores.deliver()
+    asyncio.run(ctl.reconcile(NS, "iris"))
+    assert _stages(api, [v1, v2, v3]) == ["none", "production", "archived"]
+    assert api.objects[("models", "iris")]["status"]["productionVersion"] == "2"
+
+
+def test_requests_pending_together_keep_the_last_one_the_server_accepted() -> None:
+    """Three requests land before the operator plans (kubectl stamps no request time, and
+    all three carry the same managedFields second): the highest resourceVersion wins,
+    whatever the version numbers and however far the index lags."""
+    for order in ([2, 0, 1], [0, 2, 1], [1, 2, 0]):
+        api, stores, ctl, names = _three_versions()
+        accepted = {names[i]: _request(api, names[i], "production") for i in order}
+        stores.deliver(names[order[0]])  # only the first request's event is indexed
+        asyncio.run(ctl.reconcile(NS, "iris"))
+        stores.deliver()
+        asyncio.run(ctl.reconcile(NS, "iris"))
+        winner = max(accepted, key=lambda n: accepted[n])
+        stages = dict(zip(names, _stages(api, names), strict=True))
+        assert stages == {n: "production" if n == winner else "archived" for n in names}, order
+        for name in names:
+            if name != winner:
+                history = api.objects[("modelversions", name)]["status"]["stageHistory"]
+                assert [h["stage"] for h in history] == ["production", "archived"]

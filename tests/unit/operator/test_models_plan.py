@@ -15,11 +15,12 @@ from kubeline_operator.models_plan import (
 NOW = "2026-12-01T10:00:00Z"
 
 
-def _v(n: int, requested: str = "none", stage: str | None = "none", at: float = 0.0,
+def _v(n: int, requested: str = "none", stage: str | None = "none", rv: int = 0,
        **kw: object) -> VersionEntry:
+    """Version ``n``; ``rv``: its resourceVersion (the order its last write was accepted)."""
     return VersionEntry(name=f"m-{n}", model="m", version=str(n), requested=requested,
-                        stage=stage, number=n, created=float(n), resource_version=str(100 + n),
-                        requested_time=at or None, **kw)  # type: ignore[arg-type]
+                        stage=stage, number=n, created=float(n),
+                        resource_version=str(rv or 100 + n), **kw)  # type: ignore[arg-type]
 
 
 def _by_name(plan: object) -> dict[str, object]:
@@ -27,7 +28,7 @@ def _by_name(plan: object) -> dict[str, object]:
 
 
 def test_promotion_archives_the_previous_holder_first() -> None:
-    plan = plan_stages([_v(1, "production", "production"), _v(2, "production", "none", 5.0,
+    plan = plan_stages([_v(1, "production", "production"), _v(2, "production", "none", 205,
                                                                  changed_by="alice")], NOW)
     updates = _by_name(plan)
     old, new = updates["m-1"], updates["m-2"]
@@ -46,7 +47,7 @@ def test_promotion_archives_the_previous_holder_first() -> None:
 
 
 def test_racing_promotions_keep_one_production_the_later_request_wins() -> None:
-    plan = plan_stages([_v(1, "production", "none", 10.0), _v(2, "production", "none", 9.0),
+    plan = plan_stages([_v(1, "production", "none", 210), _v(2, "production", "none", 209),
                         _v(3, "staging", "staging")], NOW)
     updates = _by_name(plan)
     assert updates["m-1"].status["stage"] == "production"
@@ -61,8 +62,20 @@ def test_racing_promotions_keep_one_production_the_later_request_wins() -> None:
     assert list(final.values()).count("production") == 1
 
 
+def test_requests_are_ordered_by_resource_version_as_numbers_not_names_or_numbers() -> None:
+    """The last request the API server accepted wins: resourceVersion order (as numbers:
+    "1000" is after "999"), not the version number, the name or the creation time."""
+    for order in ([1, 2, 3], [3, 1, 2], [2, 3, 1]):
+        rvs = dict(zip(order, (999, 1000, 1001), strict=True))  # order[-1] accepted last
+        plan = plan_stages([_v(n, "production", "none", rvs[n]) for n in (1, 2, 3)], NOW)
+        final = {u.name: u.status["stage"] for u in plan.updates}
+        assert final == {f"m-{n}": "production" if n == order[-1] else "archived"
+                         for n in (1, 2, 3)}, order
+        assert plan.model_status["productionVersion"] == str(order[-1])
+
+
 def test_archived_and_none_are_not_exclusive() -> None:
-    plan = plan_stages([_v(1, "archived", "archived"), _v(2, "archived", "none", 1.0)], NOW)
+    plan = plan_stages([_v(1, "archived", "archived"), _v(2, "archived", "none", 201)], NOW)
     updates = _by_name(plan)
     assert set(updates) == {"m-2"} and updates["m-2"].status["stage"] == "archived"
 
