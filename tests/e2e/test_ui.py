@@ -189,6 +189,23 @@ def test_colours_legend_cache_links_errors_and_html_visualization(
     page.locator("[data-testid='step-train']").click()
     page.get_by_text("caching is disabled for this step").wait_for()
 
+    # search a step by name: it is selected and its panel opens
+    page.locator("[data-testid='search']").fill("repo")
+    page.locator(".matches button", has_text="report").click()
+    page.locator("[data-testid='step-panel'] h2", has_text="report").wait_for()
+    # the timeline: one bar per step that started, in its status colour
+    page.locator("[data-testid='timeline-tab']").click()
+    bars = page.locator("[data-testid='timeline'] .tbar")
+    bars.first.wait_for()
+    statuses = bars.evaluate_all("els => els.map(e => e.dataset.status)")
+    assert {"completed", "failed"} <= set(statuses), statuses  # a cache hit may have no times
+    assert bars.evaluate_all("els => els.map(e => getComputedStyle(e).backgroundColor)") \
+        == [COLORS[b] for b in statuses]
+    page.get_by_role("button", name="DAG").click()
+    page.wait_for_selector("#dag[data-ready='1']")
+    # the DAG is centred on the searched step again: show all of it before clicking another
+    page.locator(".react-flow__controls-fitview").click()
+
     # a cached step links to the run it came from
     page.locator("[data-testid='step-load']").click()
     link = page.locator("[data-testid='cached-from'] a")
@@ -480,4 +497,40 @@ def test_chart_ui_serves_each_request_with_the_callers_token(
     assert page.locator("[data-testid='resource']").inner_text() == "pipelines"
     page.goto(f"{url}/runs?ns={ns}")
     page.locator("[data-testid='runs']").wait_for()  # the runs page: allowed
+    page.close()
+
+
+def test_a_run_started_from_a_step_shows_next_to_it_and_links_back(
+        ns: str, ui: UiServer, browser: Any, cluster: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seed 004: the run a step triggered is a node next to that step; each links the other."""
+    from step_rbac import chart_step_rbac
+
+    cluster.kubectl("delete", "serviceaccount", "kubeline-step", "-n", ns, "--ignore-not-found")
+    chart_step_rbac(cluster, ns, "steps.allowTriggeringRuns=true")
+    monkeypatch.syspath_prepend(str(ROOT / "examples" / "snapshots"))
+    sys.modules.pop("trigger_by_pipeline", None)
+    seed = importlib.import_module("trigger_by_pipeline")
+    try:
+        seed.training_pipeline.create_snapshot(name="training-snapshot")
+        run = seed.loads_data_and_triggers_training()
+    finally:
+        sys.modules.pop("trigger_by_pipeline", None)
+    assert run.status == "completed", run.message
+    (child,) = run.triggered_runs
+    child.wait(timeout=300, show_progress=False)
+
+    page = open_run(browser, ui, ns, run.name)
+    node = page.locator(f"[data-testid='triggered-{child.name}']")
+    assert node.is_visible()
+    edge = page.locator(f"[data-testid='rf__edge-step:trigger_pipeline->run:{child.name}']")
+    assert edge.count() == 1  # drawn from the step that started it
+    shot(page, "run-triggered-run")
+    node.locator("a").click()
+    page.wait_for_url(f"**/runs/{child.name}?ns={ns}")
+    back = page.locator("[data-testid='triggered-by']")
+    back.wait_for()
+    assert "trigger_pipeline" in back.inner_text()
+    back.locator("a").click()
+    page.wait_for_url(f"**/runs/{run.name}?ns={ns}")
     page.close()
