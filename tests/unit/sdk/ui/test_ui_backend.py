@@ -179,3 +179,16 @@ def test_run_summary_names_the_schedule_that_started_the_run() -> None:
     summary = payloads.run_summary(RunView(None, obj))  # type: ignore[arg-type]
     assert (summary["schedule"], summary["scheduledTime"]) == ("nightly",
                                                                "2026-01-02T03:00:00Z")
+
+
+def test_run_summary_carries_whether_the_trigger_is_verified() -> None:
+    assert payloads.run_summary(_run([]))["triggeredBy"] is None
+    why = "unverified: step s of run r is claimed, but ..."
+    run = _run([], triggeredBy={"verified": False, "message": why})
+    obj = dict(run.object)
+    obj["spec"] = {**obj["spec"], "triggeredBy": {"run": "r", "step": "s"}}
+    summary = payloads.run_summary(RunView(None, obj))  # type: ignore[arg-type]
+    assert summary["triggeredBy"] == {"run": "r", "step": "s", "verified": False,
+                                      "provenance": why}
+    obj["status"] = {"phase": "initialized"}  # not checked yet
+    assert payloads.run_summary(RunView(None, obj))["triggeredBy"]["verified"] is None  # type: ignore[arg-type]
