@@ -37,6 +37,15 @@ class Boom:
         return (record_unpickled, ("unpickled",))
 
 
+def test_the_planted_pickle_records_when_it_is_unpickled() -> None:
+    """The control for the checks below: ``Boom.ran == []`` after a refused load means
+    something only because unpickling a Boom does record."""
+    Boom.ran.clear()
+    pickle.loads(pickle.dumps(Boom()))
+    assert Boom.ran == ["unpickled"]
+    Boom.ran.clear()
+
+
 @pytest.fixture(scope="module")
 def s3():  # type: ignore[no-untyped-def]
     with moto_store() as store:
