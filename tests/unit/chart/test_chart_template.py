@@ -392,6 +392,15 @@ def test_per_namespace_roles_with_workload_identity() -> None:
                    "b": {"team": "ml"}}
 
 
+def test_per_namespace_annotations_for_a_namespace_without_steps_are_refused() -> None:
+    """An entry for a namespace outside stepNamespaces (a typo, a removed namespace) would
+    annotate no ServiceAccount: refused by name instead of ignored."""
+    stderr = helm_error("stepNamespaces={a,b}",
+                        "steps.namespaceServiceAccountAnnotations.c.eks\\.amazonaws\\.com/role-arn=arn:c")
+    assert "steps.namespaceServiceAccountAnnotations names namespace c" in stderr, stderr
+    assert "not in stepNamespaces (a, b)" in stderr, stderr
+
+
 @pytest.mark.parametrize(("sets", "message"), [
     (("s3.stepCredentials=perNamespace",), "embedded store has one account"),
     (("s3.stepCredentials=perNamespace", "s3.bucket=b", "s3.accessKeyId=A",
