@@ -128,13 +128,31 @@ def promotion_access(client: Any, read_only: bool) -> dict[str, Any]:
     return {"allowed": answer["allowed"], "reason": reason or ""}
 
 
+REQUESTS_HEADER = "x-kubeline-api-requests"
+
+
+def counted(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``fn(client)`` answering JSON with the number of API requests it made in a header
+    (bench/ui.py reports it per view)."""
+
+    def run(client: Any) -> Any:
+        counter = Counted(client)
+        result = fn(client)
+        if isinstance(result, Response):
+            result.headers[REQUESTS_HEADER] = str(counter.requests)
+            return result
+        return JSONResponse(result, headers={REQUESTS_HEADER: str(counter.requests)})
+
+    return run
+
+
 def routes(ui: Any) -> list[Route]:
     """The dashboard's API routes, served by ``ui`` (:class:`kubeline.ui.app.UI`)."""
     read_only = bool(ui.connector.read_only)
 
     async def models(request: Request) -> Response:
-        return await ui.call(request, lambda c: {
-            "items": [model_row(m) for m in c.list_models()]})
+        return await ui.call(request, counted(lambda c: {
+            "items": [model_row(m) for m in c.list_models()]}))
 
     async def model_page(request: Request) -> Response:
         name = request.path_params["name"]
@@ -145,7 +163,7 @@ def routes(ui: Any) -> list[Route]:
             return {"model": model_row(model), "versions": [version_row(v) for v in versions],
                     "promotion": promotion_access(client, read_only)}
 
-        return await ui.call(request, fn)
+        return await ui.call(request, counted(fn))
 
     async def set_stage(request: Request) -> Response:
         if read_only:
@@ -163,7 +181,7 @@ def routes(ui: Any) -> list[Route]:
                 return JSONResponse({"error": "conflict", "message": str(exc)}, 409)
             return version_row(mv)
 
-        return await ui.call(request, fn)
+        return await ui.call(request, counted(fn))
 
     # ------------------------------------------------------------ compare
     async def compare(request: Request) -> Response:
@@ -198,7 +216,7 @@ def routes(ui: Any) -> list[Route]:
                         sorted(p or "?" for p in pipelines)))
             return compare_mod.compare(runs)
 
-        return await ui.call(request, fn)
+        return await ui.call(request, counted(fn))
 
     # ------------------------------------------------------------ lineage
     async def lineage_view(request: Request) -> Response:
@@ -223,7 +241,7 @@ def routes(ui: Any) -> list[Route]:
                             "ms": round((time.perf_counter() - started) * 1000, 1)}
             return out
 
-        return await ui.call(request, fn)
+        return await ui.call(request, counted(fn))
 
     # ------------------------------------------------------------ artifacts
     async def artifact_names(request: Request) -> Response:
@@ -245,7 +263,7 @@ def routes(ui: Any) -> list[Route]:
             return {"items": sorted(grouped.values(), key=lambda r: str(r["name"])),
                     "continue": page.get("metadata", {}).get("continue")}
 
-        return await ui.call(request, fn)
+        return await ui.call(request, counted(fn))
 
     async def artifact_versions(request: Request) -> Response:
         name = request.path_params["name"]
@@ -259,7 +277,7 @@ def routes(ui: Any) -> list[Route]:
                 rows.append(d)
             return {"name": name, "versions": rows}
 
-        return await ui.call(request, fn)
+        return await ui.call(request, counted(fn))
 
     return [
         Route("/api/models", models),
