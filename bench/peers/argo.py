@@ -44,6 +44,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 import urllib.request
 from collections import Counter
 from collections.abc import Callable
@@ -713,6 +714,9 @@ def main() -> None:
                     system.start()
                     try:
                         figures, caps = measure(system, plan, log)
+                    except Exception:  # one turn's failure leaves the other turns' figures
+                        log(f"{config}: {name} failed:\n{traceback.format_exc()}")
+                        figures, caps = {}, set()
                     finally:
                         system.stop()
                     results.setdefault(config, {})[name] = figures
