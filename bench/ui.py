@@ -19,8 +19,15 @@ by Playwright, loads its pages.
 - run form: from navigation start to the form of a 50-step snapshot (250 typed parameters)
   drawn with its defaults and the YAML beside it; and from typing an invalid value to the
   operator's message under the field (a check by the UI server).
+- dashboard views: API requests (the server's ``x-kubeline-api-requests`` header) and
+  milliseconds per view for the models list and a model page, a two-run comparison, the
+  artifacts list, and lineage: "which data trained the production model?" (upstream of
+  the production version, across a feature and a training pipeline) and a dataset's
+  consumers (downstream, by Snapshot label), among all the runs the bench made. Only
+  ``--only dashboard``: these figures alone, with ``--runs`` extra runs in the namespace.
 
-Usage: KUBECONFIG=... python bench/ui.py [--runs 10000] [--repeat 3] [--only form] [--keep]
+Usage: KUBECONFIG=... python bench/ui.py [--runs 10000] [--repeat 3] [--only form|dashboard]
+       [--keep]
 """
 
 from __future__ import annotations
@@ -233,13 +240,165 @@ def latency(browser: Any, kube: Kube, url: str, run: str, flips: int) -> list[fl
     return results
 
 
+TRAIN_RUNS = 5
+
+
+def create_av(kube: Kube, name: str, artifact: str, producer: dict[str, str],
+              metadata: dict[str, Any] | None = None) -> str:
+    """An ArtifactVersion with its uid label (as the operator writes it); returns the uid."""
+    obj = kube.create(n.ARTIFACT_VERSIONS, {
+        "kind": "ArtifactVersion",
+        "metadata": {"name": name, "labels": {n.LABEL_ARTIFACT: n.label_value(artifact),
+                                              n.LABEL_VERSION: name}},
+        "spec": {"artifactName": artifact, "version": name, "uri": f"s3://bench/{name}",
+                 "materializer": "m", "producer": producer, "metadata": metadata or {}}})
+    uid = obj["metadata"]["uid"]
+    kube.patch(n.ARTIFACT_VERSIONS, name, {"metadata": {"labels": {n.LABEL_UID: uid}}})
+    return uid
+
+
+def create_exchange(kube: Kube) -> None:
+    """Seed 002's exchange as objects: a feature run making ``dataset``, TRAIN_RUNS
+    training runs reading it (by uid), the last one's model version in production."""
+    feat_spec = {"pipeline": "features", "pipelineName": "features", "image": "x:0", "steps": [
+        {"name": "load", "id": "load", "function": "load", "entrypoint": "b:load",
+         "codeHash": "0" * 64, "outputs": [{"name": "out", "materializer": "m"}]},
+        {"name": "prepare", "id": "prepare", "function": "prepare", "entrypoint": "b:prepare",
+         "codeHash": "0" * 64, "inputs": [{"name": "x", "step": "load", "output": "out"}],
+         "outputs": [{"name": "output", "materializer": "m"}]}]}
+    kube.create(n.PIPELINES, {"kind": "Pipeline", "metadata": {"name": "features"},
+                              "spec": {"name": "features"}})
+    kube.create(n.SNAPSHOTS, {"kind": "Snapshot", "metadata": {
+        "name": "snap-features", "labels": {n.LABEL_PIPELINE: "features"}}, "spec": feat_spec})
+    create_run(kube, "feat-1", "snap-features", None, "completed")
+    create_av(kube, "feat-load", "raw", {"run": "feat-1", "step": "load", "output": "out"})
+    ds = create_av(kube, "ds-1", "dataset", {"run": "feat-1", "step": "prepare",
+                                             "output": "output"})
+    kube._call("feat-1", kube.custom.patch_namespaced_custom_object_status, n.GROUP, n.VERSION,
+               kube.namespace, n.PIPELINE_RUNS, "feat-1", {"status": {
+                   "pipeline": "features", "steps": [
+                       {"name": "load", "phase": "completed", "outputs": {"out": "feat-load"}},
+                       {"name": "prepare", "phase": "completed",
+                        "outputs": {"output": "ds-1"}}]}})
+    train_spec = {"pipeline": "train", "pipelineName": "train", "image": "x:0", "steps": [
+        {"name": "loader", "id": "loader", "function": "loader", "entrypoint": "b:loader",
+         "codeHash": "0" * 64, "inputs": [{"name": "data", "artifact": {
+             "name": "dataset", "version": "ds-1", "id": ds}}],
+         "outputs": [{"name": "X", "materializer": "m"}]},
+        {"name": "trainer", "id": "trainer", "function": "trainer", "entrypoint": "b:trainer",
+         "codeHash": "0" * 64, "inputs": [{"name": "X", "step": "loader", "output": "X"}],
+         "outputs": [{"name": "model", "materializer": "m"},
+                     {"name": "acc", "materializer": "m"}]}]}
+    spec_labels = {n.LABEL_PIPELINE: "train", **n.snapshot_input_labels(train_spec)}
+    kube.create(n.PIPELINES, {"kind": "Pipeline", "metadata": {"name": "train"},
+                              "spec": {"name": "train"}})
+    kube.create(n.SNAPSHOTS, {"kind": "Snapshot", "metadata": {
+        "name": "snap-train", "labels": spec_labels}, "spec": train_spec})
+    for i in range(1, TRAIN_RUNS + 1):
+        run = f"train-{i}"
+        kube.create(n.PIPELINE_RUNS, {"kind": "PipelineRun", "metadata": {"name": run, "labels": {
+            n.LABEL_OPERATOR_CLASS: CLASS, n.LABEL_PIPELINE: "train",
+            n.LABEL_SNAPSHOT: "snap-train"}}, "spec": {"snapshot": "snap-train"}})
+        create_av(kube, f"x-{i}", "X", {"run": run, "step": "loader", "output": "X"})
+        create_av(kube, f"model-{i}", "model", {"run": run, "step": "trainer", "output": "model"})
+        create_av(kube, f"acc-{i}", "acc", {"run": run, "step": "trainer", "output": "acc"},
+                  {"value": 0.9 + i / 100})
+        parts = {"code": "c", "parameters": f"p{i}", "inputs": "i"}
+        kube._call(run, kube.custom.patch_namespaced_custom_object_status, n.GROUP, n.VERSION,
+                   kube.namespace, n.PIPELINE_RUNS, run, {"status": {
+                       "phase": "completed", "pipeline": "train", "snapshot": "snap-train",
+                       "parameters": {"trainer": {"gamma": i / 1000}, "loader": {}},
+                       "steps": [
+                           {"name": "loader", "phase": "completed", "outputs": {"X": f"x-{i}"},
+                            "cache": {"key": "kl", "parts": {"code": "c"}}},
+                           {"name": "trainer", "phase": "completed",
+                            "outputs": {"model": f"model-{i}", "acc": f"acc-{i}"},
+                            "cache": {"key": f"k{i}", "parts": parts}}]}})
+    kube.create(n.MODELS, {"kind": "Model", "metadata": {"name": "bench-model"},
+                           "spec": {"name": "bench_model"}})
+    last = TRAIN_RUNS
+    kube.create(n.MODEL_VERSIONS, {"kind": "ModelVersion", "metadata": {
+        "name": "bench-model-1", "labels": {n.LABEL_MODEL: "bench_model"}}, "spec": {
+        "model": "bench_model", "version": "1", "stage": "production",
+        "producerRun": f"train-{last}", "artifacts": [
+            {"name": "model", "artifactVersion": f"model-{last}", "type": "model",
+             "run": f"train-{last}", "step": "trainer"},
+            {"name": "X", "artifactVersion": f"x-{last}", "type": "data",
+             "run": f"train-{last}", "step": "loader"}]}})
+    deadline = time.monotonic() + 60  # the operator applies the stage
+    while (kube.get(n.MODEL_VERSIONS, "bench-model-1").get("status") or {}).get(
+            "stage") != "production":
+        if time.monotonic() > deadline:
+            raise RuntimeError("the operator did not apply the production stage in 60 s")
+        time.sleep(0.3)
+
+
+def dashboard_figures(url: str, ns: str, repeat: int, runs_in_namespace: int) -> None:
+    """Requests and milliseconds per dashboard view (medians of ``repeat``)."""
+    import urllib.request
+
+    views = [
+        ("models list", "/api/models"),
+        ("model page (versions, access review)", "/api/models/bench_model"),
+        ("compare 2 runs", "/api/compare?runs=train-1,train-2"),
+        ("artifacts list (first page)", "/api/artifact-names"),
+        ("artifact versions", "/api/artifact-names/dataset"),
+        ("lineage: which data trained the production model",
+         "/api/lineage?model=bench_model&version=production"),
+        ("lineage: a dataset's consumers", "/api/lineage?artifact=ds-1"),
+    ]
+    for label, path in views:
+        times, requests, body = [], "", {}
+        sep = "&" if "?" in path else "?"
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            with urllib.request.urlopen(f"{url}{path}{sep}ns={ns}") as resp:
+                body = json.loads(resp.read())
+                requests = resp.headers.get("x-kubeline-api-requests", "?")
+            times.append((time.perf_counter() - t0) * 1000)
+        extra = ""
+        if "nodes" in body:
+            pipelines = [p["pipeline"] for p in body["upstreamPipelines"]]
+            down = sum(1 for x in body["nodes"] if x["side"] == "downstream")
+            extra = (f"; {len(body['nodes'])} nodes, upstream pipelines {pipelines}, "
+                     f"{down} downstream steps")
+        print(f"{label}: {requests} API requests, median {statistics.median(times):.0f} ms "
+              f"(max {max(times):.0f}; {runs_in_namespace} runs in the namespace{extra})")
+
+
+def start_ui(ns: str) -> tuple[subprocess.Popen[bytes], str]:
+    """``kubeline ui`` in a subprocess, serving namespace ``ns``; returns it and its URL."""
+    port = free_port()
+    env = {**os.environ, "KUBELINE_NAMESPACE": ns}
+    proc = subprocess.Popen([sys.executable, "-m", "kubeline.cli.main", "ui", "--no-browser",
+                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise
+            time.sleep(0.1)
+
+
+def many_runs(kube: Kube, count: int) -> None:
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda i: create_run(kube, f"ui-bench-{i:06d}", "snap-3", None,
+                                           "completed"), range(count)))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=10000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--flips", type=int, default=10)
     ap.add_argument("--keep", action="store_true")
-    ap.add_argument("--only", choices=["form"], help="measure only the run form")
+    ap.add_argument("--only", choices=["form", "dashboard"],
+                    help="measure only the run form, or only the dashboard views (with --runs "
+                    "extra runs)")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -254,6 +413,17 @@ def main() -> int:
     try:
         kube.create(n.PIPELINES, {"kind": "Pipeline", "metadata": {"name": "ui-bench"},
                                   "spec": {"name": "ui_bench"}})
+        create_exchange(kube)
+        if args.only == "dashboard":
+            kube.create(n.SNAPSHOTS, {"kind": "Snapshot", "metadata": {
+                "name": "snap-3", "labels": {n.LABEL_PIPELINE: "ui-bench"}},
+                "spec": snapshot_spec(3)})
+            many_runs(kube, args.runs)
+            proc, url = start_ui(ns)
+            dashboard_figures(url, ns, max(args.repeat, 5), args.runs + TRAIN_RUNS + 1)
+            rss, hwm = rss_mib(proc.pid)
+            print(f"UI server RSS: {rss:.0f} MiB (peak {hwm:.0f} MiB)")
+            return 0
         for steps in (3, 100, 1000):
             kube.create(n.SNAPSHOTS, {"kind": "Snapshot", "metadata": {"name": f"snap-{steps}",
                                                    "labels": {n.LABEL_PIPELINE: "ui-bench"}},
@@ -268,20 +438,7 @@ def main() -> int:
         create_run(kube, "bench-live", "snap-3", [step_status(0, "completed"),
                                                   step_status(1, "running"),
                                                   step_status(2, "pending")])
-        port = free_port()
-        env = {**os.environ, "KUBELINE_NAMESPACE": ns}
-        proc = subprocess.Popen([sys.executable, "-m", "kubeline.cli.main", "ui", "--no-browser",
-                                 "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        proc, url = start_ui(ns)
         print(f"UI bench in namespace {ns} (server pid {proc.pid})")
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
@@ -312,9 +469,7 @@ def main() -> int:
                   f"{max(lat):.0f} ms over {len(lat)} changes (goal < 1000 ms)")
 
             started = time.monotonic()
-            with ThreadPoolExecutor(16) as pool:
-                list(pool.map(lambda i: create_run(kube, f"ui-bench-{i:06d}", "snap-3", None,
-                                                   "completed"), range(args.runs)))
+            many_runs(kube, args.runs)
             print(f"created {args.runs} runs in {time.monotonic() - started:.0f}s")
             import urllib.request
 
@@ -335,6 +490,7 @@ def main() -> int:
                   f"{(time.perf_counter() - t0) * 1000:.0f} ms")
             page.close()
             browser.close()
+        dashboard_figures(url, ns, args.repeat, args.runs + TRAIN_RUNS + 4)
         rss, hwm = rss_mib(proc.pid)
         print(f"UI server RSS: {rss:.0f} MiB (peak {hwm:.0f} MiB)")
     finally:
