@@ -23,6 +23,7 @@ PHASES: tuple[tuple[str, str, str], ...] = (
     ("outputs written -> Pod Succeeded", "outputs_written", "pod_succeeded"),
     ("Pod Succeeded -> operator observed", "pod_succeeded", "operator_observed"),
     ("operator observed -> next Pod created", "operator_observed", "next"),
+    ("Pod Succeeded -> next Pod created (both)", "pod_succeeded", "next"),
 )
 #: Parts inside the phases above that are the user's, not Kubeline's.
 USER_PARTS: tuple[tuple[str, str, str], ...] = (

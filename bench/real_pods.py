@@ -15,9 +15,10 @@ Where each timestamp comes from: Pod created and Pod Succeeded are when this scr
 watch saw them (the API server's own timestamps have whole-second precision); container
 started, runtime entered and the runtime's other marks are the outputs manifest's
 ``timings`` (``kubeline.resources.manifest.StepTimings``: process start from ``/proc``, the
-runtime's clock); operator observed is the step's ``status.steps[].endTime``, written with
-microseconds by the operator when it planned the completion. Step Pods, the operator and
-this script share the node's clock.
+runtime's clock). The operator records no precise time at which it observed a step's end
+(the step's ``endTime`` is the container's ``finishedAt``, whole seconds), so Pod Succeeded
+-> next Pod created is reported as one phase. Step Pods and this script share the node's
+clock.
 
 Usage: python bench/real_pods.py [--repeat 5] [--only iris,cached,chain] [--install]
 ``--install`` first builds the Kubeline image from this tree and upgrades the shared release
@@ -103,14 +104,6 @@ class PodWatch:
             time.sleep(0.05)
 
 
-def parse_time(text: str | None) -> float | None:
-    from datetime import datetime
-
-    if not text:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
 def run_marks(run_name: str, namespace: str, watch: PodWatch, store: Any,
               returned: float) -> list[StepMarks]:
     """The marks of every executed step of a finished run, in DAG order (a chain here)."""
@@ -124,9 +117,10 @@ def run_marks(run_name: str, namespace: str, watch: PodWatch, store: Any,
     out = []
     for ss in steps:
         pod = ss["pod"]
+        # The step's endTime is the container's finishedAt (whole seconds), not when the
+        # operator observed the end: no operator-observed mark until the operator records one.
         marks = StepMarks(step=ss["name"], pod_created=watch.created.get(pod),
-                          pod_succeeded=watch.succeeded.get(pod),
-                          operator_observed=parse_time(ss.get("endTime")))
+                          pod_succeeded=watch.succeeded.get(pod))
         obj = watch.bodies.get(pod)
         term = (obj.status.container_statuses[0].state.terminated
                 if obj and obj.status.container_statuses else None)
