@@ -49,6 +49,11 @@ class ArtifactIntegrityError(ArtifactStoreError):
     no hash was recorded): it is refused before anything is deserialized."""
 
 
+class UntrustedArtifactError(ArtifactStoreError):
+    """A pickle-based artifact comes from a namespace the caller neither is in nor named in
+    ``trust_pickles_from`` / ``KUBELINE_TRUST_PICKLES_FROM``: it is not unpickled."""
+
+
 class RunFailedError(KubelineError, RuntimeError):
     """A pipeline run ended failed or cancelled.
 

@@ -43,6 +43,10 @@ class Kube:
     context: str | None = None
     api_client: Any = None
     requests: int = field(default=0)
+    #: The namespace this process acts for (``KUBELINE_NAMESPACE``, else the context's or the
+    #: in-cluster ServiceAccount's), which ``namespace`` may override: the caller's own
+    #: namespace for the pickle trust check (``kubeline.materializers.trust``).
+    home_namespace: str | None = None
 
     # ------------------------------------------------------------------ setup
     @classmethod
@@ -76,8 +80,9 @@ class Kube:
             ) from None
         cfg.retries = 2
         api = client.ApiClient(cfg)
-        return cls(namespace=namespace or os.environ.get(ENV_NAMESPACE) or default_ns,
-                   context=context, api_client=api)
+        home = os.environ.get(ENV_NAMESPACE) or default_ns
+        return cls(namespace=namespace or home, context=context, api_client=api,
+                   home_namespace=home)
 
     @property
     def custom(self) -> Any:

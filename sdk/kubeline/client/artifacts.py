@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from kubeline.client._base import MetadataValue, View, annotation_tags, created, metadata_dict
@@ -116,20 +116,30 @@ class ArtifactVersionView(View):
         return {"name": self.name, "version": self.version, "id": self.id}
 
     # ------------------------------------------------------------ data
-    def load(self) -> Any:
+    def load(self, trust_pickles_from: str | Iterable[str] | None = None) -> Any:
         """Read the data back into memory through its materializer.
 
         The stored files must match the recorded ``contentHash`` first
         (:class:`~kubeline.errors.ArtifactIntegrityError` otherwise). Unpickling
-        materializers run code from the artifact: load only artifacts you trust.
+        materializers run code from the artifact, so they load a version of another
+        namespace than this process's own (``KUBELINE_NAMESPACE`` or the context's) only
+        when ``trust_pickles_from`` (or ``KUBELINE_TRUST_PICKLES_FROM``) names it
+        (:class:`~kubeline.errors.UntrustedArtifactError` otherwise; a Kubeline addition).
         """
         from kubeline.artifact_store import default_store
         from kubeline.materializers import load_artifact_data
+        from kubeline.materializers.trust import caller_namespace, load_origin
 
-        store = default_store(self._client.kube)
+        kube = self._client.kube
+        store = default_store(kube)
+        reads = getattr(kube, "namespace", None)
+        caller = getattr(kube, "home_namespace", None) or caller_namespace() or reads
+        origin = load_origin(self.uri, store.root, caller,
+                             namespace=self.metadata.get("namespace") or reads,
+                             trust=trust_pickles_from)
         return load_artifact_data(self.uri, self.materializer, self.data_type, store,
                                   content_hash=self.content_hash,
-                                  what=f"{self.name} v{self.version}")
+                                  what=f"{self.name} v{self.version}", origin=origin)
 
     def visualize(self, title: str | None = None) -> list[str]:
         """Show the stored visualizations: inline in a notebook, else saved to local files.

@@ -679,7 +679,7 @@ class Client(ModelOps):
         return _paginate(objs, sort_by, page, size, lambda o: ArtifactVersionView(self, o))
 
 
-_CONNECTIONS: dict[tuple[Any, ...], tuple[Any, str]] = {}
+_CONNECTIONS: dict[tuple[Any, ...], tuple[Any, str, str | None]] = {}
 
 
 def _connection_key(namespace: str | None, context: str | None) -> tuple[Any, ...]:
@@ -702,10 +702,10 @@ def connect_shared(namespace: str | None = None, context: str | None = None) -> 
     cached = _CONNECTIONS.get(key)
     if cached is None:
         kube = Kube.connect(namespace=namespace, context=context)
-        _CONNECTIONS[key] = (kube.api_client, kube.namespace)
+        _CONNECTIONS[key] = (kube.api_client, kube.namespace, kube.home_namespace)
         return kube
-    api_client, resolved = cached
-    return Kube(namespace=resolved, context=context, api_client=api_client)
+    api_client, resolved, home = cached
+    return Kube(namespace=resolved, context=context, api_client=api_client, home_namespace=home)
 
 
 def forget_connections() -> None:

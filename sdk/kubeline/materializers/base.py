@@ -6,6 +6,7 @@ import hashlib
 from typing import Any, ClassVar
 
 from kubeline.artifact_store import ArtifactStore, default_store
+from kubeline.materializers.trust import LoadOrigin
 from kubeline.materializers.verify import file_digest, stored_files
 from kubeline.resources.layout import visualization_uri
 
@@ -82,6 +83,9 @@ class BaseMaterializer:
     #: Set by ``load_artifact_data`` once the stored files matched the recorded content
     #: hash; materializers that would unpickle refuse to unless it is set.
     verified: bool = False
+    #: Set by ``load_artifact_data``: the namespaces the files come from and the caller's;
+    #: materializers that would unpickle refuse a namespace the caller does not trust.
+    origin: LoadOrigin | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -157,8 +161,9 @@ class BaseMaterializer:
             files[rel] = self._files[rel]
         self._files = files
 
-    def require_verified(self, what: str) -> None:
-        """Refuse to unpickle ``what`` unless the files were verified against their hash."""
+    def allow_unpickling(self, what: str) -> None:
+        """Refuse to unpickle ``what`` unless the files were verified against their hash and
+        come from the caller's namespace or one it trusts (``kubeline.materializers.trust``)."""
         if not self.verified:
             from kubeline.errors import ArtifactIntegrityError
 
@@ -166,6 +171,8 @@ class BaseMaterializer:
                 f"{what} at {self.uri} would be unpickled (which runs code from the file), but "
                 "the files were not verified against the artifact's recorded content hash: "
                 "load it through its ArtifactVersion (Client().get_artifact_version(...).load())")
+        if self.origin is not None:
+            self.origin.require_trusted(what, self.uri)
 
     def get_temporary_directory(self, delete_at_exit: bool = True) -> Any:
         """A local temporary directory (a context manager yielding its path), removed on exit

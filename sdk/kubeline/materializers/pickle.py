@@ -2,7 +2,7 @@
 
 TRUST BOUNDARY: unpickling runs code chosen by whoever wrote the file. Both load
 only files verified against the artifact's recorded content hash
-(``BaseMaterializer.require_verified``); that proves the files are what the
+(``BaseMaterializer.allow_unpickling``); that proves the files are what the
 producing step saved, not that the producing step is trustworthy: load these
 artifacts only from pipelines you trust (docs/security.md).
 """
@@ -29,7 +29,7 @@ class CloudpickleMaterializer(BaseMaterializer):
     def load(self, data_type: type) -> Any:
         import pickle
 
-        self.require_verified("a cloudpickle object")
+        self.allow_unpickling("a cloudpickle object")
         with self.open(self.FILENAME, "rb") as f:
             return pickle.load(f)
 
@@ -56,7 +56,7 @@ class SklearnMaterializer(BaseMaterializer):
     def load(self, data_type: type) -> Any:
         import joblib
 
-        self.require_verified("a joblib model")
+        self.allow_unpickling("a joblib model")
         with self.open(self.FILENAME, "rb") as f:
             return joblib.load(f)  # see the trust boundary note above
 

@@ -153,18 +153,26 @@ def materializer_for_value(value: Any, declared: str | None = None) -> type:
 
 def load_artifact_data(uri: str, materializer: str, data_type: str | type | None = None,
                        artifact_store: Any = None, content_hash: str | None = None,
-                       verify: bool = True, what: str = "") -> Any:
+                       verify: bool = True, what: str = "", origin: Any = None) -> Any:
     """Load the value stored at ``uri`` by ``materializer`` (used by ``.load()`` views).
 
     With ``verify`` (the default) the stored files must match ``content_hash`` (the
     ArtifactVersion's ``contentHash``) before the materializer reads anything
-    (:func:`kubeline.materializers.verify.verify_content`)."""
+    (:func:`kubeline.materializers.verify.verify_content`). ``origin``
+    (:class:`kubeline.materializers.trust.LoadOrigin`) names the namespaces the files come
+    from and the caller's; by default the URI's namespace and :func:`caller_namespace`.
+    Pickle-based materializers refuse a namespace the caller does not trust."""
+    from kubeline.artifact_store import default_store
+
+    artifact_store = artifact_store or default_store()
     if verify:
-        from kubeline.artifact_store import default_store
         from kubeline.materializers.verify import verify_content
 
-        artifact_store = artifact_store or default_store()
         verify_content(artifact_store, uri, content_hash, what)
+    if origin is None:
+        from kubeline.materializers.trust import caller_namespace, load_origin
+
+        origin = load_origin(uri, getattr(artifact_store, "root", None), caller_namespace())
     cls = import_object(materializer)
     tp: Any = data_type
     if isinstance(data_type, str):
@@ -174,4 +182,5 @@ def load_artifact_data(uri: str, materializer: str, data_type: str | type | None
             tp = object
     m = cls(uri, artifact_store)
     m.verified = verify
+    m.origin = origin
     return m.load(tp if isinstance(tp, type) else object)

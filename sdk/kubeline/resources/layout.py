@@ -111,3 +111,13 @@ def manual_artifact_uri(attempt: str, index: int) -> str:
 def manual_uri(root: str, namespace: str, name: str, unique: str) -> str:
     """An artifact saved with ``save_artifact`` outside a step (``name``: a DNS name)."""
     return join(root, ARTIFACTS_PREFIX, namespace, "manual", name, unique)
+
+
+def namespace_of(root: str, uri: str) -> str | None:
+    """The namespace whose artifacts ``uri`` lies among (``<root>/artifacts/<namespace>/...``),
+    or None for a URI elsewhere."""
+    base = join(root, ARTIFACTS_PREFIX) + "/"
+    if not uri.startswith(base):
+        return None
+    namespace = uri[len(base):].split("/", 1)[0]
+    return namespace or None

@@ -104,6 +104,9 @@ S3_SECRET_ENV = {
 S3_SECRET = "kubeline-s3"
 #: The SDK's namespace override.
 ENV_NAMESPACE = "KUBELINE_NAMESPACE"
+#: Namespaces (comma-separated) whose pickle-based artifacts a process may unpickle besides
+#: its own: the opt-in of ``kubeline.materializers.trust`` (docs/security.md).
+ENV_TRUST_PICKLES_FROM = "KUBELINE_TRUST_PICKLES_FROM"
 #: SDK build-time switches (compiler, code archive).
 ENV_IMAGE = "KUBELINE_IMAGE"
 ENV_SOURCE_ROOT = "KUBELINE_SOURCE_ROOT"

@@ -126,6 +126,7 @@ def import_script(rel_path: str) -> Any:
 def _load_inputs(inv: Invocation, func: Any, store: Any) -> dict[str, Any]:
     from kubeline.artifacts.unmaterialized_artifact import UnmaterializedArtifact
     from kubeline.materializers.registry import import_object, load_artifact_data
+    from kubeline.materializers.trust import load_origin
     from kubeline.signature import concrete_type, type_hints
 
     hints = type_hints(func, inv.step.id)
@@ -149,7 +150,9 @@ def _load_inputs(inv: Invocation, func: Any, store: Any) -> dict[str, Any]:
         values[name] = load_artifact_data(ref.uri, ref.materializer,
                                           tp if isinstance(tp, type) else object,
                                           store, content_hash=ref.content_hash,
-                                          what=f"{ref.artifact_name or name} v{ref.version}")
+                                          what=f"{ref.artifact_name or name} v{ref.version}",
+                                          origin=load_origin(ref.uri, store.root,
+                                                             inv.namespace))
         _log(f"loaded input {name} ({ref.artifact_name} v{ref.version or '?'}) "
              f"in {time.monotonic() - started:.2f}s")
     return values

@@ -18,6 +18,7 @@ from kubeline.materializers.pandas import PandasMaterializer
 from kubeline.materializers.path import PathMaterializer
 from kubeline.materializers.pickle import CloudpickleMaterializer
 from kubeline.materializers.registry import materializer_path_of
+from kubeline.resources.names import ENV_NAMESPACE
 from moto_s3 import moto_store
 
 pytestmark = pytest.mark.unit
@@ -44,6 +45,12 @@ def test_the_planted_pickle_records_when_it_is_unpickled() -> None:
     pickle.loads(pickle.dumps(Boom()))
     assert Boom.ran == ["unpickled"]
     Boom.ran.clear()
+
+
+@pytest.fixture(autouse=True)
+def caller_in_ns_a(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These loads act for ns-a, the namespace the artifacts are saved in."""
+    monkeypatch.setenv(ENV_NAMESPACE, "ns-a")
 
 
 @pytest.fixture(scope="module")
