@@ -109,6 +109,22 @@ class ScheduleRetry:
 
 
 @dataclass(frozen=True)
+class WaitForPod:
+    """The Pod of ``attempt`` was refused by a quota or an admission check: the step is
+    pending again (``attempt`` not started) and its Pod is tried again at ``next_time``.
+    ``first``: the first refusal of this wait (it is told in an Event)."""
+
+    step: str
+    attempt: int
+    previous_pod: str | None  # the last attempt's Pod, if any attempt ran
+    next_time: float
+    reason: str
+    message: str
+    time: float
+    first: bool = True
+
+
+@dataclass(frozen=True)
 class MarkStepFailed:
     step: str
     reason: str
@@ -180,6 +196,7 @@ StatusAction = (
     | MarkCached
     | MarkStepCompleted
     | ScheduleRetry
+    | WaitForPod
     | MarkStepFailed
     | MarkStepCancelled
     | MarkStepSkipped

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from kubeline.resources.names import (
     PIPELINE_RUNS,
     merged_tags,
     next_version,
+    step_pod_name,
 )
 from kubeline.resources.reasons import Reason
 
@@ -41,7 +43,7 @@ from kubeline_operator.artifacts import (
 from kubeline_operator.dag import Dag
 from kubeline_operator.labels import uid_label
 from kubeline_operator.models_ctl import ModelControl
-from kubeline_operator.observe import PodObservation
+from kubeline_operator.observe import PodObservation, refusal_waits
 from kubeline_operator.pod_spec import RunRef, build_step_pod
 from kubeline_operator.pod_spec import manifest_uri as pod_manifest_uri
 from kubeline_operator.settings import OperatorSettings
@@ -50,6 +52,16 @@ from kubeline_operator.stores import AvEntry, Stores
 
 log = logging.getLogger("kubeline.operator")
 OUTPUT_READ_RETRIES = 12
+#: Backoff of a step Pod refused by a quota or admission check: full jitter, doubling from
+#: the first bound up to the cap.
+REFUSED_BACKOFF_FIRST, REFUSED_BACKOFF_CAP = 2.0, 15.0
+
+
+def refused_backoff(tries: int, rng: random.Random) -> float:
+    """Seconds before the ``tries``-th refused Pod is tried again (at least half the bound,
+    so a quota that frees up is seen soon without hammering the API server)."""
+    bound = min(REFUSED_BACKOFF_CAP, REFUSED_BACKOFF_FIRST * 2 ** max(tries - 1, 0))
+    return rng.uniform(bound / 2, bound)
 
 
 class ArtifactReader(Protocol):
@@ -97,6 +109,10 @@ class Effects:
         self.store = store
         self.models = models
         self.output_failures: dict[tuple[str, str, str, int], int] = {}
+        # (namespace, run, step, attempt) -> (first refusal time, refusals): Pods a quota
+        # or admission check refused, waiting (in memory: a restarted operator waits anew).
+        self.refused: dict[tuple[str, str, str, int], tuple[float, int]] = {}
+        self._rng = random.Random()
 
     async def execute(self, run: RunRef, snap: Snap, status: PipelineRunStatus,
                       actions: list[A.Action]) -> Outcome:
@@ -135,20 +151,51 @@ class Effects:
                                      time.time())]
         pod = build_step_pod(run, snap.spec, step, action.attempt, action.parameters,
                              action.inputs, bucket, self.settings.pod)
+        key = (run.namespace, run.name, step.id, action.attempt)
         try:
             created = await self.api.create_pod(run.namespace, pod)
         except ApiError as exc:
+            if refusal_waits(exc.status, exc.message):
+                return [self._refused(run, step, action, exc.message, key)]
             if exc.status in (400, 403, 422):
                 return [A.MarkStepFailed(action.step, Reason.POD_CREATE_FAILED,
                                          pod_create_refusal(run.namespace, action.pod,
                                                             exc.message), time.time())]
             raise
+        self.refused.pop(key, None)
         if created:
             metrics.PODS_CREATED.inc()
         self.stores.remember_pod(run.namespace, run.name, PodObservation(
             name=action.pod, step=step.name, attempt=action.attempt, phase="Pending",
             created=time.time()))
         return []
+
+    def _refused(self, run: RunRef, step: StepSpec, action: A.CreatePod, message: str,
+                 key: tuple[str, str, str, int]) -> A.Action:
+        """A quota or admission refusal: wait with backoff, or fail past the step timeout."""
+        now = time.time()
+        first, tries = self.refused.get(key, (now, 0))
+        tries += 1
+        waited = now - first
+        timeout = step.timeout_seconds
+        if timeout and waited >= timeout:
+            self.refused.pop(key, None)
+            return A.MarkStepFailed(
+                step.id, Reason.QUOTA_EXCEEDED,
+                f"step pod {action.pod} was refused for {int(waited)}s, past the step timeout "
+                f"of {timeout}s ({tries} tries): {message}", now)
+        self.refused[key] = (first, tries)
+        delay = refused_backoff(tries, self._rng)
+        if timeout:
+            delay = max(min(delay, first + timeout - now), 0.5)
+        previous = (step_pod_name(run.name, step.name, action.attempt - 1)
+                    if action.attempt > 1 else None)
+        limit = f", failing after the step timeout of {timeout}s" if timeout else ""
+        return A.WaitForPod(
+            step.id, action.attempt, previous, now + delay, Reason.QUOTA_EXCEEDED,
+            f"waiting: step pod {action.pod} refused ({message}); trying again in "
+            f"{delay:.0f}s, refused {tries}x over {int(waited)}s{limit}", now,
+            first=tries == 1)
 
     # ------------------------------------------------------------------ outputs
     async def record_outputs(self, run: RunRef, snap: Snap, status: PipelineRunStatus,

@@ -23,6 +23,9 @@ RECONCILE_SECONDS = Histogram(
 CACHE_HITS = Counter("kubeline_cache_hits_total", "Steps served from the cache")
 CACHE_MISSES = Counter("kubeline_cache_misses_total", "Steps that ran because no cache hit")
 PODS_CREATED = Counter("kubeline_step_pods_created_total", "Step Pods created")
+POD_REFUSALS = Counter(
+    "kubeline_step_pods_refused_total",
+    "Step Pod creations a ResourceQuota or admission check refused (the step waits)")
 API_REQUESTS = Counter("kubeline_api_requests_total", "Kubernetes API requests by the operator")
 API_RETRIES = Counter(
     "kubeline_api_retries_total",
@@ -65,10 +68,16 @@ def serve(port: int, readiness: Callable[[], list[str]] = list) -> WSGIServer:
 
 
 def count_changes(changes: Iterable[A.Action]) -> None:
-    """Count the cache hits and misses and the finished runs among a pass's status changes."""
+    """Count the cache hits and misses and the finished runs among a pass's status changes
+    (a miss whose Pod a quota refused is counted when its Pod is created)."""
+    changes = list(changes)
+    refused = {(a.step, a.attempt) for a in changes if isinstance(a, A.WaitForPod)}
     for a in changes:
-        if isinstance(a, A.MarkStepRunning) and a.reason == Reason.CACHE_MISS:
-            CACHE_MISSES.inc()
+        if isinstance(a, A.WaitForPod):
+            POD_REFUSALS.inc()
+        elif isinstance(a, A.MarkStepRunning) and a.reason == Reason.CACHE_MISS:
+            if (a.step, a.attempt) not in refused:
+                CACHE_MISSES.inc()
         elif isinstance(a, A.MarkCached):
             CACHE_HITS.inc()
         elif isinstance(a, A.FinishRun):

@@ -22,11 +22,25 @@ class Event:
     message: str
 
 
+def refused_pods(changes: Iterable[A.Action]) -> set[tuple[str, int]]:
+    """(step, attempt) of the Pods a quota or admission check refused in ``changes``: their
+    ``MarkStepRunning`` did not start anything."""
+    return {(a.step, a.attempt) for a in changes if isinstance(a, A.WaitForPod)}
+
+
 def narrate(changes: Iterable[A.Action]) -> list[Event]:
     """The Events telling the status changes ``changes`` (effects and silent ones tell none)."""
+    changes = list(changes)
+    refused = refused_pods(changes)
     events: list[Event] = []
     for a in changes:
-        if isinstance(a, A.InitRun):
+        if isinstance(a, A.MarkStepRunning) and (a.step, a.attempt) in refused:
+            continue  # its Pod was refused: WaitForPod tells it
+        if isinstance(a, A.WaitForPod):
+            if a.first:
+                events.append(Event("Warning", EventReason.QUOTA_EXCEEDED,
+                                    f"step {a.step}: {a.message}"))
+        elif isinstance(a, A.InitRun):
             events.append(Event("Normal", EventReason.RUN_STARTED,
                                 f"run started: {len(a.step_ids)} steps from snapshot {a.snapshot}"))
         elif isinstance(a, A.MarkStepRunning):

@@ -13,7 +13,7 @@ from kubeline.resources.reasons import Reason
 from kubeline_operator.timeutil import parse_time
 
 __all__ = ["STEP_CONTAINER", "PodObservation", "classify_failure", "observe_pod",
-           "parse_termination_message"]
+           "parse_termination_message", "refusal_waits"]
 
 #: Kubelet waiting reasons that never resolve by waiting longer -> the step's reason.
 PERMANENT_WAITING = {"InvalidImageName": Reason.INVALID_IMAGE_NAME,
@@ -25,6 +25,27 @@ TRANSIENT_WAITING = {
     "CreateContainerConfigError": Reason.CONTAINER_CONFIG_ERROR,
     "CreateContainerError": Reason.CONTAINER_CREATE_FAILED,
 }
+
+#: What the API server says when a ResourceQuota, an admission webhook or a
+#: ValidatingAdmissionPolicy refuses a Pod: refusals that can pass by waiting (a Pod ends,
+#: a quota grows, a webhook recovers), so the step waits (``Reason.QUOTA_EXCEEDED``).
+WAITING_REFUSALS = ("exceeded quota", "status unknown for quota", "admission webhook",
+                    "ValidatingAdmissionPolicy")
+
+
+def refusal_waits(status: int, message: str) -> bool:
+    """Whether a refused Pod creation (HTTP ``status``) waits instead of failing the step.
+
+    Quota and admission refusals wait. Everything else fails at once: Pod Security
+    violations, RBAC, LimitRange bounds, a quota that needs requests or limits the Pod does
+    not set, an invalid Pod (400/422); waiting would not change them."""
+    if status == 500:  # a webhook that could not be called: admission did not run
+        return "failed calling webhook" in message
+    if status not in (400, 403, 422) or "violates PodSecurity" in message:
+        return False
+    if "must specify" in message:  # "failed quota: q: must specify limits.cpu"
+        return False
+    return any(marker in message for marker in WAITING_REFUSALS)
 
 
 @dataclass(frozen=True)

@@ -310,7 +310,7 @@ def _plan_steps(state: RunState) -> Plan:
             continue
         if step.id not in ready:
             continue
-        if phase == "retrying":
+        if phase == "retrying" or ss.next_retry_time:  # a retry, or a Pod refused (quota)
             due = parse_time(ss.next_retry_time) or now
             if due > now:
                 out.wake(due - now)

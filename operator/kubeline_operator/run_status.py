@@ -23,6 +23,7 @@ from kubeline_operator.actions import (
     MarkStepRunning,
     MarkStepSkipped,
     ScheduleRetry,
+    WaitForPod,
 )
 from kubeline_operator.timeutil import (
     format_duration,
@@ -109,6 +110,14 @@ def _apply_step(ss: StepStatus, action: Action) -> None:
         ss.next_retry_time = to_rfc3339_precise(action.next_time)
         ss.reason = action.reason
         ss.message = _clip(f"attempt {ss.attempts} failed: {action.message}")
+    elif isinstance(action, WaitForPod):
+        ss.phase = "pending"
+        ss.attempts = action.attempt - 1
+        ss.pod = action.previous_pod
+        if action.attempt == 1:
+            ss.start_time = None  # nothing has started yet
+        ss.next_retry_time = to_rfc3339_precise(action.next_time)
+        ss.reason, ss.message = action.reason, _clip(action.message)
     elif isinstance(action, MarkStepFailed | MarkStepCancelled):
         ss.phase = "failed" if isinstance(action, MarkStepFailed) else "cancelled"
         ss.end_time = to_rfc3339_precise(action.time)

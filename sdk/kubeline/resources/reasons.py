@@ -32,6 +32,9 @@ class Reason(StrEnum):
     RETRYING = "Retrying"
     POD_ADOPTED = "PodAdopted"
     INPUT_NOT_FOUND = "InputNotFound"
+    # A step Pod refused by a ResourceQuota or an admission webhook/policy: the step waits
+    # (pending, retried with backoff) and fails with this reason only past its timeout.
+    QUOTA_EXCEEDED = "QuotaExceeded"
     # Steps failing (a failed step's reason also becomes the run's).
     STEP_FAILED = "StepFailed"
     STEP_SETUP_FAILED = "StepSetupFailed"
@@ -79,6 +82,7 @@ class EventReason(StrEnum):
     CACHE_HIT = "CacheHit"
     STEP_COMPLETED = "StepCompleted"
     STEP_RETRYING = "StepRetrying"
+    QUOTA_EXCEEDED = "QuotaExceeded"
     STEP_FAILED = "StepFailed"
     STEP_CANCELLED = "StepCancelled"
 
