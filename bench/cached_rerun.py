@@ -78,16 +78,16 @@ def make_namespace(core: object) -> str:
             time.sleep(0.2)
     core.create_namespaced_service_account(  # type: ignore[attr-defined]
         name, {"metadata": {"name": "kubeline-step"}})
-    grant_step_pods(name)
+    grant_step_pods(name, core)
     return name
 
 
-def grant_step_pods(namespace: str) -> None:
+def grant_step_pods(namespace: str, core: object) -> None:
     """What the chart grants the operator in each of its stepNamespaces (the release is
     installed without this namespace): create and delete Pods, read them."""
     from kubernetes import client
 
-    rbac = client.RbacAuthorizationV1Api()
+    rbac = client.RbacAuthorizationV1Api(core.api_client)  # type: ignore[attr-defined]
     meta = {"name": "kubeline-operator-pods", "namespace": namespace}
     rbac.create_namespaced_role(namespace, {"metadata": meta, "rules": [{
         "apiGroups": [""], "resources": ["pods"],
