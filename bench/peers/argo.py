@@ -130,9 +130,11 @@ def apiserver_requests() -> Counter[tuple[str, str, str]]:
 
     cfg = client.Configuration()
     config.load_kube_config(config_file=kubeconfig(), client_configuration=cfg)
-    api = client.ApiClient(cfg)
-    resp = api.call_api("/metrics", "GET", auth_settings=["BearerToken"],
-                        _preload_content=False, _return_http_data_only=True)
+    api = client.ApiClient(cfg)  # its pool has the kubeconfig's TLS client credentials
+    headers = {"Authorization": cfg.api_key["authorization"]} if cfg.api_key else {}
+    resp = api.rest_client.pool_manager.request("GET", f"{cfg.host}/metrics", headers=headers)
+    if resp.status != 200:
+        raise RuntimeError(f"GET /metrics: HTTP {resp.status}")
     counts: Counter[tuple[str, str, str]] = Counter()
     for line in resp.data.decode().splitlines():
         if not line.startswith("apiserver_request_total{"):
