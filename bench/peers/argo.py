@@ -491,11 +491,10 @@ class Plan:
     idle: float
 
 
-def measure(system: System, plan: Plan, log: Callable[[str], None]) -> tuple[dict[str, float],
-                                                                              set[str]]:
-    """Every figure of one turn; returns (figures, rows whose value is a lower bound)."""
-    out: dict[str, float] = {}
-    capped: set[str] = set()
+def measure(system: System, plan: Plan, log: Callable[[str], None], out: dict[str, float],
+            capped: set[str]) -> None:
+    """Every figure of one turn into ``out`` (kept as far as it got if a step fails);
+    ``capped`` gets the rows whose value is a lower bound."""
     counter = [0]
     pool = ThreadPoolExecutor(8)
 
@@ -651,7 +650,6 @@ def measure(system: System, plan: Plan, log: Callable[[str], None]) -> tuple[dic
             f"{out['cpu_etcd']:.1f} ms etcd")
         log(f"  apiserver requests in the window: {top}")
     pool.shutdown()
-    return out, capped
 
 
 # ----------------------------------------------------------------------------- main
@@ -714,11 +712,12 @@ def main() -> None:
                     log(f"{config}: {name} in {bench.namespace}")
                     system.prepare()
                     system.start()
+                    figures: dict[str, float] = {}
+                    caps: set[str] = set()
                     try:
-                        figures, caps = measure(system, plan, log)
-                    except Exception:  # one turn's failure leaves the other turns' figures
+                        measure(system, plan, log, figures, caps)
+                    except Exception:  # keep what was measured, and the other turns' figures
                         log(f"{config}: {name} failed:\n{traceback.format_exc()}")
-                        figures, caps = {}, set()
                     finally:
                         system.stop()
                     results.setdefault(config, {})[name] = figures
