@@ -1,4 +1,4 @@
-"""What the run form's browser tests use: the UI served in the test process, Debian's
+"""What the UI's browser tests share: the UI served in the test process, Debian's
 Chromium through Playwright, and screenshots."""
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +93,16 @@ def launch_chromium(playwright: Any) -> Any:
         pytest.fail(f"the UI is not built in {STATIC_DIR}: run `make ui` in that checkout")
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                       args=["--no-sandbox", "--disable-gpu"])
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium for one test module, closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = launch_chromium(p)
+        try:
+            yield b
+        finally:
+            b.close()
