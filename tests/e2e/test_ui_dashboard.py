@@ -235,7 +235,7 @@ def test_production_models_upstream_lineage_reaches_the_feature_pipeline(
 
     ns, features, first, second = (exchange[k] for k in ("ns", "features", "first", "second"))
     client_in.update_model_version("iris_classifier", "2", stage="production", force=True)
-    dataset = features.steps["prepare"].outputs["output"]
+    dataset = features.steps["prepare"].outputs["iris_training_dataset"]
     page = browser.new_page(viewport={"width": 1600, "height": 900})
     page.goto(f"{ui.url}/models/iris_classifier?ns={ns}")
     page.locator("[data-testid='lineage-2']").click()
@@ -263,25 +263,3 @@ def test_production_models_upstream_lineage_reaches_the_feature_pipeline(
     assert 0 < body["stats"]["requests"] <= 25, body["stats"]  # bounded: no list of all runs
     assert not body["truncated"]
 
-    # the artifacts browser: the dataset, its version, its producer, and its consumers
-    page = browser.new_page(viewport={"width": 1600, "height": 900})
-    page.goto(f"{ui.url}/artifacts?ns={ns}")
-    page.locator("[data-testid='artifact-row-iris_training_dataset']").wait_for()
-    shot(page, "artifacts-list")
-    page.get_by_role("link", name="iris_training_dataset").click()
-    version = page.locator(f"[data-testid='av-{dataset.version}']")
-    version.wait_for()
-    assert version.locator(f"[data-testid='producer-{dataset.version}']").inner_text() == \
-        f"{features.name} · prepare"
-    page.locator("[data-testid='artifact-panel']").wait_for()
-    assert "shape" in page.locator("[data-testid='artifact-panel']").inner_text()
-    page.locator("[data-testid='artifact-panel'] [data-testid^='vis-']").first.wait_for()
-    shot(page, "artifact-version")
-    page.locator("[data-testid='open-lineage']").click()
-    page.locator("[data-testid='lineage']").wait_for()
-    for run in (first, second):  # both training runs consumed it (labels on their snapshot)
-        node = page.locator(f"[data-testid='lnode-step:{run.name}/training_data_loader']")
-        node.wait_for()
-        assert node.get_attribute("data-side") == "downstream"
-    shot(page, "lineage-dataset-downstream")
-    page.close()
