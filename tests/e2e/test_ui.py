@@ -26,8 +26,8 @@ from ui_helpers import (
     COLORS,
     ROOT,
     UiServer,
+    chromium,
     free_port,
-    launch_chromium,
     load_module,
     node_status,
     open_run,
@@ -39,12 +39,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_chromium(p)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

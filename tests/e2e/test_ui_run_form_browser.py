@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ui_helpers import UiServer, launch_chromium, load_module, shot
+from ui_helpers import UiServer, chromium, load_module, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -39,12 +39,8 @@ def form_pipeline():
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_chromium(p)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
