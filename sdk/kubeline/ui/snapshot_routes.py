@@ -7,6 +7,7 @@ user's own token, so the cluster's RBAC decides.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -44,6 +45,16 @@ def _bad(message: str, **extra: Any) -> Response:
 def _read_only() -> Response:
     return JSONResponse({"error": "forbidden", "verb": "create", "message":
                          "the UI runs in read-only server mode"}, 403)
+
+
+async def _body_or_refusal(request: Request, *, refuse_writes: bool) -> dict[str, Any] | Response:
+    """The request's JSON object, or the answer refusing it (read-only mode, a bad body)."""
+    if refuse_writes:
+        return _read_only()
+    try:
+        return await _json_body(request)
+    except ConfigurationError as exc:
+        return _bad(str(exc))
 
 
 def snapshot_routes(ui: UI) -> list[Route]:
@@ -100,30 +111,29 @@ def snapshot_routes(ui: UI) -> list[Route]:
 
         return await ui.call(request, fn)
 
-    async def check_config(request: Request) -> Response:
+    async def on_snapshot(request: Request, fn: Callable[[Any, str, dict[str, Any],
+                                                         dict[str, Any]], Any],
+                          *, writes: bool) -> Response:
+        """A POST about one snapshot: its JSON body read, then ``fn(client, name, spec, body)``
+        with the snapshot's spec (a write is refused in read-only mode)."""
         name = request.path_params["name"]
-        try:
-            body = await _json_body(request)
-        except ConfigurationError as exc:
-            return _bad(str(exc))
+        body = await _body_or_refusal(request, refuse_writes=writes and read_only)
+        if isinstance(body, Response):
+            return body
 
-        def fn(client: Any) -> dict[str, Any]:
+        def call(client: Any) -> Any:
             spec = client.kube.get(names.SNAPSHOTS, name).get("spec") or {}
-            return run_form.check(spec, body)[1]
+            return fn(client, name, spec, body)
 
-        return await ui.call(request, fn)
+        return await ui.call(request, call)
+
+    async def check_config(request: Request) -> Response:
+        return await on_snapshot(
+            request, lambda _client, _name, spec, body: run_form.check(spec, body)[1],
+            writes=False)
 
     async def start_run(request: Request) -> Response:
-        if read_only:
-            return _read_only()
-        name = request.path_params["name"]
-        try:
-            body = await _json_body(request)
-        except ConfigurationError as exc:
-            return _bad(str(exc))
-
-        def fn(client: Any) -> Response:
-            spec = client.kube.get(names.SNAPSHOTS, name).get("spec") or {}
+        def fn(client: Any, name: str, spec: dict[str, Any], body: dict[str, Any]) -> Response:
             config, shown = run_form.check(spec, body)
             if config is None or shown["problems"]:
                 return JSONResponse({"error": "bad_request", "message": "; ".join(
@@ -135,16 +145,13 @@ def snapshot_routes(ui: UI) -> list[Route]:
                 return _bad(str(exc))
             return JSONResponse({"run": run.name}, 201)
 
-        return await ui.call(request, fn)
+        return await on_snapshot(request, fn, writes=True)
 
     async def snapshot_from_run(request: Request) -> Response:
-        if read_only:
-            return _read_only()
         run_name = request.path_params["name"]
-        try:
-            body = await _json_body(request)
-        except ConfigurationError as exc:
-            return _bad(str(exc))
+        body = await _body_or_refusal(request, refuse_writes=read_only)
+        if isinstance(body, Response):
+            return body
         given = str(body.get("name") or "").strip()
         if not given:
             return _bad("a snapshot needs a name")

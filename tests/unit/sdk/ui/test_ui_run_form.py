@@ -183,3 +183,21 @@ def test_server_mode_refuses_to_start_runs() -> None:
                                      json={"config": {}})
     assert resp.status_code == 403 and "read-only" in resp.json()["message"]
     assert kube.created == []
+
+
+def test_post_routes_refuse_a_body_that_is_not_a_json_object() -> None:
+    snap = _snapshot()
+    kube = _Kube(snap)
+    tc = _app(kube)
+    name = snap["metadata"]["name"]
+    for path in (f"/api/snapshots/{name}/check", f"/api/snapshots/{name}/runs",
+                 "/api/runs/some-run/snapshot"):
+        resp = tc.post(path, content=b"not json", headers={"content-type": "application/json"})
+        assert resp.status_code == 400 and resp.json()["message"] == "the request body is not JSON"
+        resp = tc.post(path, json=[1, 2])
+        assert resp.status_code == 400, path
+        assert resp.json()["message"] == "the request body must be a JSON object"
+    assert kube.created == []
+    server = _app(kube, "server")
+    assert server.post(f"/api/snapshots/{name}/check", json={"config": {}}).status_code == 200
+    assert server.post("/api/runs/some-run/snapshot", json={"name": "x"}).status_code == 403
