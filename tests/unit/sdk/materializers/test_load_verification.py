@@ -19,44 +19,24 @@ from kubeline.materializers.path import PathMaterializer
 from kubeline.materializers.pickle import CloudpickleMaterializer
 from kubeline.materializers.registry import materializer_path_of
 from kubeline.resources.names import ENV_NAMESPACE
-from moto_s3 import moto_store
+from planted_pickle import Planted
 
 pytestmark = pytest.mark.unit
 
 
-def record_unpickled(tag: str) -> None:
-    Boom.ran.append(tag)
-
-
-class Boom:
-    """Unpickling this records that code from the file ran (a function pickled by reference:
-    a bound ``list.append`` would pickle a copy of the list)."""
-
-    ran: list[str] = []
-
-    def __reduce__(self):  # type: ignore[no-untyped-def]
-        return (record_unpickled, ("unpickled",))
-
-
 def test_the_planted_pickle_records_when_it_is_unpickled() -> None:
-    """The control for the checks below: ``Boom.ran == []`` after a refused load means
-    something only because unpickling a Boom does record."""
-    Boom.ran.clear()
-    pickle.loads(pickle.dumps(Boom()))
-    assert Boom.ran == ["unpickled"]
-    Boom.ran.clear()
+    """The control for the checks below: ``Planted.ran == []`` after a refused load means
+    something only because unpickling a Planted does record."""
+    Planted.ran.clear()
+    pickle.loads(pickle.dumps(Planted()))
+    assert Planted.ran == ["unpickled"]
+    Planted.ran.clear()
 
 
 @pytest.fixture(autouse=True)
 def caller_in_ns_a(monkeypatch: pytest.MonkeyPatch) -> None:
     """These loads act for ns-a, the namespace the artifacts are saved in."""
     monkeypatch.setenv(ENV_NAMESPACE, "ns-a")
-
-
-@pytest.fixture(scope="module")
-def s3():  # type: ignore[no-untyped-def]
-    with moto_store() as store:
-        yield store
 
 
 def saved(store, cls, value, name):  # type: ignore[no-untyped-def]
@@ -78,12 +58,12 @@ def test_untampered_loads_and_hash_covers_every_file(s3) -> None:  # type: ignor
 
 def test_tampered_pickle_is_refused_before_unpickling(s3) -> None:  # type: ignore[no-untyped-def]
     m, digest = saved(s3, CloudpickleMaterializer, {"weights": [1, 2]}, "model")
-    s3.write_bytes(f"{m.uri}/data.pkl", pickle.dumps(Boom()))
-    Boom.ran.clear()
+    s3.write_bytes(f"{m.uri}/data.pkl", pickle.dumps(Planted()))
+    Planted.ran.clear()
     with pytest.raises(ArtifactIntegrityError, match="does not match its recorded content hash"):
         load_artifact_data(m.uri, materializer_path_of(CloudpickleMaterializer), None, s3,
                            content_hash=digest)
-    assert Boom.ran == [], "the tampered pickle must never be deserialized"
+    assert Planted.ran == [], "the tampered pickle must never be deserialized"
     # An added file, a removed file, or no recorded hash: refused too.
     m2, digest2 = saved(s3, CloudpickleMaterializer, 1, "added")
     s3.write_bytes(f"{m2.uri}/extra.bin", b"x")
@@ -95,21 +75,21 @@ def test_tampered_pickle_is_refused_before_unpickling(s3) -> None:  # type: igno
     # Unverified loads never unpickle (the materializer checks on its own too).
     with pytest.raises(ArtifactIntegrityError, match="not verified"):
         CloudpickleMaterializer(m.uri, s3).load(object)
-    assert Boom.ran == []
+    assert Planted.ran == []
 
 
 def test_pandas_never_unpickles_on_the_schema_alone(s3) -> None:  # type: ignore[no-untyped-def]
     m, digest = saved(s3, PandasMaterializer, pd.DataFrame({"a": [1]}), "frame")
     s3.write_bytes(f"{m.uri}/schema.json", json.dumps(
         {"kind": "DataFrame", "format": "pickle", "name": None}).encode())
-    s3.write_bytes(f"{m.uri}/data.pkl", pickle.dumps(Boom()))
-    Boom.ran.clear()
+    s3.write_bytes(f"{m.uri}/data.pkl", pickle.dumps(Planted()))
+    Planted.ran.clear()
     with pytest.raises(ArtifactIntegrityError, match="recorded content hash"):
         load_artifact_data(m.uri, materializer_path_of(PandasMaterializer), None, s3,
                            content_hash=digest)
     with pytest.raises(ArtifactIntegrityError, match="not verified"):
         PandasMaterializer(m.uri, s3).load(object)
-    assert Boom.ran == []
+    assert Planted.ran == []
     # A frame really saved as pickle (non-string columns) still loads once verified.
     m2, digest2 = saved(s3, PandasMaterializer, pd.DataFrame({0: [1.5]}), "intcols")
     frame = load_artifact_data(m2.uri, materializer_path_of(PandasMaterializer), None, s3,
@@ -129,14 +109,14 @@ def test_numpy_pickles_only_object_arrays_saved_as_such(s3) -> None:  # type: ig
     import io
 
     buf = io.BytesIO()
-    np.lib.format.write_array(buf, np.array([Boom()], dtype=object), allow_pickle=True)
+    np.lib.format.write_array(buf, np.array([Planted()], dtype=object), allow_pickle=True)
     s3.write_bytes(f"{m2.uri}/data.npy", buf.getvalue())
     forged = NumpyMaterializer(m2.uri, s3)
     forged.verified = True
-    Boom.ran.clear()
+    Planted.ran.clear()
     with pytest.raises(ArtifactIntegrityError, match="not saved as an object array"):
         forged.load(object)
-    assert Boom.ran == []
+    assert Planted.ran == []
 
 
 def test_path_materializer_refuses_paths_outside_the_target(s3, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

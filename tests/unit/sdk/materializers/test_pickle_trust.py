@@ -15,29 +15,9 @@ from kubeline.materializers.registry import materializer_path_of
 from kubeline.materializers.trust import caller_namespace, load_origin, parse_trusted
 from kubeline.resources.layout import namespace_of
 from kubeline.resources.names import ENV_INVOCATION, ENV_NAMESPACE, ENV_TRUST_PICKLES_FROM
-from moto_s3 import moto_store
+from planted_pickle import Planted
 
 pytestmark = pytest.mark.unit
-
-
-def record_unpickled(tag: str) -> None:
-    Planted.ran.append(tag)
-
-
-class Planted:
-    """Unpickling this records that code from the file ran (a function pickled by reference:
-    a bound ``list.append`` would pickle a copy of the list)."""
-
-    ran: list[str] = []
-
-    def __reduce__(self):  # type: ignore[no-untyped-def]
-        return (record_unpickled, ("unpickled",))
-
-
-@pytest.fixture(scope="module")
-def s3():  # type: ignore[no-untyped-def]
-    with moto_store() as store:
-        yield store
 
 
 @pytest.fixture(autouse=True)
