@@ -25,12 +25,6 @@ pytestmark = pytest.mark.e2e
 OPERATOR_NAMESPACE = "kubeline-system"
 
 
-@pytest.fixture
-def ns(step_namespace: str, operator: Any, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("KUBELINE_NAMESPACE", step_namespace)
-    return step_namespace
-
-
 def load_pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str) -> Any:
     """Write ``source`` as a fresh module (unique name: each test's code is its own) and
     import it."""

@@ -99,6 +99,7 @@ class SubprocessOperator:
 
 @pytest.fixture
 def ns(step_namespace: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Not the shared ``ns``: these tests run their own operator (``sub_operator``)."""
     monkeypatch.setenv("KUBELINE_NAMESPACE", step_namespace)
     monkeypatch.setenv("KUBELINE_SCHEDULE_TEST_INTERVALS", "true")
     return step_namespace

@@ -26,7 +26,6 @@ from ui_helpers import (
     COLORS,
     ROOT,
     UiServer,
-    chromium,
     free_port,
     load_module,
     node_status,
@@ -35,18 +34,6 @@ from ui_helpers import (
 )
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def ns(step_namespace: str, operator: Any, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("KUBELINE_NAMESPACE", step_namespace)
-    return step_namespace
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ui_helpers import UiServer, chromium, shot
+from ui_helpers import UiServer, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -68,12 +68,6 @@ def ui_training(gamma: float = 0.001):
     X_train, y_train = training_data_loader(data)
     svc_trainer(X_train=X_train, y_train=y_train, gamma=gamma)
 '''
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from ui_helpers import UiServer, chromium, load_module, shot
+from ui_helpers import UiServer, load_module, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -36,18 +35,6 @@ def train(data: list, gamma: float = 0.001, kernel: str = "rbf", shrink: bool = 
 def form_pipeline():
     train(load())
 '''
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def ns(step_namespace: str, operator: Any, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("KUBELINE_NAMESPACE", step_namespace)
-    return step_namespace
-
 
 VERBS = "--verb=get,list,watch"
 RESOURCES = ("--resource=pipelines.kubeline.dev,snapshots.kubeline.dev,"
