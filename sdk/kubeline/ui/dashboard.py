@@ -271,7 +271,7 @@ def routes(ui: Any) -> list[Route]:
         def fn(client: Any) -> dict[str, Any]:
             view = client.get_artifact(name)
             rows = []
-            for av in view.versions:
+            for av in view.versions.values():  # a Mapping: iterating it gives version strings
                 d = artifact_detail(av, [])
                 d.pop("consumers")
                 rows.append(d)

@@ -59,6 +59,10 @@ class FakeKube:
     def iter(self, plural: str, label_selector: str | None = None, page_size: int = 500) -> Any:
         yield from self.list(plural)["items"]
 
+    def _call(self, *args: Any, **kwargs: Any) -> Any:
+        """What the dashboard's request counter wraps (this fake answers without it)."""
+        raise AssertionError("FakeKube answers get/list/iter itself")
+
     def patch(self, plural: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
         self.patches.append((plural, name, body))
         obj = self.get(plural, name)
@@ -199,3 +203,28 @@ def test_visualization_is_sandboxed(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resp.headers["content-security-policy"].startswith("sandbox allow-scripts")
     assert resp.headers["x-frame-options"] == "SAMEORIGIN"
     assert resp.headers["x-content-type-options"] == "nosniff"
+
+
+def test_artifacts_browser_lists_names_then_one_artifacts_versions() -> None:
+    objects = _objects()
+    second = {"metadata": {"name": "out-2", "creationTimestamp": "2026-01-02T00:00:00Z"},
+              "spec": {"artifactName": "out", "version": "2", "uri": "s3://b/out2",
+                       "materializer": "m", "metadata": {"shape": [3, 4]},
+                       "producer": {"run": "p-1", "step": "load", "output": "out"}}}
+    objects["artifactversions"]["out-2"] = second
+    objects["artifactversions"]["other-1"] = {
+        "metadata": {"name": "other-1"},
+        "spec": {"artifactName": "other", "version": "1", "uri": "s3://b/o", "materializer": "m"}}
+    http = _client(FakeKube(objects))
+    listed = http.get("/api/artifact-names").json()["items"]
+    assert [(r["name"], r["versions"], r["latest"]) for r in listed] == [
+        ("other", 1, "1"), ("out", 2, "2")]
+    resp = http.get("/api/artifact-names/out")
+    assert resp.status_code == 200, resp.text
+    versions = resp.json()["versions"]
+    assert [(v["objectName"], v["version"]) for v in versions] == [("out-1", "1"), ("out-2", "2")]
+    assert versions[0]["visualizations"] == [{"index": 0, "type": "html"}]
+    assert versions[1]["metadata"] == {"shape": [3, 4]}
+    assert versions[1]["producer"] == {"run": "p-1", "step": "load", "output": "out"}
+    assert "consumers" not in versions[0]
+    assert http.get("/api/artifact-names/nope").status_code == 404
