@@ -101,7 +101,7 @@ export function Artifact({ name, query }: { name: string; query: URLSearchParams
   }, [name]);
   if (error) return <Problem error={error} />;
   if (!versions) return <div className="loading">loading {name}…</div>;
-  const current = selected || versions[0]?.objectName || null;
+  const current = selected || versions[versions.length - 1]?.objectName || null; // newest by default
   return (
     <section className="artifact-page" data-testid="artifact-page">
       <h1>
