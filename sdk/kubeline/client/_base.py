@@ -37,6 +37,16 @@ def created(obj: Mapping[str, Any]) -> str:
     return str(obj.get("metadata", {}).get("creationTimestamp") or "")
 
 
+def creation_order(obj: Mapping[str, Any]) -> tuple[str, float, str]:
+    """Sort key, oldest first: creationTimestamp (whole seconds), then within one second a
+    run's index on its pipeline (a run the operator has not counted yet is the newest),
+    then the name. Without the index, runs made in one second would follow their names'
+    random suffixes."""
+    index = (obj.get("status") or {}).get("index")
+    return created(obj), float(index) if isinstance(index, int) else float("inf"), str(
+        obj.get("metadata", {}).get("name") or "")
+
+
 @dataclass(frozen=True, eq=False)
 class MetadataValue:
     """One metadata entry, read as ``run_metadata["storage_size"].value`` (ZenML's shape)."""

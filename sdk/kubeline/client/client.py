@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from kubeline.client._base import Page, created, is_uuid
+from kubeline.client._base import Page, creation_order, is_uuid
 from kubeline.client.artifacts import ArtifactVersionView, ArtifactView, version_sort_key
 from kubeline.client.filters import apply as apply_filters
 from kubeline.client.filters import is_exact, matches, metadata_matches
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 LABEL_UID = names.LABEL_UID
 _SORT_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
-    "created": lambda o: (created(o), o["metadata"]["name"]),
+    "created": creation_order,
     "name": lambda o: o["metadata"]["name"],
     "index": lambda o: PipelineRunStatusView(o.get("status")).index or 0,
     "start_time": lambda o: PipelineRunStatusView(o.get("status")).start_time or "",
@@ -61,7 +61,8 @@ def _paginate(objs: list[dict[str, Any]], sort_by: str, page: int, size: int,
         raise ConfigurationError(f"sort order {order!r} must be 'asc' or 'desc'")
     if page < 1 or size < 1:
         raise ConfigurationError("page and size start at 1")
-    ordered = sorted(objs, key=_SORT_KEYS[key], reverse=order != "asc")
+    # ZenML's rule: a column without an operand sorts ascending ("created" is oldest first).
+    ordered = sorted(objs, key=_SORT_KEYS[key], reverse=order == "desc")
     chunk = ordered[(page - 1) * size: page * size]
     return Page([wrap(o) for o in chunk], index=page, size=size, total=len(ordered))
 

@@ -10,7 +10,7 @@ from kubeline.client._base import (
     Page,
     View,
     annotation_tags,
-    created,
+    creation_order,
 )
 from kubeline.errors import NotFoundError
 from kubeline.resources import names
@@ -130,5 +130,5 @@ class PipelineView(View):
 
 
 def newest_first(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Objects sorted newest first by creationTimestamp, then by name (descending)."""
-    return sorted(objs, key=lambda o: (created(o), o["metadata"]["name"]), reverse=True)
+    """Objects sorted newest first (``creation_order``, reversed)."""
+    return sorted(objs, key=creation_order, reverse=True)

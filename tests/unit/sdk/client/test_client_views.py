@@ -204,6 +204,40 @@ def test_list_pipeline_runs_filters_and_pages(client: Client) -> None:
         client.list_pipeline_runs(colour="red")
 
 
+def test_run_order_follows_zenml_sort_by(client: Client) -> None:
+    """ZenML: ``list_pipeline_runs`` sorts ``desc:created`` by default (newest first) and a
+    column without an operand sorts ascending (``BaseFilter.sorting_params``)."""
+    assert [r.name for r in client.list_pipeline_runs(sort_by="desc:created")] == [R3, R2, R1]
+    assert [r.name for r in client.list_pipeline_runs(sort_by="created")] == [R1, R2, R3]
+    assert [r.name for r in client.list_pipeline_runs(sort_by="asc:created")] == [R1, R2, R3]
+    assert [r.index for r in client.list_pipeline_runs(sort_by="index")] == [1, 2, 3]
+    assert [r.name for r in client.list_pipeline_runs(sort_by="name")] == sorted([R1, R2, R3])
+    with pytest.raises(ConfigurationError, match="sort order 'up' must be 'asc' or 'desc'"):
+        client.list_pipeline_runs(sort_by="up:created")
+
+
+def test_runs_made_in_one_second_are_newest_first(client: Client, kube: FakeKube) -> None:
+    """creationTimestamp has whole seconds and run names end in random hex: within one second
+    the run's index decides, and a run the operator has not counted yet is the newest."""
+    runs = kube.store[n.PIPELINE_RUNS]
+    made = {}
+    for index, suffix in ((4, "ffff"), (5, "0000"), (None, "8888")):
+        obj = copy.deepcopy(runs[R1])
+        name = f"training-pipeline-c7f210eb-20250301-090040-{suffix}"
+        obj["metadata"].update(name=name, uid=f"uid-{suffix}",
+                               creationTimestamp="2025-03-01T09:00:40Z")  # one second
+        if index is None:
+            obj.pop("status", None)
+        else:
+            obj["status"]["index"] = index
+        runs[name] = obj
+        made[index] = name
+    newest = [r.name for r in client.list_pipeline_runs()][:3]
+    assert newest == [made[None], made[5], made[4]]
+    assert [r.name for r in client.list_pipeline_runs(sort_by="asc:created")][3:] == [
+        made[4], made[5], made[None]]
+
+
 def test_delete_and_cancel_run(client: Client, kube: FakeKube) -> None:
     client.cancel_pipeline_run(R3)
     assert kube.store[n.PIPELINE_RUNS][R3]["spec"]["cancel"] is True
