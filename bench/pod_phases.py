@@ -3,9 +3,11 @@
 Each step attempt yields a :class:`StepMarks`: when the Pod was created and seen
 Succeeded (the bench's Pod watch), the runtime's marks (the outputs manifest's
 ``timings``: process start, runtime entered, user module imported, function entered and
-returned, outputs written), when the operator observed the end (the step's precise
-``status.steps[].endTime``) and when the next step's Pod was created (or, for the last
-step, when the pipeline call returned). All are epoch seconds of one clock: the node's.
+returned, outputs written), when the container's process exited (containerd's task exit
+event) and when the Pod was first seen with its container terminated, when the operator
+observed the end (the step's precise ``status.steps[].endTime``) and when the next step's
+Pod was created (or, for the last step, when the pipeline call returned). All are epoch
+seconds of one clock: the node's.
 """
 
 from __future__ import annotations
@@ -21,9 +23,13 @@ PHASES: tuple[tuple[str, str, str], ...] = (
     ("runtime entered -> user function entered", "runtime_entered", "function_entered"),
     ("user function entered -> outputs written", "function_entered", "outputs_written"),
     ("outputs written -> Pod Succeeded", "outputs_written", "pod_succeeded"),
+    ("  outputs written -> container exited", "outputs_written", "container_exited"),
+    ("  container exited -> exit seen in the API", "container_exited", "terminated_seen"),
+    ("  exit seen in the API -> Pod Succeeded", "terminated_seen", "pod_succeeded"),
     ("Pod Succeeded -> operator observed", "pod_succeeded", "operator_observed"),
     ("operator observed -> next Pod created", "operator_observed", "next"),
     ("Pod Succeeded -> next Pod created (both)", "pod_succeeded", "next"),
+    ("exit seen in the API -> next Pod created", "terminated_seen", "next"),
 )
 #: Parts inside the phases above that are the user's, not Kubeline's.
 USER_PARTS: tuple[tuple[str, str, str], ...] = (
@@ -45,6 +51,8 @@ class StepMarks:
     function_entered: float | None = None
     function_returned: float | None = None
     outputs_written: float | None = None
+    container_exited: float | None = None  # containerd's task exit event
+    terminated_seen: float | None = None  # the Pod first seen with its container terminated
     pod_succeeded: float | None = None
     operator_observed: float | None = None
     next: float | None = None  # next Pod created; for the last step: the call returned

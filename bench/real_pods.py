@@ -33,6 +33,7 @@ import argparse
 import contextlib
 import importlib
 import importlib.util
+import json
 import os
 import shutil
 import statistics
@@ -42,6 +43,7 @@ import tempfile
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +64,7 @@ class PodWatch:
     def __init__(self, namespace: str) -> None:
         self.namespace = namespace
         self.created: dict[str, float] = {}
+        self.terminated: dict[str, float] = {}
         self.succeeded: dict[str, float] = {}
         self.bodies: dict[str, Any] = {}
         self._stop = threading.Event()
@@ -89,6 +92,9 @@ class PodWatch:
                     pod = ev["object"]
                     name = pod.metadata.name
                     self.created.setdefault(name, now)
+                    if any(cs.state and cs.state.terminated
+                           for cs in pod.status.container_statuses or []):
+                        self.terminated.setdefault(name, now)
                     if pod.status.phase == "Succeeded" and name not in self.succeeded:
                         self.succeeded[name] = now
                         self.bodies[name] = pod
@@ -98,14 +104,63 @@ class PodWatch:
                 print(f"pod watch: {exc!r}; reopening", file=sys.stderr)
                 time.sleep(0.2)
 
+    def container_id(self, pod: str) -> str | None:
+        """The step container's containerd id (from the Pod's status when it Succeeded)."""
+        body = self.bodies.get(pod)
+        statuses = body.status.container_statuses if body else None
+        if not statuses or not statuses[0].container_id:
+            return None
+        return str(statuses[0].container_id).rpartition("://")[2]
+
     def wait_succeeded(self, pods: list[str], timeout: float = 10) -> None:
         deadline = time.monotonic() + timeout
         while any(p not in self.succeeded for p in pods) and time.monotonic() < deadline:
             time.sleep(0.05)
 
 
+class ContainerExits:
+    """When containerd saw each container's process exit (``ctr events``, /tasks/exit)."""
+
+    def __init__(self) -> None:
+        self.exited: dict[str, float] = {}
+        self._proc: subprocess.Popen[str] | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> ContainerExits:
+        from kubeline.dev.cluster import DevCluster
+
+        socket = DevCluster(log=lambda m: None).paths.containerd_socket
+        if shutil.which("ctr") and socket.exists():
+            self._proc = subprocess.Popen(["ctr", "--address", str(socket), "-n", "k8s.io",
+                                           "events"], stdout=subprocess.PIPE,
+                                          stderr=subprocess.DEVNULL, text=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.wait(timeout=5)
+
+    def _run(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        for line in self._proc.stdout:
+            if "/tasks/exit" not in line or "{" not in line:
+                continue
+            with contextlib.suppress(ValueError, KeyError):
+                event = json.loads(line[line.index("{"):])
+                self.exited.setdefault(event["container_id"], parse_rfc3339(event["exited_at"]))
+
+
+def parse_rfc3339(text: str) -> float:
+    """Epoch seconds of an RFC 3339 time with up to nanoseconds (containerd's)."""
+    head, _, frac = text.rstrip("Z").partition(".")
+    seconds = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
+    return seconds + (float(f"0.{frac}") if frac else 0.0)
+
+
 def run_marks(run_name: str, namespace: str, watch: PodWatch, store: Any,
-              returned: float) -> list[StepMarks]:
+              returned: float, exits: ContainerExits | None = None) -> list[StepMarks]:
     """The marks of every executed step of a finished run, in DAG order (a chain here)."""
     from kubeline.resources.manifest import OutputsManifest, TerminationMessage
     from kubeline.resources.names import GROUP, VERSION
@@ -119,7 +174,10 @@ def run_marks(run_name: str, namespace: str, watch: PodWatch, store: Any,
         pod = ss["pod"]
         # The step's endTime is the container's finishedAt (whole seconds), not when the
         # operator observed the end: no operator-observed mark until the operator records one.
+        cid = watch.container_id(pod)
         marks = StepMarks(step=ss["name"], pod_created=watch.created.get(pod),
+                          terminated_seen=watch.terminated.get(pod),
+                          container_exited=exits.exited.get(cid) if exits and cid else None,
                           pod_succeeded=watch.succeeded.get(pod))
         obj = watch.bodies.get(pod)
         term = (obj.status.container_statuses[0].state.terminated
@@ -232,7 +290,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="kl-realpods-"))
     sys.path.insert(0, str(IRIS))
     try:
-        with PodWatch(namespace) as watch:
+        with PodWatch(namespace) as watch, ContainerExits() as exits:
             iris = load_module(IRIS / "run.py", f"iris_run_{uuid.uuid4().hex[:6]}")
             image = {"image": args.image} if args.image else {}
             base = iris.training_pipeline.with_options(**image)
@@ -246,7 +304,7 @@ def main() -> None:
                     if run.status != "completed":
                         sys.exit(f"iris run {run.name} ended {run.status}")
                     times.append(seconds)
-                    runs.append(run_marks(run.name, namespace, watch, store, returned))
+                    runs.append(run_marks(run.name, namespace, watch, store, returned, exits))
                 if "iris" in only:
                     print_call("iris uncached", times)
                     print_phases("iris", runs)
@@ -270,7 +328,7 @@ def main() -> None:
                     if run.status != "completed":
                         sys.exit(f"chain run {run.name} ended {run.status}")
                     times.append(seconds)
-                    runs.append(run_marks(run.name, namespace, watch, store, returned))
+                    runs.append(run_marks(run.name, namespace, watch, store, returned, exits))
                 print_call("10-step chain uncached", times)
                 print_phases("10-step chain", runs)
     finally:
