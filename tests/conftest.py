@@ -24,6 +24,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -57,6 +58,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "tests/unit" in str(item.fspath) and not item.get_closest_marker("unit"):
             item.add_marker(pytest.mark.unit)
     items[:] = cluster_restart_last(items)
+
+
+@pytest.fixture(autouse=True)
+def _unit_tempfiles_in_pytest_tmp(request: pytest.FixtureRequest,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a unit test creates through ``tempfile`` (a loaded path artifact, a code archive,
+    saved visualizations: files the SDK hands its caller to keep) goes to a folder of the
+    test's own under pytest's basetemp, which pytest prunes, instead of piling up in /tmp."""
+    if request.node.get_closest_marker("unit") is None:
+        return
+    factory: pytest.TempPathFactory = request.getfixturevalue("tmp_path_factory")
+    monkeypatch.setattr(tempfile, "tempdir", str(factory.mktemp("tempfile")))
 
 
 def cluster_restart_last(items: Sequence[Any]) -> list[Any]:

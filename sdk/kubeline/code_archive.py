@@ -151,8 +151,11 @@ def build_archive(root: Path, max_bytes: int | None = None,
                 info.mode = 0o755 if st.st_mode & 0o111 else 0o644
                 with open(full, "rb") as fh:
                     tar.addfile(info, fh)
-    finally:
+    except BaseException:
         os.close(fd)
+        os.unlink(tmp)  # a half-written archive is of no use to anyone
+        raise
+    os.close(fd)
     return CodeArchiveFile(path=Path(tmp), sha256=sha.hexdigest(), size=size,
                            file_count=len(files), source_bytes=total)
 

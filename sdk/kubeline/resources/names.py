@@ -79,7 +79,8 @@ STEP_CONTAINER = "step"
 ENV_INVOCATION = "KUBELINE_INVOCATION"
 #: Where the step runtime writes its termination message (default ``/dev/termination-log``).
 ENV_TERMINATION_LOG = "KUBELINE_TERMINATION_LOG"
-#: Where the step runtime unpacks code archives (default ``/tmp/kubeline-code``).
+#: Where the step runtime unpacks code archives (default ``kubeline-code`` in the temp
+#: folder: ``$TMPDIR``, else ``/tmp``).
 ENV_CODE_DIR = "KUBELINE_CODE_DIR"
 #: The uid and gid the Kubeline image runs as (user ``kubeline`` in its /etc/passwd).
 IMAGE_UID = 10001

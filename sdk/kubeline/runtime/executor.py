@@ -10,6 +10,7 @@ import contextlib
 import importlib
 import os
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -66,7 +67,8 @@ def prepare_code(inv: Invocation, store: Any) -> None:
     if code:
         from kubeline.code_archive import CodeArchiveError, fetch_code
 
-        cache = Path(os.environ.get(ENV_CODE_DIR) or "/tmp/kubeline-code")
+        cache = Path(os.environ.get(ENV_CODE_DIR)
+                     or os.path.join(tempfile.gettempdir(), "kubeline-code"))
         try:
             root = fetch_code(store, code.uri, code.sha256, cache)
         except CodeArchiveError as exc:

@@ -46,19 +46,19 @@ def names(archive: Path) -> list[str]:
 
 def test_same_code_same_digest_despite_mtimes(tmp_path: Path) -> None:
     root = make_tree(tmp_path / "src")
-    a = build_archive(root)
+    a = build_archive(root, out_dir=str(tmp_path))
     future = time.time() + 1000
     for p in root.rglob("*"):
         os.utime(p, (future, future))
-    b = build_archive(root)
+    b = build_archive(root, out_dir=str(tmp_path))
     assert a.sha256 == b.sha256 and a.size == b.size
     (root / "pkg" / "steps.py").write_text("X = 2\n")
-    assert build_archive(root).sha256 != a.sha256
+    assert build_archive(root, out_dir=str(tmp_path)).sha256 != a.sha256
 
 
 def test_skips_vcs_venvs_caches_secrets_and_ignored(tmp_path: Path) -> None:
     root = make_tree(tmp_path / "src")
-    archive = build_archive(root)
+    archive = build_archive(root, out_dir=str(tmp_path))
     assert names(archive.path) == [".kubelineignore", "pkg/__init__.py", "pkg/steps.py", "run.py"]
     assert archive.file_count == 4
     with tarfile.open(archive.path) as tar:
@@ -72,14 +72,14 @@ def test_size_limit_error_is_actionable(tmp_path: Path) -> None:
     (root / "models" / "weights.bin").write_bytes(b"\0" * 5000)
     (root / "run.py").write_text("")
     with pytest.raises(CodeArchiveError) as info:
-        build_archive(root, max_bytes=1000)
+        build_archive(root, max_bytes=1000, out_dir=str(tmp_path))
     msg = str(info.value)
     assert "over the" in msg and "models" in msg and ".kubelineignore" in msg
 
 
 def test_digest_verified_before_extracting(tmp_path: Path) -> None:
     root = make_tree(tmp_path / "src")
-    archive = build_archive(root)
+    archive = build_archive(root, out_dir=str(tmp_path))
     dest = tmp_path / "out"
     dest.mkdir()
     with pytest.raises(CodeArchiveError, match="digest mismatch"):
@@ -91,7 +91,7 @@ def test_digest_verified_before_extracting(tmp_path: Path) -> None:
 
 def test_upload_once_and_fetch(tmp_path: Path) -> None:
     store = ArtifactStore.local(str(tmp_path / "bucket"))
-    archive = build_archive(make_tree(tmp_path / "src"))
+    archive = build_archive(make_tree(tmp_path / "src"), out_dir=str(tmp_path))
     uri = upload_archive(store, archive)
     assert uri.endswith(f"code/{archive.sha256}.tar.gz") and store.exists(uri)
     before = os.stat(uri).st_mtime_ns
@@ -101,3 +101,16 @@ def test_upload_once_and_fetch(tmp_path: Path) -> None:
     Path(uri).write_bytes(b"tampered")
     with pytest.raises(CodeArchiveError):
         fetch_code(store, uri, archive.sha256, tmp_path / "cache2")
+
+
+def test_a_failed_build_leaves_no_temp_file(tmp_path: Path, monkeypatch) -> None:
+    root = make_tree(tmp_path / "src")
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def broken(self, info, fileobj=None):
+        raise OSError("disk full")
+    monkeypatch.setattr(tarfile.TarFile, "addfile", broken)
+    with pytest.raises(OSError, match="disk full"):
+        build_archive(root, out_dir=str(out))
+    assert list(out.iterdir()) == []

@@ -36,7 +36,7 @@ def invocation(spec, step_index: int, store, run: str, inputs=None, code=None) -
 
 
 def test_two_steps_manifest_and_inputs(store, tmp_path: Path) -> None:
-    archive = build_archive(ROOT, max_bytes=50 * 2**20)
+    archive = build_archive(ROOT, max_bytes=50 * 2**20, out_dir=str(tmp_path))
     code = {"uri": upload_archive(store, archive), "sha256": archive.sha256}
     spec = s.two_step.compile(source_root=ROOT).spec
     term = tmp_path / "term"
@@ -121,7 +121,7 @@ def test_unmaterialized_input_gets_identity(store, tmp_path: Path) -> None:
 
 
 def test_digest_mismatch_is_a_setup_error(store, tmp_path: Path) -> None:
-    archive = build_archive(ROOT, max_bytes=50 * 2**20)
+    archive = build_archive(ROOT, max_bytes=50 * 2**20, out_dir=str(tmp_path))
     uri = upload_archive(store, archive)
     spec = s.two_step.compile(source_root=ROOT).spec
     inv = invocation(spec, 0, store, "run-d", code={"uri": uri, "sha256": "f" * 64})

@@ -3,7 +3,9 @@ CSRF, read-only server mode, sign-in, and the headers of a stored visualization.
 
 from __future__ import annotations
 
+import shutil
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +119,13 @@ def _static_dir() -> Path:
 
 
 STATIC = _static_dir()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _static_dir_removed() -> Iterator[None]:
+    """The stand-in (made at import, for the module-level helpers) goes with the module."""
+    yield
+    shutil.rmtree(STATIC, ignore_errors=True)
 
 
 def _client(kube: FakeKube, mode: str = "local") -> TestClient:
