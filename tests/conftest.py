@@ -15,15 +15,24 @@ A broken cluster fails the suite fast instead of letting each test time out:
   the session, and every later cluster test fails at once with the reason;
 - a watchdog thread runs the same check every ``KUBELINE_TEST_WATCHDOG`` seconds (15; 0
   turns it off) during a cluster test and, when the cluster breaks mid-test, fails that
-  test with the reason.
+  test with the reason;
+- the moment the cluster is found broken, the reason is printed to the terminal once;
+- a session-scoped fixture (``cluster``, ``crds``, ``operator``, ...) that raised prints its
+  error to the terminal once, the test that set it up shows the full error, and every later
+  test that needs it fails at once saying which fixture failed where (not the same
+  traceback again);
+- SIGTERM stops the session as Ctrl-C does, so fixtures' finalizers (helm uninstall,
+  namespace deletion, scaling the shared operator back) still run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -116,11 +125,84 @@ def _safe(check: Callable[[], str | None]) -> str | None:
 
 
 _HEALTH = pytest.StashKey[ClusterHealth]()
+_REPORTED = pytest.StashKey[set[str]]()  # what announce() has printed
+_FAILED_FIXTURES = pytest.StashKey[dict[str, str]]()  # session fixture -> what it raised
+_SIGTERM = pytest.StashKey[Any]()  # the SIGTERM handler before ours
+
+
+def announce(config: pytest.Config, key: str, message: str) -> None:
+    """Print ``message`` to the terminal now (past output capture, flushed), once per
+    ``key``; on the main thread only (capture is suspended there)."""
+    reported = config.stash.setdefault(_REPORTED, set())
+    if key in reported:
+        return
+    reported.add(key)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line(message, red=True, bold=True)
+            reporter.flush()
+        else:
+            print(message, file=sys.stderr, flush=True)
+
+
+def _broken(config: pytest.Config, reason: str) -> str:
+    """Announce (once) that the cluster is broken; the message for the test's failure."""
+    announce(config, "cluster-broken",
+             f"[fail-fast] the cluster is broken: {reason}. Every remaining test that uses "
+             "the cluster fails at once; the others still run.")
+    return f"the cluster is broken, so this test cannot run: {reason}"
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"stopped by signal {signum}: tearing down the fixtures")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_HEALTH] = ClusterHealth(
         grace=float(os.environ.get("KUBELINE_TEST_HEALTH_GRACE", "30")))
+    config.stash[_FAILED_FIXTURES] = {}
+    config.pluginmanager.register(_SessionFixtures(), "kubeline-session-fixtures")
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        config.stash[_SIGTERM] = signal.signal(signal.SIGTERM, _terminate)
+
+
+class _SessionFixtures:
+    """Remembers a session fixture that raised, and prints its error at once. A plugin of
+    its own: pytest runs a session fixture's setup hook with the hooks of the rootdir, which
+    do not include this conftest's."""
+
+    def __init__(self) -> None:
+        self.test: str | None = None  # nodeid of the test that runs now
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        self.test = nodeid
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[Any],
+                             request: pytest.FixtureRequest) -> Iterator[Any]:
+        try:
+            return (yield)
+        except (Exception, pytest.fail.Exception) as exc:
+            if fixturedef.scope == "session" and not isinstance(exc, pytest.skip.Exception):
+                self._failed(request.config, fixturedef.argname, exc)
+            raise
+
+    def _failed(self, config: pytest.Config, name: str, exc: BaseException) -> None:
+        lines = str(exc).strip().splitlines() or [""]
+        where = self.test or "session setup"
+        config.stash[_FAILED_FIXTURES].setdefault(
+            name, f"{type(exc).__name__}: {lines[0][:300]} (in {where})")
+        if str(exc).startswith("the cluster is broken"):  # announced already
+            return
+        detail = "\n".join(f"    {line}" for line in lines[:12])
+        announce(config, f"fixture:{name}",
+                 f"[fail-fast] session fixture {name!r} failed in {where}:\n"
+                 f"    {type(exc).__name__}\n{detail}\n"
+                 "Every later test that needs it fails at once.")
 
 
 def _uses_cluster(item: pytest.Item) -> bool:
@@ -129,20 +211,27 @@ def _uses_cluster(item: pytest.Item) -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Fail a cluster test at once, before its fixtures, when the cluster is broken."""
-    if not _uses_cluster(item):
-        return
-    broken = item.config.stash[_HEALTH].verify()
-    if broken:
-        pytest.fail(f"the cluster is broken, so this test cannot run: {broken}", pytrace=False)
+    """Fail a test at once, before its fixtures, when the cluster it uses is broken or a
+    session fixture it needs has already failed."""
+    if _uses_cluster(item):
+        broken = item.config.stash[_HEALTH].verify()
+        if broken:
+            pytest.fail(_broken(item.config, broken), pytrace=False)
+    failed = item.config.stash[_FAILED_FIXTURES]
+    for name in getattr(item, "fixturenames", ()):
+        if name in failed:
+            pytest.fail(f"session fixture {name!r} failed earlier, so this test cannot run: "
+                        f"{failed[name]}; its full error is in that test's report",
+                        pytrace=False)
 
 
 class _Watchdog:
     """Checks the cluster every ``period`` seconds while a cluster test runs; when it broke,
     interrupts the test (SIGUSR1 to the main thread) so it fails now, not at its timeout."""
 
-    def __init__(self, health: ClusterHealth, period: float = 15.0) -> None:
-        self.health, self.period = health, period
+    def __init__(self, health: ClusterHealth, period: float = 15.0,
+                 config: pytest.Config | None = None) -> None:
+        self.health, self.period, self.config = health, period, config
         self.current: str | None = None  # nodeid of the cluster test in its call phase
         self.fired_for: str | None = None
         self.stop = threading.Event()
@@ -162,6 +251,8 @@ class _Watchdog:
     def _interrupt(self, signum: int, frame: Any) -> None:
         if self.current is not None and self.current == self.fired_for:
             self.current = None
+            if self.config is not None:
+                _broken(self.config, str(self.health.broken))
             pytest.fail(f"the cluster broke during this test: {self.health.broken}",
                         pytrace=False)
 
@@ -190,16 +281,18 @@ def start_watching(config: pytest.Config, check: Callable[[], str | None]) -> No
     health.check = check
     period = float(os.environ.get("KUBELINE_TEST_WATCHDOG", "15"))
     if period > 0 and _WATCHDOG not in config.stash:
-        config.stash[_WATCHDOG] = _Watchdog(health, period)
+        config.stash[_WATCHDOG] = _Watchdog(health, period, config)
     broken = health.verify()
     if broken:
-        pytest.fail(f"the cluster is broken, so this test cannot run: {broken}", pytrace=False)
+        pytest.fail(_broken(config, broken), pytrace=False)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     dog = config.stash.get(_WATCHDOG, None)
     if dog is not None:
         dog.stop.set()
+    if _SIGTERM in config.stash:
+        signal.signal(signal.SIGTERM, config.stash[_SIGTERM])
 
 
 def dev_health_check() -> Callable[[], str | None]:
