@@ -8,6 +8,10 @@ free-form JSON values, elsewhere a ``null`` is pruned by the API server), no
 titles or defaults, every property typed (or ``x-kubernetes-preserve-unknown-fields``)
 and described. Unknown schema keywords raise instead of being dropped silently.
 
+Defaults live in the models and the read views: the SDK writes them out, the operator and
+the Client read a missing field as its default, and every rule reads an optional field only
+under ``has()``, so an object written by hand may leave them out.
+
 CEL rules that are about one object's shape live on the models (``json_schema_extra``);
 rules about updates (immutability, transitions) are generated here from the
 models' fields so that a new field is covered without editing a rule.

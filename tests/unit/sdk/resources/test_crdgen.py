@@ -281,6 +281,34 @@ def test_every_rule_has_a_message_saying_what_to_do() -> None:
             assert len(rule.get("message", "")) > 20, f"{path}: {rule}"
 
 
+def test_rules_guard_every_optional_field_they_read() -> None:
+    """The CRDs carry no defaults (the models and read views hold them), so a hand-written
+    object may leave out any optional field: a rule reading ``self.f`` of an optional ``f``
+    without ``has(self.f)`` would refuse that object at apply time with CEL's "no such key"
+    instead of using the model's default."""
+    import re
+
+    checked = 0
+    for path, node in _all_nodes():
+        optional = set(node.get("properties", {})) - set(node.get("required", []))
+        for rule in _rules(node):
+            for var, name in set(re.findall(r"\b(self|oldSelf)\.([A-Za-z_]\w*)", rule["rule"])):
+                if name in optional:
+                    checked += 1
+                    assert f"has({var}.{name})" in rule["rule"], (
+                        f"{path}: rule reads optional {var}.{name} without has(): {rule['rule']}")
+    assert checked > 20  # the immutability rules alone read every optional run spec field
+
+
+def test_hand_written_objects_without_defaulted_fields_read_the_model_defaults() -> None:
+    """What the operator sees of a kubectl/GitOps object that leaves the defaults out."""
+    run = m.PipelineRunSpec.model_validate({"snapshot": "s"})
+    assert (run.cancel, run.delete_after_ttl, run.config.steps) == (False, False, {})
+    schedule = m.ScheduleSpec.model_validate({"pipeline": "p", "cron": ["0 * * * *"]})
+    assert (schedule.time_zone, schedule.suspend, schedule.concurrency_policy,
+            schedule.catch_up) == ("UTC", False, "Allow", "latest")
+
+
 def test_model_version_stage_is_an_enum() -> None:
     stage = _schema("ModelVersion")["properties"]["spec"]["properties"]["stage"]
     assert stage["enum"] == ["none", "staging", "production", "archived"]
