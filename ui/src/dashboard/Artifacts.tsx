@@ -3,6 +3,7 @@
 import { useEffect, useState } from "react";
 import { getJson, withNs } from "../api";
 import { ago } from "../format";
+import { ListTable, usePagedList } from "../pages/ListPage";
 import { Problem } from "../pages/Problem";
 import { ArtifactPanel } from "../panels/ArtifactPanel";
 import "./dashboard.css";
@@ -27,65 +28,48 @@ interface VersionRow {
   created?: string;
 }
 
+/** A further page of artifact names: a name already listed adds its versions (a name's
+ *  versions may span pages), the newest of them is its latest. */
+function mergeNames(old: NameRow[], page: NameRow[]): NameRow[] {
+  const merged = new Map(old.map((x) => [x.name, { ...x }]));
+  for (const x of page) {
+    const had = merged.get(x.name);
+    if (!had) merged.set(x.name, x);
+    else {
+      had.versions += x.versions;
+      if ((x.latestCreated || "") >= (had.latestCreated || "")) Object.assign(had, { latest: x.latest, latestCreated: x.latestCreated });
+    }
+  }
+  return [...merged.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
 export function Artifacts() {
-  const [rows, setRows] = useState<NameRow[]>([]);
-  const [cont, setCont] = useState<string | null>(null);
-  const [loaded, setLoaded] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const load = (token: string | null) =>
-    getJson<{ items: NameRow[]; continue?: string }>("/api/artifact-names", { continue: token })
-      .then((r) => {
-        setRows((old) => {
-          if (!token) return r.items;
-          const merged = new Map(old.map((x) => [x.name, { ...x }]));
-          for (const x of r.items) {
-            const had = merged.get(x.name);
-            if (!had) merged.set(x.name, x);
-            else {
-              had.versions += x.versions;
-              if ((x.latestCreated || "") >= (had.latestCreated || "")) Object.assign(had, { latest: x.latest, latestCreated: x.latestCreated });
-            }
-          }
-          return [...merged.values()].sort((a, b) => a.name.localeCompare(b.name));
-        });
-        setCont(r.continue || null);
-        setLoaded(true);
-      })
-      .catch(setError);
-  useEffect(() => {
-    load(null);
-  }, []);
+  const { rows, loaded, error, more } = usePagedList<NameRow>("/api/artifact-names", {}, mergeNames);
   if (error) return <Problem error={error} />;
   if (!loaded) return <div className="loading">loading artifacts…</div>;
   return (
     <section>
       <h1>Artifacts</h1>
-      <table className="list" data-testid="artifacts">
-        <thead>
-          <tr>
-            <th>artifact</th>
-            <th>versions</th>
-            <th>latest</th>
-            <th>type</th>
+      <ListTable
+        testid="artifacts"
+        columns={["artifact", "versions", "latest", "type"]}
+        count={rows.length}
+        empty={<p className="muted">No artifacts in this namespace yet.</p>}
+        more={more}
+      >
+        {rows.map((r) => (
+          <tr key={r.name} data-testid={`artifact-row-${r.name}`}>
+            <td>
+              <a href={withNs(`/artifacts/${encodeURIComponent(r.name)}`)}>{r.name}</a>
+            </td>
+            <td>{r.versions}</td>
+            <td>
+              {r.latest} <span className="muted">{ago(r.latestCreated)}</span>
+            </td>
+            <td className="muted">{r.type || ""}</td>
           </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => (
-            <tr key={r.name} data-testid={`artifact-row-${r.name}`}>
-              <td>
-                <a href={withNs(`/artifacts/${encodeURIComponent(r.name)}`)}>{r.name}</a>
-              </td>
-              <td>{r.versions}</td>
-              <td>
-                {r.latest} <span className="muted">{ago(r.latestCreated)}</span>
-              </td>
-              <td className="muted">{r.type || ""}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {!rows.length && <p className="muted">No artifacts in this namespace yet.</p>}
-      {cont && <button onClick={() => load(cont)}>more</button>}
+        ))}
+      </ListTable>
     </section>
   );
 }

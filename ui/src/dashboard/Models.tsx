@@ -4,6 +4,7 @@
 import { useEffect, useState } from "react";
 import { ApiError, getJson, postJson, withNs } from "../api";
 import { ago } from "../format";
+import { ListTable, usePagedList } from "../pages/ListPage";
 import { Problem } from "../pages/Problem";
 import { Json } from "../panels/StepPanel";
 import "./dashboard.css";
@@ -60,46 +61,32 @@ export function StageChip({ stage }: { stage: string }) {
 }
 
 export function Models() {
-  const [rows, setRows] = useState<ModelRow[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  useEffect(() => {
-    getJson<{ items: ModelRow[] }>("/api/models")
-      .then((r) => setRows(r.items))
-      .catch(setError);
-  }, []);
+  const { rows, loaded, error } = usePagedList<ModelRow>("/api/models"); // one page: no continue
   if (error) return <Problem error={error} />;
-  if (!rows) return <div className="loading">loading models…</div>;
+  if (!loaded) return <div className="loading">loading models…</div>;
   return (
     <section>
       <h1>Models</h1>
-      <table className="list" data-testid="models">
-        <thead>
-          <tr>
-            <th>model</th>
-            <th>production</th>
-            <th>staging</th>
-            <th>latest</th>
-            <th>versions</th>
-            <th>created</th>
+      <ListTable
+        testid="models"
+        columns={["model", "production", "staging", "latest", "versions", "created"]}
+        count={rows.length}
+        empty={<p className="muted">No models in this namespace yet: run a pipeline with model=Model(name=...).</p>}
+      >
+        {rows.map((m) => (
+          <tr key={m.objectName} data-testid={`model-${m.name}`}>
+            <td>
+              <a href={withNs(`/models/${encodeURIComponent(m.name)}`)}>{m.name}</a>
+              {m.description && <div className="muted">{m.description}</div>}
+            </td>
+            <td data-testid="production">{m.production || "—"}</td>
+            <td data-testid="staging">{m.staging || "—"}</td>
+            <td>{m.latest || "—"}</td>
+            <td>{m.versions}</td>
+            <td className="muted">{ago(m.created)}</td>
           </tr>
-        </thead>
-        <tbody>
-          {rows.map((m) => (
-            <tr key={m.objectName} data-testid={`model-${m.name}`}>
-              <td>
-                <a href={withNs(`/models/${encodeURIComponent(m.name)}`)}>{m.name}</a>
-                {m.description && <div className="muted">{m.description}</div>}
-              </td>
-              <td data-testid="production">{m.production || "—"}</td>
-              <td data-testid="staging">{m.staging || "—"}</td>
-              <td>{m.latest || "—"}</td>
-              <td>{m.versions}</td>
-              <td className="muted">{ago(m.created)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {!rows.length && <p className="muted">No models in this namespace yet: run a pipeline with model=Model(name=...).</p>}
+        ))}
+      </ListTable>
     </section>
   );
 }

@@ -2,6 +2,7 @@
 import { useEffect, useRef, useState } from "react";
 import { getJson, subscribe, withNs, type RunSummary } from "../api";
 import { ago } from "../format";
+import { ListTable } from "./ListPage";
 import { Problem } from "./Problem";
 import { StatusChip } from "./StatusChip";
 import { navigate } from "../router";
@@ -101,19 +102,9 @@ export function Runs() {
           <tbody>{fresh.map(row)}</tbody>
         </table>
       )}
-      <table className="list" data-testid="runs">
-        <thead>
-          <tr>
-            <th>run</th>
-            <th>pipeline</th>
-            <th>status</th>
-            <th>progress</th>
-            <th>duration</th>
-            <th>created</th>
-          </tr>
-        </thead>
-        <tbody>{rows.map(row)}</tbody>
-      </table>
+      <ListTable testid="runs" columns={["run", "pipeline", "status", "progress", "duration", "created"]} count={rows.length} empty={null}>
+        {rows.map(row)}
+      </ListTable>
       <div className="pager">
         <button disabled={pageNo === 0} onClick={() => setPageNo(pageNo - 1)}>
           previous
