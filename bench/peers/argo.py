@@ -191,9 +191,11 @@ class Watcher:
     def __enter__(self) -> Watcher:
         core, custom = core_api(), custom_api()
         s = self.system
-        pods = (core.list_namespaced_pod, (self.namespace,), {"label_selector": s.pod_selector})
-        runs = (custom.list_namespaced_custom_object,
-                (s.group, s.version, self.namespace, s.plural), {})
+        Lister = tuple[Any, tuple[Any, ...], dict[str, Any]]
+        pods: Lister = (core.list_namespaced_pod, (self.namespace,),
+                        {"label_selector": s.pod_selector})
+        runs: Lister = (custom.list_namespaced_custom_object,
+                        (s.group, s.version, self.namespace, s.plural), {})
         for lister, pos, kw in (pods, runs):
             ready = threading.Event()
             t = threading.Thread(target=self._loop, args=(lister, pos, kw, ready), daemon=True)
@@ -297,6 +299,14 @@ class System:
     def body(self, name: str, workload: str) -> dict[str, Any]:
         raise NotImplementedError
 
+    def stop_run(self, name: str) -> None:
+        """Stop a run that hit its time cap, so it does not load the measurements after it."""
+        raise NotImplementedError
+
+    def own_requests(self) -> float | None:
+        """The controller's own count of its API requests so far (None if it has none)."""
+        return None
+
     def create(self, name: str, workload: str) -> None:
         custom_api_cached().create_namespaced_custom_object(
             self.group, self.version, self.bench.namespace, self.plural,
@@ -339,6 +349,22 @@ class KubelineSystem(System):
 
     def body(self, name: str, workload: str) -> dict[str, Any]:
         return self.bench.run_body(name, workload)
+
+    def stop_run(self, name: str) -> None:
+        custom_api_cached().delete_namespaced_custom_object(
+            self.group, self.version, self.bench.namespace, self.plural, name)
+
+    def own_requests(self) -> float | None:
+        """``kubeline_api_requests_total`` from the operator's /metrics."""
+        return self.operator_metrics().get("kubeline_api_requests_total")
+
+    def operator_metrics(self) -> dict[str, float]:
+        """The operator's /metrics, series (name with labels) -> value."""
+        url = f"http://127.0.0.1:{self.bench.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            text = resp.read().decode()
+        return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines() if line and not line.startswith("#")}
 
 
 class ArgoSystem(System):
@@ -385,6 +411,11 @@ class ArgoSystem(System):
                 self.proc.wait()
         self.proc = None
 
+    def stop_run(self, name: str) -> None:
+        custom_api_cached().patch_namespaced_custom_object(
+            self.group, self.version, self.bench.namespace, self.plural, name,
+            {"spec": {"shutdown": "Terminate"}})
+
     def body(self, name: str, workload: str) -> dict[str, Any]:
         return W.argo_workflow(name, self.bench.namespace, W.WORKLOADS[workload],
                                self.bench.node, IMAGE, NODE_LABEL, TAINT_KEY)
@@ -412,7 +443,8 @@ def argo_crds() -> Any:
         sys.exit(f"no Argo CRDs in {folder}")
     kubectl = DEV / "bin" / "kubectl"
     ext = client.ApiextensionsV1Api(core_api().api_client)
-    existing = {c.metadata.name for c in ext.list_custom_resource_definition().items}
+    existing = {c.metadata.name for c in ext.list_custom_resource_definition().items
+                if c.metadata is not None}
     installed = []
     for f in files:
         subprocess.run([str(kubectl), f"--kubeconfig={kubeconfig()}", "apply",
@@ -491,10 +523,11 @@ class Plan:
     idle: float
 
 
-def measure(system: System, plan: Plan, log: Callable[[str], None], out: dict[str, float],
-            capped: set[str]) -> None:
+def measure(system: System, plan: Plan, long_cap: float, log: Callable[[str], None],
+            out: dict[str, float], capped: set[str]) -> None:
     """Every figure of one turn into ``out`` (kept as far as it got if a step fails);
-    ``capped`` gets the rows whose value is a lower bound."""
+    ``capped`` gets the rows whose value is a lower bound; the 200-step run is cut off
+    after ``long_cap`` seconds."""
     counter = [0]
     pool = ThreadPoolExecutor(8)
 
@@ -523,10 +556,22 @@ def measure(system: System, plan: Plan, log: Callable[[str], None], out: dict[st
         # Admission: runs created one at a time; create -> first Pod seen.
         admit = names("adm", plan.admit_runs)
         created: dict[str, float] = {}
+        kubeline = system if isinstance(system, KubelineSystem) else None
+        own0 = kubeline.operator_metrics() if kubeline is not None else {}
         for n in admit:
             created.update(submit([n], "chain3"))
             time.sleep(plan.admit_interval)
         watch.wait_runs(set(admit), 180)
+        if kubeline is not None:  # the operator's own share: its reconcile passes' wall time
+            own1 = kubeline.operator_metrics()
+            passes = own1["kubeline_reconcile_duration_seconds_count"] - own0[
+                "kubeline_reconcile_duration_seconds_count"]
+            secs = own1["kubeline_reconcile_duration_seconds_sum"] - own0[
+                "kubeline_reconcile_duration_seconds_sum"]
+            if passes:
+                out["reconcile_ms"] = secs / passes * 1000
+                log(f"  the operator's reconcile passes in the admission phase: {passes:.0f}, "
+                    f"mean {out['reconcile_ms']:.1f} ms")
         lat = [p - created[n] for n in admit if (p := watch.first_pod(n)) is not None]
         out["admit_p50"], out["admit_p99"] = (W.median(lat) * 1000, W.percentile(lat, 99) * 1000)
         sizes = etcd_sizes(ns)
@@ -545,9 +590,9 @@ def measure(system: System, plan: Plan, log: Callable[[str], None], out: dict[st
                     log(f"  transitions at {conc}: runs did not all finish")
                 with watch.lock:
                     for run in batch:
-                        for k in (1, 2):
-                            up = watch.pod_done.get((run, f"s{k - 1}"))
-                            down = watch.pod_added.get((run, f"s{k}"))
+                        for i in (1, 2):
+                            up = watch.pod_done.get((run, f"s{i - 1}"))
+                            down = watch.pod_added.get((run, f"s{i}"))
                             if up is not None and down is not None:
                                 lat.append(down - up)
             out[f"trans{conc}_p50"] = W.median(lat) * 1000
@@ -574,17 +619,22 @@ def measure(system: System, plan: Plan, log: Callable[[str], None], out: dict[st
         if plan.long_steps:
             batch = names("long", 1)
             t0 = submit(batch, "chain200")[batch[0]]
-            if watch.wait_runs(set(batch), plan.long_cap):
+            if watch.wait_runs(set(batch), long_cap):
                 out["chain200_s"] = watch.run_done[batch[0]][1] - t0
             else:
                 with watch.lock:
                     done = sum(1 for (r, _) in watch.pod_done if r == batch[0])
-                out["chain200_s"] = plan.long_cap
-                capped.add("chain200_s")
-                log(f"  200-step run: not finished in {plan.long_cap:.0f} s ({done}/200 steps)")
+                out["chain200_s"] = long_cap
+                capped.update({"chain200_s", "etcd_chain200"})  # a part of the run: >= both
+                log(f"  200-step run: not finished in {long_cap:.0f} s ({done}/200 steps)")
             sizes = etcd_sizes(ns)
             out["etcd_chain200"] = W.run_bytes(sizes, batch[0]) / 1024
-            if "chain200_s" not in capped:
+            if "chain200_s" in capped:
+                log(f"  200-step run: etcd {out['etcd_chain200']:.0f} KiB after {done} steps; "
+                    "stopping it")
+                system.stop_run(batch[0])
+                watch.wait_runs(set(batch), 60)
+            else:
                 log(f"  200-step run: {out['chain200_s']:.1f} s; etcd "
                     f"{out['etcd_chain200']:.0f} KiB")
 
@@ -619,11 +669,13 @@ def measure(system: System, plan: Plan, log: Callable[[str], None], out: dict[st
             if cpu_start is None and time.time() >= window_start:
                 cpu_start = {k: cpu_seconds(p) for k, p in pids.items()}
                 req_start = apiserver_requests()
+                own_start = system.own_requests()
             with watch.lock:
                 done = len([n for n in watch.run_done if n.startswith("tput-")])
             refill(max(plan.inflight - (total_created - done), 0))
         cpu_end = {k: cpu_seconds(p) for k, p in pids.items()}
         req_end = apiserver_requests()
+        own_end = system.own_requests()
         assert cpu_start is not None and req_start is not None
         with watch.lock:
             window = [(n, ph) for n, (ph, t) in watch.run_done.items()
@@ -642,6 +694,16 @@ def measure(system: System, plan: Plan, log: Callable[[str], None], out: dict[st
         runs_created = reqs.get(("POST", system.plural, ""), 0)
         bench_creates = min(runs_created, total_created)
         out["api_per_step"] = (controller - bench_creates) / steps if steps else math.nan
+        # What bounds the rate: the controller's requests/s against its client QPS budget,
+        # and its CPU use (1.0 = one core busy) over the window.
+        out["api_rate"] = (controller - bench_creates) / plan.duration
+        out["ctl_cores"] = (cpu_end["cpu_ctl"] - cpu_start["cpu_ctl"]) / plan.duration
+        if own_start is not None and own_end is not None and steps:
+            out["api_per_step_own"] = (own_end - own_start) / steps
+            log(f"  the operator's own count (kubeline_api_requests_total): "
+                f"{out['api_per_step_own']:.2f} requests per step")
+        log(f"  controller: {out['api_rate']:.1f} requests/s, {out['ctl_cores']:.2f} cores "
+            "busy over the window")
         top = ", ".join(f"{v} {verb} {res}{'/' + sub if sub else ''}"
                         for (verb, res, sub), v in reqs.most_common(8))
         log(f"  throughput: {out['throughput']:.0f} steps/min ({ok} runs ok of {len(window)} in "
@@ -667,6 +729,9 @@ def main() -> None:
                         "when tuned for latency (its default is 10s)")
     parser.add_argument("--long-cap", type=float, default=240.0,
                         help="seconds the 200-step run may take before it is cut off")
+    parser.add_argument("--long-cap-defaults", type=float, default=120.0,
+                        help="the same cap at the defaults (Argo's 10 s requeue makes it "
+                        "about 10 s a step there, so it never finishes in a bounded run)")
     parser.add_argument("--configs", default="matched,defaults",
                         help="the configurations, in turn order")
     parser.add_argument("--samples", type=int, default=10,
@@ -677,7 +742,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.short:
         plan = Plan(admit_runs=3, admit_interval=0.3, levels=[1, 10], samples=2, fan_runs=1,
-                    long_steps=0, long_cap=60, duration=20, warmup=5, inflight=args.inflight,
+                    long_steps=200, long_cap=30, duration=20, warmup=5, inflight=args.inflight,
                     idle=3)
         configs = ["matched"]
     else:
@@ -702,6 +767,18 @@ def main() -> None:
     def log(msg: str) -> None:
         print(f"[{time.monotonic() - t_start:6.0f}s] {msg}", flush=True)
 
+    loads = [os.getloadavg()[0]]
+    config_cap = {"matched": plan.long_cap,
+                  "defaults": min(plan.long_cap, args.long_cap_defaults)}
+
+    def save() -> None:
+        if args.json is not None:
+            args.json.write_text(json.dumps(
+                {"results": results, "capped": {k: sorted(v) for k, v in capped.items()},
+                 "configs": cols, "load_average_1m": loads, "cores": os.cpu_count(),
+                 "minutes": (time.monotonic() - t_start) / 60}, indent=1))
+
+    cols = [(c, titles[c]) for c in configs]
     with bench_env("kl-argo", pod_ms=0) as parent, argo_crds():
         for config in configs:
             k_env, a_env, a_args = setups[config]
@@ -709,13 +786,15 @@ def main() -> None:
                 with turn_namespace(parent, f"{config[:3]}-{name[:2]}") as bench:
                     system: System = (KubelineSystem(bench, k_env) if name == "kubeline"
                                       else ArgoSystem(bench, binary, a_env, a_args))
-                    log(f"{config}: {name} in {bench.namespace}")
-                    system.prepare()
-                    system.start()
+                    t_turn = time.monotonic()
+                    log(f"{config}: {name} in {bench.namespace}; load average "
+                        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}")
                     figures: dict[str, float] = {}
                     caps: set[str] = set()
                     try:
-                        measure(system, plan, log, figures, caps)
+                        system.prepare()
+                        system.start()
+                        measure(system, plan, config_cap[config], log, figures, caps)
                     except Exception:  # keep what was measured, and the other turns' figures
                         log(f"{config}: {name} failed:\n{traceback.format_exc()}")
                     finally:
@@ -723,7 +802,10 @@ def main() -> None:
                     results.setdefault(config, {})[name] = figures
                     if name == "argo":
                         capped[config] = caps
-    cols = [(c, titles[c]) for c in configs]
+                    loads.append(os.getloadavg()[0])
+                    save()
+                log(f"{config}: {name}'s turn took {(time.monotonic() - t_turn) / 60:.1f} min "
+                    "with its namespace deleted")
     text = W.table(results, cols, capped)
     print()
     print(text)
@@ -733,10 +815,10 @@ def main() -> None:
     print(f"(machine: {os.cpu_count()} cores; load average now "
           f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}; bench took "
           f"{(time.monotonic() - t_start) / 60:.1f} min)")
+    print(f"(load average, 1 min, at the start and after each turn: "
+          f"{', '.join(f'{x:.2f}' for x in loads)})")
     if args.json is not None:
-        args.json.write_text(json.dumps(
-            {"results": results, "capped": {k: sorted(v) for k, v in capped.items()},
-             "configs": cols}, indent=1))
+        save()
         print(f"figures written to {args.json}")
 
 
