@@ -424,6 +424,20 @@ class ArgoSystem(System):
 # ----------------------------------------------------------------------------- Argo set-up
 
 
+def wait_for_apiserver(timeout: float = 120.0) -> None:
+    """The lock can pass from a run that restarted the local cluster: wait for its API."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            core_api().list_namespace(limit=1, _request_timeout=5)
+            return
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                sys.exit(f"the local cluster's API server did not answer in {timeout:.0f} s: "
+                         f"{exc}")
+            time.sleep(2)
+
+
 def argo_binary() -> Path:
     from kubeline.dev.gobuild import tool_path
 
@@ -714,6 +728,43 @@ def measure(system: System, plan: Plan, long_cap: float, log: Callable[[str], No
     pool.shutdown()
 
 
+def run_turns(configs: list[str], setups: dict[str, tuple[dict[str, str], dict[str, str],
+                                                          list[str]]],
+              binary: Path, plan: Plan, config_cap: dict[str, float],
+              log: Callable[[str], None], results: dict[str, dict[str, dict[str, float]]],
+              capped: dict[str, set[str]], loads: list[float], save: Callable[[], None]
+              ) -> None:
+    """Each configuration's turns, Kubeline then Argo, each in a fresh namespace; figures
+    into ``results`` (and ``save()`` after every turn)."""
+    with bench_env("kl-argo", pod_ms=0) as parent, argo_crds():
+        for config in configs:
+            k_env, a_env, a_args = setups[config]
+            for name in ("kubeline", "argo"):
+                with turn_namespace(parent, f"{config[:3]}-{name[:2]}") as bench:
+                    system: System = (KubelineSystem(bench, k_env) if name == "kubeline"
+                                      else ArgoSystem(bench, binary, a_env, a_args))
+                    t_turn = time.monotonic()
+                    log(f"{config}: {name} in {bench.namespace}; load average "
+                        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+                    figures: dict[str, float] = {}  # filled in place: kept if interrupted
+                    caps: set[str] = set()
+                    results.setdefault(config, {})[name] = figures
+                    if name == "argo":
+                        capped[config] = caps
+                    try:
+                        system.prepare()
+                        system.start()
+                        measure(system, plan, config_cap[config], log, figures, caps)
+                    except Exception:  # keep what was measured, and the other turns' figures
+                        log(f"{config}: {name} failed:\n{traceback.format_exc()}")
+                    finally:
+                        system.stop()
+                    loads.append(os.getloadavg()[0])
+                    save()
+                log(f"{config}: {name}'s turn took {(time.monotonic() - t_turn) / 60:.1f} min "
+                    "with its namespace deleted")
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -760,6 +811,7 @@ def main() -> None:
     titles = {"defaults": "defaults",
               "matched": f"{args.qps:g} QPS/{args.burst} burst, Argo requeue {args.tuned_requeue}"}
     binary = argo_binary()
+    wait_for_apiserver()
     results: dict[str, dict[str, dict[str, float]]] = {}
     capped: dict[str, set[str]] = {}
     t_start = time.monotonic()
@@ -779,33 +831,10 @@ def main() -> None:
                  "minutes": (time.monotonic() - t_start) / 60}, indent=1))
 
     cols = [(c, titles[c]) for c in configs]
-    with bench_env("kl-argo", pod_ms=0) as parent, argo_crds():
-        for config in configs:
-            k_env, a_env, a_args = setups[config]
-            for name in ("kubeline", "argo"):
-                with turn_namespace(parent, f"{config[:3]}-{name[:2]}") as bench:
-                    system: System = (KubelineSystem(bench, k_env) if name == "kubeline"
-                                      else ArgoSystem(bench, binary, a_env, a_args))
-                    t_turn = time.monotonic()
-                    log(f"{config}: {name} in {bench.namespace}; load average "
-                        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}")
-                    figures: dict[str, float] = {}
-                    caps: set[str] = set()
-                    try:
-                        system.prepare()
-                        system.start()
-                        measure(system, plan, config_cap[config], log, figures, caps)
-                    except Exception:  # keep what was measured, and the other turns' figures
-                        log(f"{config}: {name} failed:\n{traceback.format_exc()}")
-                    finally:
-                        system.stop()
-                    results.setdefault(config, {})[name] = figures
-                    if name == "argo":
-                        capped[config] = caps
-                    loads.append(os.getloadavg()[0])
-                    save()
-                log(f"{config}: {name}'s turn took {(time.monotonic() - t_turn) / 60:.1f} min "
-                    "with its namespace deleted")
+    try:
+        run_turns(configs, setups, binary, plan, config_cap, log, results, capped, loads, save)
+    except KeyboardInterrupt:  # everything was cleaned up on the way out: print what ran
+        log("interrupted: the table has the turns that ran")
     text = W.table(results, cols, capped)
     print()
     print(text)
