@@ -146,6 +146,7 @@ ROWS: list[Row] = [
     Row("etcd_chain3", "etcd bytes per 3-step run", "KiB"),
     Row("etcd_fan20", "etcd bytes per fan-out run", "KiB"),
     Row("etcd_chain200", "etcd bytes per 200-step run", "KiB"),
+    Row("etcd_step200", "etcd bytes per finished step of the 200-step run", "KiB"),
 ]
 
 
@@ -192,12 +193,16 @@ def table(results: dict[str, dict[str, dict[str, float]]], configs: list[tuple[s
     return "\n".join(lines)
 
 
-def behind(results: dict[str, dict[str, dict[str, float]]], config: str) -> list[str]:
-    """The rows where Kubeline is not ahead under ``config``."""
+def behind(results: dict[str, dict[str, dict[str, float]]], config: str,
+           capped: set[str] | None = None) -> list[str]:
+    """The rows where Kubeline is not ahead under ``config`` (a row in ``capped`` has only
+    a lower bound of the advantage, which says nothing when it is <= 1)."""
     out = []
     for row in ROWS:
         adv = advantage(row, results.get(config, {}).get("kubeline", {}).get(row.key, math.nan),
                         results.get(config, {}).get("argo", {}).get(row.key, math.nan))
+        if row.key in (capped or set()):
+            continue
         if not math.isnan(adv) and adv <= 1.0:
             out.append(row.key)
     return out

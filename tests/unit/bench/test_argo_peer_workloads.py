@@ -107,3 +107,12 @@ def test_table_and_behind():
     assert row["200-step run, create -> finished"].endswith("| 40 | > 240 | ≥ 6.00 |")
     assert row["etcd bytes per 3-step run"].endswith("| — | — | — |")
     assert W.behind(results, "matched") == ["trans1_p99"]
+
+
+def test_behind_leaves_out_rows_known_only_as_a_lower_bound():
+    # Argo's 200-step run cut off after a part of it: its bytes so far are less than
+    # Kubeline's whole run, which says nothing about which stores less.
+    results = {"matched": {"kubeline": {"etcd_chain200": 1400.0, "etcd_step200": 7.0},
+                           "argo": {"etcd_chain200": 300.0, "etcd_step200": 10.0}}}
+    assert W.behind(results, "matched") == ["etcd_chain200"]
+    assert W.behind(results, "matched", {"etcd_chain200"}) == []
