@@ -70,6 +70,15 @@ class RunFailedError(KubelineError, RuntimeError):
         self.step_message = step_message
 
 
+class PaginationError(ConfigurationError, ValueError):
+    """A listing's ``page`` or ``size`` is out of range (a ``ValueError``, as ZenML's are)."""
+
+
+class NoRunsError(NotFoundError, RuntimeError):
+    """A pipeline has no (successful) run yet: ``last_run`` / ``last_successful_run``
+    (a ``RuntimeError``, as ZenML's; a ``NotFoundError`` too)."""
+
+
 class InvalidRunConfiguration(ConfigurationError, CompileError):
     """A run configuration does not fit its snapshot (unknown step or parameter, a value of
     the wrong type, a required parameter without a value); nothing was started."""

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
+from kubeline.constants import PAGE_SIZE_MAXIMUM
 from kubeline.enums import ExecutionStatus
+from kubeline.errors import PaginationError
 from kubeline.resources.phases import TERMINAL_RUN_PHASES
 
 if TYPE_CHECKING:
@@ -291,8 +293,32 @@ class LazySequence(Sequence[T], Generic[T]):
         return repr(list(self))
 
 
+def check_page_size(page: int, size: int) -> None:
+    """Refuse a page below 1 or a size outside 1..``PAGE_SIZE_MAXIMUM`` (ZenML's limits)."""
+    if not isinstance(page, int) or page < 1:
+        raise PaginationError(f"page must be 1 or more, got {page!r}")
+    if not isinstance(size, int) or not 1 <= size <= PAGE_SIZE_MAXIMUM:
+        raise PaginationError(
+            f"size must be between 1 and {PAGE_SIZE_MAXIMUM} (PAGE_SIZE_MAXIMUM), got {size!r}")
+
+
+def page_of(items: list[T], page: int, size: int) -> Page[T]:
+    """Page ``page`` of ``items`` at ``size`` per page; a page past the last one is refused
+    as ZenML refuses it (one empty page when there are no items)."""
+    check_page_size(page, size)
+    total = len(items)
+    last = max(1, -(-total // size))
+    if page > last:
+        raise PaginationError(
+            f"page {page} is past the last page: {total} item(s) at size {size} make "
+            f"{last} page(s)")
+    return Page(items[(page - 1) * size: page * size], index=page, size=size, total=total)
+
+
 class Page(Sequence[T], Generic[T]):
-    """One page of a listing: ``items``, ``index`` (1-based), ``total``, ``total_pages``."""
+    """One page of a listing, as ZenML's: ``items``, ``index`` (1-based), ``max_size`` (the
+    page size asked for), ``total`` (items in all pages), ``total_pages``; ``size`` is the
+    number of items on this page."""
 
     def __init__(self, items: list[T], index: int, size: int, total: int) -> None:
         self.items = items

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from kubeline.client._base import Page, creation_order, is_uuid
+from kubeline.client._base import Page, check_page_size, creation_order, is_uuid, page_of
 from kubeline.client.artifacts import ArtifactVersionView, ArtifactView, version_sort_key
 from kubeline.client.filters import apply as apply_filters
 from kubeline.client.filters import is_exact, matches, metadata_matches
@@ -21,6 +21,7 @@ from kubeline.client.pipelines import PipelineView, newest_first
 from kubeline.client.runs import RunView
 from kubeline.client.schedules import ScheduleView
 from kubeline.client.snapshots import SnapshotView
+from kubeline.constants import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAXIMUM, PAGINATION_STARTING_PAGE
 from kubeline.errors import (
     ClusterUnreachableError,
     ConfigurationError,
@@ -59,12 +60,10 @@ def _paginate(objs: list[dict[str, Any]], sort_by: str, page: int, size: int,
         )
     if order not in ("", "asc", "desc"):
         raise ConfigurationError(f"sort order {order!r} must be 'asc' or 'desc'")
-    if page < 1 or size < 1:
-        raise ConfigurationError("page and size start at 1")
+    check_page_size(page, size)
     # ZenML's rule: a column without an operand sorts ascending ("created" is oldest first).
-    ordered = sorted(objs, key=_SORT_KEYS[key], reverse=order == "desc")
-    chunk = ordered[(page - 1) * size: page * size]
-    return Page([wrap(o) for o in chunk], index=page, size=size, total=len(ordered))
+    ordered = page_of(sorted(objs, key=_SORT_KEYS[key], reverse=order == "desc"), page, size)
+    return Page([wrap(o) for o in ordered], index=page, size=size, total=ordered.total)
 
 
 class Client(ModelOps):
@@ -175,9 +174,9 @@ class Client(ModelOps):
             "(run it once to register it; `kubeline pipeline list` shows the known ones)"
         )
 
-    def list_pipelines(self, sort_by: str = "asc:name", page: int = 1, size: int = 100,
-                       name: str | None = None, tags: Any = None,
-                       **kwargs: Any) -> Page[PipelineView]:
+    def list_pipelines(self, sort_by: str = "asc:name", page: int = PAGINATION_STARTING_PAGE,
+                       size: int = PAGE_SIZE_DEFAULT, name: str | None = None,
+                       tags: Any = None, **kwargs: Any) -> Page[PipelineView]:
         """Pipelines in the namespace; ``name`` is a ZenML filter on the Python name
         (``"startswith:train"``, ``"contains:iris"``; a plain value must match exactly);
         ``tags``: every listed filter must match one of the pipeline's tags."""
@@ -234,9 +233,9 @@ class Client(ModelOps):
 
     def list_pipeline_runs(
         self, pipeline: str | PipelineView | None = None, status: str | None = None,
-        sort_by: str = "desc:created", page: int = 1, size: int = 50,
-        snapshot: str | None = None, name: str | None = None, tags: Any = None,
-        tag: str | None = None, run_metadata: list[str] | None = None,
+        sort_by: str = "desc:created", page: int = PAGINATION_STARTING_PAGE,
+        size: int = PAGE_SIZE_DEFAULT, snapshot: str | None = None, name: str | None = None,
+        tags: Any = None, tag: str | None = None, run_metadata: list[str] | None = None,
         created: Any = None, start_time: Any = None, end_time: Any = None, **kwargs: Any,
     ) -> Page[RunView]:
         """Runs, newest first by default, filtered by pipeline (label), snapshot (label) and
@@ -298,7 +297,8 @@ class Client(ModelOps):
         return SnapshotView(self, obj)
 
     def list_snapshots(self, pipeline: str | PipelineView | None = None,
-                       sort_by: str = "desc:created", page: int = 1, size: int = 100,
+                       sort_by: str = "desc:created", page: int = PAGINATION_STARTING_PAGE,
+                       size: int = PAGE_SIZE_DEFAULT,
                        name: str | None = None) -> Page[SnapshotView]:
         """Snapshots, newest first; ``pipeline`` filters by label, ``name`` by display name."""
         selector = None
@@ -319,7 +319,7 @@ class Client(ModelOps):
             obj = self._get_or_none(names.SNAPSHOTS, pointer)
             if obj is not None:
                 return SnapshotView(self, obj)
-        for snap in self.list_snapshots(pipeline=pipeline, size=1000):
+        for snap in self.list_snapshots(pipeline=pipeline, size=PAGE_SIZE_MAXIMUM):
             if snap.runnable:
                 return snap
         raise NotFoundError(
@@ -329,7 +329,8 @@ class Client(ModelOps):
 
     # ================================================================ schedules
     def list_schedules(self, pipeline: str | PipelineView | None = None,
-                       sort_by: str = "desc:created", page: int = 1, size: int = 100,
+                       sort_by: str = "desc:created", page: int = PAGINATION_STARTING_PAGE,
+                       size: int = PAGE_SIZE_DEFAULT,
                        name: str | None = None, active: bool | None = None,
                        pipeline_id: str | None = None, cron_expression: str | None = None,
                        catchup: bool | None = None, **filters: Any) -> Page[ScheduleView]:
@@ -533,7 +534,8 @@ class Client(ModelOps):
         return view
 
     def list_artifacts(self, name: str | None = None, sort_by: str = "asc:name",
-                       page: int = 1, size: int = 100, pipeline_run_id: str | None = None,
+                       page: int = PAGINATION_STARTING_PAGE,
+                       size: int = PAGE_SIZE_DEFAULT, pipeline_run_id: str | None = None,
                        tags: Any = None, **kwargs: Any) -> Page[ArtifactView]:
         """Artifacts (grouped from their versions), by name; ``name`` is a ZenML filter
         (``"contains:iris"``; plain: exact), ``pipeline_run_id`` the run that produced a
@@ -555,21 +557,19 @@ class Client(ModelOps):
                 grouped.setdefault(art, []).append(obj)
         views = [ArtifactView(self, art, objs) for art, objs in sorted(grouped.items())]
         order, _, key = sort_by.rpartition(":")
-        if key != "name" or order not in ("", "asc", "desc") or page < 1 or size < 1:
-            raise ConfigurationError("list_artifacts sorts by name ('asc:name' or 'desc:name'); "
-                                     "page and size start at 1")
+        if key != "name" or order not in ("", "asc", "desc"):
+            raise ConfigurationError("list_artifacts sorts by name ('asc:name' or 'desc:name')")
         if order == "desc":
             views.reverse()
-        return Page(views[(page - 1) * size: page * size], index=page, size=size,
-                    total=len(views))
+        return page_of(views, page, size)
 
     def get_artifact_data(self, name_id_or_prefix: str, version: str | None = None) -> Any:
         """The loaded data of an artifact version (by id, or name and version / latest)."""
         return self.get_artifact_version(name_id_or_prefix, version).load()
 
     def list_run_steps(self, pipeline_run_id: str | None = None, name: Any = None,
-                       status: Any = None, page: int = 1, size: int = 100,
-                       **kwargs: Any) -> Page[Any]:
+                       status: Any = None, page: int = PAGINATION_STARTING_PAGE,
+                       size: int = PAGE_SIZE_DEFAULT, **kwargs: Any) -> Page[Any]:
         """The steps of a run (ZenML's ``list_run_steps``), filtered by name and status."""
         if kwargs:
             raise ConfigurationError(f"unknown filter(s) {sorted(kwargs)} for list_run_steps")
@@ -578,8 +578,7 @@ class Client(ModelOps):
                                      "their run in Kubeline)")
         steps = [s for s in self.get_pipeline_run(pipeline_run_id).steps.values()
                  if matches(s.name, name) and matches(s.status, status)]
-        return Page(steps[(page - 1) * size: page * size], index=page, size=size,
-                    total=len(steps))
+        return page_of(steps, page, size)
 
     @property
     def active_user(self) -> Any:
@@ -653,8 +652,9 @@ class Client(ModelOps):
 
     def list_artifact_versions(
         self, name: str | None = None, run: str | None = None, step: str | None = None,
-        pipeline: str | None = None, sort_by: str = "desc:created", page: int = 1,
-        size: int = 100, version: Any = None, tags: Any = None, **kwargs: Any,
+        pipeline: str | None = None, sort_by: str = "desc:created",
+        page: int = PAGINATION_STARTING_PAGE, size: int = PAGE_SIZE_DEFAULT,
+        version: Any = None, tags: Any = None, **kwargs: Any,
     ) -> Page[ArtifactVersionView]:
         """Artifact versions selected by the labels ``name``, ``run``, ``step`` and ``pipeline``."""
         name = name or kwargs.pop("artifact_name", None) or kwargs.pop("artifact", None)

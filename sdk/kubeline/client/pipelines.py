@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 from kubeline.client._base import (
     LazySequence,
-    Page,
     View,
     annotation_tags,
     creation_order,
 )
-from kubeline.errors import NotFoundError
+from kubeline.constants import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAXIMUM
+from kubeline.errors import NoRunsError, NotFoundError
 from kubeline.resources import names
 from kubeline.resources.phases import SUCCESS_PHASES
 from kubeline.resources.read import PipelineSpecView, PipelineStatusView
@@ -57,24 +57,32 @@ class PipelineView(View):
     def _run(self, name: str) -> RunView:
         return self._client._run_by_object_name(name)
 
-    def _recent_runs(self) -> Iterator[RunView]:
+    def _recent_runs(self, limit: int) -> Iterator[RunView]:
+        """Up to ``limit`` runs, newest first, through the operator's ``recentRuns``."""
         if "recentRuns" not in self.st.raw:
             # No pointers yet (no operator has seen this pipeline): fall back to a listing.
-            yield from self._client.list_pipeline_runs(pipeline=self.object_name, size=50)
+            yield from self._client.list_pipeline_runs(pipeline=self.object_name, size=limit)
             return
+        found = 0
         for name in self.st.recent_runs:
+            if found == limit:
+                return
             try:
-                yield self._run(name)
+                run = self._run(name)
             except NotFoundError:
                 continue  # deleted since the operator last updated the list
+            found += 1
+            yield run
 
     @property
     def runs(self) -> LazySequence[RunView]:
-        """The most recent runs, newest first (up to 50; older ones via ``get_runs``).
+        """The 20 most recent runs (``PAGE_SIZE_DEFAULT``), newest first, as ZenML's; older
+        ones via ``get_runs(page=..)``.
 
         Runs are read one GET each, only as far as they are used: ``runs[1]`` costs two.
         """
-        return self._cached("runs", lambda: LazySequence(self._recent_runs()))
+        return self._cached(
+            "runs", lambda: LazySequence(self._recent_runs(PAGE_SIZE_DEFAULT)))
 
     @property
     def last_run(self) -> RunView:
@@ -89,7 +97,7 @@ class PipelineView(View):
                     pass
             if self.runs:
                 return self.runs[0]
-            raise NotFoundError(f"pipeline {self.name!r} has no runs yet")
+            raise NoRunsError(f"pipeline {self.name!r} has no runs yet")
 
         return self._cached("last_run", find)
 
@@ -104,16 +112,17 @@ class PipelineView(View):
                     return self._run(pointer)
                 except NotFoundError:
                     pass
-            for run in self.runs:
+            for run in self._recent_runs(PAGE_SIZE_MAXIMUM):
                 if run.status in SUCCESS_PHASES:
                     return run
-            raise NotFoundError(f"pipeline {self.name!r} has no successful run yet")
+            raise NoRunsError(f"pipeline {self.name!r} has no successful run yet")
 
         return self._cached("last_successful_run", find)
 
-    def get_runs(self, **kwargs: Any) -> Page[RunView]:
-        """Runs of this pipeline with filters and paging (see ``Client.list_pipeline_runs``)."""
-        return self._client.list_pipeline_runs(pipeline=self.object_name, **kwargs)
+    def get_runs(self, **kwargs: Any) -> list[RunView]:
+        """The runs on one page of ``Client.list_pipeline_runs`` for this pipeline (filters
+        and paging as there: 20 newest by default), as a list, as ZenML's."""
+        return self._client.list_pipeline_runs(pipeline=self.object_name, **kwargs).items
 
     @property
     def snapshots(self) -> list[SnapshotView]:
