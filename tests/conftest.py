@@ -353,7 +353,42 @@ class Cluster:
     helm_bin: str | None
     image: str
     node_ip: str
+    #: The shared S3 settings (the dev cluster's root account: the operator's and tests').
     s3: dict[str, str] = field(default_factory=dict)
+    #: The dev S3 server's admin API: each step namespace gets an identity of its own there.
+    s3_admin: Any = None
+
+    @property
+    def step_bucket(self) -> str:
+        """The operator's bucket setting: one bucket per namespace with ``s3_admin``."""
+        from kubeline.dev.cluster import S3_NAMESPACE_BUCKET
+
+        return S3_NAMESPACE_BUCKET if self.s3_admin is not None else self.s3.get("bucket", "")
+
+    def give_namespace_s3(self, namespace: str) -> dict[str, str]:
+        """The ``kubeline-s3`` Secret of ``namespace``: its own S3 account and bucket on the
+        dev cluster (``kubeline.dev.s3_identities``), else a copy of the shared settings."""
+        if self.s3_admin is not None:
+            from kubeline.dev.s3_identities import ensure_namespace_identity
+
+            settings = ensure_namespace_identity(self.s3_admin, namespace, self.step_bucket)
+        else:
+            settings = dict(self.s3)
+        if settings:
+            self.kubectl("create", "secret", "generic", "kubeline-s3", "-n", namespace,
+                         *[f"--from-literal={k}={v}" for k, v in settings.items()])
+        return settings
+
+    def drop_namespace_s3(self, namespace: str) -> None:
+        """Remove what ``give_namespace_s3`` made in the S3 server (best effort)."""
+        if self.s3_admin is None:
+            return
+        from kubeline.dev.s3_identities import delete_namespace_identity
+
+        try:
+            delete_namespace_identity(self.s3_admin, namespace, self.step_bucket)
+        except Exception as exc:  # a Pod still writing: the next cleanup is the namespace's
+            print(f"[s3] could not remove the identity of {namespace}: {exc}", flush=True)
 
     def _env(self) -> dict[str, str]:
         return {**os.environ, "KUBECONFIG": self.kubeconfig}
@@ -389,9 +424,12 @@ def _dev_cluster(config: pytest.Config) -> Iterator[Cluster]:
     start_watching(config, dev.health_problem)
     image = ensure_kubeline_image(dev, log=lambda m: print(f"[image] {m}", flush=True))
     s3 = st.s3_settings()
+    from kubeline.dev.cluster import S3_NAMESPACE_BUCKET
+
+    # The tests' Client is an admin: the root account, each namespace's own bucket.
     env = {
         "KUBECONFIG": str(dev.paths.kubeconfig), "KUBELINE_S3_ENDPOINT": s3["endpoint"],
-        "KUBELINE_S3_BUCKET": s3["bucket"], "KUBELINE_S3_REGION": s3["region"],
+        "KUBELINE_S3_BUCKET": S3_NAMESPACE_BUCKET, "KUBELINE_S3_REGION": s3["region"],
         "AWS_ACCESS_KEY_ID": s3["accessKeyId"], "AWS_SECRET_ACCESS_KEY": s3["secretAccessKey"],
         "KUBELINE_IMAGE": image,
     }
@@ -400,7 +438,8 @@ def _dev_cluster(config: pytest.Config) -> Iterator[Cluster]:
     kubectl = dev.write_shims() / "kubectl"
     try:
         yield Cluster(kubeconfig=str(dev.paths.kubeconfig), kubectl_bin=str(kubectl),
-                      helm_bin=str(tool_path("helm")), image=image, node_ip=st.node_ip, s3=s3)
+                      helm_bin=str(tool_path("helm")), image=image, node_ip=st.node_ip, s3=s3,
+                      s3_admin=st.s3_admin())
     finally:
         for k, v in saved.items():
             if v is None:
@@ -478,23 +517,36 @@ PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 
 
 @pytest.fixture
-def step_namespace(crds: Cluster) -> Iterator[str]:
-    """A fresh namespace ready for step Pods: the S3 Secret, the kubeline-step ServiceAccount
-    and the shared operator's Role for step Pods there (as the chart grants it).
+def make_step_namespace(crds: Cluster) -> Iterator[Callable[[], str]]:
+    """Makes fresh namespaces ready for step Pods: each with its own S3 identity in the
+    kubeline-s3 Secret, the kubeline-step ServiceAccount and the shared operator's Role for
+    step Pods there (as the chart grants it); all deleted afterwards.
 
-    It enforces the ``restricted`` Pod Security level, so every step Pod an e2e test
+    Each enforces the ``restricted`` Pod Security level, so every step Pod an e2e test
     creates there proves it passes it (the API server refuses any that does not)."""
     cluster = crds
-    name = _new_namespace(cluster)
-    cluster.kubectl("label", "namespace", name, f"{PSA_ENFORCE}=restricted",
-                    f"{PSA_ENFORCE}-version=latest", "--overwrite")
-    if cluster.s3:
-        args = [f"--from-literal={k}={v}" for k, v in cluster.s3.items()]
-        cluster.kubectl("create", "secret", "generic", "kubeline-s3", "-n", name, *args)
-    cluster.kubectl("create", "serviceaccount", "kubeline-step", "-n", name)
-    grant_step_pods(cluster, name)
-    yield name
-    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+    made: list[str] = []
+
+    def make() -> str:
+        name = _new_namespace(cluster)
+        made.append(name)
+        cluster.kubectl("label", "namespace", name, f"{PSA_ENFORCE}=restricted",
+                        f"{PSA_ENFORCE}-version=latest", "--overwrite")
+        cluster.give_namespace_s3(name)
+        cluster.kubectl("create", "serviceaccount", "kubeline-step", "-n", name)
+        grant_step_pods(cluster, name)
+        return name
+
+    yield make
+    for name in made:
+        cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+        cluster.drop_namespace_s3(name)
+
+
+@pytest.fixture
+def step_namespace(make_step_namespace: Callable[[], str]) -> str:
+    """A fresh namespace ready for step Pods (``make_step_namespace``)."""
+    return make_step_namespace()
 
 
 
@@ -518,7 +570,11 @@ def operator(crds: Cluster) -> Iterator[Cluster]:
         "--set", f"podAnnotations.kubeline\\.dev/test-session={uuid.uuid4().hex[:8]}",
     ]
     for key, value in cluster.s3.items():
-        args += ["--set", f"s3.{key}={value}"]
+        args += ["--set-string", f"s3.{key}={value}"]
+    if cluster.s3:
+        args += ["--set-string", f"s3.bucket={cluster.step_bucket}"]
+        if cluster.s3_admin is not None:
+            args += ["--set", "s3.stepCredentials=perNamespace"]
     cluster.helm(*args, timeout=120)
     wait_operator_ready(cluster, OPERATOR_NAMESPACE)
     yield cluster

@@ -68,7 +68,9 @@ def test_pod_in_kubeline_image_reaches_s3_and_api(cluster, step_namespace):
     cluster.kubectl("wait", "pod/probe", "-n", step_namespace, "--timeout=180s",
                     "--for=jsonpath={.status.phase}=Succeeded", timeout=200)
     logs = cluster.kubectl("logs", "probe", "-n", step_namespace).stdout
-    assert "s3: ['kubeline/probe/hello.txt']" in logs, logs
+    # The Pod writes with its namespace's own identity, into its namespace's own bucket.
+    bucket = cluster.step_bucket.replace("{namespace}", step_namespace) or "kubeline"
+    assert f"s3: ['{bucket}/probe/hello.txt']" in logs, logs
     assert "api: ['v1']" in logs, logs
     assert "python: 3.11" in logs, logs
 

@@ -83,9 +83,7 @@ def setup(operator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
                           check=False).returncode != 0:
         assert time.monotonic() < deadline, f"namespace {ns} got no default ServiceAccount"
         time.sleep(0.2)
-    if cluster.s3:
-        cluster.kubectl("create", "secret", "generic", "kubeline-s3", "-n", ns,
-                        *[f"--from-literal={k}={v}" for k, v in cluster.s3.items()])
+    cluster.give_namespace_s3(ns)
     cluster.kubectl("create", "serviceaccount", "kubeline-step", "-n", ns)
     grant_step_pods(cluster, ns)
     folder = tmp_path_factory.mktemp("trig")
@@ -107,6 +105,7 @@ def setup(operator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         yield Setup(namespace=ns, folder=folder, snapshot=snap, baseline=baseline)
         sys.modules.pop("trig_pipe", None)
     cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)
+    cluster.drop_namespace_s3(ns)
 
 
 def _operator_pods(cluster: Any) -> set[str]:
