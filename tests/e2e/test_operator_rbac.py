@@ -157,9 +157,7 @@ def test_a_run_outside_the_step_namespaces_fails_naming_the_chart_value(
     import uuid
 
     cluster = operator
-    if cluster.s3:
-        cluster.kubectl("create", "secret", "generic", "kubeline-s3", "-n", namespace,
-                        *[f"--from-literal={k}={v}" for k, v in cluster.s3.items()])
+    cluster.give_namespace_s3(namespace)
     cluster.kubectl("create", "serviceaccount", "kubeline-step", "-n", namespace)
     module = f"e2e_rbac_{uuid.uuid4().hex[:8]}"
     (tmp_path / f"{module}.py").write_text(
@@ -174,6 +172,7 @@ def test_a_run_outside_the_step_namespaces_fails_naming_the_chart_value(
             mod.outside()
     finally:
         sys.modules.pop(module, None)
+        cluster.drop_namespace_s3(namespace)
     (run,) = json.loads(cluster.kubectl("get", "pipelineruns", "-n", namespace, "-o",
                                         "json").stdout)["items"]
     (step,) = run["status"]["steps"]
