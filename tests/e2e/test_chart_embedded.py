@@ -345,3 +345,70 @@ def test_existing_secret_missing_a_key_keeps_the_operator_not_ready(release: Emb
         raise AssertionError(f"no 'not ready' log line in 180 s:\n{logs[-3000:]}")
     line = next(ln for ln in logs.splitlines() if "not ready" in ln)
     assert "ERROR" in line and "team-s3" in line and "'secretAccessKey'" in line, line
+
+
+def test_per_namespace_accounts_isolate_a_step_namespace_in_the_embedded_store(
+        release: Embedded, sdk_without_s3_settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """s3.stepCredentials=perNamespace: a step namespace gets an account and a bucket of its
+    own in the store. Its runs work with them (the SDK finds its namespace's Secret), and
+    those keys reach nothing in a bucket of another namespace."""
+    import s3fs
+    from kubeline import artifact_store
+    from kubeline.client import Client
+
+    iris, cluster = sdk_without_s3_settings, release.cluster
+    other = f"{release.namespace}-b"
+    cluster.kubectl("create", "namespace", other)
+    try:
+        result = cluster.helm(
+            "upgrade", "--install", release.name, str(CHART), "-n", release.namespace,
+            "--skip-crds", *release.values(
+                f"watchNamespaces={{{release.namespace},{other}}}", f"stepNamespaces={{{other}}}",
+                "s3.stepCredentials=perNamespace", "s3.bucket=kubeline-{namespace}"),
+            "--wait", "--timeout", "300s", check=False, timeout=360)
+        assert result.returncode == 0, result.stderr + release.diagnose()
+        _wait_ready(release)
+        root = release.secret(release.store)
+        s3 = json.loads(cluster.kubectl("get", "secret", "kubeline-s3", "-n", other, "-o",
+                                        "json").stdout)["data"]
+        s3 = {k: base64.b64decode(v).decode() for k, v in s3.items()}
+        assert (s3["accessKeyId"], s3["bucket"]) == (f"ns-{other}", f"kubeline-{other}")
+        assert s3["accessKeyId"] != root["rootAccessKey"]
+
+        monkeypatch.setenv("KUBELINE_NAMESPACE", other)
+        artifact_store.set_default_store(None)
+        run = iris.training_pipeline()
+        assert run.status == "completed", f"{run.status}\n{release.diagnose()}"
+        model = run.steps["svc_trainer"].outputs["trained_model"]
+        assert model.uri.startswith(f"s3://kubeline-{other}/artifacts/{other}/")
+        assert type(model.load()).__name__ == "SVC"
+
+        store = artifact_store.default_store(Client().kube)  # the namespace's own keys
+        assert store.settings is not None and store.settings.access_key == s3["accessKeyId"]
+        endpoint = {"endpoint_url": store.settings.endpoint}
+        admin = s3fs.S3FileSystem(key=root["rootAccessKey"], secret=root["rootSecretKey"],
+                                  client_kwargs=endpoint, skip_instance_cache=True,
+                                  use_listings_cache=False)
+        private = f"kubeline-{release.namespace}"
+        if not admin.exists(private):
+            admin.mkdir(private)
+        admin.pipe(f"{private}/artifacts/{release.namespace}/secret.txt", b"not for B")
+        mine = s3fs.S3FileSystem(key=s3["accessKeyId"], secret=s3["secretAccessKey"],
+                                 client_kwargs=endpoint, skip_instance_cache=True,
+                                 use_listings_cache=False)
+        for attempt in (lambda: mine.cat(f"{private}/artifacts/{release.namespace}/secret.txt"),
+                        lambda: mine.ls(private),
+                        lambda: mine.pipe(f"{private}/artifacts/{release.namespace}/secret.txt",
+                                          b"planted")):
+            with pytest.raises(PermissionError):
+                attempt()
+        assert admin.cat(f"{private}/artifacts/{release.namespace}/secret.txt") == b"not for B"
+    finally:
+        artifact_store.set_default_store(None)
+        back = cluster.helm("upgrade", release.name, str(CHART), "-n", release.namespace,
+                            "--skip-crds", *release.values(), "--wait", "--timeout", "300s",
+                            check=False, timeout=360)
+        cluster.kubectl("delete", "namespace", other, "--wait=false", check=False)
+        assert back.returncode == 0, back.stderr
+        _wait_ready(release)

@@ -72,8 +72,10 @@ setting is given. Fails when it is forced on next to settings it would ignore. *
 {{/* Refuse, at install time, S3 settings that cannot work (docs/install.md). */}}
 {{- define "kubeline.validateS3" -}}
 {{- if eq .Values.s3.stepCredentials "perNamespace" }}
+{{- if not (contains "{namespace}" .Values.s3.bucket) }}
 {{- if include "kubeline.embedded" . }}
-{{- fail "s3.stepCredentials=perNamespace needs your own S3 server: the embedded store has one account, which every namespace would share (docs/security.md); set s3.stepCredentials=shared or install with s3.embedded.enabled=false" }}
+{{- fail (printf "s3.stepCredentials=perNamespace with the embedded store gives each step namespace a bucket of its own: set s3.bucket to a pattern with {namespace}, e.g. kubeline-{namespace} (it is %s)" .Values.s3.bucket) }}
+{{- end }}
 {{- end }}
 {{- if has .Release.Namespace .Values.stepNamespaces }}
 {{- fail (printf "s3.stepCredentials=perNamespace: the release namespace %s is in stepNamespaces, so its steps would read the operator's own S3 credentials; run steps in other namespaces" .Release.Namespace) }}
@@ -130,6 +132,26 @@ defaults Helm stores in the release record) so every Secret of one render gets t
 {{- toJson (index $memo "generatedKeys") }}
 {{- end }}
 
+{{/* With the embedded store and stepCredentials perNamespace: each step namespace's account
+in the store as JSON {namespace: {"accessKey", "secretKey", "bucket"}}. Keys come from the
+accounts Secret of a previous install (so `helm upgrade` keeps them), else are generated;
+memoized in .Release like storeKeys. The store makes these accounts when it starts. */}}
+{{- define "kubeline.namespaceAccounts" -}}
+{{- $memo := .Release }}
+{{- if not (hasKey $memo "namespaceAccounts") }}
+{{- $old := lookup "v1" "Secret" .Release.Namespace (printf "%s-accounts" (include "kubeline.storeName" .)) }}
+{{- $data := dig "data" dict ($old | default dict) }}
+{{- $accounts := dict }}
+{{- range $ns := .Values.stepNamespaces | uniq }}
+{{- $secret := randAlphaNum 40 }}
+{{- with index $data $ns }}{{ $secret = index (splitList " " (b64dec .)) 1 }}{{ end }}
+{{- $_ := set $accounts $ns (dict "accessKey" (printf "ns-%s" $ns) "secretKey" $secret "bucket" (replace "{namespace}" $ns $.Values.s3.bucket)) }}
+{{- end }}
+{{- $_ := set $memo "namespaceAccounts" $accounts }}
+{{- end }}
+{{- toJson (index $memo "namespaceAccounts") }}
+{{- end }}
+
 {{/* The embedded store's endpoint for Pods: its Service's DNS name, or a pinned ClusterIP. */}}
 {{- define "kubeline.storeEndpoint" -}}
 {{- $e := .Values.s3.embedded }}
@@ -142,7 +164,8 @@ defaults Helm stores in the release record) so every Secret of one render gets t
 or the embedded store's endpoint and keys plus its Service for clients outside the cluster
 (key inClusterService, docs/contracts.md). A step namespace's copy names that namespace's
 bucket ({namespace} in s3.bucket replaced); the operator's ("namespace" empty) keeps the
-setting. With stepCredentials perNamespace a step namespace's copy has no keys. */}}
+setting. With stepCredentials perNamespace a step namespace's copy has no keys, or with the
+embedded store that namespace's own account (kubeline.namespaceAccounts). */}}
 {{- define "kubeline.s3Data" -}}
 {{- $ := .ctx }}
 {{- $bucket := required "s3.bucket is required (or set s3.existingSecret)" $.Values.s3.bucket }}
@@ -150,6 +173,10 @@ setting. With stepCredentials perNamespace a step namespace's copy has no keys. 
 {{- $keys := not (and .namespace (eq $.Values.s3.stepCredentials "perNamespace")) }}
 {{- if include "kubeline.embedded" $ }}
 {{- $store := include "kubeline.storeKeys" $ | fromJson }}
+{{- if not $keys }}
+{{- $own := index (include "kubeline.namespaceAccounts" $ | fromJson) .namespace }}
+{{- $store = dict "accessKey" $own.accessKey "secretKey" $own.secretKey }}
+{{- end }}
 bucket: {{ $bucket | b64enc | quote }}
 endpoint: {{ include "kubeline.storeEndpoint" $ | b64enc | quote }}
 region: {{ $.Values.s3.region | default "us-east-1" | b64enc | quote }}

@@ -401,8 +401,32 @@ def test_per_namespace_annotations_for_a_namespace_without_steps_are_refused() -
     assert "not in stepNamespaces (a, b)" in stderr, stderr
 
 
+def test_per_namespace_accounts_in_the_embedded_store() -> None:
+    objs = render("s3.stepCredentials=perNamespace", "s3.bucket=kl-{namespace}",
+                  "stepNamespaces={a,b}")
+    secrets = _s3_secrets(objs)
+    root = {k: base64.b64decode(v).decode()
+            for k, v in one(objs, "Secret", "kubeline-store")["data"].items()}
+    assert secrets["kubeline-system"]["accessKeyId"] == root["rootAccessKey"]  # the operator's
+    accounts = {k: base64.b64decode(v).decode().split()
+                for k, v in one(objs, "Secret", "kubeline-store-accounts")["data"].items()}
+    for ns in ("a", "b"):
+        access, secret, bucket = accounts[ns]
+        assert secrets[ns]["accessKeyId"] == access == f"ns-{ns}" != root["rootAccessKey"]
+        assert secrets[ns]["secretAccessKey"] == secret and secrets[ns]["bucket"] == bucket
+        assert bucket == f"kl-{ns}"
+    assert accounts["a"][1] != accounts["b"][1]
+    store = one(objs, "StatefulSet")["spec"]["template"]["spec"]
+    script = store["containers"][0]["args"][0]
+    assert "--iam-dir" in script and "create-user" in script and "--owner" in script
+    assert {"name": "accounts", "mountPath": "/accounts", "readOnly": True} in \
+        store["containers"][0]["volumeMounts"]
+    assert store["containers"][0]["startupProbe"]["exec"]["command"] == [
+        "test", "-f", "/tmp/accounts-ready"]
+
+
 @pytest.mark.parametrize(("sets", "message"), [
-    (("s3.stepCredentials=perNamespace",), "embedded store has one account"),
+    (("s3.stepCredentials=perNamespace",), "set s3.bucket to a pattern with {namespace}"),
     (("s3.stepCredentials=perNamespace", "s3.bucket=b", "s3.accessKeyId=A",
       "s3.secretAccessKey=S", "stepNamespaces={kubeline-system}"),
      "release namespace kubeline-system is in stepNamespaces"),
