@@ -63,7 +63,9 @@ def verify_content(store: Any, uri: str, expected: str | None, what: str = "") -
     if not expected:
         raise ArtifactIntegrityError(
             f"artifact {label} has no recorded content hash (spec.contentHash), so its files "
-            "cannot be verified: refusing to deserialize them")
+            "cannot be verified: refusing to deserialize them (versions saved before content "
+            "hashes were recorded have none: run the producing step again with "
+            "enable_cache=False, or save_artifact the data again, to get a verified version)")
     actual = stored_content_hash(store, uri)
     if actual != expected:
         raise ArtifactIntegrityError(
