@@ -463,7 +463,9 @@ def main() -> int:
         if settings is None:
             raise SetupError("KUBELINE_S3_BUCKET is not set in the step Pod; check the chart's "
                              "S3 Secret")
-        store = ArtifactStore.from_settings(settings)
+        # A "{namespace}" bucket setting (the release namespace's Secret, when steps run
+        # there) names this namespace's bucket, as the operator's URIs do.
+        store = ArtifactStore.from_settings(settings.for_namespace(inv.namespace))
         set_default_store(store)
     except (SetupError, ArtifactStoreError, ImportError) as exc:
         return _fail(exc, termination_log, EXIT_SETUP)
