@@ -25,6 +25,7 @@ else
   bold "1/6 local cluster (kubeline dev up)"
   kubeline dev up --no-image
   eval "$(kubeline dev env)"
+  DEV_S3=1
   bold "2/6 Kubeline image (rebuilt only when its inputs change)"
   kubeline dev image
   IMAGE_TAG=0.1.0
@@ -35,8 +36,18 @@ kubectl apply --server-side --force-conflicts -f crds/ >/dev/null
 kubectl wait --for=condition=Established --timeout=60s -f crds/ >/dev/null
 S3_ARGS=()
 if [ -n "${KUBELINE_S3_ENDPOINT:-}" ]; then
-  S3_ARGS=(--set s3.endpoint="$KUBELINE_S3_ENDPOINT" --set s3.bucket="$KUBELINE_S3_BUCKET"
+  S3_ARGS=(--set s3.endpoint="$KUBELINE_S3_ENDPOINT"
            --set s3.accessKeyId="$AWS_ACCESS_KEY_ID" --set s3.secretAccessKey="$AWS_SECRET_ACCESS_KEY")
+  if [ -n "${DEV_S3:-}" ]; then
+    # The local S3 server has accounts: namespace default gets an identity and a bucket of
+    # its own (docs/security.md); the operator and this shell keep the root keys.
+    export KUBELINE_S3_BUCKET='kubeline-{namespace}'
+    kubeline dev namespace-s3 default
+    S3_ARGS+=(--set-string s3.bucket="$KUBELINE_S3_BUCKET")
+  else
+    # Your S3 key for every step namespace: no isolation (docs/install.md, S3 identities).
+    S3_ARGS+=(--set-string s3.bucket="$KUBELINE_S3_BUCKET" --set s3.stepCredentials=shared)
+  fi
 fi
 helm upgrade --install kubeline charts/kubeline -n "$NS" --create-namespace \
   --set image.tag="$IMAGE_TAG" --set s3.embedded.image.tag="$IMAGE_TAG" "${S3_ARGS[@]}" \

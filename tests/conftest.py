@@ -573,8 +573,10 @@ def operator(crds: Cluster) -> Iterator[Cluster]:
         args += ["--set-string", f"s3.{key}={value}"]
     if cluster.s3:
         args += ["--set-string", f"s3.bucket={cluster.step_bucket}"]
-        if cluster.s3_admin is not None:
-            args += ["--set", "s3.stepCredentials=perNamespace"]
+        # Each step namespace has its own identity (make_step_namespace), or, on a cluster
+        # without the dev S3 server's accounts, a copy of the tests' keys: shared, said so.
+        args += ["--set", "s3.stepCredentials=" + (
+            "perNamespace" if cluster.s3_admin is not None else "shared")]
     cluster.helm(*args, timeout=120)
     wait_operator_ready(cluster, OPERATOR_NAMESPACE)
     yield cluster

@@ -57,11 +57,15 @@ class Embedded:
     def kubectl(self, *args: str, check: bool = True) -> Any:
         return self.cluster.kubectl("-n", self.namespace, *args, check=check)
 
-    def values(self, *extra: str) -> list[str]:
-        """Everything but S3: images, this namespace only, and the local cluster's needs."""
+    def values(self, *extra: str, shared: bool = True) -> list[str]:
+        """Everything but S3: images, this namespace only, and the local cluster's needs.
+        Steps run in the release namespace, so ``shared`` sets the explicit opt-out of
+        per-namespace S3 identities (s3.stepCredentials=shared); without it the chart's
+        S3 defaults apply."""
         repo, _, tag = self.cluster.image.rpartition(":")
         store_repo, _, store_tag = self.store_image.rpartition(":")
         sets = [f"image.repository={repo}", f"image.tag={tag}",
+                *(["s3.stepCredentials=shared"] if shared else []),
                 f"watchNamespaces={{{self.namespace}}}", f"stepNamespaces={{{self.namespace}}}",
                 f"operator.peering={self.name}",
                 f"s3.embedded.image.repository={store_repo}",
@@ -218,6 +222,7 @@ def test_install_without_s3_values_brings_up_the_operator_and_the_store(
                                   "300s", check=False, timeout=360)
     assert result.returncode == 0, result.stderr + release.diagnose()
     assert "FOR EVALUATION ONLY" in result.stdout and "s3.embedded.enabled=false" in result.stdout
+    assert "WARNING: s3.stepCredentials=shared" in result.stdout  # the opt-out is loud
     _wait_ready(release)
     store = release.pod("store")
     assert store["spec"]["securityContext"]["runAsUser"] == 10001
@@ -321,7 +326,8 @@ def test_existing_secret_missing_a_key_keeps_the_operator_not_ready(release: Emb
                           "--set", f"image.repository={repo}", "--set", f"image.tag={tag}",
                           "--set", f"watchNamespaces={{{name}}}", "--set",
                           f"stepNamespaces={{{name}}}", "--set", f"operator.peering={name}",
-                          "--set", "s3.existingSecret=team-s3", check=False)
+                          "--set", "s3.existingSecret=team-s3",
+                          "--set", "s3.stepCredentials=shared", check=False)
     assert result.returncode == 0, result.stderr
     deadline = time.monotonic() + 180
     logs = ""
@@ -350,9 +356,10 @@ def test_existing_secret_missing_a_key_keeps_the_operator_not_ready(release: Emb
 def test_per_namespace_accounts_isolate_a_step_namespace_in_the_embedded_store(
         release: Embedded, sdk_without_s3_settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """s3.stepCredentials=perNamespace: a step namespace gets an account and a bucket of its
-    own in the store. Its runs work with them (the SDK finds its namespace's Secret), and
-    those keys reach nothing in a bucket of another namespace."""
+    """The chart's default (s3.stepCredentials=perNamespace, s3.bucket=kubeline-{namespace}):
+    a step namespace gets an account and a bucket of its own in the store. Its runs work
+    with them (the SDK finds its namespace's Secret), and those keys reach nothing in a
+    bucket of another namespace."""
     import s3fs
     from kubeline import artifact_store
     from kubeline.client import Client
@@ -365,9 +372,11 @@ def test_per_namespace_accounts_isolate_a_step_namespace_in_the_embedded_store(
             "upgrade", "--install", release.name, str(CHART), "-n", release.namespace,
             "--skip-crds", *release.values(
                 f"watchNamespaces={{{release.namespace},{other}}}", f"stepNamespaces={{{other}}}",
-                "s3.stepCredentials=perNamespace", "s3.bucket=kubeline-{namespace}"),
+                shared=False),
             "--wait", "--timeout", "300s", check=False, timeout=360)
         assert result.returncode == 0, result.stderr + release.diagnose()
+        assert "each step namespace has its own account in the embedded store" in result.stdout
+        assert "WARNING" not in result.stdout
         _wait_ready(release)
         root = release.secret(release.store)
         s3 = json.loads(cluster.kubectl("get", "secret", "kubeline-s3", "-n", other, "-o",

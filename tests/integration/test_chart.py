@@ -44,6 +44,9 @@ class Release:
             f"watchNamespaces={{{self.namespace}}}",
             f"stepNamespaces={{{self.namespace}}}",
             f"operator.peering={self.name}",
+            # Steps run in the release namespace itself, next to the operator's Secret: only
+            # with the explicit opt-out of per-namespace S3 identities (docs/security.md).
+            "s3.stepCredentials=shared",
         ]
         for key, value in (getattr(self.cluster, "s3", None) or {}).items():
             if key in {"bucket", "endpoint", "region", "accessKeyId", "secretAccessKey"}:

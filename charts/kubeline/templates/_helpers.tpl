@@ -74,11 +74,11 @@ setting is given. Fails when it is forced on next to settings it would ignore. *
 {{- if eq .Values.s3.stepCredentials "perNamespace" }}
 {{- if not (contains "{namespace}" .Values.s3.bucket) }}
 {{- if include "kubeline.embedded" . }}
-{{- fail (printf "s3.stepCredentials=perNamespace with the embedded store gives each step namespace a bucket of its own: set s3.bucket to a pattern with {namespace}, e.g. kubeline-{namespace} (it is %s)" .Values.s3.bucket) }}
+{{- fail (printf "s3.stepCredentials=perNamespace (the default) with the embedded store gives each step namespace a bucket of its own: set s3.bucket to a pattern with {namespace}, e.g. kubeline-{namespace} (it is %s)" .Values.s3.bucket) }}
 {{- end }}
 {{- end }}
 {{- if has .Release.Namespace .Values.stepNamespaces }}
-{{- fail (printf "s3.stepCredentials=perNamespace: the release namespace %s is in stepNamespaces, so its steps would read the operator's own S3 credentials; run steps in other namespaces" .Release.Namespace) }}
+{{- fail (printf "s3.stepCredentials=perNamespace (the default): the release namespace %s is in stepNamespaces, so its steps would read the operator's own S3 credentials; run steps in other namespaces, or set s3.stepCredentials=shared to accept that every step reads and writes every namespace's artifacts (docs/security.md)" .Release.Namespace) }}
 {{- end }}
 {{- end }}
 {{- if not (include "kubeline.embedded" .) }}
@@ -130,6 +130,19 @@ defaults Helm stores in the release record) so every Secret of one render gets t
 {{- $_ := set $memo "generatedKeys" $keys }}
 {{- end }}
 {{- toJson (index $memo "generatedKeys") }}
+{{- end }}
+
+{{/* The buckets the embedded store creates at start (stepCredentials shared): the bucket
+setting, or with {namespace} in it each step namespace's bucket; as a JSON list. */}}
+{{- define "kubeline.storeBuckets" -}}
+{{- $buckets := list .Values.s3.bucket }}
+{{- if contains "{namespace}" .Values.s3.bucket }}
+{{- $buckets = list }}
+{{- range $ns := .Values.stepNamespaces | uniq }}
+{{- $buckets = append $buckets (replace "{namespace}" $ns $.Values.s3.bucket) }}
+{{- end }}
+{{- end }}
+{{- toJson $buckets }}
 {{- end }}
 
 {{/* With the embedded store and stepCredentials perNamespace: each step namespace's account

@@ -341,9 +341,11 @@ def test_step_token_lifetime_is_bounded_by_the_schema() -> None:
 # --------------------------------------------------------------------------- S3
 
 
-def test_s3_secret_from_values_in_release_and_step_namespaces() -> None:
+def test_shared_step_credentials_copy_the_operators_secret() -> None:
+    """The explicit opt-out of isolation: every step namespace gets the operator's key."""
     objs = render("s3.bucket=ml-data", "s3.endpoint=http://192.0.2.2:7070",
-                  "s3.accessKeyId=AKID", "s3.secretAccessKey=SECRET", "stepNamespaces={ml}")
+                  "s3.accessKeyId=AKID", "s3.secretAccessKey=SECRET", "stepNamespaces={ml}",
+                  "s3.stepCredentials=shared")
     secrets = by_kind(objs, "Secret")
     assert {s["metadata"]["namespace"] for s in secrets} == {"kubeline-system", "ml"}
     for secret in secrets:
@@ -363,15 +365,14 @@ def _s3_secrets(objs: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
 def test_shared_step_credentials_name_each_namespace_bucket() -> None:
     secrets = _s3_secrets(render("s3.bucket=kl-{namespace}", "s3.endpoint=http://192.0.2.2:7070",
                                  "s3.accessKeyId=AKID", "s3.secretAccessKey=SECRET",
-                                 "stepNamespaces={a,b}"))
+                                 "stepNamespaces={a,b}", "s3.stepCredentials=shared"))
     assert {ns: d["bucket"] for ns, d in secrets.items()} == {
         "kubeline-system": "kl-{namespace}", "a": "kl-a", "b": "kl-b"}
 
 
-def test_per_namespace_step_credentials_never_copy_the_operators_key() -> None:
+def test_step_credentials_are_per_namespace_by_default_and_never_the_operators() -> None:
     objs = render("s3.bucket=kl-{namespace}", "s3.endpoint=http://192.0.2.2:7070",
-                  "s3.accessKeyId=AKID", "s3.secretAccessKey=SECRET", "stepNamespaces={a,b}",
-                  "s3.stepCredentials=perNamespace")
+                  "s3.accessKeyId=AKID", "s3.secretAccessKey=SECRET", "stepNamespaces={a,b}")
     secrets = _s3_secrets(objs)
     assert set(secrets) == {"kubeline-system"}  # each step namespace brings its own Secret
     assert secrets["kubeline-system"]["accessKeyId"] == "AKID"
@@ -425,11 +426,44 @@ def test_per_namespace_accounts_in_the_embedded_store() -> None:
         "test", "-f", "/tmp/accounts-ready"]
 
 
+def test_the_default_install_gives_each_step_namespace_its_own_store_account() -> None:
+    """No S3 values at all: the embedded store, an account and a bucket per step namespace,
+    the root key in the release namespace only."""
+    objs = render()
+    secrets = _s3_secrets(objs)
+    assert set(secrets) == {"kubeline-system", "default"}
+    root = secret_data(one(objs, "Secret", "kubeline-store"))
+    assert secrets["kubeline-system"]["accessKeyId"] == root["rootAccessKey"]
+    assert secrets["default"]["accessKeyId"] == "ns-default"
+    assert secrets["default"]["secretAccessKey"] != root["rootSecretKey"]
+    assert secrets["default"]["bucket"] == "kubeline-default"
+    assert root["rootSecretKey"] not in {v for d in [secrets["default"]] for v in d.values()}
+    store = one(objs, "StatefulSet")["spec"]["template"]["spec"]["containers"][0]
+    assert "create-user" in store["args"][0]
+
+
+def test_shared_embedded_store_makes_each_namespace_bucket() -> None:
+    objs = render("s3.stepCredentials=shared", "stepNamespaces={a,b}")
+    c = one(objs, "StatefulSet")["spec"]["template"]["spec"]["containers"][0]
+    e = {x["name"]: x.get("value") for x in c["env"]}
+    assert e["KUBELINE_S3_BUCKETS"] == "kubeline-a kubeline-b"
+    result = _run_helm("template", "kubeline", str(CHART), "-n", "kubeline-system",
+                       "--kube-version", KUBE_VERSION, "--set", "s3.stepCredentials=shared",
+                       "--set-json", "stepNamespaces=[]")
+    assert result.returncode == 0, result.stderr
+    none = one([d for d in yaml.safe_load_all(result.stdout) if d], "StatefulSet")
+    env_none = none["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {x["name"]: x.get("value") for x in env_none}["KUBELINE_S3_BUCKETS"] == ""
+
+
 @pytest.mark.parametrize(("sets", "message"), [
-    (("s3.stepCredentials=perNamespace",), "set s3.bucket to a pattern with {namespace}"),
-    (("s3.stepCredentials=perNamespace", "s3.bucket=b", "s3.accessKeyId=A",
-      "s3.secretAccessKey=S", "stepNamespaces={kubeline-system}"),
-     "release namespace kubeline-system is in stepNamespaces"),
+    (("s3.bucket=kubeline",), "set s3.bucket to a pattern with {namespace}"),
+    (("s3.bucket=b", "s3.accessKeyId=A", "s3.secretAccessKey=S",
+      "stepNamespaces={kubeline-system}"),
+     "release namespace kubeline-system is in stepNamespaces, so its steps would read the "
+     "operator's own S3 credentials; run steps in other namespaces, or set "
+     "s3.stepCredentials=shared"),
+    (("stepNamespaces={kubeline-system}",), "release namespace kubeline-system"),
 ])
 def test_per_namespace_credentials_refuse_settings_that_would_share_one(
         sets: tuple[str, ...], message: str) -> None:
@@ -473,7 +507,8 @@ def secret_data(secret: dict[str, Any]) -> dict[str, str]:
 
 
 def test_no_s3_values_run_the_embedded_store() -> None:
-    objs = render("stepNamespaces={default,ml}")
+    objs = render("stepNamespaces={default,ml}", "s3.stepCredentials=shared",
+                  "s3.bucket=kubeline")
     sts = one(objs, "StatefulSet", "kubeline-store")
     assert sts["spec"]["replicas"] == 1
     pod = sts["spec"]["template"]["spec"]
@@ -481,10 +516,10 @@ def test_no_s3_values_run_the_embedded_store() -> None:
     assert c["image"] == "localhost/kubeline/store:0.1.0"
     # The bucket is created before the server starts; the server runs as PID 1 (exec).
     assert c["command"] == ["/bin/sh", "-c"]
-    assert 'mkdir -p "/data/$KUBELINE_S3_BUCKET" && exec versitygw' in c["args"][0]
+    assert "cd /data && mkdir -p . $KUBELINE_S3_BUCKETS && exec versitygw" in c["args"][0]
     assert "posix /data" in c["args"][0] and "--nometa" not in c["args"][0]
     e = {x["name"]: x.get("value", x.get("valueFrom")) for x in c["env"]}
-    assert e["KUBELINE_S3_BUCKET"] == "kubeline"
+    assert e["KUBELINE_S3_BUCKETS"] == "kubeline"
     assert e["ROOT_ACCESS_KEY"] == {"secretKeyRef": {"name": "kubeline-store",
                                                      "key": "rootAccessKey"}}
     assert e["ROOT_SECRET_KEY"]["secretKeyRef"]["key"] == "rootSecretKey"
@@ -515,7 +550,8 @@ def test_no_s3_values_run_the_embedded_store() -> None:
 
 
 def test_embedded_credentials_are_generated_once_and_kept() -> None:
-    objs = render("stepNamespaces={default,ml}")
+    objs = render("stepNamespaces={default,ml}", "s3.stepCredentials=shared",
+                  "s3.bucket=kubeline")
     store = secret_data(one(objs, "Secret", "kubeline-store"))
     assert len(store["rootAccessKey"]) >= 16 and len(store["rootSecretKey"]) >= 32
     kept = one(objs, "Secret", "kubeline-store")["metadata"]["annotations"]
@@ -537,7 +573,7 @@ def test_embedded_credentials_are_generated_once_and_kept() -> None:
 def test_embedded_store_values() -> None:
     objs = render("s3.embedded.persistence.size=2Gi", "s3.embedded.persistence.storageClass=fast",
                   "s3.embedded.service.clusterIP=10.96.0.77", "s3.embedded.port=9000",
-                  "s3.bucket=ml", "s3.embedded.image.tag=dev")
+                  "s3.bucket=ml", "s3.embedded.image.tag=dev", "s3.stepCredentials=shared")
     sts = one(objs, "StatefulSet", "kubeline-store")
     (claim,) = sts["spec"]["volumeClaimTemplates"]
     assert claim["spec"]["storageClassName"] == "fast"
@@ -551,6 +587,7 @@ def test_embedded_store_values() -> None:
     assert data["endpoint"] == "http://10.96.0.77:9000"  # clusters without DNS
     assert data["bucket"] == "ml" and data["inClusterService"].endswith("/kubeline-store:9000")
     ephemeral = one(render("s3.embedded.persistence.enabled=false"), "StatefulSet")
+    assert ephemeral["spec"]["template"]["spec"]["containers"][0]["startupProbe"]["exec"]
     assert "volumeClaimTemplates" not in ephemeral["spec"]
     assert {"name": "data", "emptyDir": {}} in ephemeral["spec"]["template"]["spec"]["volumes"]
 
