@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from kubeline.cli.output import ago, as_list, emit_data, emit_table, get_client, output_option
+from kubeline.constants import PAGE_SIZE_MAXIMUM
 
 STAGE_CHOICES = ("none", "staging", "production", "archived")
 
@@ -20,7 +21,7 @@ def model() -> None:
 @click.pass_context
 def list_models(ctx: click.Context, output: str) -> None:
     """List models with their latest and production versions."""
-    models = get_client(ctx).list_models()
+    models = get_client(ctx).list_models(sort_by="name", size=PAGE_SIZE_MAXIMUM)
     if output != "table":
         emit_data(as_list([m.object for m in models]), output)
         return
@@ -43,7 +44,7 @@ def version() -> None:
 @click.pass_context
 def list_versions(ctx: click.Context, name: str, stage: str | None, output: str) -> None:
     """List the versions of model NAME, oldest first."""
-    versions = get_client(ctx).list_model_versions(name, stage=stage)
+    versions = get_client(ctx).list_model_versions(name, stage=stage, size=PAGE_SIZE_MAXIMUM)
     if output != "table":
         emit_data(as_list([v.object for v in versions]), output)
         return

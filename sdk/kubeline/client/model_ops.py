@@ -8,12 +8,13 @@ the stage history; ``update_model_version(stage=...)`` waits until it has.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from kubeline.client._base import created, is_uuid
+from kubeline.client._base import Page, check_page_size, created, is_uuid, page_of
 from kubeline.client.models_view import ModelVersionView, ModelView
-from kubeline.errors import KubelineError, NotFoundError
+from kubeline.constants import PAGE_SIZE_DEFAULT, PAGINATION_STARTING_PAGE
+from kubeline.errors import ConfigurationError, KubelineError, NotFoundError
 from kubeline.resources import names
 
 if TYPE_CHECKING:
@@ -38,6 +39,28 @@ def _number_of(obj: dict[str, Any]) -> int:
 def _ref(value: Any) -> str | None:
     value = getattr(value, "value", value)  # ModelStages members
     return None if value is None else str(value)
+
+
+def _sorted(objs: list[dict[str, Any]], sort_by: str,
+            keys: dict[str, Callable[[dict[str, Any]], Any]]) -> list[dict[str, Any]]:
+    """``objs`` in ZenML's ``[asc:|desc:]<column>`` order (no operand: ascending)."""
+    order, _, key = sort_by.rpartition(":")
+    if key not in keys or order not in ("", "asc", "desc"):
+        raise ConfigurationError(
+            f"cannot sort by {sort_by!r}: use [asc:|desc:] and one of {', '.join(keys)}")
+    return sorted(objs, key=keys[key], reverse=order == "desc")
+
+
+_Key = Callable[[dict[str, Any]], Any]
+_MODEL_KEYS: dict[str, _Key] = {
+    "created": lambda o: (created(o), o["metadata"]["name"]),
+    "name": lambda o: str(o.get("spec", {}).get("name")),
+}
+_VERSION_KEYS: dict[str, _Key] = {
+    "number": lambda o: (_number_of(o), created(o)),
+    "created": lambda o: (created(o), _number_of(o)),
+    "name": lambda o: str(o.get("spec", {}).get("version")),
+}
 
 
 def stage_value(stage: Any) -> str:
@@ -78,13 +101,18 @@ class ModelOps:
             raise NotFoundError(f"no model {key!r} in namespace {self.namespace}")
         return ModelView(self, obj)  # type: ignore[arg-type]
 
-    def list_models(self, name: str | None = None, tag: str | None = None) -> list[ModelView]:
-        """Models in the namespace (by name), optionally one name or those with ``tag``."""
+    def list_models(self, sort_by: str = "created", page: int = PAGINATION_STARTING_PAGE,
+                    size: int = PAGE_SIZE_DEFAULT, name: str | None = None,
+                    tag: str | None = None) -> Page[ModelView]:
+        """A page of the namespace's models (ZenML's: oldest first, 20 a page; ``sort_by``
+        ``created`` or ``name``), optionally one name or those with ``tag``."""
+        check_page_size(page, size)
         objs = [o for o in self.kube.iter(names.MODELS)
                 if (name is None or o.get("spec", {}).get("name") == name)
                 and (tag is None or tag in (o.get("spec", {}).get("tags") or []))]
-        objs.sort(key=lambda o: str(o.get("spec", {}).get("name")))
-        return [ModelView(self, o) for o in objs]  # type: ignore[arg-type]
+        chunk = page_of(_sorted(objs, sort_by, _MODEL_KEYS), page, size)
+        return Page([ModelView(self, o) for o in chunk],  # type: ignore[arg-type]
+                    index=page, size=size, total=chunk.total)
 
     # ------------------------------------------------------------ versions
     def _model_versions(self, model: str) -> Iterator[dict[str, Any]]:
@@ -95,16 +123,34 @@ class ModelOps:
             if obj.get("spec", {}).get("model") == model:
                 yield obj
 
-    def list_model_versions(self, model_name_or_id: str, stage: Any = None,
+    def list_model_versions(self, model_name_or_id: str, sort_by: str = "number",
+                            page: int = PAGINATION_STARTING_PAGE,
+                            size: int = PAGE_SIZE_DEFAULT, stage: Any = None,
                             name: str | None = None, number: int | None = None,
-                            tag: str | None = None) -> list[ModelVersionView]:
-        """Versions of a model by number (oldest first), optionally only those in ``stage``
+                            tag: str | None = None) -> Page[ModelVersionView]:
+        """A page of a model's versions (ZenML's: by number, oldest first, 20 a page;
+        ``sort_by`` ``number``, ``created`` or ``name``), optionally only those in ``stage``
         (in effect), named ``name``, numbered ``number`` or tagged ``tag``."""
+        check_page_size(page, size)
+        objs = self._model_version_objs(model_name_or_id, stage, name, number, tag)
+        chunk = page_of(_sorted(objs, sort_by, _VERSION_KEYS), page, size)
+        return Page([ModelVersionView(self, o) for o in chunk],  # type: ignore[arg-type]
+                    index=page, size=size, total=chunk.total)
+
+    def _all_model_versions(self, model_name_or_id: str,
+                            stage: Any = None) -> list[ModelVersionView]:
+        """Every version of a model by number (in ``stage``), unpaged."""
+        return [ModelVersionView(self, o)  # type: ignore[arg-type]
+                for o in self._model_version_objs(model_name_or_id, stage)]
+
+    def _model_version_objs(self, model_name_or_id: str, stage: Any = None,
+                            name: str | None = None, number: int | None = None,
+                            tag: str | None = None) -> list[dict[str, Any]]:
         model = self.get_model(model_name_or_id).name
         want = _ref(stage)
         if want is not None and want not in (*MODEL_STAGES, "latest"):
             raise ValueError(f"`{want}` is not a valid model stage.")
-        objs = sorted(self._model_versions(model), key=lambda o: (_number_of(o), created(o)))
+        objs = sorted(self._model_versions(model), key=_VERSION_KEYS["number"])
         if want == "latest":
             objs = objs[-1:]
         elif want is not None:
@@ -115,7 +161,7 @@ class ModelOps:
             objs = [o for o in objs if _number_of(o) == int(number)]
         if tag is not None:
             objs = [o for o in objs if tag in (o["spec"].get("tags") or [])]
-        return [ModelVersionView(self, o) for o in objs]  # type: ignore[arg-type]
+        return objs
 
     def get_model_version(self, model_name_or_id: str | None = None,
                           model_version_name_or_number_or_id: Any = None
@@ -131,12 +177,12 @@ class ModelOps:
             raise NotFoundError(f"no model version with id {ref!r} in namespace {self.namespace}")
         model = self.get_model(model_name_or_id)
         if ref in (None, "latest"):
-            versions = self.list_model_versions(model.name)
+            versions = self._all_model_versions(model.name)
             if not versions:
                 raise NotFoundError(f"model {model.name!r} has no versions")
             return versions[-1]
         if ref in MODEL_STAGES:
-            staged = self.list_model_versions(model.name, stage=ref)
+            staged = self._all_model_versions(model.name, stage=ref)
             if not staged:
                 raise NotFoundError(
                     f"model {model.name!r} has no version in stage {ref!r}; list the versions "

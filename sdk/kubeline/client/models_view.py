@@ -57,8 +57,9 @@ class ModelView(View):
 
     @property
     def versions(self) -> list[ModelVersionView]:
-        """All versions of this model, by number (one label-selected, paged list)."""
-        return self._client.list_model_versions(self.name)
+        """All versions of this model, by number (one label-selected, paged list; ZenML's
+        ``versions`` reads every page too)."""
+        return self._client._all_model_versions(self.name)
 
     @property
     def latest_version(self) -> ModelVersionView:

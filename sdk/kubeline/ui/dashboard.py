@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from kubeline.constants import PAGE_SIZE_MAXIMUM
 from kubeline.errors import ConfigurationError, NotFoundError
 from kubeline.resources import names
 from kubeline.ui import compare as compare_mod
@@ -152,14 +153,15 @@ def routes(ui: Any) -> list[Route]:
 
     async def models(request: Request) -> Response:
         return await ui.call(request, counted(lambda c: {
-            "items": [model_row(m) for m in c.list_models()]}))
+            "items": [model_row(m) for m in c.list_models(sort_by="name",
+                                                          size=PAGE_SIZE_MAXIMUM)]}))
 
     async def model_page(request: Request) -> Response:
         name = request.path_params["name"]
 
         def fn(client: Any) -> dict[str, Any]:
             model = client.get_model(name)
-            versions = client.list_model_versions(model.name)
+            versions = client.list_model_versions(model.name, size=PAGE_SIZE_MAXIMUM)
             return {"model": model_row(model), "versions": [version_row(v) for v in versions],
                     "promotion": promotion_access(client, read_only)}
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import copy
 import inspect
+import json
+from pathlib import Path
 
 import pytest
 from fake_kube import R1, FakeKube, P, load_objects
@@ -46,6 +48,24 @@ def kube() -> FakeKube:
         obj["metadata"]["labels"][n.LABEL_ARTIFACT] = "paged"
         obj["spec"].update(artifactName="paged", version=str(number))
         versions[obj["metadata"]["name"]] = obj
+    models = kube.store[n.MODELS]
+    model = next(iter(models.values()))
+    for number in range(1, RUNS + 1):  # models m-01..m-25, made one a second, m-25 first
+        obj = copy.deepcopy(model)
+        obj["metadata"].update(name=f"m-{number:02d}", uid=f"uid-model-{number}",
+                               creationTimestamp=f"2025-02-01T10:00:{RUNS - number:02d}Z")
+        obj["spec"]["name"] = f"m-{number:02d}"
+        models[obj["metadata"]["name"]] = obj
+    model_versions = kube.store[n.MODEL_VERSIONS]
+    mv = next(iter(model_versions.values()))
+    for number in range(1, RUNS + 1):  # 25 versions of model m-01
+        obj = copy.deepcopy(mv)
+        obj["metadata"].update(name=f"m-01-{number}", uid=f"uid-mv-{number}",
+                               creationTimestamp=f"2025-02-02T10:00:{number:02d}Z",
+                               labels={n.LABEL_MODEL: "m-01"})
+        obj["spec"].update(model="m-01", version=f"v{number}", stage="none")
+        obj["status"] = {"number": number, "stage": "production" if number == 3 else "none"}
+        model_versions[obj["metadata"]["name"]] = obj
     return kube
 
 
@@ -96,6 +116,8 @@ def test_sizes_and_pages_out_of_range_are_value_errors(client: Client, page: int
         lambda: client.list_artifacts(page=page, size=size),
         lambda: client.list_artifact_versions(page=page, size=size),
         lambda: client.list_run_steps(pipeline_run_id=R1, page=page, size=size),
+        lambda: client.list_models(page=page, size=size),
+        lambda: client.list_model_versions("m-01", page=page, size=size),
     ]
     for listing in listings:
         with pytest.raises(ValueError, match=message) as caught:
@@ -104,11 +126,11 @@ def test_sizes_and_pages_out_of_range_are_value_errors(client: Client, page: int
 
 
 def test_every_paged_listing_defaults_to_zenml_page_size() -> None:
-    paged = {name: inspect.signature(fn).parameters for name, fn in vars(Client).items()
+    paged = {name: inspect.signature(fn).parameters for name, fn in inspect.getmembers(Client)
              if name.startswith("list_") and "size" in inspect.signature(fn).parameters}
     assert set(paged) >= {"list_pipelines", "list_pipeline_runs", "list_snapshots",
                           "list_schedules", "list_artifacts", "list_artifact_versions",
-                          "list_run_steps"}
+                          "list_run_steps", "list_models", "list_model_versions"}
     for name, params in paged.items():
         assert (params["page"].default, params["size"].default) == (1, 20), name
 
@@ -146,3 +168,86 @@ def test_last_run_of_a_pipeline_without_runs_is_a_runtime_error(client: Client,
         with pytest.raises(RuntimeError, match="has no") as caught:
             getattr(pipeline, attribute)
         assert isinstance(caught.value, NotFoundError)
+
+
+def test_models_page_at_20_oldest_first(client: Client) -> None:
+    """ZenML's ``list_models``: ``sort_by="created"`` (ascending), 20 a page."""
+    page = client.list_models()
+    assert (len(page), page.total, page.total_pages) == (20, RUNS + 1, 2)
+    assert [m.name for m in page][:3] == ["m-25", "m-24", "m-23"]  # the oldest first
+    by_name = client.list_models(sort_by="name", page=2)  # iris_classifier, m-01.. m-19 first
+    assert [m.name for m in by_name] == [f"m-{i:02d}" for i in range(20, 26)]
+    assert [m.name for m in client.list_models(name="m-07")] == ["m-07"]
+    with pytest.raises(ConfigurationError, match="cannot sort by 'colour'"):
+        client.list_models(sort_by="colour")
+
+
+def test_model_versions_page_at_20_by_number(client: Client) -> None:
+    """ZenML's ``list_model_versions``: ``sort_by="number"`` (ascending), 20 a page; the
+    model's ``versions`` are all of them (ZenML depaginates), ``latest`` is the highest."""
+    page = client.list_model_versions("m-01")
+    assert [v.number for v in page] == list(range(1, 21))
+    assert (page.total, page.total_pages, page.max_size) == (RUNS, 2, 20)
+    assert [v.number for v in client.list_model_versions("m-01", page=2)] == list(
+        range(21, 26))
+    assert [v.number for v in client.list_model_versions("m-01", sort_by="desc:number",
+                                                         size=2)] == [25, 24]
+    assert [v.number for v in client.list_model_versions("m-01", stage="production")] == [3]
+    assert len(client.get_model("m-01").versions) == RUNS
+    assert client.get_model_version("m-01").number == RUNS
+    assert client.get_model_version("m-01", "production").number == 3
+
+
+def test_cli_lists_every_model_version_run_and_artifact_version(kube: FakeKube) -> None:
+    """The CLI calls the Client with sizes of its own: all 26 models, 25 model versions,
+    25 runs and 25 artifact versions are shown, not the first 20."""
+    from click.testing import CliRunner
+    from kubeline.cli.main import cli
+
+    def invoke(*args: str) -> str:
+        result = CliRunner().invoke(cli, [*args, "-o", "json"],
+                                    obj={"client": Client(kube=kube)})  # type: ignore[arg-type]
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    models = json.loads(invoke("model", "list"))["items"]
+    assert len(models) == RUNS + 1
+    assert models[0]["spec"]["name"] == "iris_classifier"  # by name, as before
+    versions = json.loads(invoke("model", "version", "list", "m-01"))["items"]
+    assert [v["status"]["number"] for v in versions] == list(range(1, RUNS + 1))
+    runs = json.loads(invoke("pipeline", "runs", "list"))["items"]
+    assert len(runs) == RUNS  # the CLI's own --size default (50)
+    artifacts = json.loads(invoke("artifact", "versions", "paged"))["items"]
+    assert len(artifacts) == RUNS
+
+
+def test_ui_lists_every_model_and_version(kube: FakeKube, tmp_path: Path) -> None:
+    """The dashboard's model list and model page show all 26 models and 25 versions."""
+    import warnings
+
+    from kubeline.ui.app import make_app
+    from kubeline.ui.auth import Connector
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    class Local(Connector):
+        @property
+        def read_only(self) -> bool:
+            return True  # the model page then asks no access review
+
+        def client(self, token: str | None, namespace: str | None = None) -> Client:
+            return Client(kube=kube)  # type: ignore[arg-type]
+
+        def release(self, client: Client) -> None:
+            pass
+
+    kube._call = lambda *args, **kwargs: None  # type: ignore[attr-defined]  # counted wraps it
+    (tmp_path / "index.html").write_text("<!doctype html><div id=root></div>")
+    http = TestClient(make_app(Local("local", kube.namespace), static_dir=tmp_path),
+                      base_url="http://127.0.0.1:8050")
+    models = http.get("/api/models").json()["items"]
+    assert len(models) == RUNS + 1
+    versions = http.get("/api/models/m-01").json()["versions"]
+    assert len(versions) == RUNS
