@@ -284,8 +284,8 @@ async def pod_event(body: Any, namespace: str | None, event: kopf.RawEvent, **kw
     run = _owner_run(body)
     if state is None or run is None or namespace is None or not _owns(body, state):
         return
-    phase = (body.get("status") or {}).get("phase")
-    if phase in ("Succeeded", "Failed") or event.get("type") == "DELETED":
+    pod = observe_pod(body)
+    if (pod is not None and pod.terminal) or event.get("type") == "DELETED":
         state.controller.pod_freed()
     state.controller.wake(namespace, run)
 

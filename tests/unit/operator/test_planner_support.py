@@ -146,6 +146,35 @@ def test_observe_failed_pod_and_classify() -> None:
     assert observe_pod({"metadata": {"name": "x", "labels": {}}}) is None
 
 
+def _exited_pod(phase: str, exit_code: int, reason: str, **meta: object) -> dict:
+    return {
+        "metadata": {"name": "r-a-1", "labels": {"kubeline.dev/run": "r",
+                                                  "kubeline.dev/step": "a"}, **meta},
+        "status": {"phase": phase, "containerStatuses": [{"name": "step", "state": {
+            "terminated": {"exitCode": exit_code, "reason": reason,
+                           "finishedAt": "2024-01-01T00:01:00Z",
+                           "message": json.dumps({"ok": exit_code == 0})}}}]},
+    }
+
+
+def test_a_pod_whose_step_container_completed_counts_as_succeeded_before_its_phase() -> None:
+    early = observe_pod(_exited_pod("Running", 0, "Completed"))
+    assert early is not None and early.phase == "Succeeded" and early.terminal
+    assert not early.active and early.termination_message == '{"ok": true}'
+    # A failure waits for the kubelet's phase (and its reason: deadline, eviction).
+    failing = observe_pod(_exited_pod("Running", 1, "Error"))
+    assert failing is not None and failing.phase == "Running" and failing.active
+    # A Pod being deleted keeps its phase: the planner reports the deletion.
+    deleting = observe_pod(_exited_pod("Running", 0, "Completed",
+                                       deletionTimestamp="2024-01-01T00:01:00Z"))
+    assert deleting is not None and deleting.phase == "Running" and not deleting.terminal
+    still_running = _exited_pod("Running", 0, "Completed")
+    still_running["status"]["containerStatuses"].append(
+        {"name": "other", "state": {"running": {"startedAt": "2024-01-01T00:00:00Z"}}})
+    obs = observe_pod(still_running)
+    assert obs is not None and obs.phase == "Running"
+
+
 def test_observe_waiting_pod() -> None:
     obs = observe_pod({
         "metadata": {"name": "p", "deletionTimestamp": "2024-01-01T00:00:00Z",
