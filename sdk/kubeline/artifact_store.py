@@ -8,7 +8,10 @@ the namespace in use, and ``default_store`` keeps one store per namespace. When 
 Secret names an in-cluster Service (key ``inClusterService``: the chart's embedded store)
 and this process runs outside the cluster, the store is reached through a port-forward
 (``kubeline.port_forward``). Listing caches are disabled: other processes (step
-Pods) write the same bucket.
+Pods) write the same bucket. The step runtime's store is *direct*
+(``from_settings(direct=True)``): objects up to ``DIRECT_MAX_BYTES`` are read and written
+with plain signed requests (``kubeline.s3_direct``), and s3fs is imported only when
+something larger, or user code through ``store.fs``, needs it.
 
 Layout: ``kubeline.resources.layout`` builds every URI; an attempt writes only
 under its own prefix and its ``manifest.json`` last, so a partial write never
@@ -17,6 +20,7 @@ looks like a saved artifact.
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 from dataclasses import dataclass, replace
@@ -37,6 +41,9 @@ from kubeline.resources.names import (
 SECRET_NAME = S3_SECRET
 #: The step's own log (stdout and stderr), saved beside an attempt's outputs when it ends.
 STEP_LOG = layout.STEP_LOG
+#: Objects up to this size go through ``kubeline.s3_direct`` on a direct store (one request
+#: each, in memory); larger ones stream through s3fs.
+DIRECT_MAX_BYTES = 8 * 1024 * 1024
 _lock = threading.Lock()
 _default: ArtifactStore | None = None
 _by_namespace: dict[str | None, ArtifactStore] = {}
@@ -135,29 +142,56 @@ class S3Settings:
         return replace(self, endpoint=forward.endpoint)
 
 
+def _s3fs(settings: S3Settings) -> Any:
+    """An s3fs filesystem with these credentials (listing caches off)."""
+    import s3fs
+
+    client_kwargs: dict[str, Any] = {"region_name": settings.region}
+    if settings.endpoint:
+        client_kwargs["endpoint_url"] = settings.endpoint
+    return s3fs.S3FileSystem(
+        key=settings.access_key, secret=settings.secret_key,
+        anon=False, client_kwargs=client_kwargs,
+        use_listings_cache=False, skip_instance_cache=True,
+    )
+
+
 class ArtifactStore:
     """A filesystem (s3fs or local) plus the bucket/root under which Kubeline writes."""
 
-    def __init__(self, fs: Any, root: str, settings: S3Settings | None = None) -> None:
-        self.fs = fs
+    def __init__(self, fs: Any, root: str, settings: S3Settings | None = None,
+                 direct: Any = None) -> None:
+        self._fs = fs
+        self._fs_lock = threading.Lock()
         self.root = root.rstrip("/")
         self.settings = settings
+        #: ``kubeline.s3_direct.S3Direct`` for small objects, or None (everything via ``fs``).
+        self.direct = direct
 
     @classmethod
-    def from_settings(cls, settings: S3Settings) -> ArtifactStore:
+    def from_settings(cls, settings: S3Settings, direct: bool = False) -> ArtifactStore:
         """A store with these credentials; with a ``{namespace}`` bucket still unresolved
-        (the operator's) it reads and writes by full URI only."""
-        import s3fs
+        (the operator's) it reads and writes by full URI only.
 
-        client_kwargs: dict[str, Any] = {"region_name": settings.region}
-        if settings.endpoint:
-            client_kwargs["endpoint_url"] = settings.endpoint
-        fs = s3fs.S3FileSystem(
-            key=settings.access_key, secret=settings.secret_key,
-            anon=False, client_kwargs=client_kwargs,
-            use_listings_cache=False, skip_instance_cache=True,
-        )
-        return cls(fs, layout.bucket_root(settings.bucket), settings)
+        ``direct`` (the step runtime): small objects go through ``kubeline.s3_direct`` when
+        it can serve these settings, and s3fs is created only when something needs it."""
+        root = layout.bucket_root(settings.bucket)
+        if direct:
+            from kubeline import s3_direct
+
+            if s3_direct.usable(settings):
+                return cls(None, root, settings, s3_direct.S3Direct.from_settings(settings))
+        return cls(_s3fs(settings), root, settings)
+
+    @property
+    def fs(self) -> Any:
+        """The fsspec filesystem (s3fs on S3), created on first use for a direct store."""
+        if self._fs is None:
+            with self._fs_lock:
+                if self._fs is None:
+                    assert self.settings is not None
+                    self._fs = _s3fs(self.settings)
+        return self._fs
 
     @classmethod
     def local(cls, root: str) -> ArtifactStore:
@@ -196,7 +230,18 @@ class ArtifactStore:
             raise ArtifactStoreError(f"{what} {uri} failed: {exc}") from exc
 
     def open(self, uri: str, mode: str = "rb", **kwargs: Any) -> Any:
+        if self.direct is not None and not kwargs and mode in ("rb", "wb"):
+            if mode == "wb":
+                return self._small_writer(uri, lambda: self.fs.open(uri, "wb"))
+            size = self._call("sizing", uri, self.direct.size, uri)
+            if size <= DIRECT_MAX_BYTES:
+                return io.BytesIO(self._call("reading", uri, self.direct.get, uri))
         return self._call("opening", uri, self.fs.open, uri, mode, **kwargs)
+
+    def _small_writer(self, uri: str, overflow: Any) -> Any:
+        from kubeline.s3_direct import SmallObjectWriter
+
+        return SmallObjectWriter(self.direct, uri, DIRECT_MAX_BYTES, overflow)
 
     def open_writer(self, uri: str, part_size: int | None = None,
                     max_in_flight: int | None = None) -> Any:
@@ -207,13 +252,20 @@ class ArtifactStore:
         """
         from kubeline import s3_stream
 
+        def part_writer() -> Any:
+            return s3_stream.S3PartWriter(self.fs, uri, part_size or s3_stream.PART_SIZE,
+                                          max_in_flight or s3_stream.MAX_IN_FLIGHT)
+
+        if self.direct is not None:
+            return self._small_writer(uri, part_writer)
         if not s3_stream.is_s3(self.fs):
             return self.open(uri, "wb")
-        return s3_stream.S3PartWriter(self.fs, uri, part_size or s3_stream.PART_SIZE,
-                                      max_in_flight or s3_stream.MAX_IN_FLIGHT)
+        return part_writer()
 
     def read_range(self, uri: str, start: int, end: int) -> bytes:
         """Bytes ``start`` to ``end`` (exclusive; clipped at the end of the file)."""
+        if self.direct is not None:
+            return self._call("reading", uri, self.direct.get, uri, start, end)
         return self._call("reading", uri, self.fs.cat_file, uri, start=start, end=end)
 
     def read_into(self, uri: str, target: Any, offset: int = 0) -> None:
@@ -223,10 +275,18 @@ class ArtifactStore:
         """
         from kubeline import s3_stream
 
+        view = memoryview(target).cast("B")
+        if self.direct is not None and view.nbytes <= DIRECT_MAX_BYTES:
+            data = self.read_range(uri, offset, offset + view.nbytes)
+            if len(data) != view.nbytes:
+                raise ArtifactStoreError(
+                    f"{uri} is truncated: expected {offset + view.nbytes} bytes, "
+                    f"got {offset + len(data)}")
+            view[:] = data
+            return
         if s3_stream.is_s3(self.fs):
             s3_stream.read_into(self.fs, uri, target, offset)
             return
-        view = memoryview(target).cast("B")
         with self.open(uri, "rb") as f:
             f.seek(offset)
             pos = 0
@@ -239,24 +299,44 @@ class ArtifactStore:
                 pos += n
 
     def exists(self, uri: str) -> bool:
+        if self.direct is not None:
+            return bool(self._call("checking", uri, self.direct.exists, uri))
         return bool(self._call("checking", uri, self.fs.exists, uri))
 
     def read_bytes(self, uri: str) -> bytes:
+        if self.direct is not None:
+            return self._call("reading", uri, self.direct.get, uri)
         return self._call("reading", uri, self.fs.cat_file, uri)
 
     def write_bytes(self, uri: str, data: bytes) -> None:
+        if self.direct is not None and len(data) <= DIRECT_MAX_BYTES:
+            self._call("writing", uri, self.direct.put, uri, data)
+            return
         self._call("writing", uri, self.fs.pipe_file, uri, data)
 
     def put_file(self, local: str, uri: str) -> None:
+        if self.direct is not None and os.path.getsize(local) <= DIRECT_MAX_BYTES:
+            with open(local, "rb") as fh:
+                self._call("uploading to", uri, self.direct.put, uri, fh.read())
+            return
         self._call("uploading to", uri, self.fs.put_file, local, uri)
 
     def get_file(self, uri: str, local: str) -> None:
+        if self.direct is not None and self.size(uri) <= DIRECT_MAX_BYTES:
+            data = self._call("downloading", uri, self.direct.get, uri)
+            with open(local, "wb") as fh:
+                fh.write(data)
+            return
         self._call("downloading", uri, self.fs.get_file, uri, local)
 
     def find(self, uri: str) -> list[str]:
+        if self.direct is not None:
+            return list(self._call("listing", uri, self.direct.find, uri))
         return list(self._call("listing", uri, self.fs.find, uri))
 
     def size(self, uri: str) -> int:
+        if self.direct is not None:
+            return int(self._call("sizing", uri, self.direct.size, uri))
         return int(self._call("sizing", uri, self.fs.size, uri))
 
     def ensure_bucket(self) -> None:

@@ -464,8 +464,9 @@ def main() -> int:
             raise SetupError("KUBELINE_S3_BUCKET is not set in the step Pod; check the chart's "
                              "S3 Secret")
         # A "{namespace}" bucket setting (the release namespace's Secret, when steps run
-        # there) names this namespace's bucket, as the operator's URIs do.
-        store = ArtifactStore.from_settings(settings.for_namespace(inv.namespace))
+        # there) names this namespace's bucket, as the operator's URIs do. Direct: the
+        # runtime's small reads and writes skip s3fs's import (kubeline.s3_direct).
+        store = ArtifactStore.from_settings(settings.for_namespace(inv.namespace), direct=True)
         set_default_store(store)
     except (SetupError, ArtifactStoreError, ImportError) as exc:
         return _fail(exc, termination_log, EXIT_SETUP)
