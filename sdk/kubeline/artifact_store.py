@@ -250,14 +250,16 @@ class ArtifactStore:
         On S3 it streams concurrent multipart parts from a small buffer pool (see
         ``kubeline.s3_stream``); elsewhere it is the filesystem's own file.
         """
-        from kubeline import s3_stream
-
         def part_writer() -> Any:
+            from kubeline import s3_stream
+
             return s3_stream.S3PartWriter(self.fs, uri, part_size or s3_stream.PART_SIZE,
                                           max_in_flight or s3_stream.MAX_IN_FLIGHT)
 
         if self.direct is not None:
             return self._small_writer(uri, part_writer)
+        from kubeline import s3_stream
+
         if not s3_stream.is_s3(self.fs):
             return self.open(uri, "wb")
         return part_writer()
@@ -273,8 +275,6 @@ class ArtifactStore:
 
         On S3: concurrent ranged GETs written straight into ``target``.
         """
-        from kubeline import s3_stream
-
         view = memoryview(target).cast("B")
         if self.direct is not None and view.nbytes <= DIRECT_MAX_BYTES:
             data = self.read_range(uri, offset, offset + view.nbytes)
@@ -284,6 +284,8 @@ class ArtifactStore:
                     f"got {offset + len(data)}")
             view[:] = data
             return
+        from kubeline import s3_stream
+
         if s3_stream.is_s3(self.fs):
             s3_stream.read_into(self.fs, uri, target, offset)
             return
