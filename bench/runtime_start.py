@@ -14,13 +14,14 @@ the images given with ``--python``, for A/B of runtime changes):
   and the kubelet.
 
 Usage: python bench/runtime_start.py [--repeat 9] [--python PY[:PYTHONPATH]]...
-Needs an S3 server (eval "$(kubeline dev env)", or any local S3 endpoint); it writes under
-``<bucket>/bench-runtime-<id>/`` and the code prefix.
+Needs an S3 server (eval "$(kubeline dev env)", or any local S3 endpoint) and its bucket;
+the runs write under ``artifacts/bench/`` (removed at the end) and the code prefix.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -131,6 +132,8 @@ def main() -> None:
                           f"(min {min(spans) * 1000:.0f}, max {max(spans) * 1000:.0f})")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        with contextlib.suppress(Exception):  # what the runs wrote: their attempts' prefixes
+            store.fs.rm(store.uri("artifacts", "bench", spec.pipeline), recursive=True)
 
 
 if __name__ == "__main__":
