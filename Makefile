@@ -49,7 +49,7 @@ image: setup ui
 ## Every benchmark (figures printed, nothing asserted); the cluster ones need the local
 ## cluster with the operator installed. Under the shared cluster lock where there is one.
 BENCH_CLUSTER := admission_latency step_transition throughput operator_rss lineage_query \
-	cached_rerun artifact_io ui real_pods
+	cached_rerun artifact_io ui real_pods runtime_start
 bench: setup
 	@$(PY) bench/import_time.py
 	@eval "$$($(VENV)/bin/kubeline dev env)"; set -e; \
