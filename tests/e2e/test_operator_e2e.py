@@ -90,9 +90,16 @@ def test_flaky_step_is_retried_and_the_run_completes(cluster, ns, tmp_path, monk
     assert flaky["phase"] == "completed"
     assert flaky["attempts"] == 2
     assert run.steps["flaky"].outputs["output"].load() == 2
-    pods = {(p["metadata"]["labels"]["kubeline.dev/attempt"], p["status"]["phase"])
-            for p in step_pods(cluster, ns, run.name)}
-    assert pods == {("1", "Failed"), ("2", "Succeeded")}
+    # The operator moves on at the container's exit; the kubelet turns the last Pod's phase
+    # Succeeded about a second later.
+    want = {("1", "Failed"), ("2", "Succeeded")}
+
+    def pod_phases() -> set[tuple[str, str]]:
+        return {(p["metadata"]["labels"]["kubeline.dev/attempt"], p["status"]["phase"])
+                for p in step_pods(cluster, ns, run.name)}
+
+    wait_for(f"the step Pods' phases to be {sorted(want)}", lambda: pod_phases() == want,
+             timeout=30)
     text = describe(cluster, ns, run.name)
     assert "StepRetrying" in text and "flaky failure on attempt 1" in text, text
 
