@@ -232,6 +232,8 @@ def install_operator() -> None:
     for key, value in s3.items():
         if value:
             args += ["--set", f"s3.{key}={value}"]
+    # make_namespace gives each bench namespace a copy of these keys: one shared identity.
+    args += ["--set", "s3.stepCredentials=shared"]
     subprocess.run(args, check=True, capture_output=True, text=True)
     print("operator upgraded to the image built from this tree", flush=True)
 
