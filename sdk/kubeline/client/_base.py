@@ -303,16 +303,11 @@ def check_page_size(page: int, size: int) -> None:
 
 
 def page_of(items: list[T], page: int, size: int) -> Page[T]:
-    """Page ``page`` of ``items`` at ``size`` per page; a page past the last one is refused
-    as ZenML refuses it (one empty page when there are no items)."""
+    """Page ``page`` of ``items`` at ``size`` per page. A page past the last one is empty
+    (ZenML's Client docs walk pages until one is empty; its SQL store raises instead, see
+    docs/authoring.md)."""
     check_page_size(page, size)
-    total = len(items)
-    last = max(1, -(-total // size))
-    if page > last:
-        raise PaginationError(
-            f"page {page} is past the last page: {total} item(s) at size {size} make "
-            f"{last} page(s)")
-    return Page(items[(page - 1) * size: page * size], index=page, size=size, total=total)
+    return Page(items[(page - 1) * size: page * size], index=page, size=size, total=len(items))
 
 
 class Page(Sequence[T], Generic[T]):

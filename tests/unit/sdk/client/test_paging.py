@@ -1,6 +1,6 @@
 """ZenML's page sizes and limits (``zenml.constants``, ``BaseFilter``): a listing without a
-size returns 20 items, a size outside 1..10000 or a page below 1 is a ``ValueError``, a page
-past the last one too; ``pipeline.runs`` is the 20 newest runs."""
+size returns 20 items, a size outside 1..10000 or a page below 1 is a ``ValueError``;
+``pipeline.runs`` is the 20 newest runs."""
 
 from __future__ import annotations
 
@@ -90,14 +90,20 @@ def test_25_runs_make_a_first_page_of_20_and_a_second_of_5(client: Client) -> No
     assert (everything.total_pages, everything.max_size) == (1, PAGE_SIZE_MAXIMUM)
 
 
-def test_a_page_past_the_last_one_is_refused(client: Client) -> None:
-    with pytest.raises(ValueError, match="page 3 is past the last page: 25 item"):
-        client.list_pipeline_runs(page=3)
-    # no runs at all: page 1 is one empty page, page 2 is refused
+def test_a_page_past_the_last_one_is_empty_so_the_docs_loop_ends(client: Client) -> None:
+    """ZenML's Client page walks ``page=1, 2, ...`` until a page is empty."""
+    past = client.list_pipeline_runs(page=3)
+    assert (list(past), past.index, past.total, past.total_pages) == ([], 3, RUNS, 2)
+    walked, page = [], 1
+    while True:
+        runs_page = client.list_pipeline_runs(size=20, page=page)
+        if not runs_page:
+            break
+        walked.extend(runs_page)
+        page += 1
+    assert (len(walked), page) == (RUNS, 3)
     empty = client.list_pipeline_runs(name="no-such-run")
     assert (list(empty), empty.total, empty.total_pages) == ([], 0, 1)
-    with pytest.raises(PaginationError, match="past the last page"):
-        client.list_pipeline_runs(name="no-such-run", page=2)
 
 
 @pytest.mark.parametrize("page, size, message", [
@@ -122,6 +128,7 @@ def test_sizes_and_pages_out_of_range_are_value_errors(client: Client, page: int
     for listing in listings:
         with pytest.raises(ValueError, match=message) as caught:
             listing()
+        assert isinstance(caught.value, PaginationError)
         assert isinstance(caught.value, ConfigurationError)
 
 
