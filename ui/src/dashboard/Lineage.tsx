@@ -157,14 +157,12 @@ export function Lineage({ query }: { query: URLSearchParams }) {
               {layout.edges.map((e) => (
                 <path key={`${e.source}>${e.target}`} d={e.path} fill="none" stroke="#94a3b8" strokeWidth={1.5} markerEnd="url(#arrow)" />
               ))}
-              {layout.edges.map((e) =>
-                e.label ? (
-                  <text key={`${e.source}>${e.target}:label`} className="llabel" x={e.labelX} y={e.labelY} data-testid={`llabel-${e.source}>${e.target}`}>
-                    <title>{e.label}</title>
-                    {e.shown}
-                  </text>
-                ) : null,
-              )}
+              {layout.labels.map((l) => (
+                <text key={l.key} className="llabel" x={l.x} y={l.y} data-testid={`llabel-${l.key}`}>
+                  <title>{l.text}</title>
+                  {l.shown}
+                </text>
+              ))}
             </svg>
             {d.nodes.map((n) => {
               const p = layout.pos.get(n.id)!;
@@ -194,13 +192,19 @@ interface Placed {
 interface PlacedEdge {
   source: string;
   target: string;
-  label: string;
+  path: string;
+}
+
+interface PlacedLabel {
+  key: string;
+  text: string;
   /** the label as drawn: cut to fit the gap after its source */
   shown: string;
-  path: string;
-  labelX: number;
-  labelY: number;
+  x: number;
+  y: number;
 }
+
+const LABEL_H = 13; // px between two labels' baselines
 
 const LABEL_CHAR = 6.2; // px per character of an 11 px label (approximate, for cutting)
 
@@ -208,8 +212,10 @@ const LABEL_CHAR = 6.2; // px per character of an 11 px label (approximate, for 
  * barycentre sweeps (the run DAG's fast layered layout, turned on its side). Each node's
  * edges leave and arrive at their own ports, spread over its height in the order of the
  * nodes at their other ends, and an edge's label sits just after its source port: labels
- * of one node's edges stack instead of meeting at a shared midpoint. */
-function lineageLayout(d: LineageData): { pos: Map<string, Placed>; edges: PlacedEdge[]; width: number; height: number } {
+ * of one node's edges stack instead of meeting at a shared midpoint (edges of one node with
+ * the same label share one, at the middle of their ports; labels closer than a line are
+ * pushed apart). */
+function lineageLayout(d: LineageData): { pos: Map<string, Placed>; edges: PlacedEdge[]; labels: PlacedLabel[]; width: number; height: number } {
   const widthOf = (n: LNode) => (n.kind === "step" ? STEP_W : ART_W);
   // fastLayered stacks layers downwards: give it the nodes turned 90 degrees
   const turned = fastLayered(
@@ -278,17 +284,33 @@ function lineageLayout(d: LineageData): { pos: Map<string, Placed>; edges: Place
         `M ${x1} ${y1} C ${x1 + bend} ${y1}, ${x1 + bend} ${lane}, ${x1 + 2 * bend} ${lane} ` +
         `L ${x2 - 2 * bend} ${lane} C ${x2 - bend} ${lane}, ${x2 - bend} ${y2}, ${x2} ${y2}`;
     }
-    const room = Math.floor((GAP_X - 12) / LABEL_CHAR);
-    const label = e.label || "";
-    edges.push({
-      source: e.source,
-      target: e.target,
-      label,
-      shown: label.length > room ? `${label.slice(0, room - 1)}…` : label,
-      path,
-      labelX: x1 + 4,
-      labelY: y1 - 3,
-    });
+    edges.push({ source: e.source, target: e.target, path });
   }
-  return { pos, edges, width, height: height + LANE * lanes + (lanes ? 6 : 0) };
+  // labels: one per (source, label), at the middle of its ports, then pushed apart
+  const room = Math.floor((GAP_X - 12) / LABEL_CHAR);
+  const labels: PlacedLabel[] = [];
+  for (const [node, list] of outs) {
+    const groups = new Map<string, number[]>();
+    for (const e of list) {
+      if (!e.label) continue;
+      (groups.get(e.label) || groups.set(e.label, []).get(e.label)!).push(portY.get(`out:${e.source}>${e.target}`)!);
+    }
+    const placed = [...groups.entries()]
+      .map(([text, ys]) => ({ text, y: ys.reduce((a, y) => a + y, 0) / ys.length }))
+      .sort((a, b) => a.y - b.y);
+    let last = -Infinity;
+    const p = pos.get(node)!;
+    for (const l of placed) {
+      const y = Math.max(l.y - 3, last + LABEL_H);
+      last = y;
+      labels.push({
+        key: `${node}:${l.text}`,
+        text: l.text,
+        shown: l.text.length > room ? `${l.text.slice(0, room - 1)}…` : l.text,
+        x: p.x + p.w + 4,
+        y,
+      });
+    }
+  }
+  return { pos, edges, labels, width, height: height + LANE * lanes + (lanes ? 6 : 0) };
 }
