@@ -30,7 +30,7 @@ from kubeline_operator.api import OperatorApi
 from kubeline_operator.dag import Dag
 from kubeline_operator.effects import ArtifactReader, Effects
 from kubeline_operator.events import EventPoster
-from kubeline_operator.labels import missing_run_labels
+from kubeline_operator.labels import input_labels, missing_run_labels
 from kubeline_operator.models_ctl import ModelControl
 from kubeline_operator.models_plan import ModelResolution, needs_models
 from kubeline_operator.narration import narrate
@@ -86,6 +86,9 @@ class Controller:
         self.phase_counts: dict[str, int] = {}
         self.waiting_for_slots: set[RunKey] = set()
         self._written: dict[RunKey, dict[str, Any]] = {}  # our last status write
+        # Input labels of each run's resolved steps (labels.input_labels), kept until the
+        # run is forgotten: they go out with the next label patch (a no-op once on it).
+        self._inputs: dict[RunKey, dict[str, str]] = {}
         self.snapshots = SnapshotCache(api, stores)
         self.models = ModelControl(api, stores)
         self.effects = Effects(settings, api, stores, store, self.models)
@@ -135,6 +138,7 @@ class Controller:
         """Drop what this process holds for a run (its body, last write, unwritten status)."""
         self.runs.pop(key, None)
         self._written.pop(key, None)
+        self._inputs.pop(key, None)
         self.status.forget(key)
 
     def wake(self, namespace: str, run: str) -> None:
@@ -243,6 +247,9 @@ class Controller:
             )
             if snap.spec is not None:
                 state.resolutions = self._resolve(namespace, snap.spec, state)
+                if state.resolutions:
+                    self._inputs.setdefault(key, {}).update(
+                        input_labels(snap.spec, state.resolutions))
                 if models is None and needs_models(snap.spec) and admits(state):
                     # The run's model version and model-artifact inputs, as they are now.
                     models = await self.models.resolve_for_run(namespace, name, created,
@@ -269,8 +276,8 @@ class Controller:
                 # out while the first Pods are created, not before them.
                 admission = asyncio.gather(
                     bookkeeping.assign_run_index(self.api, namespace, new.pipeline, name),
-                    self.effects.label_run(body, missing_run_labels(body, new.pipeline,
-                                                                    new.snapshot)))
+                    self.effects.label_run(body, missing_run_labels(
+                        body, new.pipeline, new.snapshot, self._inputs.get(key))))
                 admission.add_done_callback(_consume_error)  # if this pass fails before it
                 if new.snapshot:
                     bookkeeping.count_snapshot_run(self.api, namespace, new.snapshot)
@@ -299,7 +306,7 @@ class Controller:
             # Labels first (a plain patch), so a run is fully labelled before any reader
             # sees its new phase; the status patch then goes with the new resourceVersion.
             body = await self.effects.label_run(body, missing_run_labels(
-                body, status.pipeline, status.snapshot))
+                body, status.pipeline, status.snapshot, self._inputs.get(key)))
             result = await self.status.write(key, body, original, new_status)
             if result.gone:
                 self._forget(key)

@@ -119,3 +119,46 @@ def test_image_that_cannot_start_fails_the_run(crds: Any, ns: str, operator: Any
     assert [p["metadata"]["labels"]["kubeline.dev/attempt"] for p in pods] == ["1"], pods
     events = crds.kubectl("get", "events", "-n", ns, "-o", "json").stdout
     assert "StepStarted" in events and "RunFailed" in events
+
+
+def test_a_kubectl_run_is_labelled_with_the_inputs_it_resolved_and_found_downstream(
+        crds: Any, ns: str, operator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Snapshot and a run applied as plain YAML (no SDK, no labels), the dataset taken by
+    name: the operator labels the run with the ArtifactVersion it resolved, so lineage finds
+    the run as the dataset's consumer by one label selector."""
+    from kubeline.client import Client
+    from kubeline.resources.names import LABEL_PREFIX_INPUT_ARTIFACT, input_artifact_label
+    from kubeline.ui import lineage
+    from kubeline.ui.dashboard import ClientReader
+    from polling import wait_for
+
+    apply(crds, ns, {"apiVersion": "kubeline.dev/v1alpha1", "kind": "ArtifactVersion",
+                     "metadata": {"name": "ds-1"},
+                     "spec": {"artifactName": "ds", "version": "1", "uri": "s3://kubeline/ds/1",
+                              "materializer": "m.Builtin"}})
+    uid = get(crds, ns, "artifactversions.kubeline.dev", "ds-1")["metadata"]["uid"]
+    snap = snapshot("s-by-name", "kubeline.invalid/no-such-image:0")
+    snap["spec"]["steps"] = [{**STEP, "inputs": [{"name": "data", "artifact": {"name": "ds"}}]}]
+    apply(crds, ns, snap)
+    apply(crds, ns, run("r-by-name", "s-by-name"))
+
+    def labelled() -> dict[str, str] | None:
+        meta = get(crds, ns, "pipelineruns.kubeline.dev", "r-by-name")["metadata"]
+        labels = dict(meta.get("labels") or {})
+        return labels if input_artifact_label(uid) in labels else None
+
+    have = wait_for("the run's input label", labelled, timeout=60)
+    assert have[input_artifact_label(uid)] == "true"
+    # the operator's doing: the Snapshot, applied as YAML, carries no input label
+    snap_labels = get(crds, ns, "snapshots.kubeline.dev", "s-by-name")["metadata"].get(
+        "labels") or {}
+    assert not [k for k in snap_labels if k.startswith(LABEL_PREFIX_INPUT_ARTIFACT)], snap_labels
+
+    monkeypatch.setenv("KUBECONFIG", crds.kubeconfig)
+    client = Client(namespace=ns)
+    reader = ClientReader(client)
+    out = lineage.for_artifact(reader, reader.artifact("ds-1"))
+    down = {n["id"]: n for n in out["nodes"] if n["side"] == "downstream"}
+    assert set(down) == {"step:r-by-name/loader"}, out["nodes"]
+    assert {"source": "artifact:ds-1", "target": "step:r-by-name/loader",
+            "label": "data"} in out["edges"]

@@ -166,21 +166,24 @@ ENV_PROVENANCE_POLICY = "KUBELINE_PROVENANCE_POLICY"
 #: accepts the requesting user's own name, so the stage history can trust it.
 ANNOTATION_STAGE_CHANGED_BY = f"{GROUP}/stage-changed-by"
 
-#: Label key prefixes on a Snapshot naming what its steps take from outside the run: an
-#: ArtifactVersion pinned by id (``input.kubeline.dev/<uid>``) and a model whose artifacts
-#: are resolved at run start (``model-input.kubeline.dev/<model label value>``). The UI
-#: finds an artifact's consumers in other pipelines through them (label selectors).
+#: Label key prefixes naming what steps take from outside their run: an ArtifactVersion
+#: (``input.kubeline.dev/<uid>``) and a model whose artifacts are resolved at run start
+#: (``model-input.kubeline.dev/<model label value>``). The SDK sets them on the Snapshots it
+#: creates (pinned ids only); the operator sets them on every PipelineRun as it resolves
+#: the inputs (however the run or its Snapshot was made, and for artifacts taken by name:
+#: the version they resolved to). The UI finds an artifact's consumers in other pipelines
+#: through them (label selectors).
 LABEL_PREFIX_INPUT_ARTIFACT = "input.kubeline.dev"
 LABEL_PREFIX_INPUT_MODEL = "model-input.kubeline.dev"
 
 
 def input_artifact_label(uid: str) -> str:
-    """The Snapshot label key saying its steps take ArtifactVersion ``uid`` as an input."""
+    """The label key (Snapshot, PipelineRun) saying its steps take ArtifactVersion ``uid``."""
     return f"{LABEL_PREFIX_INPUT_ARTIFACT}/{uid}"
 
 
 def input_model_label(model: str) -> str:
-    """The Snapshot label key saying its steps take artifacts of model ``model``."""
+    """The label key (Snapshot, PipelineRun) saying its steps take artifacts of ``model``."""
     return f"{LABEL_PREFIX_INPUT_MODEL}/{label_value(model)}"
 
 

@@ -87,11 +87,18 @@ class ClientReader:
         return [o["metadata"]["name"] for o in page.get("items", [])]
 
     def runs_of_snapshot(self, snapshot: str, limit: int) -> list[Any]:
-        from kubeline.client.runs import RunView
-
         page = self.client.kube.list(
             names.PIPELINE_RUNS, limit=limit,
             label_selector=f"{names.LABEL_SNAPSHOT}={names.label_value(snapshot)}")
+        return self._runs(page)
+
+    def runs_labelled(self, label_key: str, limit: int) -> list[Any]:
+        return self._runs(self.client.kube.list(names.PIPELINE_RUNS, limit=limit,
+                                                label_selector=label_key))
+
+    def _runs(self, page: dict[str, Any]) -> list[Any]:
+        from kubeline.client.runs import RunView
+
         runs = [RunView(self.client, o) for o in page.get("items", [])]
         for run in runs:
             self._memo.setdefault(("run", run.name), run)

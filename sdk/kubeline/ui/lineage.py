@@ -6,9 +6,11 @@ The walk is pure over a :class:`Reader` (the UI backs it with the caller's Clien
 so each object costs one request at most). Upstream follows recorded facts only: an
 ArtifactVersion's ``spec.producer``, the producing run's snapshot inputs, its upstream
 steps' recorded outputs, ``status.modelArtifacts`` and artifact references pinned by id.
-Downstream uses label selectors: the producing run's own consumer steps, and the runs of
-Snapshots labelled with the artifact's uid or the model's name
-(:func:`kubeline.resources.names.snapshot_input_labels`); nothing lists every run.
+Downstream uses label selectors: the producing run's own consumer steps, the runs the
+operator labelled with the artifact's uid or the model's name as it resolved their inputs
+(every run, however it was made), and the runs of Snapshots the SDK labelled so
+(:func:`kubeline.resources.names.snapshot_input_labels`; runs from before the operator
+labelled runs); nothing lists every run.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Reader(Protocol):
     def snapshot_spec(self, run: Any) -> dict[str, Any] | None: ...
     def snapshots_labelled(self, label_key: str) -> list[str]: ...
     def runs_of_snapshot(self, snapshot: str, limit: int) -> list[Any]: ...
+    def runs_labelled(self, label_key: str, limit: int) -> list[Any]: ...
 
 
 class Graph:
@@ -158,42 +161,65 @@ def _consumer_steps(spec: dict[str, Any] | None, match: Any) -> list[tuple[str, 
     found = []
     for step in (spec or {}).get("steps") or []:
         for inp in step.get("inputs") or []:
-            if match(inp):
+            if match(step, inp):
                 found.append((step["id"], inp["name"]))
     return found
 
 
+def _consumer_runs(reader: Reader, label_key: str) -> list[Any]:
+    """Runs labelled ``label_key`` (by the operator), then runs of Snapshots labelled so (by
+    the SDK), each run once."""
+    runs = {r.name: r for r in reader.runs_labelled(label_key, CONSUMER_RUNS)}
+    for snap in reader.snapshots_labelled(label_key):
+        for run in reader.runs_of_snapshot(snap, CONSUMER_RUNS):
+            runs.setdefault(run.name, run)
+    return list(runs.values())
+
+
+def _takes(av: Any, run: Any) -> Any:
+    """Does a step input of ``run`` (a consumer of ``av`` by its labels) take ``av``?"""
+    models = {(m.get("step"), m.get("input")) for m in run.k8s_status.get("modelArtifacts") or []
+              if m.get("artifactVersion") == av.object_name}
+
+    def match(step: dict[str, Any], inp: dict[str, Any]) -> bool:
+        ref = inp.get("artifact") or {}
+        if ref.get("id"):
+            return bool(ref["id"] == av.id)
+        if ref.get("name"):  # by name: the run's label says which version it resolved to
+            return bool(ref["name"] == av.name and ref.get("version") in (None, av.version))
+        return (step["id"], inp["name"]) in models
+
+    return match
+
+
 def downstream_of_artifact(reader: Reader, g: Graph, av: Any, root: str) -> None:
-    """Steps that took ``av``: in its producing run, and in runs of labelled Snapshots."""
+    """Steps that took ``av``: in its producing run, and in runs labelled as its consumers."""
     prod = av.producer or {}
+    depth = g.nodes[root]["depth"] + 1
     if prod.get("run"):
         run = reader.run(prod["run"])
         if run is not None:
             spec = reader.snapshot_spec(run)
             producer_name = next((s["name"] for s in (spec or {}).get("steps") or []
                                   if s["id"] == prod.get("step")), prod.get("step"))
-            for sid, arg in _consumer_steps(spec, lambda i: i.get("step") == producer_name
+            for sid, arg in _consumer_steps(spec, lambda _s, i: i.get("step") == producer_name
                                             and i.get("output") == prod.get("output")):
-                g.edge(root, _step_node(g, run, sid, "downstream", g.nodes[root]["depth"] + 1), arg)
+                g.edge(root, _step_node(g, run, sid, "downstream", depth), arg)
     if not av.id:
         return
-    for snap in reader.snapshots_labelled(names.input_artifact_label(av.id)):
-        for run in reader.runs_of_snapshot(snap, CONSUMER_RUNS):
-            spec = reader.snapshot_spec(run)
-            for sid, arg in _consumer_steps(
-                    spec, lambda i: (i.get("artifact") or {}).get("id") == av.id):
-                g.edge(root, _step_node(g, run, sid, "downstream", g.nodes[root]["depth"] + 1), arg)
+    for run in _consumer_runs(reader, names.input_artifact_label(av.id)):
+        for sid, arg in _consumer_steps(reader.snapshot_spec(run), _takes(av, run)):
+            g.edge(root, _step_node(g, run, sid, "downstream", depth), arg)
 
 
 def downstream_of_model_version(reader: Reader, g: Graph, model: str, version: str,
                                 root: str) -> None:
     """Steps whose model-artifact inputs resolved to this version when their run started."""
-    for snap in reader.snapshots_labelled(names.input_model_label(model)):
-        for run in reader.runs_of_snapshot(snap, CONSUMER_RUNS):
-            for m in run.k8s_status.get("modelArtifacts") or []:
-                if m.get("model") == model and str(m.get("version")) == str(version):
-                    g.edge(root, _step_node(g, run, m["step"], "downstream",
-                                                    g.nodes[root]["depth"] + 1), m["input"])
+    for run in _consumer_runs(reader, names.input_model_label(model)):
+        for m in run.k8s_status.get("modelArtifacts") or []:
+            if m.get("model") == model and str(m.get("version")) == str(version):
+                g.edge(root, _step_node(g, run, m["step"], "downstream",
+                                        g.nodes[root]["depth"] + 1), m["input"])
 
 
 def payload(g: Graph, root: str) -> dict[str, Any]:

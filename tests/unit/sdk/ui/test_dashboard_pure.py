@@ -24,8 +24,16 @@ FEATURES = {"steps": [{"name": "prepare", "id": "prepare", "outputs": [
     {"name": "output", "materializer": "m"}]}]}
 
 
-def _run(name: str, pipeline: str, steps: list[dict[str, Any]], **status: Any) -> RunView:
-    obj = {"metadata": {"name": name, "namespace": "ns", "uid": f"uid-{name}"},
+#: A Snapshot applied with kubectl: the dataset by name (no pinned id), so no labels on it.
+KUBECTL = {"steps": [
+    {"name": "loader", "id": "loader", "inputs": [{"name": "data", "artifact": {"name": "ds-1"}}],
+     "outputs": [{"name": "X", "materializer": "m"}]}]}
+
+
+def _run(name: str, pipeline: str, steps: list[dict[str, Any]],
+         labels: dict[str, str] | None = None, **status: Any) -> RunView:
+    obj = {"metadata": {"name": name, "namespace": "ns", "uid": f"uid-{name}",
+                        "labels": labels or {}},
            "spec": {"snapshot": f"snap-{pipeline}"},
            "status": {"phase": "completed", "pipeline": pipeline, "snapshot": f"snap-{pipeline}",
                       "steps": steps, **status}}
@@ -83,7 +91,11 @@ class _Reader:
                                          "outputs": {"output": "ds-1"}}])
         t1 = _train_run("t-1", 0.001, "completed", "k1")
         t2 = _train_run("t-2", 0.01, "cached", "k2")
-        self.runs = {r.name: r for r in (feat, t1, t2)}
+        # a kubectl run of the kubectl Snapshot: the operator labelled it as it resolved "ds-1"
+        k1 = _run("k-1", "kubectl", [{"name": "loader", "phase": "completed"}],
+                  labels={names.input_artifact_label("uid-ds"): "true"})
+        self.runs = {r.name: r for r in (feat, t1, t2, k1)}
+        self.lists = 0
         self.avs = {
             "ds-1": _AV("ds-1", "uid-ds", {"run": "f-1", "step": "prepare", "output": "output"}),
             "x-1": _AV("x-1", "uid-x", {"run": "t-1", "step": "loader", "output": "X"}),
@@ -107,13 +119,19 @@ class _Reader:
         return self.runs.get(object_name)
 
     def snapshot_spec(self, run: Any) -> dict[str, Any] | None:
-        return FEATURES if run.pipeline_object_name == "features" else TRAIN
+        return {"features": FEATURES, "kubectl": KUBECTL}.get(run.pipeline_object_name, TRAIN)
 
     def snapshots_labelled(self, label_key: str) -> list[str]:
+        self.lists += 1
         return ["snap-train"] if label_key == names.input_artifact_label("uid-ds") else []
 
     def runs_of_snapshot(self, snapshot: str, limit: int) -> list[Any]:
+        self.lists += 1
         return [r for r in self.runs.values() if r.snapshot_name == snapshot][:limit]
+
+    def runs_labelled(self, label_key: str, limit: int) -> list[Any]:
+        self.lists += 1
+        return [r for r in self.runs.values() if label_key in r.metadata["labels"]][:limit]
 
 
 def test_upstream_crosses_into_the_pipeline_that_made_the_dataset() -> None:
@@ -134,8 +152,23 @@ def test_downstream_finds_consumers_in_other_pipelines_by_label() -> None:
     reader = _Reader()
     out = lineage.for_artifact(reader, reader.avs["ds-1"])
     down = {n["id"] for n in out["nodes"] if n["side"] == "downstream"}
-    assert down == {"step:t-1/loader", "step:t-2/loader"}
+    # t-1, t-2 through their SDK-labelled Snapshot; k-1 (kubectl run, kubectl Snapshot, the
+    # dataset by name) through the label the operator put on the run itself
+    assert down == {"step:t-1/loader", "step:t-2/loader", "step:k-1/loader"}
+    edges = {(e["source"], e["target"]): e["label"] for e in out["edges"]}
+    assert edges[("artifact:ds-1", "step:k-1/loader")] == "data"
     assert reader.reads <= 3
+    assert reader.lists == 3  # labelled runs, labelled Snapshots, runs of the one Snapshot
+
+
+def test_a_labelled_run_whose_step_took_another_version_by_name_is_not_a_consumer() -> None:
+    reader = _Reader()
+    other = _AV("ds-1", "uid-ds", None)
+    other.version = "2"  # the kubectl Snapshot pins no version; the run's label names "uid-ds"
+    spec = {"steps": [{"name": "l", "id": "l", "inputs": [
+        {"name": "d", "artifact": {"name": "ds-1", "version": "1"}}]}]}
+    match = lineage._takes(other, reader.runs["k-1"])
+    assert lineage._consumer_steps(spec, match) == []
 
 
 def test_the_walk_is_bounded() -> None:
