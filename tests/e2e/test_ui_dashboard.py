@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from polling import wait_for
 from ui_helpers import UiServer, shot
 
 pytestmark = pytest.mark.e2e
@@ -223,9 +224,12 @@ def test_compare_two_runs_highlights_gamma_and_the_trainers_cache_miss(
 
 
 def test_production_models_upstream_lineage_reaches_the_feature_pipeline(
-        exchange: dict[str, Any], ui: UiServer, browser: Any, client_in: Any) -> None:
+        exchange: dict[str, Any], ui: UiServer, browser: Any, client_in: Any,
+        cluster: Any) -> None:
     import json
     import urllib.request
+
+    from kubeline.resources.names import LABEL_PREFIX_INPUT_ARTIFACT, input_artifact_label
 
     ns, features, first, second = (exchange[k] for k in ("ns", "features", "first", "second"))
     client_in.update_model_version("iris_classifier", "2", stage="production", force=True)
@@ -247,7 +251,74 @@ def test_production_models_upstream_lineage_reaches_the_feature_pipeline(
     crossed = page.locator("[data-testid='upstream-pipelines']")
     assert crossed.locator(f"[data-pipeline='{features.pipeline_object_name}']").count() == 1
     assert crossed.locator(f"[data-pipeline='{first.pipeline_object_name}']").count() == 1
+    assert_fits_without_overlaps(page)
     shot(page, "lineage-production-model")
+    page.close()
+
+    # GitOps: the training Snapshot re-applied as plain YAML, taking the dataset by name (no
+    # pinned id, no labels), and a PipelineRun applied with kubectl: the operator labels the
+    # run with the version it resolved, so lineage finds it downstream of the dataset
+    sdk_snap = json.loads(cluster.kubectl("get", "snapshots.kubeline.dev", first.snapshot_name,
+                                          "-n", ns, "-o", "json").stdout)
+    spec = sdk_snap["spec"]
+    for step in spec["steps"]:
+        for inp in step.get("inputs") or []:
+            if (inp.get("artifact") or {}).get("id"):
+                inp["artifact"] = {"name": inp["artifact"]["name"]}
+    gitops = f"gitops-{uuid.uuid4().hex[:6]}"
+    docs = [{"apiVersion": "kubeline.dev/v1alpha1", "kind": "Snapshot",
+             "metadata": {"name": gitops}, "spec": spec},
+            {"apiVersion": "kubeline.dev/v1alpha1", "kind": "PipelineRun",
+             "metadata": {"name": gitops}, "spec": {"snapshot": gitops}}]
+    cluster.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(
+        {"apiVersion": "v1", "kind": "List", "items": docs}))
+    gitops_run = wait_for("the kubectl run to finish", lambda: (lambda r: r if r.status in (
+        "completed", "cached", "failed") else None)(client_in.get_pipeline_run(gitops)),
+        timeout=180)
+    assert gitops_run.status in ("completed", "cached"), gitops_run.k8s_status
+    run_labels = gitops_run.metadata.get("labels") or {}
+    assert run_labels.get(input_artifact_label(dataset.id)) == "true", run_labels
+    snap_labels = json.loads(cluster.kubectl(
+        "get", "snapshots.kubeline.dev", gitops, "-n", ns, "-o", "json").stdout)["metadata"].get(
+        "labels") or {}
+    assert not [k for k in snap_labels if k.startswith(LABEL_PREFIX_INPUT_ARTIFACT)]
+
+    # the artifacts browser: the dataset, its version, its producer, and its consumers
+    page = browser.new_page(viewport={"width": 1600, "height": 900})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{ui.url}/artifacts?ns={ns}")
+    page.locator("[data-testid='artifact-row-iris_training_dataset']").wait_for()
+    shot(page, "artifacts-list")
+    page.get_by_role("link", name="iris_training_dataset").click()
+    version = page.locator(f"[data-testid='av-{dataset.version}']")
+    version.wait_for()
+    producer = version.locator(f"[data-testid='producer-{dataset.version}']")
+    assert producer.inner_text() == f"{features.name} · prepare"
+    assert "shape" in version.inner_text()  # the version's metadata in its row
+    panel = page.locator("[data-testid='artifact-panel']")
+    panel.wait_for()
+    assert "shape" in panel.inner_text()
+    # its visualization: the DataFrame's HTML table, drawn in the sandboxed frame
+    page.frame_locator("[data-testid='artifact-panel'] iframe[data-testid='vis-html']").locator(
+        "table").first.wait_for()
+    shot(page, "artifact-version")
+    page.locator("[data-testid='open-lineage']").click()
+    page.locator("[data-testid='lineage']").wait_for()
+    # both training runs consumed it (labels on their snapshot), and the kubectl run (its label)
+    for name in (first.name, second.name, gitops):
+        node = page.locator(f"[data-testid='lnode-step:{name}/training_data_loader']")
+        node.wait_for()
+        assert node.get_attribute("data-side") == "downstream"
+    assert_fits_without_overlaps(page)
+    shot(page, "lineage-dataset-downstream")
+    page.go_back()
+    producer.wait_for()
+    producer.click()  # the version links to the run that produced it
+    page.wait_for_url(f"**/runs/{features.name}?ns={ns}")
+    page.wait_for_selector("#dag[data-ready='1']", timeout=20000)
+    page.locator("[data-testid='step-prepare']").wait_for()
+    assert not errors, errors
     page.close()
 
     with urllib.request.urlopen(
@@ -257,3 +328,21 @@ def test_production_models_upstream_lineage_reaches_the_feature_pipeline(
     assert 0 < body["stats"]["requests"] <= 25, body["stats"]  # bounded: no list of all runs
     assert not body["truncated"]
 
+
+
+def assert_fits_without_overlaps(page: Any) -> None:
+    """The lineage graph fits the page's width (zoomed to fit, no horizontal overflow) and
+    no two edge labels or nodes overlap."""
+    viewport = page.locator("[data-testid='lineage-viewport']")
+    width = viewport.evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert width[0] <= width[1], f"the graph overflows its box: {width}"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1600
+    boxes = page.evaluate("""() => [...document.querySelectorAll(
+        "[data-testid='lineage-graph'] .llabel, [data-testid='lineage-graph'] .lslot")].map(
+        e => { const r = e.getBoundingClientRect();
+               return [e.textContent, r.left, r.top, r.right, r.bottom]; })""")
+    assert boxes
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            apart = a[3] <= b[1] or b[3] <= a[1] or a[4] <= b[2] or b[4] <= a[2]
+            assert apart, f"{a[0]!r} overlaps {b[0]!r}: {a[1:]} {b[1:]}"
