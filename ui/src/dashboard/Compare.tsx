@@ -71,6 +71,12 @@ function Picker({ pipeline }: { pipeline: string }) {
   );
 }
 
+/** A run's name by its last two parts (time and suffix: ``…-162034-135e``), for a chart. */
+function shortRun(name: string): string {
+  const parts = name.split("-");
+  return parts.length > 2 ? `…${parts.slice(-2).join("-")}` : name;
+}
+
 function BarChart({ metric, runs }: { metric: Comparison["metrics"][number]; runs: RunSummary[] }) {
   const values = metric.values.map((v) => (typeof v === "number" ? v : 0));
   const max = Math.max(...values.map(Math.abs), 1e-12);
@@ -85,7 +91,8 @@ function BarChart({ metric, runs }: { metric: Comparison["metrics"][number]; run
         {metric.values.map((v, i) => (
           <g key={i} transform={`translate(0 ${i * (bar + 6)})`}>
             <text x={0} y={bar - 5} fontSize={11}>
-              {runs[i]?.name.slice(-18)}
+              <title>{runs[i]?.name}</title>
+              {shortRun(runs[i]?.name || "")}
             </text>
             <rect x={110} y={0} height={bar} width={typeof v === "number" ? Math.max(1, (Math.abs(v) / max) * w) : 0} fill={BAR_COLORS[i % BAR_COLORS.length]} />
             <text x={115 + (typeof v === "number" ? (Math.abs(v) / max) * w : 0)} y={bar - 5} fontSize={11}>
