@@ -49,9 +49,10 @@ def list_runs_impl(ctx: click.Context, pipeline_name: str | None, status: str | 
     rows = [(r.name, r.pipeline_object_name, r.index, r.status, r.progress,
              _duration(r.duration), ago(r.created)) for r in result]
     more = f" (page {result.index} of {result.total_pages})" if result.total_pages > 1 else ""
+    empty = (f"No runs on page {page}: {result.total} run(s) make {result.total_pages} "
+             "page(s)." if result.total else "No runs found.")
     emit_table(f"{result.total} run(s){more}" if result.total else None,
-               ["NAME", "PIPELINE", "#", "STATUS", "STEPS", "DURATION", "AGE"], rows,
-               "No runs found.")
+               ["NAME", "PIPELINE", "#", "STATUS", "STEPS", "DURATION", "AGE"], rows, empty)
 
 
 def _duration(seconds: float | None) -> str:

@@ -226,6 +226,9 @@ def test_cli_lists_every_model_version_run_and_artifact_version(kube: FakeKube) 
     assert len(runs) == RUNS  # the CLI's own --size default (50)
     artifacts = json.loads(invoke("artifact", "versions", "paged"))["items"]
     assert len(artifacts) == RUNS
+    past = CliRunner().invoke(cli, ["pipeline", "runs", "list", "--size", "20", "--page", "3"],
+                              obj={"client": Client(kube=kube)})  # type: ignore[arg-type]
+    assert "No runs on page 3: 25 run(s) make 2 page(s)." in past.output
 
 
 def test_ui_lists_every_model_and_version(kube: FakeKube, tmp_path: Path) -> None:
