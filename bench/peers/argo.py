@@ -141,7 +141,10 @@ def apiserver_requests() -> Counter[tuple[str, str, str]]:
             continue
         labels_text, value = line[len("apiserver_request_total{"):].rsplit("} ", 1)
         labels = dict(part.split("=", 1) for part in _split_labels(labels_text))
-        key = (labels.get("verb", ""), labels.get("resource", ""), labels.get("subresource", ""))
+        resource = labels.get("resource", "")
+        if labels.get("group") == "events.k8s.io":  # the scheduler's; controllers post core v1
+            resource = "events.k8s.io/events"
+        key = (labels.get("verb", ""), resource, labels.get("subresource", ""))
         counts[key] += int(float(value))
     return counts
 
@@ -163,9 +166,12 @@ def _split_labels(text: str) -> list[str]:
 
 
 # Requests the controllers do not make: the fake kubelet's Pod status writes and node
-# heartbeats, the scheduler's bindings, leases, and the bench's own run creates and watches.
+# heartbeats, the scheduler's bindings and its Events (events.k8s.io: one "Scheduled" per
+# Pod; both controllers post core v1 Events), leases, and the bench's own run creates and
+# watches.
 NOT_THE_CONTROLLERS = {("PATCH", "pods", "status"), ("PUT", "pods", "status"),
-                       ("POST", "pods", "binding"), ("PATCH", "nodes", "status"),
+                       ("POST", "pods", "binding"), ("POST", "events.k8s.io/events", ""),
+                       ("PATCH", "events.k8s.io/events", ""), ("PATCH", "nodes", "status"),
                        ("PUT", "nodes", "status"), ("PUT", "leases", ""), ("GET", "leases", ""),
                        ("PATCH", "nodes", "")}
 
