@@ -23,9 +23,10 @@ applied file by file (and removed again if the bench installed them); nothing of
 in this repository.
 
 Needs the local cluster and kwok; run it under the cluster lock. The full run takes about
-35 minutes (Argo's defaults requeue a workflow at most every 10 s, so its turn is the long
-one; the 200-step run is capped by ``--long-cap``); ``--short`` is a smoke run under 3
-minutes (matched budget only, few samples) whose figures are not to be quoted.
+30 minutes (27.7 measured on 2 cores: Argo's defaults requeue a workflow at most every 10 s,
+so its turn is the long one, 12.8 min; the 200-step run is capped by ``--long-cap``);
+``--short`` is a smoke run of every phase in about 3 minutes (matched budget only, few
+samples) whose figures are not to be quoted.
 
 Usage: python bench/peers/argo.py [--short] [--duration 180] [--inflight 50]
        [--qps 100] [--burst 200] [--tuned-requeue 1s] [--long-cap 240] [--json FILE]
