@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from leftover_releases import remove_leftover_releases
 
 pytestmark = pytest.mark.e2e
 
@@ -142,19 +143,43 @@ def shared_operator_paused(crds: Any) -> Iterator[None]:
                             SHARED_NAMESPACE, "--timeout=240s", timeout=260)
 
 
+# The namespaces of this file's releases (the release's, and the refused and misconfigured
+# installs'), and the prefix of its local volumes: nothing else uses them.
+PREFIXES = ("kl-emb-", "kubeline-off-", "kubeline-bad-")
+VOLUME_PREFIX = "kl-store-"
+
+
+def _remove_leftover_volumes(cluster: Any) -> None:
+    """Delete the local PersistentVolumes (and their directories) an interrupted session of
+    this file left: named kl-store-*, claimed from a kl-emb-* namespace."""
+    pvs = json.loads(cluster.kubectl("get", "pv", "-o", "json").stdout)["items"]
+    for pv in pvs:
+        claim = pv["spec"].get("claimRef") or {}
+        if not (pv["metadata"]["name"].startswith(VOLUME_PREFIX)
+                and claim.get("namespace", "").startswith(PREFIXES[0])):
+            continue
+        cluster.kubectl("delete", "pv", pv["metadata"]["name"], "--wait=false")
+        path = Path(pv["spec"].get("local", {}).get("path", "/"))
+        if path.parent == Path(tempfile.gettempdir()) and path.name.startswith(VOLUME_PREFIX):
+            shutil.rmtree(path, ignore_errors=True)
+        print(f"[cleanup] removed pv/{pv['metadata']['name']} and {path}", flush=True)
+
+
 @pytest.fixture(scope="module")
 def release(crds: Any, shared_operator_paused: None, request: pytest.FixtureRequest
             ) -> Iterator[Embedded]:
     cluster = crds
+    remove_leftover_releases(cluster, PREFIXES)
+    _remove_leftover_volumes(cluster)
     suffix = uuid.uuid4().hex[:6]
-    rel = Embedded(cluster, f"kubeline-{suffix}", f"kl-emb-{suffix}", _store_image(request),
-                   _free_static_ip(cluster), f"kl-local-{suffix}")
+    rel = Embedded(cluster, f"kubeline-{suffix}", f"{PREFIXES[0]}{suffix}",
+                   _store_image(request), _free_static_ip(cluster), f"kl-local-{suffix}")
     node = cluster.kubectl("get", "nodes", "-o", "jsonpath={.items[0].metadata.name}").stdout
-    data = Path(tempfile.mkdtemp(prefix=f"kl-store-{suffix}-"))
+    data = Path(tempfile.mkdtemp(prefix=f"{VOLUME_PREFIX}{suffix}-"))
     os.chown(data, 10001, 10001)  # the store's uid (a local volume is mounted as it is)
     data.chmod(0o750)
     pv = {"apiVersion": "v1", "kind": "PersistentVolume",
-          "metadata": {"name": f"kl-store-{suffix}"},
+          "metadata": {"name": f"{VOLUME_PREFIX}{suffix}"},
           "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
                    "persistentVolumeReclaimPolicy": "Retain",
                    "storageClassName": rel.storage_class, "local": {"path": str(data)},
@@ -169,10 +194,11 @@ def release(crds: Any, shared_operator_paused: None, request: pytest.FixtureRequ
     finally:
         for name, ns in [(rel.name, rel.namespace), *[(n, n) for n in rel.installs]]:
             cluster.helm("uninstall", name, "-n", ns, "--wait", check=False)
-            cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)
+        # Whatever an uninstall left (cluster-scoped objects too), and the namespaces.
+        remove_leftover_releases(cluster, [rel.namespace, *rel.installs], timeout=0)
         cluster.kubectl("wait", "--for=delete", f"namespace/{rel.namespace}", "--timeout=120s",
                         check=False)
-        cluster.kubectl("delete", "pv", f"kl-store-{suffix}", "--wait=false", check=False)
+        cluster.kubectl("delete", "pv", f"{VOLUME_PREFIX}{suffix}", "--wait=false", check=False)
         shutil.rmtree(data, ignore_errors=True)
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from leftover_releases import remove_leftover_releases
+from polling import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -103,31 +105,44 @@ class Release:
                              + self.diagnose())
 
 
-def _installed(cluster: Any) -> Iterator[Release]:
-    """A release of the chart in a fresh namespace, its operator Ready; removed afterwards."""
+PREFIX = "kl-chart-"  # the namespaces of this file's releases, and nothing else's
+
+
+def _installed(cluster: Any, *extra: str, ready: bool = True) -> Iterator[Release]:
+    """A release of the chart in a fresh namespace, its operator Ready; removed afterwards,
+    with whatever ``helm uninstall`` left of it."""
     suffix = uuid.uuid4().hex[:6]
-    rel = Release(cluster, f"kubeline-{suffix}", f"kl-chart-{suffix}")
+    rel = Release(cluster, f"kubeline-{suffix}", f"{PREFIX}{suffix}")
     cluster.kubectl("create", "namespace", rel.namespace)
     try:
-        cluster.helm("install", rel.name, str(CHART), "-n", rel.namespace, *rel.values(),
-                     "--timeout", "240s")
-        rel.wait_ready()
+        cluster.helm("install", rel.name, str(CHART), "-n", rel.namespace,
+                     *rel.values(*extra), "--timeout", "240s")
+        if ready:
+            rel.wait_ready()
         yield rel
     finally:
         cluster.helm("uninstall", rel.name, "-n", rel.namespace, "--wait", check=False)
-        cluster.kubectl("delete", "namespace", rel.namespace, "--wait=false", check=False)
+        remove_leftover_releases(cluster, [rel.namespace], timeout=0)
 
 
 @pytest.fixture(scope="module")
-def release(crds: Any) -> Iterator[Release]:
+def no_leftovers(crds: Any) -> Any:
+    """The cluster without the releases an interrupted session left in ``kl-chart-*``
+    namespaces (their cluster-wide policies would judge this session's objects)."""
+    remove_leftover_releases(crds, [PREFIX])
+    return crds
+
+
+@pytest.fixture(scope="module")
+def release(no_leftovers: Any) -> Iterator[Release]:
     """One installed release shared by the tests that only read it (or put it back)."""
-    yield from _installed(crds)
+    yield from _installed(no_leftovers)
 
 
 @pytest.fixture
-def own_release(crds: Any) -> Iterator[Release]:
+def own_release(no_leftovers: Any) -> Iterator[Release]:
     """A release for a test that removes it."""
-    yield from _installed(crds)
+    yield from _installed(no_leftovers)
 
 
 def test_install_brings_the_operator_to_ready(release: Release) -> None:
@@ -191,6 +206,99 @@ def test_operator_pods_are_pinned_by_the_admission_policy(release: Release) -> N
         refused = create(spec)
         assert refused.returncode != 0 and f"ValidatingAdmissionPolicy '{policy}'" in (
             refused.stderr), (spec, refused.stderr)
+
+
+OTHER_STEP_SA = "kl-other-step"
+
+
+@pytest.fixture
+def second_release(no_leftovers: Any) -> Iterator[Release]:
+    """Another release on the same cluster, with a step ServiceAccount of another name (its
+    run-provenance policy admits a step's run only from that one); its operator not awaited."""
+    yield from _installed(no_leftovers, f"steps.serviceAccountName={OTHER_STEP_SA}",
+                          ready=False)
+
+
+def _as_step_pod(release: Release, tmp_path: Path, sa: str = "kubeline-step") -> Any:
+    """``kubectl`` as a step Pod of ``release``'s namespace: a Pod (gated, it never runs) of
+    ServiceAccount ``sa`` that may create runs, and a token the API server bound to it, so the
+    request carries the Pod's name as the step's own token does. Returns ``create_run``
+    (namespace, annotation) -> the server-side dry run's result, and the Pod's name."""
+    ns, pod = release.namespace, f"probe-{uuid.uuid4().hex[:6]}"
+    release.kubectl("create", "serviceaccount", sa, check=False)  # the chart's may exist
+    release.kubectl("create", "role", f"{pod}-runs", "--verb=create",
+                    "--resource=pipelineruns.kubeline.dev")
+    release.kubectl("create", "rolebinding", f"{pod}-runs", f"--role={pod}-runs",
+                    f"--serviceaccount={ns}:{sa}")
+    wait_for(f"{sa} to be allowed to create runs",
+             lambda: release.can(sa, "create", "pipelineruns.kubeline.dev"), timeout=30)
+    release.kubectl("create", "-f", "-", input=json.dumps({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod},
+        "spec": {"serviceAccountName": sa, "automountServiceAccountToken": False,
+                 "schedulingGates": [{"name": "kubeline.dev/never-runs"}],
+                 "containers": [{"name": "c", "image": release.cluster.image}]}}))
+    uid = release.kubectl("get", "pod", pod, "-o", "jsonpath={.metadata.uid}").stdout
+    token = release.kubectl("create", "token", sa, "--bound-object-kind=Pod",
+                            f"--bound-object-name={pod}", f"--bound-object-uid={uid}",
+                            "--duration=10m").stdout.strip()
+    view = json.loads(release.cluster.kubectl("config", "view", "--raw", "--minify", "-o",
+                                              "json").stdout)
+    server = dict(view["clusters"][0]["cluster"])
+    kubeconfig = tmp_path / f"{pod}.kubeconfig"
+    kubeconfig.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "pod",
+        "clusters": [{"name": "c", "cluster": server}],
+        "users": [{"name": "pod", "user": {"token": token}}],
+        "contexts": [{"name": "pod", "context": {"cluster": "c", "user": "pod",
+                                                 "namespace": ns}}]}))
+
+    def create_run(namespace: str, annotation: str) -> Any:
+        run = {"apiVersion": "kubeline.dev/v1alpha1", "kind": "PipelineRun",
+               "metadata": {"name": f"{pod}-run", "namespace": namespace,
+                            "annotations": {"kubeline.dev/triggered-from-pod": annotation}},
+               "spec": {"pipeline": "probe"}}
+        return release.cluster.kubectl(f"--kubeconfig={kubeconfig}", "create",
+                                       "--dry-run=server", "-f", "-", input=json.dumps(run),
+                                       check=False)
+    return create_run, pod
+
+
+def test_a_second_release_s_provenance_policy_leaves_the_first_release_s_runs_alone(
+        release: Release, second_release: Release, tmp_path: Path) -> None:
+    """Each release's run-provenance policy is bound to its own watchNamespaces: the second
+    release's (step ServiceAccount kl-other-step) refuses a kubeline-step Pod's run in its
+    own namespace and never sees the same kind of run in the first release's namespace."""
+    other, policy = second_release, f"{second_release.name}-run-provenance"
+    create_in_other, other_pod = _as_step_pod(other, tmp_path)
+
+    answers: list[str] = []
+
+    def refused_by_its_policy() -> bool:
+        result = create_in_other(other.namespace, other_pod)
+        answers.append(result.stderr or result.stdout)
+        return result.returncode != 0 and f"ValidatingAdmissionPolicy '{policy}'" in (
+            result.stderr)
+    # (Polled: the API server picks up a new policy and binding within a few seconds.)
+    try:
+        wait_for(f"{policy} to refuse a run of a kubeline-step Pod", refused_by_its_policy,
+                 timeout=60, interval=1)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the last answer: {answers[-1:]}") from None
+    assert f"own {OTHER_STEP_SA} token" in answers[-1], answers[-1]
+    create_in_first, first_pod = _as_step_pod(release, tmp_path)
+    try:
+        admitted = create_in_first(release.namespace, first_pod)
+        assert admitted.returncode == 0, admitted.stderr
+        assert "created (server dry run)" in admitted.stdout, admitted.stdout
+        # The first release's own policy still judges its namespace: another Pod's name
+        # (not the one the token is bound to) is refused there.
+        forged = create_in_first(release.namespace, other_pod)
+        assert forged.returncode != 0 and "-run-provenance'" in forged.stderr, forged.stderr
+        assert f"'{policy}'" not in forged.stderr, forged.stderr
+    finally:
+        for kind in ("pod", "rolebinding", "role"):
+            name = first_pod if kind == "pod" else f"{first_pod}-runs"
+            release.kubectl("delete", kind, name, "--wait=false", check=False)
 
 
 def test_step_service_account_only_reads_kubeline_objects_by_default(release: Release) -> None:

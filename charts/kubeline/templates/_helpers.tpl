@@ -217,3 +217,19 @@ bucket: {{ $bucket | b64enc | quote }}
 {{- define "kubeline.stepApiAccess" -}}
 {{- if .Values.steps.allowTriggeringRuns -}}trigger{{- else -}}{{ .Values.steps.apiAccess }}{{- end -}}
 {{- end -}}
+
+{{/* The matchResources of this release's ValidatingAdmissionPolicyBindings on Kubeline
+objects (runs, model versions): the namespaces its operator watches, or none (every
+namespace) when watchNamespaces is empty. Two releases watching different namespaces then
+never judge each other's objects (docs/security.md). */}}
+{{- define "kubeline.policyScope" -}}
+{{- with .Values.watchNamespaces | uniq }}
+matchResources:
+  namespaceSelector:
+    matchExpressions:
+      - key: kubernetes.io/metadata.name
+        operator: In
+        values:
+          {{- toYaml . | nindent 10 }}
+{{- end }}
+{{- end }}

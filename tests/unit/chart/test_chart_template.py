@@ -758,6 +758,26 @@ def test_run_provenance_policy_admits_the_pod_claim_only_from_that_pod() -> None
                                              by_kind(off, "ValidatingAdmissionPolicy")}
 
 
+def test_kubeline_object_policies_judge_only_the_watched_namespaces() -> None:
+    """The run-provenance and ModelVersion bindings cover watchNamespaces (every namespace
+    when it is empty), so a second release never judges this release's objects."""
+    names = ("kubeline-run-provenance", "kubeline-modelversion-changes")
+    for name in names:
+        binding = one(render(), "ValidatingAdmissionPolicyBinding", name)
+        assert "matchResources" not in binding["spec"], binding
+    objs = render("watchNamespaces={team-a,team-b,team-a}", "stepNamespaces={team-a}")
+    for name in names:
+        spec = one(objs, "ValidatingAdmissionPolicyBinding", name)["spec"]
+        assert spec["policyName"] == name and spec["validationActions"] == ["Deny"]
+        assert spec["matchResources"] == {"namespaceSelector": {"matchExpressions": [
+            {"key": "kubernetes.io/metadata.name", "operator": "In",
+             "values": ["team-a", "team-b"]}]}}, spec
+    # The operator-Pod policy is scoped by the operator's own ServiceAccount instead.
+    pods = one(objs, "ValidatingAdmissionPolicy", "kubeline-operator-pods")
+    assert "kubeline-system:kubeline-operator'" in (
+        pods["spec"]["matchConditions"][0]["expression"])
+
+
 def test_step_pods_default_resources_and_uid_reach_the_operator() -> None:
     import json
 
