@@ -16,6 +16,7 @@ Needs the local cluster with the operator installed (the e2e ``operator`` fixtur
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import importlib
 import os
@@ -53,20 +54,45 @@ def chain10():
 '''
 
 
+def release_bucket(core: object) -> str | None:
+    """The installed release's bucket setting (its ``kubeline-s3`` Secret in kubeline-system),
+    or None when it has none there."""
+    try:
+        secret = core.read_namespaced_secret("kubeline-s3", "kubeline-system")  # type: ignore[attr-defined]
+    except Exception:
+        return None
+    raw = (secret.data or {}).get("bucket")
+    return base64.b64decode(raw).decode() if raw else None
+
+
 def make_namespace(core: object) -> str:
     """A namespace ready for step Pods: the S3 Secret, the kubeline-step ServiceAccount and the
-    operator's Pod Role."""
+    operator's Pod Role.
+
+    When the installed release keeps one bucket per namespace (``kubeline-{namespace}``, the
+    chart's default), the namespace gets its own account and bucket in the dev cluster's S3
+    server (``kubeline dev namespace-s3``) and this process's SDK uses the same setting;
+    otherwise its Secret holds a copy of this shell's S3 settings (one shared identity)."""
     env = os.environ
     if not env.get("KUBELINE_S3_BUCKET"):
         sys.exit('KUBELINE_S3_BUCKET is not set: eval "$(kubeline dev env)" first')
     name = f"kl-cached-{uuid.uuid4().hex[:6]}"
     core.create_namespace({"metadata": {"name": name}})  # type: ignore[attr-defined]
-    data = {"bucket": env["KUBELINE_S3_BUCKET"], "endpoint": env.get("KUBELINE_S3_ENDPOINT", ""),
-            "region": env.get("KUBELINE_S3_REGION", "us-east-1"),
-            "accessKeyId": env.get("AWS_ACCESS_KEY_ID", ""),
-            "secretAccessKey": env.get("AWS_SECRET_ACCESS_KEY", "")}
-    core.create_namespaced_secret(name, {  # type: ignore[attr-defined]
-        "metadata": {"name": "kubeline-s3"}, "stringData": {k: v for k, v in data.items() if v}})
+    bucket = release_bucket(core)
+    if bucket and "{namespace}" in bucket:
+        from kubeline.dev.cluster import DevCluster
+
+        DevCluster(log=lambda msg: print(msg, file=sys.stderr)).namespace_s3(name, bucket)
+        env["KUBELINE_S3_BUCKET"] = bucket
+    else:
+        data = {"bucket": env["KUBELINE_S3_BUCKET"],
+                "endpoint": env.get("KUBELINE_S3_ENDPOINT", ""),
+                "region": env.get("KUBELINE_S3_REGION", "us-east-1"),
+                "accessKeyId": env.get("AWS_ACCESS_KEY_ID", ""),
+                "secretAccessKey": env.get("AWS_SECRET_ACCESS_KEY", "")}
+        core.create_namespaced_secret(name, {  # type: ignore[attr-defined]
+            "metadata": {"name": "kubeline-s3"},
+            "stringData": {k: v for k, v in data.items() if v}})
     deadline = time.monotonic() + 30
     while True:
         try:
