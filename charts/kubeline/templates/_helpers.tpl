@@ -71,6 +71,14 @@ setting is given. Fails when it is forced on next to settings it would ignore. *
 
 {{/* Refuse, at install time, S3 settings that cannot work (docs/install.md). */}}
 {{- define "kubeline.validateS3" -}}
+{{- if contains "{namespace}" (.Values.s3.bucket | default "") }}
+{{- range $ns := .Values.stepNamespaces | uniq }}
+{{- $name := replace "{namespace}" $ns $.Values.s3.bucket }}
+{{- if or (lt (len $name) 3) (gt (len $name) 63) }}
+{{- fail (printf "bucket %s for step namespace %s is not 3-63 characters long (an S3 bucket name): shorten the bucket setting s3.bucket=%s or the namespace name" $name $ns $.Values.s3.bucket) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- if eq .Values.s3.stepCredentials "perNamespace" }}
 {{- if not (contains "{namespace}" .Values.s3.bucket) }}
 {{- if include "kubeline.embedded" . }}

@@ -475,6 +475,14 @@ def test_per_namespace_credentials_refuse_settings_that_would_share_one(
     assert result.returncode != 0 and message in result.stderr, result.stderr
 
 
+def test_a_per_namespace_bucket_name_over_63_characters_is_refused_at_install() -> None:
+    long_ns = "n" * 55  # kubeline-<ns>: 64 characters
+    err = helm_error(f"stepNamespaces={{default,{long_ns}}}")
+    assert f"bucket kubeline-{long_ns} for step namespace {long_ns} is not 3-63 characters" in err
+    ok_ns = "n" * 54  # 63 characters: allowed
+    assert render(f"stepNamespaces={{default,{ok_ns}}}")
+
+
 def test_empty_s3_values_are_left_out() -> None:
     secret = by_kind(render("s3.workloadIdentity=true"), "Secret")[0]
     assert set(secret["data"]) == {"bucket", "region"}  # endpoint unset means AWS
