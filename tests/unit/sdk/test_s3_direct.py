@@ -4,8 +4,10 @@ against a moto S3 server, its results compared with the s3fs store's."""
 from __future__ import annotations
 
 import hashlib
+import http.server
 import subprocess
 import sys
+import threading
 
 import pytest
 from kubeline import artifact_store as store_mod
@@ -170,3 +172,32 @@ def test_a_direct_store_does_not_import_s3fs_or_botocore() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "False", "True"]
+
+
+def test_a_range_answered_with_the_whole_object_is_cut_to_the_range() -> None:
+    """A server that ignores Range answers 200 with every byte: get() still returns the range."""
+    body = bytes(range(100))
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        direct = S3Direct(f"http://127.0.0.1:{server.server_address[1]}", "AK", "SK")
+        assert direct.get("s3://b/k", 10, 20) == body[10:20]
+        assert direct.get("s3://b/k", 95) == body[95:]
+        assert direct.get("s3://b/k", None, 5) == body[:5]
+        assert direct.get("s3://b/k") == body
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
