@@ -1,6 +1,6 @@
 // What the list pages share: a server-paged listing (the API's continue tokens, "more"
 // appends the next page) and its table with an empty-list message and the "more" button.
-import { useEffect, useState, type ReactNode } from "react";
+import { useEffect, useRef, useState, type ReactNode } from "react";
 import { getJson } from "../api";
 
 export interface PagedList<T> {
@@ -22,16 +22,26 @@ export function usePagedList<T>(
   const [cont, setCont] = useState<string | null>(null);
   const [loaded, setLoaded] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const load = (token: string | null) =>
+  const key = JSON.stringify([path, params]);
+  // The listing the rows belong to: a page that answers after `params` changed is dropped.
+  const current = useRef(key);
+  const load = (token: string | null) => {
+    const asked = key;
     getJson<{ items: T[]; continue?: string }>(path, { ...params, continue: token })
       .then((r) => {
+        if (current.current !== asked) return;
         setRows((old) => (token ? merge(old, r.items) : r.items));
         setCont(r.continue || null);
         setLoaded(true);
       })
-      .catch(setError);
-  const key = JSON.stringify([path, params]);
+      .catch((e) => {
+        if (current.current === asked) setError(e);
+      });
+  };
   useEffect(() => {
+    current.current = key;
+    setError(null);
+    setCont(null);
     load(null);
   }, [key]);
   return { rows, loaded, error, more: cont ? () => load(cont) : null };
