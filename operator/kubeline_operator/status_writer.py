@@ -1,7 +1,8 @@
 """Writing a run's status: the one writer of ``PipelineRun.status``.
 
-Writes are batched: a change waits up to ``batch_seconds`` for the next ones (Pods are
-never delayed, only the record of them); a run's end is written at once. Each write is a
+Writes are batched: a change waits up to ``batch_seconds`` for the next ones; a run's end
+is written at once, and so are finished steps before a Pod that may read them is created
+(``completions_unwritten``). Each write is a
 JSON merge patch through the status subresource, guarded by the run's
 ``resourceVersion``; a conflict means someone changed the run (e.g. set ``spec.cancel``):
 the caller re-plans from the fresh copy.
@@ -36,6 +37,15 @@ def stored_status(body: dict[str, Any]) -> PipelineRunStatus:
         return PipelineRunStatus.model_validate(body.get("status") or {})
     except ValueError:
         return PipelineRunStatus()
+
+
+DONE_STEP = frozenset({"completed", "cached"})
+
+
+def completions_unwritten(stored: PipelineRunStatus, status: PipelineRunStatus) -> bool:
+    """Whether ``status`` has a step finished (completed or cached) that ``stored`` has not."""
+    done = {s.name for s in stored.steps if s.phase in DONE_STEP}
+    return any(s.phase in DONE_STEP and s.name not in done for s in status.steps)
 
 
 @dataclass(frozen=True)
