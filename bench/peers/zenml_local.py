@@ -121,7 +121,10 @@ def main() -> None:
                 python, env = envs[sdk]
                 if sdk == "kubeline":  # a fresh namespace: the first run is uncached
                     namespaces.append(make_namespace(core))
-                    env = {**env, "KUBELINE_NAMESPACE": namespaces[-1]}
+                    # make_namespace may switch this process to the release's per-namespace
+                    # bucket setting: the worker uses the same
+                    env = {**env, "KUBELINE_NAMESPACE": namespaces[-1],
+                           "KUBELINE_S3_BUCKET": os.environ["KUBELINE_S3_BUCKET"]}
                 else:  # a fresh ZenML store for the same reason
                     env = {**env, "ZENML_CONFIG_PATH": tempfile.mkdtemp(dir=zenml_root)}
                 print(f"round {r + 1}: {sdk}", flush=True)
