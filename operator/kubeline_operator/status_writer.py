@@ -17,6 +17,7 @@ from typing import Any
 from kubeline.resources.json_values import merge_patch
 from kubeline.resources.models import PipelineRunStatus
 from kubeline.resources.names import PIPELINE_RUNS
+from kubeline.resources.phases import SUCCESS_PHASES
 
 from kubeline_operator.api import Conflict, Gone, OperatorApi
 
@@ -39,13 +40,10 @@ def stored_status(body: dict[str, Any]) -> PipelineRunStatus:
         return PipelineRunStatus()
 
 
-DONE_STEP = frozenset({"completed", "cached"})
-
-
 def completions_unwritten(stored: PipelineRunStatus, status: PipelineRunStatus) -> bool:
     """Whether ``status`` has a step finished (completed or cached) that ``stored`` has not."""
-    done = {s.name for s in stored.steps if s.phase in DONE_STEP}
-    return any(s.phase in DONE_STEP and s.name not in done for s in status.steps)
+    done = {s.name for s in stored.steps if s.phase in SUCCESS_PHASES}
+    return any(s.phase in SUCCESS_PHASES and s.name not in done for s in status.steps)
 
 
 @dataclass(frozen=True)
