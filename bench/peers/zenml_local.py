@@ -1,20 +1,31 @@
 """ZenML 0.98 side by side with Kubeline on seed 000's iris pipeline: the SDK-side figures.
 
 Installs ZenML 0.98.0 (with scikit-learn and pandas) from PyPI into its own venv under
-``~/.cache/kubeline/peers/zenml-0.98`` on first use, then measures, alternating the two
-SDKs round by round (A B A B):
+``~/.cache/kubeline/peers/zenml-0.98`` on first use. Then the two systems take turns,
+strictly alternating (Z K Z K ..., ``--rounds`` turns each); a turn is:
 
-- ``import`` time and peak RSS (``python -c "import zenml"`` / ``"import kubeline"``);
-- a fully cached rerun of the iris pipeline, call -> result;
-- ``Client().get_pipeline(p).last_run.steps[s].outputs[o]``;
-- ``Client().get_pipeline(p).runs[1]``;
-- the SDK process's peak RSS over a run, its cached reruns and those lookups.
+- ``--repeat`` runs of ``python -c "import <sdk>"`` (after one that warms the page cache):
+  wall time, interpreter start included, and peak RSS;
+- one worker process (``iris_worker.py``, in that SDK's python) with a fresh store (a new
+  namespace for Kubeline, a new ZenML config and SQLite store): the iris pipeline once
+  (uncached), then ``--repeat`` each of: a fully cached rerun, call -> result;
+  ``Client().get_pipeline(p).last_run.steps[s].outputs[o]``; ``Client().get_pipeline(p)
+  .runs[1]`` (``Client()`` called anew each time). The worker's answer is checked: every
+  rerun's steps cached, ``runs[1]`` the run before the newest, the lookup the trainer's
+  ``trained_model``;
+- the worker's peak RSS (``ru_maxrss`` from ``wait4``): interpreter, SDK, the iris module's
+  imports (pandas, scikit-learn), the runs and the lookups.
+
+The table pools every sample of a row over the turns: median (min-max, n), and the ratio of
+the medians (below 1: Kubeline ahead). The 1-minute load average at each turn's start is
+printed with it.
 
 **Not the same work:** Kubeline's runs go through the API server and real step Pods (the
-in-cluster operator); ZenML's local orchestrator runs the steps in the calling process with
-a SQLite store. ZenML runs with analytics off and its config in a temporary directory.
+in-cluster operator), so its worker waits for the cluster while ZenML's local orchestrator
+runs the steps in the calling process against SQLite (its peak RSS includes the training).
+ZenML runs with analytics off and its config in a temporary directory.
 
-Usage: python bench/peers/zenml_local.py [--rounds 2] [--repeat 5]
+Usage: python bench/peers/zenml_local.py [--rounds 5] [--repeat 5]
 Needs the local cluster with the operator installed and the S3 settings
 (eval "$(kubeline dev env)"); run it under the cluster lock.
 """
@@ -26,26 +37,24 @@ import contextlib
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 
 from cached_rerun import make_namespace  # noqa: E402
 from kwok_env import core_api  # noqa: E402
+from zenml_stats import SDKS, check_worker, format_table, load_summary, table, turns  # noqa: E402
 
 ZENML_VERSION = "0.98.0"
 VENV = Path.home() / ".cache" / "kubeline" / "peers" / "zenml-0.98"
 WORKER = HERE / "iris_worker.py"
-ROWS = (("import time", "import_s", "s"), ("import peak RSS", "import_rss", "MiB"),
-        ("fully cached iris rerun, call -> result", "cached", "s"),
-        ("last_run.steps[s].outputs[o]", "lineage", "s"), ("runs[1]", "runs1", "s"),
-        ("SDK peak RSS (run, reruns, lookups)", "peak_rss_mib", "MiB"))
 
 
 def zenml_python() -> Path:
@@ -62,17 +71,21 @@ def zenml_python() -> Path:
     return python
 
 
-def measure(cmd: list[str], env: dict[str, str], cwd: str) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of one run of ``cmd``."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-                            cwd=cwd)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        err = proc.stderr.read().decode()[-800:] if proc.stderr else ""
-        raise SystemExit(f"{' '.join(cmd)} failed: {err}")
-    return wall, usage.ru_maxrss / 1024
+def measure(cmd: list[str], env: dict[str, str], cwd: str) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS MiB, stdout) of one run of ``cmd``: the RSS is the child's
+    ``ru_maxrss`` from ``wait4`` (the process and any children it waited for)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=cwd)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd[:3])} failed ({proc.returncode}):\n"
+                             f"{out.read().decode()[-2000:]}\n{err.read().decode()[-3000:]}")
+        return wall, usage.ru_maxrss / 1024, out.read().decode()
 
 
 def sdk_envs(zenml_config: str) -> dict[str, tuple[list[str], dict[str, str]]]:
@@ -85,69 +98,65 @@ def sdk_envs(zenml_config: str) -> dict[str, tuple[list[str], dict[str, str]]]:
             "kubeline": ([sys.executable], dict(os.environ))}
 
 
-def one_round(sdk: str, python: list[str], env: dict[str, str], repeat: int,
-              cwd: str) -> dict[str, float]:
-    imports = [measure([*python, "-c", f"import {sdk}"], env, cwd) for _ in range(repeat + 1)]
-    imports = imports[1:]  # the first warms the page cache and .pyc files
-    out = subprocess.run([*python, str(WORKER), sdk, str(repeat)], env=env, cwd=cwd,
-                         capture_output=True, text=True, timeout=1800)
-    if out.returncode != 0:
-        raise SystemExit(f"{sdk} worker failed:\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}")
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    if not (result["lineage_found"] and result["runs1_found"]):
-        raise SystemExit(f"{sdk}: a lookup found nothing: {result}")
-    print(f"  {sdk}: {json.dumps(result)}", flush=True)
-    result["import_s"] = statistics.median(i[0] for i in imports)
-    result["import_rss"] = statistics.median(i[1] for i in imports)
+def one_turn(sdk: str, python: list[str], env: dict[str, str], repeat: int,
+             cwd: str) -> dict[str, Any]:
+    """One system's turn: ``repeat`` imports (after one that warms the page cache and .pyc
+    files), then one worker process, whose peak RSS is the SDK row."""
+    measure([*python, "-c", f"import {sdk}"], env, cwd)
+    imports = [measure([*python, "-c", f"import {sdk}"], env, cwd) for _ in range(repeat)]
+    _, peak, stdout = measure([*python, str(WORKER), sdk, str(repeat)], env, cwd)
+    result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    problems = check_worker(result, repeat)
+    if problems:
+        raise SystemExit(f"{sdk}: the worker did not measure what it should: {problems}")
+    result.update(import_s=[i[0] for i in imports], import_rss=[i[1] for i in imports],
+                  peak_rss=peak)
     return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="turns per system, alternating Z K Z K ... (default 5)")
+    parser.add_argument("--repeat", type=int, default=5,
+                        help="samples of each timed figure per turn (default 5)")
     args = parser.parse_args()
     if not os.environ.get("KUBELINE_S3_BUCKET"):
         sys.exit('KUBELINE_S3_BUCKET is not set: eval "$(kubeline dev env)" first')
+    order = turns(args.rounds)
     core = core_api()
     zenml_root = tempfile.mkdtemp(prefix="kl-zenml-")
     envs = sdk_envs(zenml_root)
-    namespaces = []
-    results: dict[str, list[dict[str, float]]] = {"kubeline": [], "zenml": []}
+    namespaces: list[str] = []
+    results: dict[str, list[dict[str, Any]]] = {sdk: [] for sdk in SDKS}
+    loads: list[float] = []
     try:
-        for r in range(args.rounds):
-            order = ("zenml", "kubeline") if r % 2 == 0 else ("kubeline", "zenml")
-            for sdk in order:
-                python, env = envs[sdk]
-                if sdk == "kubeline":  # a fresh namespace: the first run is uncached
-                    namespaces.append(make_namespace(core))
-                    # make_namespace may switch this process to the release's per-namespace
-                    # bucket setting: the worker uses the same
-                    env = {**env, "KUBELINE_NAMESPACE": namespaces[-1],
-                           "KUBELINE_S3_BUCKET": os.environ["KUBELINE_S3_BUCKET"]}
-                else:  # a fresh ZenML store for the same reason
-                    env = {**env, "ZENML_CONFIG_PATH": tempfile.mkdtemp(dir=zenml_root)}
-                print(f"round {r + 1}: {sdk}", flush=True)
-                results[sdk].append(one_round(sdk, python, env, args.repeat, zenml_root))
+        for i, sdk in enumerate(order):
+            python, env = envs[sdk]
+            if sdk == "kubeline":  # a fresh namespace: the first run is uncached
+                namespaces.append(make_namespace(core))
+                # make_namespace may switch this process to the release's per-namespace
+                # bucket setting: the worker uses the same
+                env = {**env, "KUBELINE_NAMESPACE": namespaces[-1],
+                       "KUBELINE_S3_BUCKET": os.environ["KUBELINE_S3_BUCKET"]}
+            else:  # a fresh ZenML store for the same reason
+                env = {**env, "ZENML_CONFIG_PATH": tempfile.mkdtemp(dir=zenml_root)}
+            loads.append(os.getloadavg()[0])
+            print(f"turn {i + 1}/{len(order)}: {sdk} (load {loads[-1]:.2f})", flush=True)
+            result = one_turn(sdk, python, env, args.repeat, zenml_root)
+            results[sdk].append(result)
+            print(f"  first run (uncached) {result['uncached']:.2f} s; cached "
+                  f"{[round(float(x), 3) for x in result['cached']]} s; "
+                  f"peak RSS {result['peak_rss']:.0f} MiB", flush=True)
     finally:
         shutil.rmtree(zenml_root, ignore_errors=True)
         for ns in namespaces:
             with contextlib.suppress(Exception):
                 core.delete_namespace(ns, propagation_policy="Background")
-    print(f"\nmedians over {args.rounds} rounds of {args.repeat} (Kubeline through real Pods "
-          "and the API server; ZenML in-process, SQLite)")
-    print(f"{'figure':<42} {'Kubeline':>10} {'ZenML 0.98':>11} {'Kubeline/ZenML':>15}")
-    for label, key, unit in ROWS:
-        k = statistics.median(x[key] for x in results["kubeline"])
-        z = statistics.median(x[key] for x in results["zenml"])
-        scale = 1000 if unit == "s" else 1
-        shown = "ms" if unit == "s" else unit
-        print(f"{label:<42} {k * scale:>7.0f} {shown:<3}{z * scale:>7.0f} {shown:<3} "
-              f"{k / z:>14.2f}x")
-    for sdk in ("kubeline", "zenml"):
-        spread = [round(x["cached"], 3) for x in results[sdk]]
-        print(f"{sdk} cached rerun per round (s): {spread}; first run uncached (s): "
-              f"{[round(x['uncached'], 2) for x in results[sdk]]}")
+    print(f"\n{args.rounds} turns per system of {args.repeat} samples, alternating Z K Z K; "
+          "Kubeline through the API server and real step Pods, ZenML in-process with SQLite; "
+          + load_summary(loads))
+    print("\n".join(format_table(table(results))))
 
 
 if __name__ == "__main__":
