@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableSequence, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
@@ -245,8 +245,12 @@ class LazyMapping(Mapping[str, T], Generic[T]):
         return f"<{self._what}s: {', '.join(self._keys)}>"
 
 
-class LazySequence(Sequence[T], Generic[T]):
-    """A sequence filled from a source iterator only as far as it is read (``runs[1]`` reads 2)."""
+class LazySequence(MutableSequence[T], Generic[T]):
+    """A list filled from a source iterator only as far as it is read (``runs[1]`` reads 2).
+
+    It behaves as the list ZenML returns: index, slice, iterate, ``len``, ``==`` a list,
+    ``+``, and the list methods, mutating ones included (they read the rest first and change
+    only this sequence). Not an instance of ``list``: ``list(seq)`` makes one."""
 
     def __init__(self, source: Iterator[T]) -> None:
         self._source = source
@@ -260,6 +264,10 @@ class LazySequence(Sequence[T], Generic[T]):
             except StopIteration:
                 self._done = True
 
+    def _all(self) -> list[T]:
+        self._fill(None)
+        return self._items
+
     @overload
     def __getitem__(self, index: int) -> T: ...
     @overload
@@ -272,6 +280,25 @@ class LazySequence(Sequence[T], Generic[T]):
         self._fill(None if index < 0 else index)
         return self._items[index]
 
+    @overload
+    def __setitem__(self, index: int, value: T) -> None: ...
+    @overload
+    def __setitem__(self, index: slice, value: Iterable[T]) -> None: ...
+    def __setitem__(self, index: int | slice, value: Any) -> None:
+        self._all()[index] = value
+
+    def __delitem__(self, index: int | slice) -> None:
+        del self._all()[index]
+
+    def insert(self, index: int, value: T) -> None:
+        self._all().insert(index, value)
+
+    def sort(self, *, key: Callable[[T], Any] | None = None, reverse: bool = False) -> None:
+        self._all().sort(key=key, reverse=reverse)
+
+    def copy(self) -> list[T]:
+        return list(self._all())
+
     def __iter__(self) -> Iterator[T]:
         i = 0
         while True:
@@ -282,15 +309,31 @@ class LazySequence(Sequence[T], Generic[T]):
             i += 1
 
     def __len__(self) -> int:
-        self._fill(None)
-        return len(self._items)
+        return len(self._all())
 
     def __bool__(self) -> bool:
         self._fill(0)
         return bool(self._items)
 
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LazySequence):
+            other = other._all()
+        return isinstance(other, list) and self._all() == other
+
+    __hash__ = None  # type: ignore[assignment]  # unhashable, as a list
+
+    def __add__(self, other: object) -> list[T]:
+        if isinstance(other, LazySequence | list):
+            return self._all() + list(other)
+        return NotImplemented
+
+    def __radd__(self, other: object) -> list[T]:
+        if isinstance(other, list):
+            return other + self._all()
+        return NotImplemented
+
     def __repr__(self) -> str:
-        return repr(list(self))
+        return repr(self._all())
 
 
 def check_page_size(page: int, size: int) -> None:

@@ -76,13 +76,15 @@ class PipelineView(View):
 
     @property
     def runs(self) -> LazySequence[RunView]:
-        """The 20 most recent runs (``PAGE_SIZE_DEFAULT``), newest first, as ZenML's; older
-        ones via ``get_runs(page=..)``.
+        """The 20 most recent runs (``PAGE_SIZE_DEFAULT``), newest first, as ZenML's list;
+        older ones via ``get_runs(page=..)``.
 
         Runs are read one GET each, only as far as they are used: ``runs[1]`` costs two.
+        Each access gives a sequence of its own (changing it changes no other); the runs
+        read are kept on this view.
         """
-        return self._cached(
-            "runs", lambda: LazySequence(self._recent_runs(PAGE_SIZE_DEFAULT)))
+        read = self._cached("runs", lambda: LazySequence(self._recent_runs(PAGE_SIZE_DEFAULT)))
+        return LazySequence(iter(read))
 
     @property
     def last_run(self) -> RunView:

@@ -96,6 +96,29 @@ def test_pipeline_runs_newest_first_and_lazy(client: Client, kube: FakeKube) -> 
     assert [r.index for r in pipeline.get_runs(sort_by="asc:index")] == [1, 2, 3]
 
 
+def test_pipeline_runs_behave_as_zenmls_list(client: Client, kube: FakeKube) -> None:
+    """ZenML's ``PipelineResponse.runs`` is a list (newest first), fetched anew on each
+    access: it compares as a list, concatenates, and the caller may sort it."""
+    pipeline = client.get_pipeline("training_pipeline")
+    newest_first = [r for r in pipeline.runs]
+    assert pipeline.runs == newest_first and newest_first == pipeline.runs
+    assert pipeline.runs != newest_first[:2] and pipeline.runs != tuple(newest_first)
+    first = newest_first[:1]
+    assert [r.name for r in pipeline.runs + first] == [R3, R2, R1, R3]
+    assert [r.name for r in first + pipeline.runs] == [R3, R3, R2, R1]
+    mine = pipeline.runs
+    mine.sort(key=lambda r: r.index)
+    assert [r.name for r in mine] == [R1, R2, R3]
+    assert mine.pop().name == R3 and len(mine) == 2
+    assert [r.name for r in pipeline.runs] == [R3, R2, R1]  # another access: its own list
+    assert pipeline.runs[1].name == R2
+    with pytest.raises(TypeError):
+        hash(pipeline.runs)
+    before = kube.requests
+    assert [r.name for r in pipeline.runs[:2]] == [R3, R2]
+    assert kube.requests == before  # the runs read are kept on the view
+
+
 def test_pipeline_runs_skip_deleted_and_fall_back_without_pointers(
         client: Client, kube: FakeKube) -> None:
     del kube.store[n.PIPELINE_RUNS][R3]
