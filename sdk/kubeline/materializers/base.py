@@ -174,16 +174,23 @@ class BaseMaterializer:
         if self.origin is not None:
             self.origin.require_trusted(what, self.uri)
 
-    def get_temporary_directory(self, delete_at_exit: bool = True) -> Any:
+    def get_temporary_directory(self, delete_at_exit: bool = True,
+                                delete_after_step_execution: bool = True) -> Any:
         """A local temporary directory (a context manager yielding its path), removed on exit
-        unless ``delete_at_exit`` is False."""
+        unless ``delete_at_exit`` is False; then, with ``delete_after_step_execution``, removed
+        when the step that runs now ends (``kubeline.materializers.step_temp_folders``; outside
+        a step it is the caller's)."""
         import contextlib
         import shutil
         import tempfile
 
+        from kubeline.materializers.step_temp_folders import remove_after_step
+
         @contextlib.contextmanager
         def temporary() -> Any:
             path = tempfile.mkdtemp(prefix="kubeline-materializer-")
+            if not delete_at_exit and delete_after_step_execution:
+                remove_after_step(path)
             try:
                 yield path
             finally:

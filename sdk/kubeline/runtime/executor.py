@@ -309,6 +309,7 @@ def run_invocation(inv: Invocation | dict[str, Any], store: Any,
     """Run an invocation (parsed, or its wire form) against ``store``; writes the
     termination message."""
     from kubeline.context import reset_step_context, set_step_context
+    from kubeline.materializers.step_temp_folders import begin_step_folders, remove_step_folders
 
     if not isinstance(inv, Invocation):
         try:
@@ -326,6 +327,7 @@ def run_invocation(inv: Invocation | dict[str, Any], store: Any,
     timings.code_ready = time.time()
     ctx = step_context_for(inv, store)
     token = set_step_context(ctx)
+    begin_step_folders()  # the folders inputs are loaded into go when the step ends (as ZenML)
     try:
         check_required_parameters(step, dict(inv.parameters))
         func = import_step_function(step.entrypoint)
@@ -361,6 +363,7 @@ def run_invocation(inv: Invocation | dict[str, Any], store: Any,
         return _fail(exc, termination_log, EXIT_STEP)
     finally:
         reset_step_context(token)
+        remove_step_folders()
     write_termination(termination_log, success_message(manifest_uri))
     _log(f"step {step.id} completed; manifest {manifest_uri}")
     return EXIT_OK

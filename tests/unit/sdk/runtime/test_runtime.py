@@ -142,3 +142,39 @@ def test_failure_message_stays_under_4k() -> None:
     assert len(data) <= 4096
     msg = json.loads(data)
     assert msg["type"] == "RuntimeError" and msg["traceback"].endswith("quotes\"\n")
+
+
+def test_a_folder_input_is_there_during_the_step_and_gone_after(store, tmp_path: Path) -> None:
+    """The folder a Path input is loaded into lives as long as the step (as in ZenML)."""
+    import tempfile
+
+    import path_steps as p
+    from kubeline import pipeline
+    from kubeline.materializers.path import PathMaterializer
+    from kubeline.materializers.registry import materializer_path_of
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "a.txt").write_text("a")
+    saved = PathMaterializer(store.uri("artifacts", "default", "folder-in"), store)
+    saved.save(folder)
+
+    @pipeline
+    def reading() -> None:
+        p.reads_folder(folder=s.FakeArtifactVersion("data", "1", "uid-f"))
+
+    spec = reading.compile(source_root=ROOT).spec
+    inputs = {"folder": {"uri": saved.uri, "id": "uid-f", "version": "1",
+                         "materializer": materializer_path_of(PathMaterializer),
+                         "dataType": "pathlib.Path", "artifactName": "data",
+                         "contentHash": saved.content_hash()}}
+    inv = invocation(spec, 0, store, "run-p", inputs=inputs)
+    assert run_invocation(inv, store, str(tmp_path / "t")) == EXIT_OK
+    out = json.loads(store.read_bytes(inv["outputsUri"] + "/manifest.json"))["outputs"]["seen"]
+    seen = json.loads(load_artifact_data(out["uri"], out["materializer"], None, store,
+                                         content_hash=out["contentHash"]))
+    assert seen["exists"] is True and seen["files"] == ["a.txt"]
+    loaded = Path(seen["path"])
+    assert loaded.name == "data" and loaded.parent.name.startswith("kubeline-artifact-")
+    assert not loaded.parent.exists(), "the step's input folder outlived the step"
+    assert not list(Path(tempfile.gettempdir()).glob("kubeline-artifact-*"))

@@ -3,9 +3,7 @@ CSRF, read-only server mode, sign-in, and the headers of a stored visualization.
 
 from __future__ import annotations
 
-import shutil
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -109,23 +107,17 @@ def _objects() -> dict[str, dict[str, dict[str, Any]]]:
             "artifactversions": {"out-1": av}}
 
 
-def _static_dir() -> Path:
-    """A stand-in for the built assets: the tests need the page, not the frontend build."""
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp(prefix="kubeline-ui-static-"))
-    (folder / "index.html").write_text("<!doctype html><div id=root></div>")
-    return folder
-
-
-STATIC = _static_dir()
+STATIC = Path()  # the stand-in for the built assets, made for this module's tests
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _static_dir_removed() -> Iterator[None]:
-    """The stand-in (made at import, for the module-level helpers) goes with the module."""
-    yield
-    shutil.rmtree(STATIC, ignore_errors=True)
+def _static_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A stand-in for the built assets: the tests need the page, not the frontend build.
+    Made when the module's first test runs (not at import, which a session that selects
+    none of them would leave behind), under pytest's basetemp."""
+    global STATIC
+    STATIC = tmp_path_factory.mktemp("ui-static")
+    (STATIC / "index.html").write_text("<!doctype html><div id=root></div>")
 
 
 def _client(kube: FakeKube, mode: str = "local") -> TestClient:
