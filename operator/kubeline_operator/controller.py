@@ -35,7 +35,7 @@ from kubeline_operator.events import EventPoster
 from kubeline_operator.labels import input_labels, missing_run_labels
 from kubeline_operator.models_ctl import ModelControl
 from kubeline_operator.models_plan import ModelResolution, needs_models
-from kubeline_operator.narration import narrate
+from kubeline_operator.narration import Event, narrate
 from kubeline_operator.observe import PodObservation
 from kubeline_operator.planner import TERMINAL_RUN, Plan, RunState, admits, plan, ready_steps
 from kubeline_operator.pod_spec import RunRef, step_image
@@ -68,11 +68,6 @@ def finished_run_needs_work(body: dict[str, Any], pods: list[PodObservation]) ->
     if (body.get("spec") or {}).get("ttlSecondsAfterFinished") is not None:
         return bool(pods) or bool((body.get("spec") or {}).get("deleteAfterTtl"))
     return any(p.active for p in pods)
-
-
-def _consume_error(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()
 
 
 class Controller:
@@ -236,6 +231,11 @@ class Controller:
         deferred: set[str] = set()
         flush = False
         admission: asyncio.Future[Any] | None = None
+        # A new run's bookkeeping (its index on the Pipeline, its lookup labels, the
+        # Snapshot's run count) and the pass's Events go out once the pass's Pods are
+        # created: sent before them, they were ahead of the first Pod in the API server.
+        started: tuple[str, str | None] | None = None
+        told: list[Event] = []
         last = Plan()
         limit = (len(snap.spec.steps) if snap.spec else 0) + 8
         for _ in range(limit):
@@ -283,22 +283,22 @@ class Controller:
                 break
             new = apply(status, changes, now)
             if any(isinstance(a, A.InitRun) for a in changes) and new.pipeline:
-                # The Pipeline's run count (the run's index) and the run's lookup labels go
-                # out while the first Pods are created, not before them.
-                admission = asyncio.gather(
-                    bookkeeping.assign_run_index(self.api, namespace, new.pipeline, name),
-                    self.effects.label_run(body, missing_run_labels(
-                        body, new.pipeline, new.snapshot, self._inputs.get(key))))
-                admission.add_done_callback(_consume_error)  # if this pass fails before it
-                if new.snapshot:
-                    bookkeeping.count_snapshot_run(self.api, namespace, new.snapshot)
+                started = (new.pipeline, new.snapshot)
             metrics.count_changes(changes)
-            for event in narrate(changes):
-                self.events.post(body, event)
+            told += narrate(changes)
             if new.model is not None:
                 run_ref = dataclasses.replace(run_ref, model=new.model)
                 await self.effects.link_to_model(run_ref, snap, changes)
             status = new
+        if started is not None:
+            admission = asyncio.gather(
+                bookkeeping.assign_run_index(self.api, namespace, started[0], name),
+                self.effects.label_run(body, missing_run_labels(
+                    body, started[0], started[1], self._inputs.get(key))))
+            if started[1]:
+                bookkeeping.count_snapshot_run(self.api, namespace, started[1])
+        for event in told:
+            self.events.post(body, event)
         if admission is not None:
             status.index, body = await admission
             if key in self.runs and resource_version(body) > resource_version(self.runs[key]):
