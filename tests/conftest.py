@@ -567,7 +567,9 @@ def operator(crds: Cluster) -> Iterator[Cluster]:
         "-n", OPERATOR_NAMESPACE, "--create-namespace",
         "--set", f"image.repository={repo}", "--set", f"image.tag={tag}",
         "--set-json", "stepNamespaces=[]",
-        "--set", f"podAnnotations.kubeline\\.dev/test-session={uuid.uuid4().hex[:8]}",
+        # --set-string: a hex id of digits only (2% of them) is a number to --set, which the
+        # chart's schema refuses for an annotation (helm: "got number, want string").
+        "--set-string", f"podAnnotations.kubeline\\.dev/test-session={uuid.uuid4().hex[:8]}",
     ]
     for key, value in cluster.s3.items():
         args += ["--set-string", f"s3.{key}={value}"]
