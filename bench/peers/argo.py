@@ -2,16 +2,21 @@
 
 The same workloads run as an Argo DAG Workflow and as a Kubeline Snapshot: (a) a 3-step
 no-op chain, (b) fan-out 1 -> 20 -> 1, (c) one 200-step chain. In one script run, the two
-systems take turns (Kubeline, Argo, Kubeline, Argo), each in a fresh namespace with only its
-own controller running, first both at their defaults, then both at the same client QPS
-budget with Argo at its documented latency tuning (``DEFAULT_REQUEUE_TIME``, ``--qps`` /
-``--burst``). Per turn: admission p50/p99 (create -> first Pod), step transition p50/p99
-(upstream Pod Succeeded -> next Pod created) at 1, 10 and 100 concurrent runs, the fan-out
-and the 200-step run's create -> finished, bytes stored in etcd per run, then throughput over
-``--duration`` at ``--inflight`` runs in flight with the API requests (kube-apiserver's
-``apiserver_request_total``, less the fake kubelet's, the scheduler's and the bench's own)
-and control-plane CPU seconds (controller, kube-apiserver, etcd, from /proc, less their idle
-rate) per step. It prints a table of Kubeline/Argo ratios, the one in docs/benchmarks.md.
+systems take turns, alternating (by default Kubeline, Argo at the matched budget, Kubeline,
+Argo at its defaults: ``--order``), each in a fresh namespace with only its own controller
+running, so the machine's noise falls on both alike. **matched**: the same client QPS budget
+for both, Argo at its documented latency tuning (``DEFAULT_REQUEUE_TIME``, ``--qps`` /
+``--burst``); **defaults**: each as it comes. Kubeline's defaults are the matched budget, so
+each Kubeline turn serves both columns. Per turn: admission p50/p99 (create -> first Pod;
+also the create's round trip and the API server's, etcd's and the admission policies' time
+for it), step transition p50/p99 (upstream Pod Succeeded -> next Pod created) at 1, 10 and
+100 concurrent runs, the fan-out and the 200-step run's create -> finished, bytes stored in
+etcd per run, then throughput over ``--duration`` at ``--inflight`` runs in flight with the
+API requests (kube-apiserver's ``apiserver_request_total``, less the fake kubelet's, the
+scheduler's and the bench's own) and control-plane CPU seconds (controller, kube-apiserver,
+etcd, from /proc, less their idle rate) per step; and the machine's load over the turn. It
+prints every turn's figures, then the medians over each column's turns (how many, in the
+column's title) as a table of Kubeline/Argo ratios, the one in docs/benchmarks.md.
 
 **Argo is a benchmark peer only.** ``workflow-controller`` is built from the Go module
 ``github.com/argoproj/argo-workflows/v4`` at the pinned version (``kubeline dev build
@@ -23,13 +28,15 @@ applied file by file (and removed again if the bench installed them); nothing of
 in this repository.
 
 Needs the local cluster and kwok; run it under the cluster lock. The full run takes about
-30 minutes (27.7 measured on 2 cores: Argo's defaults requeue a workflow at most every 10 s,
-so its turn is the long one, 12.8 min; the 200-step run is capped by ``--long-cap``);
-``--short`` is a smoke run of every phase in about 3 minutes (matched budget only, few
-samples) whose figures are not to be quoted.
+35 minutes on 2 cores (turns measured earlier: Kubeline 5.2 min, Argo 9.7 min matched and
+12.8 min at its defaults, whose 10 s requeue makes every phase slow; the 200-step run is
+capped by ``--long-cap``; each turn's length includes deleting its namespace's thousands of
+throughput Pods); ``--short`` is a smoke run of every phase of every turn whose figures are
+not to be quoted.
 
-Usage: python bench/peers/argo.py [--short] [--duration 180] [--inflight 50]
-       [--qps 100] [--burst 200] [--tuned-requeue 1s] [--long-cap 240] [--json FILE]
+Usage: python bench/peers/argo.py [--short] [--order SYSTEM:CONFIG,...] [--duration 180]
+       [--inflight 50] [--qps 100] [--burst 200] [--tuned-requeue 1s] [--long-cap 240]
+       [--json FILE]
 """
 
 from __future__ import annotations
@@ -125,8 +132,8 @@ def etcd_sizes(namespace: str) -> dict[str, int]:
     return out
 
 
-def apiserver_requests() -> Counter[tuple[str, str, str]]:
-    """kube-apiserver's ``apiserver_request_total`` summed by (verb, resource, subresource)."""
+def apiserver_metrics() -> str:
+    """kube-apiserver's /metrics, as text."""
     from kubernetes import client, config
 
     cfg = client.Configuration()
@@ -136,34 +143,48 @@ def apiserver_requests() -> Counter[tuple[str, str, str]]:
     resp = api.rest_client.pool_manager.request("GET", f"{cfg.host}/metrics", headers=headers)
     if resp.status != 200:
         raise RuntimeError(f"GET /metrics: HTTP {resp.status}")
-    counts: Counter[tuple[str, str, str]] = Counter()
-    for line in resp.data.decode().splitlines():
-        if not line.startswith("apiserver_request_total{"):
-            continue
-        labels_text, value = line[len("apiserver_request_total{"):].rsplit("} ", 1)
-        labels = dict(part.split("=", 1) for part in _split_labels(labels_text))
-        resource = labels.get("resource", "")
-        if labels.get("group") == "events.k8s.io":  # the scheduler's; controllers post core v1
-            resource = "events.k8s.io/events"
-        key = (labels.get("verb", ""), resource, labels.get("subresource", ""))
-        counts[key] += int(float(value))
-    return counts
+    return str(resp.data.decode())
 
 
-def _split_labels(text: str) -> list[str]:
-    parts, cur, quoted = [], "", False
-    for ch in text:
-        if ch == '"':
-            quoted = not quoted
-            continue
-        if ch == "," and not quoted:
-            parts.append(cur)
-            cur = ""
-            continue
-        cur += ch
-    if cur:
-        parts.append(cur)
-    return parts
+def apiserver_requests() -> Counter[tuple[str, str, str]]:
+    """kube-apiserver's ``apiserver_request_total`` summed by (verb, resource, subresource)."""
+    return Counter(W.request_counts(apiserver_metrics()))
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of all cores, from /proc/stat."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+class LoadSampler:
+    """The machine's load over one turn: the 1-minute load average every few seconds, and
+    the cores busy (all processes) between start and stop."""
+
+    def __init__(self, every: float = 5.0) -> None:
+        self.every = every
+        self.samples = [os.getloadavg()[0]]
+        self.busy0 = machine_busy()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            self.samples.append(os.getloadavg()[0])
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        self._thread.join(timeout=self.every + 1)
+        end = os.getloadavg()[0]
+        busy1 = machine_busy()
+        total = busy1[1] - self.busy0[1]
+        cores = os.cpu_count() or 1
+        return {"load_start": self.samples[0], "load_mean": sum(self.samples) / len(self.samples),
+                "load_max": max([*self.samples, end]), "load_end": end,
+                "busy_cores": (busy1[0] - self.busy0[0]) / total * cores if total else math.nan}
 
 
 # Requests the controllers do not make: the fake kubelet's Pod status writes and node
@@ -544,6 +565,33 @@ class Plan:
     idle: float
 
 
+def admission_diagnostics(system: System, before: str, after: str, out: dict[str, float],
+                          log: Callable[[str], None]) -> None:
+    """From two scrapes of the API server's metrics around the admission phase: its mean
+    time per run create, etcd's create time for the run's resource, and the mean time of
+    each ValidatingAdmissionPolicy check and CRD validation rule (CEL) evaluation."""
+    n, out["admit_server_ms"] = W.histogram_mean_ms(
+        before, after, "apiserver_request_duration_seconds",
+        {"verb": "POST", "resource": system.plural, "subresource": None})
+    _, out["admit_etcd_ms"] = W.histogram_mean_ms(
+        before, after, "etcd_request_duration_seconds",
+        {"operation": "create", "type~": system.plural})
+    log(f"  admission: API server {out['admit_server_ms']:.1f} ms per run create (n={n:.0f}), "
+        f"etcd create {out['admit_etcd_ms']:.1f} ms")
+    vap = "apiserver_validating_admission_policy_check_duration_seconds"
+    policies = sorted({labels.get("policy", "") for labels, _ in W.series(after, vap + "_count")})
+    for policy in policies:
+        k, ms = W.histogram_mean_ms(before, after, vap, {"policy": policy})
+        if k:
+            log(f"  admission: policy {policy}: {k:.0f} checks, mean {ms:.2f} ms")
+            if policy.endswith("run-provenance"):
+                out["admit_vap_ms"] = ms
+    k, ms = W.histogram_mean_ms(before, after, "apiserver_cel_evaluation_duration_seconds", {})
+    if k:
+        out["admit_cel_ms"] = ms
+        log(f"  admission: CRD validation rules: {k:.0f} evaluations, mean {ms:.2f} ms")
+
+
 def measure(system: System, plan: Plan, long_cap: float, log: Callable[[str], None],
             out: dict[str, float], capped: set[str]) -> None:
     """Every figure of one turn into ``out`` (kept as far as it got if a step fails);
@@ -574,15 +622,27 @@ def measure(system: System, plan: Plan, long_cap: float, log: Callable[[str], No
         submit(warm, "chain3")
         watch.wait_runs(set(warm), 120)
 
-        # Admission: runs created one at a time; create -> first Pod seen.
+        # Admission: runs created one at a time; create -> first Pod seen. Also timed: the
+        # create request's round trip, and from the API server's metrics its own time for
+        # the create, etcd's and the admission policies' (what bounds this row).
         admit = names("adm", plan.admit_runs)
         created: dict[str, float] = {}
+        returned: dict[str, float] = {}
         kubeline = system if isinstance(system, KubelineSystem) else None
         own0 = kubeline.operator_metrics() if kubeline is not None else {}
+        metrics0 = apiserver_metrics()
         for n in admit:
-            created.update(submit([n], "chain3"))
+            created[n] = time.time()
+            system.create(n, "chain3")
+            returned[n] = time.time()
             time.sleep(plan.admit_interval)
         watch.wait_runs(set(admit), 180)
+        admission_diagnostics(system, metrics0, apiserver_metrics(), out, log)
+        out["admit_create_p50"] = W.median([returned[n] - created[n] for n in admit]) * 1000
+        after = [p - returned[n] for n in admit if (p := watch.first_pod(n)) is not None]
+        out["admit_after_create_p50"] = W.median(after) * 1000
+        log(f"  admission: create round trip p50 {out['admit_create_p50']:.1f} ms; create "
+            f"returned -> first Pod p50 {out['admit_after_create_p50']:.1f} ms")
         if kubeline is not None:  # the operator's own share: its reconcile passes' wall time
             own1 = kubeline.operator_metrics()
             passes = own1["kubeline_reconcile_duration_seconds_count"] - own0[
@@ -739,64 +799,69 @@ def measure(system: System, plan: Plan, long_cap: float, log: Callable[[str], No
     pool.shutdown()
 
 
-def run_turns(configs: list[str], setups: dict[str, tuple[dict[str, str], dict[str, str],
-                                                          list[str]]],
+def run_turns(order: list[tuple[str, str]],
+              setups: dict[str, tuple[dict[str, str], dict[str, str], list[str]]],
               binary: Path, plan: Plan, config_cap: dict[str, float],
-              log: Callable[[str], None], results: dict[str, dict[str, dict[str, float]]],
-              capped: dict[str, set[str]], loads: list[float], save: Callable[[], None],
-              reuse: bool = True) -> None:
-    """Each configuration's turns, Kubeline then Argo, each in a fresh namespace; figures
-    into ``results`` (and ``save()`` after every turn). With ``reuse``, a Kubeline turn whose
-    client budget equals one already run is not repeated (its figures serve both)."""
-    from kubeline_operator.settings import OperatorSettings
-
-    def kubeline_budget(env: dict[str, str]) -> tuple[float, int]:
-        got = OperatorSettings.from_env(env)
-        return got.api_qps, got.api_burst
-
+              log: Callable[[str], None], turns: list[W.Turn], save: Callable[[], None]) -> None:
+    """The turns in ``order`` ((system, config) pairs), each in a fresh namespace deleted
+    (and waited for) before the next; each turn's figures and load go into ``turns`` as it
+    runs (kept as far as they got if it fails or is interrupted), then ``save()``."""
     with bench_env("kl-argo", pod_ms=0) as parent, argo_crds():
-        for config in configs:
+        for i, (name, config) in enumerate(order):
             k_env, a_env, a_args = setups[config]
-            for name in ("kubeline", "argo"):
-                same = [c for c in results if reuse and name == "kubeline" and c != config
-                        and kubeline_budget(setups[c][0]) == kubeline_budget(k_env)]
-                if same:  # Kubeline's defaults are the matched budget: the same turn again
-                    log(f"{config}: kubeline runs as in {same[0]} (same settings): its "
-                        "figures serve both columns")
-                    results.setdefault(config, {})[name] = results[same[0]][name]
-                    continue
-                with turn_namespace(parent, f"{config[:3]}-{name[:2]}") as bench:
+            turn = W.Turn(name, config)
+            turns.append(turn)
+            t_turn = time.monotonic()
+            sampler = LoadSampler()
+            try:
+                with turn_namespace(parent, f"{i + 1}-{config[:3]}-{name[:2]}") as bench:
                     system: System = (KubelineSystem(bench, k_env) if name == "kubeline"
                                       else ArgoSystem(bench, binary, a_env, a_args))
-                    t_turn = time.monotonic()
-                    log(f"{config}: {name} in {bench.namespace}; load average "
-                        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}")
-                    figures: dict[str, float] = {}  # filled in place: kept if interrupted
-                    caps: set[str] = set()
-                    results.setdefault(config, {})[name] = figures
-                    if name == "argo":
-                        capped[config] = caps
+                    log(f"turn {i + 1}/{len(order)}: {name} {config} in {bench.namespace}; "
+                        f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
                     try:
                         system.prepare()
                         system.start()
-                        measure(system, plan, config_cap[config], log, figures, caps)
+                        measure(system, plan, config_cap[config], log, turn.figures,
+                                turn.capped)
                     except Exception:  # keep what was measured, and the other turns' figures
-                        log(f"{config}: {name} failed:\n{traceback.format_exc()}")
+                        turn.failed = True
+                        log(f"turn {i + 1}: {name} {config} failed:\n{traceback.format_exc()}")
                     finally:
                         system.stop()
-                    loads.append(os.getloadavg()[0])
-                    save()
-                log(f"{config}: {name}'s turn took {(time.monotonic() - t_turn) / 60:.1f} min "
-                    "with its namespace deleted")
+            finally:
+                turn.load = sampler.stop()
+                turn.minutes = (time.monotonic() - t_turn) / 60
+                save()
+            log(f"turn {i + 1}: {name} {config} took {turn.minutes:.1f} min with its namespace "
+                f"deleted; load average (1 min) {turn.load['load_start']:.2f} at the start, "
+                f"mean {turn.load['load_mean']:.2f}, max {turn.load['load_max']:.2f}; "
+                f"{turn.load['busy_cores']:.2f} cores busy")
 
 
 # ----------------------------------------------------------------------------- main
 
 
+def kubeline_same(setups: dict[str, tuple[dict[str, str], dict[str, str], list[str]]]
+                  ) -> dict[str, str]:
+    """Each configuration -> the first configuration whose Kubeline settings (its client
+    QPS budget) are the same: one Kubeline turn serves both columns then."""
+    from kubeline_operator.settings import OperatorSettings
+
+    def budget(env: dict[str, str]) -> tuple[float, int]:
+        got = OperatorSettings.from_env(env)
+        return got.api_qps, got.api_burst
+
+    out: dict[str, str] = {}
+    for c in setups:
+        out[c] = next(d for d in setups if budget(setups[d][0]) == budget(setups[c][0]))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--short", action="store_true", help="smoke run (< 3 min): matched "
-                        "budget only, few samples, short throughput window")
+    parser.add_argument("--short", action="store_true", help="smoke run of every phase in "
+                        "every turn: few samples, short throughput window")
     parser.add_argument("--duration", type=float, default=180.0, help="throughput seconds")
     parser.add_argument("--inflight", type=int, default=50)
     parser.add_argument("--qps", type=float, default=100.0, help="the matched client QPS")
@@ -809,72 +874,90 @@ def main() -> None:
                         help="the same cap at the defaults (Argo's 10 s requeue makes it "
                         "about 10 s a step there, so it never finishes in a bounded run)")
     parser.add_argument("--configs", default="matched,defaults",
-                        help="the configurations, in turn order")
+                        help="the configurations, in column order")
+    parser.add_argument("--order", default="",
+                        help="the turns, SYSTEM:CONFIG comma-separated (default: Kubeline and "
+                        "Argo alternating, one Kubeline turn before each Argo turn, e.g. "
+                        "kubeline:matched,argo:matched,kubeline:matched,argo:defaults)")
     parser.add_argument("--samples", type=int, default=10,
                         help="at least this many step transitions per concurrency level")
     parser.add_argument("--admit-runs", type=int, default=20)
     parser.add_argument("--fan-runs", type=int, default=3)
-    parser.add_argument("--repeat-same", action="store_true",
-                        help="run Kubeline again under a configuration whose settings equal "
-                        "one it already ran (by default its figures serve both columns)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
+    configs = [c for c in args.configs.split(",") if c]
     if args.short:
         plan = Plan(admit_runs=3, admit_interval=0.3, levels=[1, 10], samples=2, fan_runs=1,
                     long_steps=200, long_cap=30, duration=20, warmup=5, inflight=args.inflight,
                     idle=3)
-        configs = ["matched"]
     else:
         plan = Plan(admit_runs=args.admit_runs, admit_interval=0.5, levels=[1, 10, 100],
                     samples=args.samples, fan_runs=args.fan_runs, long_steps=200,
                     long_cap=args.long_cap, duration=args.duration,
                     warmup=15, inflight=args.inflight, idle=10)
-        configs = [c for c in args.configs.split(",") if c]
     budget = {"KUBELINE_API_QPS": f"{args.qps:g}", "KUBELINE_API_BURST": str(args.burst)}
-    setups = {
+    all_setups = {
         "defaults": ({}, {}, []),
         "matched": (budget, {"DEFAULT_REQUEUE_TIME": args.tuned_requeue},
                     [f"--qps={args.qps:g}", f"--burst={args.burst}"]),
     }
+    unknown = [c for c in configs if c not in all_setups]
+    if unknown:
+        sys.exit(f"--configs: unknown {', '.join(unknown)} (known: {', '.join(all_setups)})")
+    setups = {c: all_setups[c] for c in configs}
+    same = kubeline_same(setups)
+    try:
+        order = (W.parse_order(args.order, configs) if args.order
+                 else W.default_order(configs, same))
+    except ValueError as exc:
+        sys.exit(f"--order: {exc}")
     titles = {"defaults": "defaults",
               "matched": f"{args.qps:g} QPS/{args.burst} burst, Argo requeue {args.tuned_requeue}"}
     binary = argo_binary()
     wait_for_apiserver()
-    results: dict[str, dict[str, dict[str, float]]] = {}
-    capped: dict[str, set[str]] = {}
+    turns: list[W.Turn] = []
     t_start = time.monotonic()
+    started_at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
 
     def log(msg: str) -> None:
         print(f"[{time.monotonic() - t_start:6.0f}s] {msg}", flush=True)
 
-    loads = [os.getloadavg()[0]]
+    log(f"turns: {', '.join(f'{s}:{c}' for s, c in order)}")
     config_cap = {"matched": plan.long_cap,
                   "defaults": min(plan.long_cap, args.long_cap_defaults)}
+    cols = [(c, titles[c]) for c in configs]
 
     def save() -> None:
-        if args.json is not None:
-            args.json.write_text(json.dumps(
-                {"results": results, "capped": {k: sorted(v) for k, v in capped.items()},
-                 "configs": cols, "load_average_1m": loads, "cores": os.cpu_count(),
-                 "minutes": (time.monotonic() - t_start) / 60}, indent=1))
+        if args.json is None:
+            return
+        results, capped, counts = W.combine(turns, configs, same)
+        args.json.write_text(json.dumps(
+            {"started": started_at, "order": [f"{s}:{c}" for s, c in order],
+             "turns": [t.to_json() for t in turns], "medians": results,
+             "capped": {c: {s: sorted(v) for s, v in d.items()} for c, d in capped.items()},
+             "turn_counts": counts, "configs": cols, "kubeline_same": same,
+             "cores": os.cpu_count(), "minutes": (time.monotonic() - t_start) / 60},
+            indent=1))
 
-    cols = [(c, titles[c]) for c in configs]
     try:
-        run_turns(configs, setups, binary, plan, config_cap, log, results, capped, loads, save,
-                  reuse=not args.repeat_same)
+        run_turns(order, setups, binary, plan, config_cap, log, turns, save)
     except KeyboardInterrupt:  # everything was cleaned up on the way out: print what ran
-        log("interrupted: the table has the turns that ran")
-    text = W.table(results, cols, capped)
+        log("interrupted: the tables have the turns that ran (the last one as far as it got)")
+    results, capped, counts = W.combine(turns, configs, same)
     print()
-    print(text)
+    print("Every turn, in the order they ran:")
+    print()
+    print(W.turn_table(turns))
+    print()
+    print("Medians over the turns (each column says how many):")
+    print()
+    print(W.table(results, cols, capped, counts))
     for c in configs:
         behind = W.behind(results, c, capped.get(c))
         print(f"{c}: Kubeline behind or level on: {', '.join(behind) if behind else 'none'}")
     print(f"(machine: {os.cpu_count()} cores; load average now "
           f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}; bench took "
           f"{(time.monotonic() - t_start) / 60:.1f} min)")
-    print(f"(load average, 1 min, at the start and after each turn: "
-          f"{', '.join(f'{x:.2f}' for x in loads)})")
     if args.json is not None:
         save()
         print(f"figures written to {args.json}")

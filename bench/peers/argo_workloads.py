@@ -1,13 +1,14 @@
 """Pure parts of the Argo Workflows side-by-side bench (``bench/peers/argo.py``): the
-workload shapes, the same shape as an Argo DAG Workflow and as a Kubeline Snapshot, and the
-Kubeline/Argo ratio table. No I/O here, so the unit tests can check all of it.
+workload shapes, the same shape as an Argo DAG Workflow and as a Kubeline Snapshot, the turn
+order, the medians over turns, the per-turn and Kubeline/Argo ratio tables, and the parsing of
+the API server's metrics. No I/O here, so the unit tests can check all of it.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # Argo Workflows' API.
@@ -16,6 +17,7 @@ ARGO_LABEL_WORKFLOW = "workflows.argoproj.io/workflow"
 ARGO_ANNOTATION_NODE = "workflows.argoproj.io/node-name"
 ARGO_DONE = ("Succeeded", "Failed", "Error")
 KUBELINE_DONE = ("completed", "failed", "cached", "cancelled")
+SYSTEMS = ("kubeline", "argo")
 
 Shape = list[tuple[str, list[str]]]  # (step name, the steps it runs after), in order
 
@@ -160,24 +162,50 @@ def advantage(row: Row, kubeline: float, argo: float) -> float:
     return argo / kubeline if kubeline else math.inf
 
 
-def _fmt(value: float, lower_bound: bool = False) -> str:
+def _fmt(value: float, bound: str = "") -> str:
     if math.isnan(value):
         return "—"
     text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
-    return f"> {text}" if lower_bound else text
+    return f"{bound} {text}" if bound else text
 
 
-def table(results: dict[str, dict[str, dict[str, float]]], configs: list[tuple[str, str]],
-          capped: dict[str, set[str]] | None = None) -> str:
+Results = dict[str, dict[str, dict[str, float]]]  # config -> system -> row key -> value
+Capped = dict[str, dict[str, set[str]]]  # config -> system -> rows that are lower bounds
+
+
+def advantage_text(row: Row, kubeline: float, argo: float, k_capped: bool = False,
+                   a_capped: bool = False) -> str:
+    """Kubeline's advantage on ``row`` as text: ``≥`` when only Argo's value is a lower bound
+    (the advantage is one too), ``≤`` when only Kubeline's is; none when both are."""
+    adv = advantage(row, kubeline, argo)
+    if math.isnan(adv) or (k_capped and a_capped):
+        return "—"
+    mark = ""
+    if a_capped or k_capped:  # a lower bound of a time makes the ratio a bound one way
+        mark = "≥ " if a_capped != row.higher_is_better else "≤ "
+    return f"{mark}{adv:.2f}"
+
+
+def table(results: Results, configs: list[tuple[str, str]], capped: Capped | None = None,
+          counts: dict[str, dict[str, int]] | None = None) -> str:
     """A Markdown table: per row, Kubeline and Argo under each configuration and Kubeline's
     advantage (x better; ``> 1`` means Kubeline ahead). ``results[config][system][row]``;
-    ``configs`` are (config key, column title); ``capped[config]`` names Argo's rows that hit
-    the time cap (their value is a lower bound, so the advantage is too)."""
+    ``configs`` are (config key, column title); ``capped[config][system]`` names the rows that
+    hit the time cap (their value is a lower bound, so the advantage is a bound too);
+    ``counts[config][system]``, the turns each column is the median of, go into its title."""
     capped = capped or {}
+    counts = counts or {}
+
+    def title(key: str, system: str, text: str) -> str:
+        n = counts.get(key, {}).get(system)
+        name = system.capitalize() if system == "argo" else "Kubeline"
+        return f"{name} ({text}" + (f"; {n} turn{'s' if n != 1 else ''})" if n else ")")
+
     head = "| figure | unit |"
     rule = "|---|---|"
-    for _, title in configs:
-        head += f" Kubeline ({title}) | Argo ({title}) | Kubeline ahead x |"
+    for key, text in configs:
+        head += (f" {title(key, 'kubeline', text)} | {title(key, 'argo', text)} |"
+                 " Kubeline ahead x |")
         rule += "---:|---:|---:|"
     lines = [head, rule]
     for row in ROWS:
@@ -185,24 +213,242 @@ def table(results: dict[str, dict[str, dict[str, float]]], configs: list[tuple[s
         for key, _ in configs:
             k = results.get(key, {}).get("kubeline", {}).get(row.key, math.nan)
             a = results.get(key, {}).get("argo", {}).get(row.key, math.nan)
-            cap = row.key in capped.get(key, set())
-            adv = advantage(row, k, a)
-            adv_text = "—" if math.isnan(adv) else (("≥ " if cap else "") + f"{adv:.2f}")
-            cells += f" {_fmt(k)} | {_fmt(a, cap)} | {adv_text} |"
+            k_cap = row.key in capped.get(key, {}).get("kubeline", set())
+            a_cap = row.key in capped.get(key, {}).get("argo", set())
+            cells += (f" {_fmt(k, '>' if k_cap else '')} | {_fmt(a, '>' if a_cap else '')} |"
+                      f" {advantage_text(row, k, a, k_cap, a_cap)} |")
         lines.append(cells)
     return "\n".join(lines)
 
 
-def behind(results: dict[str, dict[str, dict[str, float]]], config: str,
-           capped: set[str] | None = None) -> list[str]:
-    """The rows where Kubeline is not ahead under ``config`` (a row in ``capped`` has only
-    a lower bound of the advantage, which says nothing when it is <= 1)."""
+def behind(results: Results, config: str, capped: dict[str, set[str]] | None = None
+           ) -> list[str]:
+    """The rows where Kubeline is not ahead under ``config``; ``capped[system]`` are rows
+    known only as a lower bound, which say nothing about which system is ahead (left out)."""
     out = []
+    bounded = set().union(*(capped or {}).values()) if capped else set()
     for row in ROWS:
         adv = advantage(row, results.get(config, {}).get("kubeline", {}).get(row.key, math.nan),
                         results.get(config, {}).get("argo", {}).get(row.key, math.nan))
-        if row.key in (capped or set()):
+        if row.key in bounded:
             continue
         if not math.isnan(adv) and adv <= 1.0:
             out.append(row.key)
     return out
+
+
+# ----------------------------------------------------------------------------- turns
+
+
+@dataclass
+class Turn:
+    """One system's turn under one configuration, in a namespace of its own: its figures,
+    the rows that are lower bounds, and the machine's load while it ran."""
+
+    system: str
+    config: str
+    figures: dict[str, float] = field(default_factory=dict)
+    capped: set[str] = field(default_factory=set)
+    load: dict[str, float] = field(default_factory=dict)  # see LOAD_KEYS
+    minutes: float = math.nan
+    failed: bool = False
+
+    def label(self, index: int) -> str:
+        return f"{index + 1}: {self.system} {self.config}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"system": self.system, "config": self.config, "figures": self.figures,
+                "capped": sorted(self.capped), "load": self.load, "minutes": self.minutes,
+                "failed": self.failed}
+
+
+# The load figures a turn records: the 1-minute load average at its start and end, its mean
+# and maximum sampled over the turn, and the cores the whole machine kept busy (/proc/stat).
+LOAD_KEYS = ("load_start", "load_mean", "load_max", "load_end", "busy_cores")
+
+
+def parse_order(text: str, configs: list[str]) -> list[tuple[str, str]]:
+    """``kubeline:matched,argo:matched,...`` -> [(system, config), ...]; a clear error on an
+    unknown system or configuration."""
+    out = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        system, sep, config = item.partition(":")
+        if not sep or system not in SYSTEMS or config not in configs:
+            raise ValueError(f"turn {item!r}: expected SYSTEM:CONFIG with SYSTEM one of "
+                             f"{', '.join(SYSTEMS)} and CONFIG one of {', '.join(configs)}")
+        out.append((system, config))
+    if not out:
+        raise ValueError("no turns")
+    return out
+
+
+def default_order(configs: list[str], kubeline_same: dict[str, str]) -> list[tuple[str, str]]:
+    """Kubeline and Argo alternating: before each Argo turn a Kubeline turn under settings
+    equal to that configuration's (``kubeline_same[config]``: the configuration whose Kubeline
+    settings are the same), so noise falls on both systems alike."""
+    return [pair for c in configs for pair in (("kubeline", kubeline_same[c]), ("argo", c))]
+
+
+def serves(turn: Turn, config: str, kubeline_same: dict[str, str]) -> bool:
+    """Whether ``turn``'s figures count for ``config``'s column: Argo's only for its own
+    configuration; Kubeline's for every configuration with the same Kubeline settings."""
+    if turn.system == "kubeline":
+        return kubeline_same.get(turn.config, turn.config) == kubeline_same.get(config, config)
+    return turn.config == config
+
+
+def combine(turns: list[Turn], configs: list[str], kubeline_same: dict[str, str]
+            ) -> tuple[Results, Capped, dict[str, dict[str, int]]]:
+    """Per configuration and system, the median of each figure over the turns that serve it
+    (a failed turn counts with what it measured), the rows any of those turns had only as a
+    lower bound (the median of lower bounds is a lower bound of the median), and how many
+    turns each column has."""
+    results: Results = {}
+    capped: Capped = {}
+    counts: dict[str, dict[str, int]] = {}
+    for config in configs:
+        for system in SYSTEMS:
+            mine = [t for t in turns if t.system == system and serves(t, config, kubeline_same)]
+            if not mine:
+                continue
+            keys = sorted({k for t in mine for k in t.figures})
+            results.setdefault(config, {})[system] = {
+                k: median([t.figures[k] for t in mine
+                           if k in t.figures and not math.isnan(t.figures[k])])
+                for k in keys}
+            capped.setdefault(config, {})[system] = set().union(*(t.capped for t in mine))
+            counts.setdefault(config, {})[system] = len(mine)
+    return results, capped, counts
+
+
+# Figures a turn logs beyond the ratio table: what bounds a row (none is a Kubeline/Argo goal).
+DIAGNOSTICS: list[Row] = [
+    Row("admit_create_p50", "admission: create request round trip p50", "ms"),
+    Row("admit_server_ms", "admission: API server time per run create (mean)", "ms"),
+    Row("admit_etcd_ms", "admission: etcd create time per run (mean)", "ms"),
+    Row("admit_vap_ms", "admission: run-provenance policy check (mean)", "ms"),
+    Row("admit_cel_ms", "admission: CRD validation rules, per evaluation (mean)", "ms"),
+    Row("admit_after_create_p50", "admission: create returned -> first Pod p50", "ms"),
+    Row("reconcile_ms", "operator reconcile pass, admission phase (mean)", "ms"),
+    Row("api_rate", "controller requests/s in the throughput window", "req/s"),
+    Row("ctl_cores", "controller cores busy in the throughput window", "cores"),
+    Row("api_per_step_own", "operator's own request count per step", "req"),
+]
+
+
+def turn_table(turns: list[Turn]) -> str:
+    """A Markdown table of every turn's figures (the ratio table's rows, then the
+    diagnostics, then the machine's load), one column per turn in the order they ran."""
+    head = "| figure | unit |" + "".join(f" {t.label(i)} |" for i, t in enumerate(turns))
+    rule = "|---|---|" + "---:|" * len(turns)
+    lines = [head, rule]
+    load_rows = [Row(k, {"load_start": "load average 1 min at the start",
+                         "load_mean": "load average 1 min, mean over the turn",
+                         "load_max": "load average 1 min, max over the turn",
+                         "load_end": "load average 1 min at the end",
+                         "busy_cores": "machine's busy cores, mean over the turn"}[k], "")
+                 for k in LOAD_KEYS]
+    for row in [*ROWS, *DIAGNOSTICS, *load_rows, Row("minutes", "turn length", "min")]:
+        cells = []
+        for t in turns:
+            if row.key == "minutes":
+                value = t.minutes
+            else:
+                value = t.load.get(row.key, math.nan) if row in load_rows else t.figures.get(
+                    row.key, math.nan)
+            cells.append(_fmt(value, ">" if row.key in t.capped else ""))
+        if all(c == "—" for c in cells):
+            continue
+        lines.append(f"| {row.label} | {row.unit} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- API server metrics
+
+
+def split_labels(text: str) -> dict[str, str]:
+    """``a="x",b="y,z"`` -> {"a": "x", "b": "y,z"} (Prometheus text format labels)."""
+    out: dict[str, str] = {}
+    key, cur, quoted, escaped = "", "", False, False
+    for ch in text:
+        if quoted:
+            if escaped:
+                cur += ch
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                quoted = False
+            else:
+                cur += ch
+        elif ch == '"':
+            quoted = True
+        elif ch == "=":
+            key, cur = cur.strip(), ""
+        elif ch == ",":
+            if key:
+                out[key] = cur
+            key, cur = "", ""
+        else:
+            cur += ch
+    if key:
+        out[key] = cur
+    return out
+
+
+def series(text: str, name: str) -> list[tuple[dict[str, str], float]]:
+    """Every sample of metric ``name`` (exactly that name) in Prometheus text: (labels, value)."""
+    out = []
+    for line in text.splitlines():
+        if not line.startswith(name) or line.startswith("#"):
+            continue
+        rest = line[len(name):]
+        if rest.startswith("{"):
+            labels_text, _, value = rest[1:].rpartition("} ")
+            labels = split_labels(labels_text)
+        elif rest.startswith(" "):
+            labels, value = {}, rest
+        else:
+            continue  # another metric whose name starts alike
+        out.append((labels, float(value.split()[0])))
+    return out
+
+
+def histogram_mean_ms(before: str, after: str, name: str,
+                      match: dict[str, str | None]) -> tuple[float, float]:
+    """(observations, mean in ms) of histogram ``name`` between two scrapes, over the series
+    whose labels match: a value equal, or, where the value is None, the label absent or
+    empty; a key ending in ``~`` matches a label containing the value."""
+    def selected(labels: dict[str, str]) -> bool:
+        for key, want in match.items():
+            if key.endswith("~"):
+                if (want or "") not in labels.get(key[:-1], ""):
+                    return False
+            elif want is None:
+                if labels.get(key):
+                    return False
+            elif labels.get(key) != want:
+                return False
+        return True
+
+    def total(text: str, suffix: str) -> float:
+        return sum(v for labels, v in series(text, name + suffix) if selected(labels))
+
+    n = total(after, "_count") - total(before, "_count")
+    secs = total(after, "_sum") - total(before, "_sum")
+    return n, (secs / n * 1000 if n > 0 else math.nan)
+
+
+def request_counts(text: str) -> dict[tuple[str, str, str], int]:
+    """kube-apiserver's ``apiserver_request_total`` summed by (verb, resource, subresource);
+    the scheduler's Events (group ``events.k8s.io``) as resource ``events.k8s.io/events``."""
+    counts: dict[tuple[str, str, str], int] = {}
+    for labels, value in series(text, "apiserver_request_total"):
+        resource = labels.get("resource", "")
+        if labels.get("group") == "events.k8s.io":  # the scheduler's; controllers post core v1
+            resource = "events.k8s.io/events"
+        key = (labels.get("verb", ""), resource, labels.get("subresource", ""))
+        counts[key] = counts.get(key, 0) + int(value)
+    return counts

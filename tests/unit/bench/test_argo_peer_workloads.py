@@ -97,9 +97,11 @@ def test_table_and_behind():
                                         "chain200_s": 40.0},
                            "argo": {"throughput": 1000.0, "trans1_p99": 100.0,
                                     "chain200_s": 240.0}}}
-    text = W.table(results, [("matched", "100 QPS")], {"matched": {"chain200_s"}})
+    text = W.table(results, [("matched", "100 QPS")], {"matched": {"argo": {"chain200_s"}}},
+                   {"matched": {"kubeline": 2, "argo": 1}})
     lines = text.splitlines()
-    assert lines[0].startswith("| figure | unit | Kubeline (100 QPS) | Argo (100 QPS) |")
+    assert lines[0].startswith("| figure | unit | Kubeline (100 QPS; 2 turns) | "
+                               "Argo (100 QPS; 1 turn) |")
     assert len(lines) == 2 + len(W.ROWS)
     row = {line.split(" | ")[0].lstrip("| "): line for line in lines[2:]}
     assert row["throughput, 3-step runs, 50 in flight"].endswith("| 3,000 | 1,000 | 3.00 |")
@@ -109,10 +111,133 @@ def test_table_and_behind():
     assert W.behind(results, "matched") == ["trans1_p99"]
 
 
+def test_a_bound_on_kubelines_side_bounds_the_advantage_the_other_way():
+    lat = next(r for r in W.ROWS if r.key == "chain200_s")
+    tput = next(r for r in W.ROWS if r.key == "throughput")
+    assert W.advantage_text(lat, 240.0, 480.0, k_capped=True) == "≤ 2.00"
+    assert W.advantage_text(lat, 240.0, 480.0, a_capped=True) == "≥ 2.00"
+    assert W.advantage_text(lat, 240.0, 240.0, k_capped=True, a_capped=True) == "—"
+    assert W.advantage_text(tput, 100.0, 50.0, a_capped=True) == "≤ 2.00"
+
+
 def test_behind_leaves_out_rows_known_only_as_a_lower_bound():
     # Argo's 200-step run cut off after a part of it: its bytes so far are less than
     # Kubeline's whole run, which says nothing about which stores less.
     results = {"matched": {"kubeline": {"etcd_chain200": 1400.0, "etcd_step200": 7.0},
                            "argo": {"etcd_chain200": 300.0, "etcd_step200": 10.0}}}
     assert W.behind(results, "matched") == ["etcd_chain200"]
-    assert W.behind(results, "matched", {"etcd_chain200"}) == []
+    assert W.behind(results, "matched", {"argo": {"etcd_chain200"}}) == []
+    assert W.behind(results, "matched", {"kubeline": {"etcd_chain200"}, "argo": set()}) == []
+
+
+SAME = {"matched": "matched", "defaults": "matched"}  # Kubeline's defaults = matched budget
+
+
+def test_default_order_alternates_with_a_kubeline_turn_before_each_argo_turn():
+    assert W.default_order(["matched", "defaults"], SAME) == [
+        ("kubeline", "matched"), ("argo", "matched"), ("kubeline", "matched"),
+        ("argo", "defaults")]
+    other = {"matched": "matched", "defaults": "defaults"}
+    assert W.default_order(["matched", "defaults"], other) == [
+        ("kubeline", "matched"), ("argo", "matched"), ("kubeline", "defaults"),
+        ("argo", "defaults")]
+
+
+def test_parse_order_and_its_errors():
+    assert W.parse_order("kubeline:matched, argo:defaults,", ["matched", "defaults"]) == [
+        ("kubeline", "matched"), ("argo", "defaults")]
+    for bad in ("zenml:matched", "argo:tuned", "argo", ""):
+        with pytest.raises(ValueError):
+            W.parse_order(bad, ["matched", "defaults"])
+
+
+def test_combine_takes_medians_over_the_turns_each_column_has():
+    turns = [
+        W.Turn("kubeline", "matched", {"throughput": 2000.0, "admit_p50": 30.0}),
+        W.Turn("argo", "matched", {"throughput": 1000.0, "chain200_s": 240.0},
+               capped={"chain200_s"}),
+        W.Turn("kubeline", "matched", {"throughput": 3000.0, "admit_p50": math.nan}),
+        W.Turn("argo", "defaults", {"throughput": 300.0}),
+    ]
+    results, capped, counts = W.combine(turns, ["matched", "defaults"], SAME)
+    assert counts == {"matched": {"kubeline": 2, "argo": 1},
+                      "defaults": {"kubeline": 2, "argo": 1}}
+    assert results["matched"]["kubeline"]["throughput"] == 2500.0  # median of 2: their mean
+    assert results["defaults"]["kubeline"] == results["matched"]["kubeline"]
+    assert results["matched"]["kubeline"]["admit_p50"] == 30.0  # a NaN is not a sample
+    assert results["matched"]["argo"]["throughput"] == 1000.0
+    assert results["defaults"]["argo"] == {"throughput": 300.0}
+    assert capped["matched"]["argo"] == {"chain200_s"} and capped["defaults"]["argo"] == set()
+    # Kubeline under other settings serves only its own column.
+    _, _, counts = W.combine(turns, ["matched", "defaults"],
+                             {"matched": "matched", "defaults": "defaults"})
+    assert counts["defaults"] == {"argo": 1}
+
+
+def test_turn_table_has_a_column_per_turn_and_the_load():
+    turns = [W.Turn("kubeline", "matched", {"throughput": 2000.0}, load={"load_mean": 2.5},
+                    minutes=5.2),
+             W.Turn("argo", "defaults", {"chain200_s": 120.0}, capped={"chain200_s"},
+                    minutes=12.8)]
+    lines = W.turn_table(turns).splitlines()
+    assert lines[0] == "| figure | unit | 1: kubeline matched | 2: argo defaults |"
+    row = {line.split(" | ")[0].lstrip("| "): line for line in lines[2:]}
+    assert row["throughput, 3-step runs, 50 in flight"].endswith("| 2,000 | — |")
+    assert row["200-step run, create -> finished"].endswith("| — | > 120 |")
+    assert row["load average 1 min, mean over the turn"].endswith("| 2.5 | — |")
+    assert row["turn length"].endswith("| 5.2 | 12.8 |")
+    assert "etcd bytes per 3-step run" not in row  # no turn has it
+    assert turns[1].to_json()["capped"] == ["chain200_s"]
+
+
+def _sample(name: str, value: float, **labels: str) -> str:
+    return name + "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "} " + str(value)
+
+
+_POST = {"component": "apiserver", "dry_run": "", "group": "kubeline.dev",
+         "resource": "pipelineruns", "scope": "resource", "subresource": "", "verb": "POST",
+         "version": "v1alpha1"}
+_PATCH = {**_POST, "subresource": "status", "verb": "PATCH"}
+_DURATION = "apiserver_request_duration_seconds"
+
+
+def _metrics(post_sum: float, post_count: int) -> str:
+    return "\n".join([
+        "# HELP apiserver_request_duration_seconds x",
+        _sample(_DURATION + "_sum", post_sum, **_POST),
+        _sample(_DURATION + "_count", post_count, **_POST),
+        _sample(_DURATION + "_count", 5, **_PATCH),
+        _sample(_DURATION + "_sum", 9.0, **_PATCH),
+        _sample("apiserver_request_total", 7, code="201", group="", resource="pods",
+                subresource="", verb="POST"),
+        _sample("apiserver_request_total", 3, code="201", group="events.k8s.io",
+                resource="events", subresource="", verb="POST"),
+        _sample("apiserver_request_total", 2, code="201", group="", resource="events",
+                subresource="", verb="POST"),
+        _sample("apiserver_request_total", 1, code="409", group="", resource="pods",
+                subresource="", verb="POST"),
+        "process_cpu_seconds_total 12.5",
+    ]) + "\n"
+
+
+METRICS_BEFORE, METRICS_AFTER = _metrics(1.0, 10), _metrics(1.5, 20)
+
+
+def test_api_server_metrics_parsing():
+    assert W.split_labels('a="x",b="y,z=1",c="q\\"r"') == {"a": "x", "b": "y,z=1", "c": 'q"r'}
+    got = W.series(METRICS_BEFORE, "apiserver_request_duration_seconds_count")
+    assert [v for _, v in got] == [10.0, 5.0]
+    assert W.series(METRICS_BEFORE, "apiserver_request_duration_seconds") == []  # exact name
+    n, ms = W.histogram_mean_ms(METRICS_BEFORE, METRICS_AFTER,
+                                "apiserver_request_duration_seconds",
+                                {"verb": "POST", "resource": "pipelineruns", "subresource": None})
+    assert n == 10 and ms == pytest.approx(50.0)
+    n, ms = W.histogram_mean_ms(METRICS_BEFORE, METRICS_AFTER,
+                                "apiserver_request_duration_seconds", {"resource~": "pipeline"})
+    assert n == 10
+    n, ms = W.histogram_mean_ms(METRICS_BEFORE, METRICS_AFTER, "no_such_metric", {})
+    assert n == 0 and math.isnan(ms)
+    assert W.series(METRICS_BEFORE, "process_cpu_seconds_total") == [({}, 12.5)]
+    assert W.request_counts(METRICS_BEFORE) == {("POST", "pods", ""): 8,
+                                                ("POST", "events.k8s.io/events", ""): 3,
+                                                ("POST", "events", ""): 2}
