@@ -827,6 +827,9 @@ def run_turns(order: list[tuple[str, str]],
                     except Exception:  # keep what was measured, and the other turns' figures
                         turn.failed = True
                         log(f"turn {i + 1}: {name} {config} failed:\n{traceback.format_exc()}")
+                    except KeyboardInterrupt:  # its figures so far are kept, marked so
+                        turn.failed = True
+                        raise
                     finally:
                         system.stop()
             finally:

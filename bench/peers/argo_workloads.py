@@ -254,7 +254,7 @@ class Turn:
     failed: bool = False
 
     def label(self, index: int) -> str:
-        return f"{index + 1}: {self.system} {self.config}"
+        return f"{index + 1}: {self.system} {self.config}" + (" (cut short)" if self.failed else "")
 
     def to_json(self) -> dict[str, Any]:
         return {"system": self.system, "config": self.config, "figures": self.figures,
