@@ -178,9 +178,10 @@ def test_turn_table_has_a_column_per_turn_and_the_load():
     turns = [W.Turn("kubeline", "matched", {"throughput": 2000.0}, load={"load_mean": 2.5},
                     minutes=5.2),
              W.Turn("argo", "defaults", {"chain200_s": 120.0}, capped={"chain200_s"},
-                    minutes=12.8)]
+                    minutes=12.8, failed=True)]
     lines = W.turn_table(turns).splitlines()
-    assert lines[0] == "| figure | unit | 1: kubeline matched | 2: argo defaults |"
+    assert lines[0] == ("| figure | unit | 1: kubeline matched | "
+                        "2: argo defaults (cut short) |")
     row = {line.split(" | ")[0].lstrip("| "): line for line in lines[2:]}
     assert row["throughput, 3-step runs, 50 in flight"].endswith("| 2,000 | — |")
     assert row["200-step run, create -> finished"].endswith("| — | > 120 |")
