@@ -328,7 +328,8 @@ DIAGNOSTICS: list[Row] = [
     Row("admit_create_p50", "admission: create request round trip p50", "ms"),
     Row("admit_server_ms", "admission: API server time per run create (mean)", "ms"),
     Row("admit_etcd_ms", "admission: etcd create time per run (mean)", "ms"),
-    Row("admit_vap_ms", "admission: run-provenance policy check (mean)", "ms"),
+    Row("admit_vap_ms", "admission: ValidatingAdmissionPolicy plugin per CREATE (mean, all "
+        "resources)", "ms"),
     Row("admit_cel_ms", "admission: CRD validation rules, per evaluation (mean)", "ms"),
     Row("admit_after_create_p50", "admission: create returned -> first Pod p50", "ms"),
     Row("reconcile_ms", "operator reconcile pass, admission phase (mean)", "ms"),
