@@ -76,8 +76,11 @@ def make_namespace(core: object) -> str:
     env = os.environ
     if not env.get("KUBELINE_S3_BUCKET"):
         sys.exit('KUBELINE_S3_BUCKET is not set: eval "$(kubeline dev env)" first')
+    from kubeline.dev.scratch_namespaces import owner_metadata
+
     name = f"kl-cached-{uuid.uuid4().hex[:6]}"
-    core.create_namespace({"metadata": {"name": name}})  # type: ignore[attr-defined]
+    core.create_namespace({"metadata": {  # type: ignore[attr-defined]
+        "name": name, **owner_metadata("bench")}})  # a killed bench's: removed by tests
     bucket = release_bucket(core)
     if bucket and "{namespace}" in bucket:
         from kubeline.dev.cluster import DevCluster

@@ -429,7 +429,9 @@ def bench_env(prefix: str, pod_ms: int = 0) -> Iterator[Bench]:
     bench = Bench(namespace=namespace, node=node, workdir=workdir)
     ok = False
     try:
-        core.create_namespace({"metadata": {"name": namespace}})
+        from kubeline.dev.scratch_namespaces import owner_metadata
+
+        core.create_namespace({"metadata": {"name": namespace, **owner_metadata("bench")}})
         core.create_node({
             "apiVersion": "v1", "kind": "Node",
             "metadata": {"name": node, "annotations": {"kwok.x-k8s.io/node": "fake"},

@@ -194,6 +194,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="Keep the namespaces afterwards.")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    from kubeline.dev.scratch_namespaces import owner_metadata
     from kubernetes import client as k8s
 
     base = Kube.connect(namespace="default")
@@ -210,7 +211,7 @@ def main() -> int:
         for size in sizes:
             ns = f"kl-bench-{size}-{uuid.uuid4().hex[:5]}"
             namespaces.append(ns)
-            core.create_namespace({"metadata": {"name": ns}})
+            core.create_namespace({"metadata": {"name": ns, **owner_metadata("bench")}})
             print(f"populating {ns} with {size} runs (concurrency {args.concurrency})",
                   flush=True)
             kube = pooled(Kube.connect(namespace=ns), args.concurrency)

@@ -405,9 +405,11 @@ def main() -> int:
     ns = f"ui-bench-{uuid.uuid4().hex[:6]}"
     base = Kube.connect()
     core = base.core
+    from kubeline.dev.scratch_namespaces import owner_metadata
     from kubernetes import client as k8s
 
-    core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=ns)))
+    core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(
+        name=ns, **owner_metadata("bench"))))
     kube = Kube(namespace=ns, api_client=base.api_client)
     proc = None
     try:

@@ -23,6 +23,9 @@ A broken cluster fails the suite fast instead of letting each test time out:
   traceback again);
 - SIGTERM stops the session as Ctrl-C does, so fixtures' finalizers (helm uninstall,
   namespace deletion, scaling the shared operator back) still run.
+
+Every namespace a test makes is labelled as this session's (``tests/leftover_namespaces.py``);
+once the cluster is reachable, those a killed session left are deleted, and logged.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +53,7 @@ from kubeline_release import (
     grant_step_pods,
     wait_operator_ready,
 )
+from leftover_namespaces import create_scratch_namespace, remove_leftover_namespaces
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,15 +75,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _unit_tempfiles_in_pytest_tmp(request: pytest.FixtureRequest,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """What a unit test creates through ``tempfile`` (a loaded path artifact, a code archive,
-    saved visualizations: files the SDK hands its caller to keep) goes to a folder of the
-    test's own under pytest's basetemp, which pytest prunes, instead of piling up in /tmp."""
-    if request.node.get_closest_marker("unit") is None:
-        return
-    factory: pytest.TempPathFactory = request.getfixturevalue("tmp_path_factory")
-    monkeypatch.setattr(tempfile, "tempdir", str(factory.mktemp("tempfile")))
+def _tempfiles_in_pytest_tmp(tmp_path_factory: pytest.TempPathFactory,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a test creates in this process through ``tempfile`` (a loaded path artifact or
+    saved visualizations: files the SDK hands its caller to keep; a code archive) goes to a
+    folder of the test's own under pytest's basetemp, which pytest prunes, instead of piling
+    up in /tmp. Session and module fixtures are set up before it and keep the real temp
+    directory; subprocesses do too (``TMPDIR`` is unchanged)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path_factory.mktemp("tempfile")))
 
 
 def cluster_restart_last(items: Sequence[Any]) -> list[Any]:
@@ -128,6 +132,7 @@ _HEALTH = pytest.StashKey[ClusterHealth]()
 _REPORTED = pytest.StashKey[set[str]]()  # what announce() has printed
 _FAILED_FIXTURES = pytest.StashKey[dict[str, str]]()  # session fixture -> what it raised
 _SIGTERM = pytest.StashKey[Any]()  # the SIGTERM handler before ours
+_STARTED = pytest.StashKey[datetime]()  # when this session started
 
 
 def announce(config: pytest.Config, key: str, message: str) -> None:
@@ -161,6 +166,7 @@ def _terminate(signum: int, frame: Any) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_STARTED] = datetime.now(UTC)
     config.stash[_HEALTH] = ClusterHealth(
         grace=float(os.environ.get("KUBELINE_TEST_HEALTH_GRACE", "30")))
     config.stash[_FAILED_FIXTURES] = {}
@@ -413,6 +419,19 @@ class Cluster:
         return result
 
 
+def _remove_leftovers(config: pytest.Config, cluster: Cluster) -> None:
+    """Delete the namespaces killed sessions left (``tests/leftover_namespaces.py``) and say
+    which; a problem doing so is reported, and the session goes on."""
+    def log(message: str) -> None:
+        announce(config, "leftover-namespaces", message)
+
+    try:
+        remove_leftover_namespaces(cluster, config.stash[_STARTED], log=log)
+    except Exception as exc:
+        log(f"[cleanup] could not remove the namespaces killed sessions left: "
+            f"{type(exc).__name__}: {exc}")
+
+
 def _dev_cluster(config: pytest.Config) -> Iterator[Cluster]:
     from kubeline.dev.cluster import DevCluster
     from kubeline.dev.gobuild import tool_path
@@ -437,9 +456,11 @@ def _dev_cluster(config: pytest.Config) -> Iterator[Cluster]:
     os.environ.update(env)
     kubectl = dev.write_shims() / "kubectl"
     try:
-        yield Cluster(kubeconfig=str(dev.paths.kubeconfig), kubectl_bin=str(kubectl),
-                      helm_bin=str(tool_path("helm")), image=image, node_ip=st.node_ip, s3=s3,
-                      s3_admin=st.s3_admin())
+        cluster = Cluster(kubeconfig=str(dev.paths.kubeconfig), kubectl_bin=str(kubectl),
+                          helm_bin=str(tool_path("helm")), image=image, node_ip=st.node_ip,
+                          s3=s3, s3_admin=st.s3_admin())
+        _remove_leftovers(config, cluster)
+        yield cluster
     finally:
         for k, v in saved.items():
             if v is None:
@@ -475,10 +496,13 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
             pytest.fail("--cluster=existing needs KUBECONFIG or KUBELINE_TEST_KUBECONFIG")
         start_watching(request.config, dev_health_check() if _is_dev_kubeconfig(kubeconfig)
                         else api_health_check(kubeconfig))
-        yield Cluster(kubeconfig=kubeconfig, kubectl_bin=shutil.which("kubectl") or "kubectl",
-                      helm_bin=shutil.which("helm"),
-                      image=os.environ.get("KUBELINE_IMAGE", "localhost/kubeline:0.1.0"),
-                      node_ip=os.environ.get("KUBELINE_TEST_NODE_IP", ""))
+        existing = Cluster(kubeconfig=kubeconfig,
+                           kubectl_bin=shutil.which("kubectl") or "kubectl",
+                           helm_bin=shutil.which("helm"),
+                           image=os.environ.get("KUBELINE_IMAGE", "localhost/kubeline:0.1.0"),
+                           node_ip=os.environ.get("KUBELINE_TEST_NODE_IP", ""))
+        _remove_leftovers(request.config, existing)
+        yield existing
         return
     yield from _dev_cluster(request.config)
 
@@ -493,16 +517,7 @@ def crds(cluster: Cluster) -> Cluster:
 
 
 def _new_namespace(cluster: Cluster) -> str:
-    name = f"t-{uuid.uuid4().hex[:8]}"
-    cluster.kubectl("create", "namespace", name)
-    # Wait for the default ServiceAccount (pods cannot be created before it exists).
-    deadline = time.monotonic() + 30
-    while cluster.kubectl("get", "serviceaccount", "default", "-n", name,
-                          check=False).returncode != 0:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"namespace {name} got no default ServiceAccount in 30s")
-        time.sleep(0.2)
-    return name
+    return create_scratch_namespace(cluster, f"t-{uuid.uuid4().hex[:8]}")
 
 
 @pytest.fixture

@@ -516,7 +516,9 @@ def turn_namespace(parent: Bench, label: str) -> Any:
 
     core = core_api()
     ns = f"{parent.namespace}-{label}"
-    core.create_namespace({"metadata": {"name": ns}})
+    from kubeline.dev.scratch_namespaces import owner_metadata
+
+    core.create_namespace({"metadata": {"name": ns, **owner_metadata("bench")}})
     deadline = time.monotonic() + 30
     while True:
         try:

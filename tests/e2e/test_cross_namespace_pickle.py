@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from leftover_namespaces import create_scratch_namespace
 
 pytestmark = pytest.mark.e2e
 
@@ -46,8 +47,8 @@ def test_a_pickle_of_another_namespace_needs_the_opt_in(
         step_namespace: str, operator: Any, cluster: Any, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     team_a = step_namespace
-    team_b = f"trust-b-{uuid.uuid4().hex[:6]}"
-    cluster.kubectl("create", "namespace", team_b)
+    team_b = create_scratch_namespace(cluster, f"trust-b-{uuid.uuid4().hex[:6]}",
+                                      wait_for_account=False)
     try:
         monkeypatch.setenv("KUBELINE_NAMESPACE", team_a)
         monkeypatch.delenv("KUBELINE_TRUST_PICKLES_FROM", raising=False)

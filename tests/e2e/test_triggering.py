@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 from kubeline_release import OPERATOR_NAMESPACE, grant_step_pods, wait_operator_ready
+from leftover_namespaces import create_scratch_namespace
 
 pytestmark = pytest.mark.e2e
 
@@ -76,13 +77,7 @@ def setup(operator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     import uuid
 
     cluster = operator
-    ns = f"t-trig-{uuid.uuid4().hex[:6]}"
-    cluster.kubectl("create", "namespace", ns)
-    deadline = time.monotonic() + 30
-    while cluster.kubectl("get", "serviceaccount", "default", "-n", ns,
-                          check=False).returncode != 0:
-        assert time.monotonic() < deadline, f"namespace {ns} got no default ServiceAccount"
-        time.sleep(0.2)
+    ns = create_scratch_namespace(cluster, f"t-trig-{uuid.uuid4().hex[:6]}")
     cluster.give_namespace_s3(ns)
     cluster.kubectl("create", "serviceaccount", "kubeline-step", "-n", ns)
     grant_step_pods(cluster, ns)

@@ -11,10 +11,12 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 from cluster_ops import dev_cluster, kill_everything, node_ready, pod_runs
+from leftover_namespaces import create_scratch_namespace
 
 pytestmark = [pytest.mark.e2e, pytest.mark.cluster_restart]
 
@@ -49,8 +51,7 @@ def test_down_then_up(cluster):
     assert not os.path.exists("/sys/class/net/kubeline0"), "bridge left behind"
     dev.up()
     assert node_ready(cluster)
-    ns = "restart-check"
-    cluster.kubectl("create", "namespace", ns)
+    ns = create_scratch_namespace(cluster, f"restart-check-{uuid.uuid4().hex[:6]}")
     try:
         pod_runs(cluster, ns, "after-up")
     finally:
