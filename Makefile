@@ -52,6 +52,7 @@ BENCH_CLUSTER := admission_latency step_transition throughput operator_rss linea
 	cached_rerun artifact_io ui real_pods runtime_start
 bench: setup
 	@$(PY) bench/import_time.py
+	@$(PY) bench/admission_cost.py
 	@eval "$$($(VENV)/bin/kubeline dev env)"; set -e; \
 	for b in $(BENCH_CLUSTER); do echo "== bench/$$b.py"; $(PY) bench/$$b.py; done; \
 	echo "== bench/peers/zenml_local.py"; $(PY) bench/peers/zenml_local.py
