@@ -6,9 +6,9 @@ times REPEAT fully cached reruns, REPEAT ``Client().get_pipeline(p).last_run.ste
 .outputs[o]`` lookups and REPEAT ``Client().get_pipeline(p).runs[1]`` lookups (each lookup
 with ``Client()`` called anew, as a script would), and prints one JSON line with every
 sample (seconds) and what the checks need: the runs' ids, what each lookup found and the
-reruns' step statuses. Nothing is loaded after the lookups: the parent takes this process's
-peak RSS when it exits. Kubeline's runs go through the cluster and real Pods; ZenML's run
-in this process (its local orchestrator).
+reruns' step statuses, and this process's peak RSS (``VmHWM``) after the lookups.
+Kubeline's runs go through the cluster and real Pods; ZenML's run in this process (its
+local orchestrator).
 """
 
 from __future__ import annotations
@@ -34,6 +34,15 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[list[float], list[Any]]:
         results.append(fn())
         times.append(time.perf_counter() - started)
     return times, results
+
+
+def peak_rss_mib() -> float:
+    """This process's peak RSS so far (``VmHWM``: its own memory since exec, unlike
+    ``ru_maxrss``, which keeps the forking parent's high-water mark)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def main() -> None:
@@ -72,6 +81,7 @@ def main() -> None:
                                         for st in run.steps.values()}),
         "runs1_ids": [str(run.id) for run in older],
         "lineage_names": [str(getattr(v, "name", v)) for v in versions],
+        "peak_rss": peak_rss_mib(),
     }))
 
 

@@ -5,7 +5,8 @@ Installs ZenML 0.98.0 (with scikit-learn and pandas) from PyPI into its own venv
 strictly alternating (Z K Z K ..., ``--rounds`` turns each); a turn is:
 
 - ``--repeat`` runs of ``python -c "import <sdk>"`` (after one that warms the page cache):
-  wall time, interpreter start included, and peak RSS;
+  wall time, interpreter start included, and peak RSS (the process's ``VmHWM``, printed
+  after the import; ``ru_maxrss`` would include this script's RSS at the fork);
 - one worker process (``iris_worker.py``, in that SDK's python) with a fresh store (a new
   namespace for Kubeline, a new ZenML config and SQLite store): the iris pipeline once
   (uncached), then ``--repeat`` each of: a fully cached rerun, call -> result;
@@ -13,8 +14,8 @@ strictly alternating (Z K Z K ..., ``--rounds`` turns each); a turn is:
   .runs[1]`` (``Client()`` called anew each time). The worker's answer is checked: every
   rerun's steps cached, ``runs[1]`` the run before the newest, the lookup the trainer's
   ``trained_model``;
-- the worker's peak RSS (``ru_maxrss`` from ``wait4``): interpreter, SDK, the iris module's
-  imports (pandas, scikit-learn), the runs and the lookups.
+- the worker's peak RSS (its ``VmHWM`` after the lookups): interpreter, SDK, the iris
+  module's imports (pandas, scikit-learn), the runs and the lookups.
 
 The table pools every sample of a row over the turns: median (min-max, n), and the ratio of
 the medians (below 1: Kubeline ahead). The 1-minute load average at each turn's start is
@@ -55,6 +56,10 @@ from zenml_stats import SDKS, check_worker, format_table, load_summary, table, t
 ZENML_VERSION = "0.98.0"
 VENV = Path.home() / ".cache" / "kubeline" / "peers" / "zenml-0.98"
 WORKER = HERE / "iris_worker.py"
+# Peak RSS is the process's own VmHWM: a child's ru_maxrss (wait4, getrusage) also holds
+# its parent's RSS at the fork, since Linux keeps the replaced memory's high-water mark
+PRINT_HWM = ("print(next(l.split()[1] for l in open('/proc/self/status') "
+             "if l.startswith('VmHWM:')))")
 
 
 def zenml_python() -> Path:
@@ -71,21 +76,23 @@ def zenml_python() -> Path:
     return python
 
 
-def measure(cmd: list[str], env: dict[str, str], cwd: str) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS MiB, stdout) of one run of ``cmd``: the RSS is the child's
-    ``ru_maxrss`` from ``wait4`` (the process and any children it waited for)."""
+def measure(cmd: list[str], env: dict[str, str], cwd: str) -> tuple[float, str]:
+    """(wall seconds, stdout) of one run of ``cmd``."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=cwd)
-        _, status, usage = os.wait4(proc.pid, 0)
+        code = subprocess.run(cmd, stdout=out, stderr=err, env=env, cwd=cwd).returncode
         wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(cmd[:3])} failed ({proc.returncode}):\n"
+        if code != 0:
+            raise SystemExit(f"{' '.join(cmd[:3])} failed ({code}):\n"
                              f"{out.read().decode()[-2000:]}\n{err.read().decode()[-3000:]}")
-        return wall, usage.ru_maxrss / 1024, out.read().decode()
+        return wall, out.read().decode()
+
+
+def import_command(python: list[str], sdk: str) -> list[str]:
+    """``import <sdk>``, then the process's peak RSS (``VmHWM``) printed as the last line."""
+    return [*python, "-c", f"import {sdk}\n{PRINT_HWM}"]
 
 
 def sdk_envs(zenml_config: str) -> dict[str, tuple[list[str], dict[str, str]]]:
@@ -102,15 +109,15 @@ def one_turn(sdk: str, python: list[str], env: dict[str, str], repeat: int,
              cwd: str) -> dict[str, Any]:
     """One system's turn: ``repeat`` imports (after one that warms the page cache and .pyc
     files), then one worker process, whose peak RSS is the SDK row."""
-    measure([*python, "-c", f"import {sdk}"], env, cwd)
-    imports = [measure([*python, "-c", f"import {sdk}"], env, cwd) for _ in range(repeat)]
-    _, peak, stdout = measure([*python, str(WORKER), sdk, str(repeat)], env, cwd)
+    measure(import_command(python, sdk), env, cwd)
+    imports = [measure(import_command(python, sdk), env, cwd) for _ in range(repeat)]
+    _, stdout = measure([*python, str(WORKER), sdk, str(repeat)], env, cwd)
     result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
     problems = check_worker(result, repeat)
     if problems:
         raise SystemExit(f"{sdk}: the worker did not measure what it should: {problems}")
-    result.update(import_s=[i[0] for i in imports], import_rss=[i[1] for i in imports],
-                  peak_rss=peak)
+    result.update(import_s=[i[0] for i in imports],
+                  import_rss=[int(i[1].strip().splitlines()[-1]) / 1024 for i in imports])
     return result
 
 

@@ -56,6 +56,9 @@ def check_worker(result: Mapping[str, Any], repeat: int) -> list[str]:
     elif not runs1 or any(found != run_ids[-2] for found in runs1):
         problems.append(f"runs[1] was {runs1!r}, not the run before the newest "
                         f"({run_ids[-2]!r})")
+    peak = result.get("peak_rss")
+    if not isinstance(peak, int | float) or peak <= 0:
+        problems.append(f"no peak RSS: {peak!r}")
     names = result.get("lineage_names")
     if not names or any(name != "trained_model" for name in names):
         problems.append(f"the lineage lookup found {names!r}, not 'trained_model'")

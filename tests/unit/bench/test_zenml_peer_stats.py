@@ -18,7 +18,7 @@ _spec.loader.exec_module(S)
 def worker(**changes):
     answer = {"cached": [0.2, 0.3, 0.25], "lineage": [0.01] * 3, "runs1": [0.02] * 3,
               "run_ids": ["r1", "r2", "r3", "r4"], "cached_step_statuses": ["cached"],
-              "runs1_ids": ["r3"] * 3, "lineage_names": ["trained_model"] * 3}
+              "runs1_ids": ["r3"] * 3, "lineage_names": ["trained_model"] * 3, "peak_rss": 300.0}
     return {**answer, **changes}
 
 
@@ -38,6 +38,7 @@ def test_a_correct_worker_answer_passes_the_checks():
     ({"lineage_names": ["trained_model", "training_acc", "trained_model"]}, "lineage lookup"),
     ({"lineage": [0.01, 0.01]}, "lineage: expected 3 samples"),
     ({"run_ids": ["r1"]}, "fewer than two runs"),
+    ({"peak_rss": None}, "no peak RSS"),
 ])
 def test_a_worker_answer_that_measured_something_else_is_refused(changes, complaint):
     problems = S.check_worker(worker(**changes), 3)
