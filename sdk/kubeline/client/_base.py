@@ -275,7 +275,8 @@ class LazySequence(MutableSequence[T], Generic[T]):
     def __getitem__(self, index: int | slice) -> T | list[T]:
         if isinstance(index, slice):
             stop = index.stop
-            self._fill(None if stop is None or stop < 0 or (index.start or 0) < 0 else stop)
+            # ``[:n]`` needs items 0..n-1 (a negative bound needs all of them).
+            self._fill(None if stop is None or stop < 0 or (index.start or 0) < 0 else stop - 1)
             return self._items[index]
         self._fill(None if index < 0 else index)
         return self._items[index]

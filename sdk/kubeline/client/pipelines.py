@@ -57,14 +57,21 @@ class PipelineView(View):
     def _run(self, name: str) -> RunView:
         return self._client._run_by_object_name(name)
 
-    def _recent_runs(self, limit: int) -> Iterator[RunView]:
+    def _fresh_status(self) -> PipelineStatusView:
+        """The run pointers as they are now: the Pipeline re-read (one GET), as ZenML's
+        ``runs`` / ``last_run`` query the store on every access. The view keeps the object
+        read (``.object``, ``num_runs`` then show it too)."""
+        self._obj = self._client.kube.get(self.plural, self.object_name)
+        return self.st
+
+    def _recent_runs(self, limit: int, st: PipelineStatusView) -> Iterator[RunView]:
         """Up to ``limit`` runs, newest first, through the operator's ``recentRuns``."""
-        if "recentRuns" not in self.st.raw:
+        if "recentRuns" not in st.raw:
             # No pointers yet (no operator has seen this pipeline): fall back to a listing.
             yield from self._client.list_pipeline_runs(pipeline=self.object_name, size=limit)
             return
         found = 0
-        for name in self.st.recent_runs:
+        for name in st.recent_runs:
             if found == limit:
                 return
             try:
@@ -79,47 +86,43 @@ class PipelineView(View):
         """The 20 most recent runs (``PAGE_SIZE_DEFAULT``), newest first, as ZenML's list;
         older ones via ``get_runs(page=..)``.
 
-        Runs are read one GET each, only as far as they are used: ``runs[1]`` costs two.
-        Each access gives a sequence of its own (changing it changes no other); the runs
-        read are kept on this view.
+        Each access reads afresh, as ZenML's: the Pipeline's ``recentRuns`` pointers (one
+        GET), then the runs one GET each, only as far as they are used (``runs[1]`` costs
+        three). Each access gives a list of its own, which keeps the runs it read.
         """
-        read = self._cached("runs", lambda: LazySequence(self._recent_runs(PAGE_SIZE_DEFAULT)))
-        return LazySequence(iter(read))
+        st = self._fresh_status()
+        return LazySequence(self._recent_runs(PAGE_SIZE_DEFAULT, st))
 
     @property
     def last_run(self) -> RunView:
-        """The newest run (one GET through the ``lastRun`` pointer)."""
-
-        def find() -> RunView:
-            pointer = self.st.last_run
-            if pointer:
-                try:
-                    return self._run(pointer)
-                except NotFoundError:
-                    pass
-            if self.runs:
-                return self.runs[0]
-            raise NoRunsError(f"pipeline {self.name!r} has no runs yet")
-
-        return self._cached("last_run", find)
+        """The newest run, read afresh on each access as ZenML's: the Pipeline's
+        ``lastRun`` pointer (one GET), then the run (one GET)."""
+        st = self._fresh_status()
+        pointer = st.last_run
+        if pointer:
+            try:
+                return self._run(pointer)
+            except NotFoundError:
+                pass
+        for run in self._recent_runs(1, st):
+            return run
+        raise NoRunsError(f"pipeline {self.name!r} has no runs yet")
 
     @property
     def last_successful_run(self) -> RunView:
-        """The newest completed or cached run."""
-
-        def find() -> RunView:
-            pointer = self.st.last_successful_run
-            if pointer:
-                try:
-                    return self._run(pointer)
-                except NotFoundError:
-                    pass
-            for run in self._recent_runs(PAGE_SIZE_MAXIMUM):
-                if run.status in SUCCESS_PHASES:
-                    return run
-            raise NoRunsError(f"pipeline {self.name!r} has no successful run yet")
-
-        return self._cached("last_successful_run", find)
+        """The newest completed or cached run, read afresh on each access as ZenML's: the
+        ``lastSuccessfulRun`` pointer (one GET), then the run (one GET)."""
+        st = self._fresh_status()
+        pointer = st.last_successful_run
+        if pointer:
+            try:
+                return self._run(pointer)
+            except NotFoundError:
+                pass
+        for run in self._recent_runs(PAGE_SIZE_MAXIMUM, st):
+            if run.status in SUCCESS_PHASES:
+                return run
+        raise NoRunsError(f"pipeline {self.name!r} has no successful run yet")
 
     def get_runs(self, **kwargs: Any) -> list[RunView]:
         """The runs on one page of ``Client.list_pipeline_runs`` for this pipeline (filters

@@ -69,11 +69,13 @@ def test_client_makes_no_request_until_used(kube: FakeKube) -> None:
     assert kube.requests == 0
 
 
-def test_lineage_query_costs_three_requests(client: Client, kube: FakeKube) -> None:
+def test_lineage_query_costs_four_requests(client: Client, kube: FakeKube) -> None:
     output = client.get_pipeline("training_pipeline").last_run.steps[
         "training_data_loader"].outputs["X_train"]
     assert (output.name, output.version) == ("X_train", "1")
-    assert kube.requests == 3  # pipeline, run, artifact version: no listing
+    # The pipeline; its lastRun pointer re-read by last_run (fresh on each access, as
+    # ZenML's); the run; the artifact version: no listing.
+    assert kube.requests == 4
 
 
 def test_get_pipeline_by_python_name_object_name_and_id(client: Client, kube: FakeKube) -> None:
@@ -89,7 +91,7 @@ def test_pipeline_runs_newest_first_and_lazy(client: Client, kube: FakeKube) -> 
     pipeline = client.get_pipeline("training_pipeline")
     before = kube.requests
     assert pipeline.runs[1].name == R2
-    assert kube.requests - before == 2  # runs[1] reads two runs, not all
+    assert kube.requests - before == 3  # the pointers, then two runs, not all
     assert [r.name for r in pipeline.runs] == [R3, R2, R1]
     assert pipeline.last_run.name == R3
     assert pipeline.last_successful_run.name == R2
@@ -115,8 +117,47 @@ def test_pipeline_runs_behave_as_zenmls_list(client: Client, kube: FakeKube) -> 
     with pytest.raises(TypeError):
         hash(pipeline.runs)
     before = kube.requests
-    assert [r.name for r in pipeline.runs[:2]] == [R3, R2]
-    assert kube.requests == before  # the runs read are kept on the view
+    held = pipeline.runs
+    assert [r.name for r in held[:2]] == [R3, R2]
+    assert kube.requests - before == 3  # each access reads afresh: the pointers, two runs
+    assert [r.name for r in held[:2]] == [R3, R2]
+    assert kube.requests - before == 3  # a list already read keeps its runs
+
+
+def add_run(kube: FakeKube, name: str, phase: str) -> None:
+    """A run made after the pipeline view was fetched, counted by the operator as it does:
+    the Pipeline's status pointers move to it."""
+    run = copy.deepcopy(kube.store[n.PIPELINE_RUNS][R2])
+    run["metadata"].update(name=name, uid=f"uid-{name}", creationTimestamp="2025-03-01T10:00:00Z")
+    run["status"]["phase"] = phase
+    kube.store[n.PIPELINE_RUNS][name] = run
+    st = kube.store[n.PIPELINES][P]["status"]
+    st["lastRun"] = name
+    st["recentRuns"] = [name, *st["recentRuns"]]
+    st["runCount"] += 1
+    if phase in ("completed", "cached"):
+        st["lastSuccessfulRun"] = name
+
+
+def test_pipeline_run_pointers_are_read_afresh_on_each_access(
+        client: Client, kube: FakeKube) -> None:
+    """ZenML's ``runs``, ``last_run`` and ``last_successful_run`` query the store on every
+    access: a run made after ``get_pipeline`` is what they give, not the one before."""
+    pipeline = client.get_pipeline("training_pipeline")
+    assert (pipeline.last_run.name, pipeline.last_successful_run.name) == (R3, R2)
+    assert pipeline.runs[0].name == R3
+    add_run(kube, "training-pipeline-new-failed", "failed")
+    assert pipeline.last_run.name == "training-pipeline-new-failed"
+    assert pipeline.last_successful_run.name == R2
+    assert [r.name for r in pipeline.runs] == ["training-pipeline-new-failed", R3, R2, R1]
+    add_run(kube, "training-pipeline-new-ok", "completed")
+    before = kube.requests
+    assert pipeline.last_successful_run.name == "training-pipeline-new-ok"
+    assert kube.requests - before == 2  # the pointer (one GET), then the run: no listing
+    before = kube.requests
+    assert pipeline.last_run.name == "training-pipeline-new-ok"
+    assert kube.requests - before == 2
+    assert pipeline.num_runs == 5  # the status read last
 
 
 def test_pipeline_runs_skip_deleted_and_fall_back_without_pointers(
@@ -134,8 +175,18 @@ def test_pipeline_runs_skip_deleted_and_fall_back_without_pointers(
 def test_pipeline_without_runs_says_so(client: Client, kube: FakeKube) -> None:
     kube.store[n.PIPELINE_RUNS].clear()
     kube.store[n.PIPELINES][P]["status"] = {"runCount": 0, "recentRuns": []}
+    pipeline = client.get_pipeline("training_pipeline")
     with pytest.raises(NotFoundError, match="has no runs yet"):
-        _ = client.get_pipeline("training_pipeline").last_run
+        _ = pipeline.last_run
+    with pytest.raises(RuntimeError, match="has no successful run yet"):  # as ZenML's
+        _ = pipeline.last_successful_run
+    assert list(pipeline.runs) == []
+    add_run_to_empty = copy.deepcopy(load_objects()[1])
+    run = next(o for o in add_run_to_empty if o["metadata"]["name"] == R1)
+    kube.store[n.PIPELINE_RUNS][R1] = run
+    kube.store[n.PIPELINES][P]["status"] = {"runCount": 1, "recentRuns": [R1], "lastRun": R1,
+                                           "lastSuccessfulRun": R1}
+    assert (pipeline.last_run.name, pipeline.last_successful_run.name) == (R1, R1)
 
 
 def test_list_pipelines(client: Client) -> None:
