@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from kubeline.client._base import MetadataValue, View, annotation_tags, created, metadata_dict
 from kubeline.errors import NotFoundError
@@ -152,14 +152,38 @@ class ArtifactVersionView(View):
         store = default_store(self._client.kube)
         return show_visualizations(self, title=title, reader=store.read_bytes)
 
-    # ZenML's ``step.outputs[name]`` is a list of versions: ``outputs[name][0]`` works too.
-    def __getitem__(self, index: int) -> ArtifactVersionView:
+    # ``step.outputs[name]`` is this version, as in ZenML's "Fetching pipelines" docs
+    # (``outputs[name].load()``). ZenML 0.98 returns a list of the output's versions there,
+    # and its "Steps & Pipelines" pages index it (``outputs[name][0].load()``): that form
+    # runs too, as a one-element list. Anything else a list would answer differently fails.
+    @overload
+    def __getitem__(self, index: int) -> ArtifactVersionView: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[ArtifactVersionView]: ...
+    def __getitem__(self, index: int | slice) -> ArtifactVersionView | list[ArtifactVersionView]:
+        """``[0]`` / ``[-1]`` give this version (ZenML 0.98's list form), a slice a list."""
+        if isinstance(index, slice):
+            return [self][index]
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise TypeError(
+                f"artifact version {self.name!r} v{self.version} is one version, not a list "
+                f"or a mapping (indexed with {index!r}): step.outputs[name] is the version "
+                "itself, as in ZenML's docs (drop the index); [0] works as for ZenML 0.98's "
+                "one-element list")
         if index in (0, -1):
             return self
-        raise IndexError(f"output {self.name!r} has one artifact version; use [0]")
+        raise IndexError(
+            f"step.outputs[name] is the single artifact version {self.name!r} "
+            f"v{self.version} (ZenML's docs), not a list of versions: only [0] and [-1] "
+            f"answer as for ZenML 0.98's one-element list, not [{index}]; other versions of "
+            "the artifact: Client().get_artifact(name).versions")
 
     def __len__(self) -> int:
+        """1: the length of ZenML 0.98's one-element list."""
         return 1
+
+    def __bool__(self) -> bool:
+        return True
 
     def __iter__(self) -> Iterator[ArtifactVersionView]:
         yield self

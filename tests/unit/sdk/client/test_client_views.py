@@ -358,6 +358,23 @@ def test_step_outputs_and_single_output(client: Client) -> None:
         trainer.outputs["x"]
 
 
+def test_step_output_is_the_version_and_answers_zenmls_list_form(
+        client: Client, kube: FakeKube) -> None:
+    """``outputs[name]`` is the version (ZenML's "Fetching pipelines" docs); ZenML 0.98's
+    one-element list form (``[0]``, as its "Steps & Pipelines" pages write it) gives the same
+    version, and what a list would answer otherwise fails naming the difference."""
+    output = client.get_pipeline_run(R1).steps["svc_trainer"].outputs["trained_model"]
+    before = kube.requests
+    assert output[0] is output and output[-1] is output
+    assert output[:1] == [output] and output[1:] == []
+    assert list(output) == [output] and len(output) == 1 and bool(output)
+    assert kube.requests == before  # no request: it is the version already read
+    with pytest.raises(IndexError, match=r"single artifact version .* not \[1\]"):
+        _ = output[1]
+    with pytest.raises(TypeError, match=r"step.outputs\[name\] is the version itself"):
+        _ = output["trained_model"]
+
+
 def test_step_inputs_resolve_upstream_outputs_and_artifact_refs(client: Client) -> None:
     run = client.get_pipeline_run(R1)
     trainer = run.steps["svc_trainer"]
