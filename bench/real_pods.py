@@ -227,11 +227,11 @@ def install_operator() -> None:
             "--kubeconfig", str(dev.paths.kubeconfig),
             "--set", f"image.repository={repo}", "--set", f"image.tag={tag}",
             "--set-json", "stepNamespaces=[]",
-            "--set", f"podAnnotations.kubeline\\.dev/test-session={uuid.uuid4().hex[:8]}",
+            "--set-string", f"podAnnotations.kubeline\\.dev/test-session={uuid.uuid4().hex[:8]}",
             "--wait", "--timeout", "240s"]
     for key, value in s3.items():
         if value:
-            args += ["--set", f"s3.{key}={value}"]
+            args += ["--set-string", f"s3.{key}={value}"]
     # make_namespace gives each bench namespace a copy of these keys: one shared identity.
     args += ["--set", "s3.stepCredentials=shared"]
     subprocess.run(args, check=True, capture_output=True, text=True)
