@@ -55,7 +55,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: kwok_env
 
-from kwok_env import free_port, percentile
+from kwok_env import free_port, percentile, stop_processes
 
 ROOT = Path(__file__).resolve().parents[1]
 CHART = ROOT / "charts" / "kubeline"
@@ -248,14 +248,7 @@ class Apiserver:
                        input=stdin, text=True, capture_output=True)
 
     def stop(self) -> None:
-        for proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+        stop_processes(self.procs, timeout=20)
 
 
 # ----------------------------------------------------------------------------- set-up

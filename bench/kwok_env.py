@@ -32,7 +32,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,6 +118,18 @@ NODE_CONDITIONS = """\
         type: {{ .type | Quote }}
       {{ end }}
 """
+
+
+def stop_processes(procs: Sequence[subprocess.Popen[Any]], timeout: float) -> None:
+    """SIGTERM each still-running process, newest first; SIGKILL it after ``timeout`` s."""
+    for proc in reversed(procs):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def stages_yaml(pod_ms: int) -> str:
@@ -468,14 +480,7 @@ def bench_env(prefix: str, pod_ms: int = 0) -> Iterator[Bench]:
         ok = True
     finally:
         bench.stop_operator()
-        for proc in reversed(bench.procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+        stop_processes(bench.procs, timeout=10)
         with contextlib.suppress(ApiException):
             core.delete_namespace(namespace, propagation_policy="Background")
         _force_delete_pods(core, namespace)

@@ -57,6 +57,15 @@ class PipelineView(View):
     def _run(self, name: str) -> RunView:
         return self._client._run_by_object_name(name)
 
+    def _pointed_run(self, pointer: str | None) -> RunView | None:
+        """The run a status pointer names, or None when unset or deleted since."""
+        if not pointer:
+            return None
+        try:
+            return self._run(pointer)
+        except NotFoundError:
+            return None
+
     def _fresh_status(self) -> PipelineStatusView:
         """The run pointers as they are now: the Pipeline re-read (one GET), as ZenML's
         ``runs`` / ``last_run`` query the store on every access. The view keeps the object
@@ -98,12 +107,9 @@ class PipelineView(View):
         """The newest run, read afresh on each access as ZenML's: the Pipeline's
         ``lastRun`` pointer (one GET), then the run (one GET)."""
         st = self._fresh_status()
-        pointer = st.last_run
-        if pointer:
-            try:
-                return self._run(pointer)
-            except NotFoundError:
-                pass
+        pointed = self._pointed_run(st.last_run)
+        if pointed is not None:
+            return pointed
         for run in self._recent_runs(1, st):
             return run
         raise NoRunsError(f"pipeline {self.name!r} has no runs yet")
@@ -113,12 +119,9 @@ class PipelineView(View):
         """The newest completed or cached run, read afresh on each access as ZenML's: the
         ``lastSuccessfulRun`` pointer (one GET), then the run (one GET)."""
         st = self._fresh_status()
-        pointer = st.last_successful_run
-        if pointer:
-            try:
-                return self._run(pointer)
-            except NotFoundError:
-                pass
+        pointed = self._pointed_run(st.last_successful_run)
+        if pointed is not None:
+            return pointed
         for run in self._recent_runs(PAGE_SIZE_MAXIMUM, st):
             if run.status in SUCCESS_PHASES:
                 return run
