@@ -1,20 +1,12 @@
 """bench/admission_cost.py's pure parts: the CRD variants, the rotating order, the metrics and
 audit-log arithmetic (no API server, no timing)."""
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import yaml
+from bench_modules import ROOT, load_bench_module
 
-ROOT = Path(__file__).resolve().parents[3]
-_spec = importlib.util.spec_from_file_location("admission_cost",
-                                               ROOT / "bench" / "admission_cost.py")
-assert _spec and _spec.loader
-AC = importlib.util.module_from_spec(_spec)
-sys.modules.setdefault("admission_cost", AC)
-_spec.loader.exec_module(AC)
+AC = load_bench_module("admission_cost.py")
 
 CRD = yaml.safe_load((ROOT / "charts/kubeline/crds/kubeline.dev_pipelineruns.yaml").read_text())
 

@@ -1,19 +1,12 @@
 """The Argo side-by-side bench's pure parts: the workloads as Argo Workflows and Kubeline
 Snapshots, the Pod keys, the etcd byte attribution and the ratio table (no cluster, no timing)."""
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import pytest
+from bench_modules import load_bench_module
 
-_PATH = Path(__file__).resolve().parents[3] / "bench" / "peers" / "argo_workloads.py"
-_spec = importlib.util.spec_from_file_location("argo_workloads", _PATH)
-assert _spec and _spec.loader
-W = importlib.util.module_from_spec(_spec)
-sys.modules.setdefault("argo_workloads", W)
-_spec.loader.exec_module(W)
+W = load_bench_module("peers/argo_workloads.py")
 
 
 def test_the_three_workloads_have_the_issue_shapes():

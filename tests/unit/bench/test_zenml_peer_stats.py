@@ -1,18 +1,11 @@
 """The ZenML side-by-side bench's pure parts (bench/peers/zenml_stats.py): the turn order, the
 checks on a worker's answer and the table, on made-up samples (no processes, no cluster)."""
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
+from bench_modules import load_bench_module
 
-_PATH = Path(__file__).resolve().parents[3] / "bench" / "peers" / "zenml_stats.py"
-_spec = importlib.util.spec_from_file_location("zenml_stats", _PATH)
-assert _spec and _spec.loader
-S = importlib.util.module_from_spec(_spec)
-sys.modules.setdefault("zenml_stats", S)
-_spec.loader.exec_module(S)
+S = load_bench_module("peers/zenml_stats.py")
 
 
 def worker(**changes):
