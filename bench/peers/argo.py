@@ -36,7 +36,10 @@ not to be quoted.
 
 Usage: python bench/peers/argo.py [--short] [--order SYSTEM:CONFIG,...] [--duration 180]
        [--inflight 50] [--qps 100] [--burst 200] [--tuned-requeue 1s] [--long-cap 240]
-       [--json FILE]
+       [--phases admission,transitions,fanout,chain200,throughput] [--json FILE]
+
+Kubeline only (no Argo binary, no Argo CRDs, no ratio table), e.g. its 200-step run and
+requests per step: ``--order kubeline:matched --configs matched --phases chain200,throughput``.
 """
 
 from __future__ import annotations
@@ -565,6 +568,7 @@ class Plan:
     warmup: float
     inflight: int
     idle: float
+    phases: frozenset[str] = frozenset(W.PHASES)
 
 
 def admission_diagnostics(system: System, before: str, after: str, out: dict[str, float],
@@ -621,82 +625,86 @@ def measure(system: System, plan: Plan, long_cap: float, log: Callable[[str], No
         submit(warm, "chain3")
         watch.wait_runs(set(warm), 120)
 
-        # Admission: runs created one at a time; create -> first Pod seen. Also timed: the
-        # create request's round trip, and from the API server's metrics its own time for
-        # the create, etcd's and the admission policies' (what bounds this row).
-        admit = names("adm", plan.admit_runs)
-        created: dict[str, float] = {}
-        returned: dict[str, float] = {}
-        kubeline = system if isinstance(system, KubelineSystem) else None
-        own0 = kubeline.operator_metrics() if kubeline is not None else {}
-        metrics0 = apiserver_metrics()
-        for n in admit:
-            created[n] = time.time()
-            system.create(n, "chain3")
-            returned[n] = time.time()
-            time.sleep(plan.admit_interval)
-        watch.wait_runs(set(admit), 180)
-        admission_diagnostics(system, metrics0, apiserver_metrics(), out, log)
-        out["admit_create_p50"] = W.median([returned[n] - created[n] for n in admit]) * 1000
-        after = [p - returned[n] for n in admit if (p := watch.first_pod(n)) is not None]
-        out["admit_after_create_p50"] = W.median(after) * 1000
-        log(f"  admission: create round trip p50 {out['admit_create_p50']:.1f} ms; create "
-            f"returned -> first Pod p50 {out['admit_after_create_p50']:.1f} ms")
-        if kubeline is not None:  # the operator's own share: its reconcile passes' wall time
-            own1 = kubeline.operator_metrics()
-            passes = own1["kubeline_reconcile_duration_seconds_count"] - own0[
-                "kubeline_reconcile_duration_seconds_count"]
-            secs = own1["kubeline_reconcile_duration_seconds_sum"] - own0[
-                "kubeline_reconcile_duration_seconds_sum"]
-            if passes:
-                out["reconcile_ms"] = secs / passes * 1000
-                log(f"  the operator's reconcile passes in the admission phase: {passes:.0f}, "
-                    f"mean {out['reconcile_ms']:.1f} ms")
-        lat = [p - created[n] for n in admit if (p := watch.first_pod(n)) is not None]
-        out["admit_p50"], out["admit_p99"] = (W.median(lat) * 1000, W.percentile(lat, 99) * 1000)
-        sizes = etcd_sizes(ns)
-        out["etcd_chain3"] = W.median([W.run_bytes(sizes, n) / 1024 for n in admit])
-        log(f"  admission: n={len(lat)} p50 {out['admit_p50']:.0f} ms p99 "
-            f"{out['admit_p99']:.0f} ms; etcd {out['etcd_chain3']:.1f} KiB per 3-step run")
+        if "admission" in plan.phases:
+            # Admission: runs created one at a time; create -> first Pod seen. Also timed: the
+            # create request's round trip, and from the API server's metrics its own time for
+            # the create, etcd's and the admission policies' (what bounds this row).
+            admit = names("adm", plan.admit_runs)
+            created: dict[str, float] = {}
+            returned: dict[str, float] = {}
+            kubeline = system if isinstance(system, KubelineSystem) else None
+            own0 = kubeline.operator_metrics() if kubeline is not None else {}
+            metrics0 = apiserver_metrics()
+            for n in admit:
+                created[n] = time.time()
+                system.create(n, "chain3")
+                returned[n] = time.time()
+                time.sleep(plan.admit_interval)
+            watch.wait_runs(set(admit), 180)
+            admission_diagnostics(system, metrics0, apiserver_metrics(), out, log)
+            out["admit_create_p50"] = W.median([returned[n] - created[n] for n in admit]) * 1000
+            after = [p - returned[n] for n in admit if (p := watch.first_pod(n)) is not None]
+            out["admit_after_create_p50"] = W.median(after) * 1000
+            log(f"  admission: create round trip p50 {out['admit_create_p50']:.1f} ms; create "
+                f"returned -> first Pod p50 {out['admit_after_create_p50']:.1f} ms")
+            if kubeline is not None:  # the operator's own share: its reconcile passes' wall time
+                own1 = kubeline.operator_metrics()
+                passes = own1["kubeline_reconcile_duration_seconds_count"] - own0[
+                    "kubeline_reconcile_duration_seconds_count"]
+                secs = own1["kubeline_reconcile_duration_seconds_sum"] - own0[
+                    "kubeline_reconcile_duration_seconds_sum"]
+                if passes:
+                    out["reconcile_ms"] = secs / passes * 1000
+                    log(f"  the operator's reconcile passes in the admission phase: {passes:.0f}, "
+                        f"mean {out['reconcile_ms']:.1f} ms")
+            lat = [p - created[n] for n in admit if (p := watch.first_pod(n)) is not None]
+            out["admit_p50"] = W.median(lat) * 1000
+            out["admit_p99"] = W.percentile(lat, 99) * 1000
+            sizes = etcd_sizes(ns)
+            out["etcd_chain3"] = W.median([W.run_bytes(sizes, n) / 1024 for n in admit])
+            log(f"  admission: n={len(lat)} p50 {out['admit_p50']:.0f} ms p99 "
+                f"{out['admit_p99']:.0f} ms; etcd {out['etcd_chain3']:.1f} KiB per 3-step run")
 
-        # Step transitions on 3-step chains at each concurrency.
-        for conc in plan.levels:
-            rounds = max(1, -(-plan.samples // (conc * 2)))
-            lat = []
-            for _ in range(rounds):
-                batch = names(f"tr{conc}", conc)
-                submit(batch, "chain3")
-                if not watch.wait_runs(set(batch), 300 + conc):
-                    log(f"  transitions at {conc}: runs did not all finish")
-                with watch.lock:
-                    for run in batch:
-                        for i in (1, 2):
-                            up = watch.pod_done.get((run, f"s{i - 1}"))
-                            down = watch.pod_added.get((run, f"s{i}"))
-                            if up is not None and down is not None:
-                                lat.append(down - up)
-            out[f"trans{conc}_p50"] = W.median(lat) * 1000
-            out[f"trans{conc}_p99"] = W.percentile(lat, 99) * 1000
-            log(f"  transitions at {conc:>3}: n={len(lat)} p50 {out[f'trans{conc}_p50']:.0f} ms "
-                f"p99 {out[f'trans{conc}_p99']:.0f} ms")
+        if "transitions" in plan.phases:
+            # Step transitions on 3-step chains at each concurrency.
+            for conc in plan.levels:
+                rounds = max(1, -(-plan.samples // (conc * 2)))
+                lat = []
+                for _ in range(rounds):
+                    batch = names(f"tr{conc}", conc)
+                    submit(batch, "chain3")
+                    if not watch.wait_runs(set(batch), 300 + conc):
+                        log(f"  transitions at {conc}: runs did not all finish")
+                    with watch.lock:
+                        for run in batch:
+                            for i in (1, 2):
+                                up = watch.pod_done.get((run, f"s{i - 1}"))
+                                down = watch.pod_added.get((run, f"s{i}"))
+                                if up is not None and down is not None:
+                                    lat.append(down - up)
+                out[f"trans{conc}_p50"] = W.median(lat) * 1000
+                out[f"trans{conc}_p99"] = W.percentile(lat, 99) * 1000
+                log(f"  transitions at {conc:>3}: n={len(lat)} p50 "
+                    f"{out[f'trans{conc}_p50']:.0f} ms p99 {out[f'trans{conc}_p99']:.0f} ms")
 
-        # Fan-out 1 -> 20 -> 1, one at a time.
-        took = []
-        fans = []
-        for _ in range(plan.fan_runs):
-            batch = names("fan", 1)
-            fans += batch
-            t0 = submit(batch, "fan20")[batch[0]]
-            if watch.wait_runs(set(batch), 300):
-                took.append(watch.run_done[batch[0]][1] - t0)
-        out["fan20_s"] = W.median(took)
-        sizes = etcd_sizes(ns)
-        out["etcd_fan20"] = W.median([W.run_bytes(sizes, n) / 1024 for n in fans])
-        log(f"  fan-out 1->20->1: {[round(t, 1) for t in took]} s; etcd "
-            f"{out['etcd_fan20']:.1f} KiB per run")
+        if "fanout" in plan.phases:
+            # Fan-out 1 -> 20 -> 1, one at a time.
+            took = []
+            fans = []
+            for _ in range(plan.fan_runs):
+                batch = names("fan", 1)
+                fans += batch
+                t0 = submit(batch, "fan20")[batch[0]]
+                if watch.wait_runs(set(batch), 300):
+                    took.append(watch.run_done[batch[0]][1] - t0)
+            out["fan20_s"] = W.median(took)
+            sizes = etcd_sizes(ns)
+            out["etcd_fan20"] = W.median([W.run_bytes(sizes, n) / 1024 for n in fans])
+            log(f"  fan-out 1->20->1: {[round(t, 1) for t in took]} s; etcd "
+                f"{out['etcd_fan20']:.1f} KiB per run")
 
         # One 200-step run (capped).
-        if plan.long_steps:
+        if plan.long_steps and "chain200" in plan.phases:
             batch = names("long", 1)
             t0 = submit(batch, "chain200")[batch[0]]
             if watch.wait_runs(set(batch), long_cap):
@@ -722,90 +730,100 @@ def measure(system: System, plan: Plan, long_cap: float, log: Callable[[str], No
                 log(f"  200-step run: {out['chain200_s']:.1f} s; etcd "
                     f"{out['etcd_chain200']:.0f} KiB")
 
-        # Throughput, with API requests and CPU per step over the window.
-        apiserver, etcd = control_plane_pid("kube-apiserver"), control_plane_pid("etcd")
-        pids = {"cpu_ctl": system.pid, "cpu_apiserver": apiserver, "cpu_etcd": etcd}
-        time.sleep(1.0)
-        cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
-        req0 = apiserver_requests()
-        time.sleep(plan.idle)
-        cpu_idle = {k: (cpu_seconds(p) - cpu0[k]) / plan.idle for k, p in pids.items()}
-        req_idle = apiserver_requests() - req0
-        total_created = 0
-        lock = threading.Lock()
-
-        def refill(n: int) -> None:
-            nonlocal total_created
-            batch = names("tput", n)
-            with lock:
-                total_created += n
-            submit(batch, "chain3")
-
-        before = set(watch.run_done)
-        started = time.time()
-        window_start = started + plan.warmup
-        end = window_start + plan.duration
-        refill(plan.inflight)
-        cpu_start: dict[str, float] | None = None
-        req_start: Counter[tuple[str, str, str]] | None = None
-        while time.time() < end:
-            time.sleep(0.2)
-            if cpu_start is None and time.time() >= window_start:
-                cpu_start = {k: cpu_seconds(p) for k, p in pids.items()}
-                req_start = apiserver_requests()
-                own_start = system.own_requests()
-            with watch.lock:
-                done = len([n for n in watch.run_done if n.startswith("tput-")])
-            refill(max(plan.inflight - (total_created - done), 0))
-        cpu_end = {k: cpu_seconds(p) for k, p in pids.items()}
-        req_end = apiserver_requests()
-        own_end = system.own_requests()
-        assert cpu_start is not None and req_start is not None
-        with watch.lock:
-            window = [(n, ph) for n, (ph, t) in watch.run_done.items()
-                      if n not in before and n.startswith("tput-") and window_start <= t <= end]
-        ok = sum(1 for _, ph in window if ph == system.ok_phase)
-        steps = ok * 3
-        out["throughput"] = steps / (plan.duration / 60)
-        for k in pids:  # the cluster's background load is not the controller's doing
-            background = 0.0 if k == "cpu_ctl" else cpu_idle[k] * plan.duration
-            used = cpu_end[k] - cpu_start[k] - background
-            out[k] = used / steps * 1000 if steps else math.nan
-        reqs = req_end - req_start
-        idle_scale = plan.duration / plan.idle
-        controller = sum(v - req_idle.get(key, 0) * idle_scale for key, v in reqs.items()
-                         if key not in NOT_THE_CONTROLLERS and key[0] != "WATCH")
-        runs_created = reqs.get(("POST", system.plural, ""), 0)
-        bench_creates = min(runs_created, total_created)
-        out["api_per_step"] = (controller - bench_creates) / steps if steps else math.nan
-        # What bounds the rate: the controller's requests/s against its client QPS budget,
-        # and its CPU use (1.0 = one core busy) over the window.
-        out["api_rate"] = (controller - bench_creates) / plan.duration
-        out["ctl_cores"] = (cpu_end["cpu_ctl"] - cpu_start["cpu_ctl"]) / plan.duration
-        if own_start is not None and own_end is not None and steps:
-            out["api_per_step_own"] = (own_end - own_start) / steps
-            log(f"  the operator's own count (kubeline_api_requests_total): "
-                f"{out['api_per_step_own']:.2f} requests per step")
-        log(f"  controller: {out['api_rate']:.1f} requests/s, {out['ctl_cores']:.2f} cores "
-            "busy over the window")
-        top = ", ".join(f"{v} {verb} {res}{'/' + sub if sub else ''}"
-                        for (verb, res, sub), v in reqs.most_common(8))
-        log(f"  throughput: {out['throughput']:.0f} steps/min ({ok} runs ok of {len(window)} in "
-            f"the window); per step: {out['api_per_step']:.2f} controller requests, CPU "
-            f"{out['cpu_ctl']:.1f} ms controller, {out['cpu_apiserver']:.1f} ms apiserver, "
-            f"{out['cpu_etcd']:.1f} ms etcd")
-        log(f"  apiserver requests in the window: {top}")
+        if "throughput" in plan.phases:
+            throughput_phase(system, plan, watch, names, submit, log, out)
     pool.shutdown()
+
+
+def throughput_phase(system: System, plan: Plan, watch: Watcher,
+                     names: Callable[[str, int], list[str]],
+                     submit: Callable[[list[str], str], dict[str, float]],
+                     log: Callable[[str], None], out: dict[str, float]) -> None:
+    """Throughput over ``plan.duration`` at ``plan.inflight`` runs in flight, with the API
+    requests and control-plane CPU per step over the window."""
+    apiserver, etcd = control_plane_pid("kube-apiserver"), control_plane_pid("etcd")
+    pids = {"cpu_ctl": system.pid, "cpu_apiserver": apiserver, "cpu_etcd": etcd}
+    time.sleep(1.0)
+    cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
+    req0 = apiserver_requests()
+    time.sleep(plan.idle)
+    cpu_idle = {k: (cpu_seconds(p) - cpu0[k]) / plan.idle for k, p in pids.items()}
+    req_idle = apiserver_requests() - req0
+    total_created = 0
+    lock = threading.Lock()
+
+    def refill(n: int) -> None:
+        nonlocal total_created
+        batch = names("tput", n)
+        with lock:
+            total_created += n
+        submit(batch, "chain3")
+
+    before = set(watch.run_done)
+    started = time.time()
+    window_start = started + plan.warmup
+    end = window_start + plan.duration
+    refill(plan.inflight)
+    cpu_start: dict[str, float] | None = None
+    req_start: Counter[tuple[str, str, str]] | None = None
+    while time.time() < end:
+        time.sleep(0.2)
+        if cpu_start is None and time.time() >= window_start:
+            cpu_start = {k: cpu_seconds(p) for k, p in pids.items()}
+            req_start = apiserver_requests()
+            own_start = system.own_requests()
+        with watch.lock:
+            done = len([n for n in watch.run_done if n.startswith("tput-")])
+        refill(max(plan.inflight - (total_created - done), 0))
+    cpu_end = {k: cpu_seconds(p) for k, p in pids.items()}
+    req_end = apiserver_requests()
+    own_end = system.own_requests()
+    assert cpu_start is not None and req_start is not None
+    with watch.lock:
+        window = [(n, ph) for n, (ph, t) in watch.run_done.items()
+                  if n not in before and n.startswith("tput-") and window_start <= t <= end]
+    ok = sum(1 for _, ph in window if ph == system.ok_phase)
+    steps = ok * 3
+    out["throughput"] = steps / (plan.duration / 60)
+    for k in pids:  # the cluster's background load is not the controller's doing
+        background = 0.0 if k == "cpu_ctl" else cpu_idle[k] * plan.duration
+        used = cpu_end[k] - cpu_start[k] - background
+        out[k] = used / steps * 1000 if steps else math.nan
+    reqs = req_end - req_start
+    idle_scale = plan.duration / plan.idle
+    controller = sum(v - req_idle.get(key, 0) * idle_scale for key, v in reqs.items()
+                     if key not in NOT_THE_CONTROLLERS and key[0] != "WATCH")
+    runs_created = reqs.get(("POST", system.plural, ""), 0)
+    bench_creates = min(runs_created, total_created)
+    out["api_per_step"] = (controller - bench_creates) / steps if steps else math.nan
+    # What bounds the rate: the controller's requests/s against its client QPS budget,
+    # and its CPU use (1.0 = one core busy) over the window.
+    out["api_rate"] = (controller - bench_creates) / plan.duration
+    out["ctl_cores"] = (cpu_end["cpu_ctl"] - cpu_start["cpu_ctl"]) / plan.duration
+    if own_start is not None and own_end is not None and steps:
+        out["api_per_step_own"] = (own_end - own_start) / steps
+        log(f"  the operator's own count (kubeline_api_requests_total): "
+            f"{out['api_per_step_own']:.2f} requests per step")
+    log(f"  controller: {out['api_rate']:.1f} requests/s, {out['ctl_cores']:.2f} cores "
+        "busy over the window")
+    top = ", ".join(f"{v} {verb} {res}{'/' + sub if sub else ''}"
+                    for (verb, res, sub), v in reqs.most_common(8))
+    log(f"  throughput: {out['throughput']:.0f} steps/min ({ok} runs ok of {len(window)} in "
+        f"the window); per step: {out['api_per_step']:.2f} controller requests, CPU "
+        f"{out['cpu_ctl']:.1f} ms controller, {out['cpu_apiserver']:.1f} ms apiserver, "
+        f"{out['cpu_etcd']:.1f} ms etcd")
+    log(f"  apiserver requests in the window: {top}")
 
 
 def run_turns(order: list[tuple[str, str]],
               setups: dict[str, tuple[dict[str, str], dict[str, str], list[str]]],
-              binary: Path, plan: Plan, config_cap: dict[str, float],
+              binary: Path | None, plan: Plan, config_cap: dict[str, float],
               log: Callable[[str], None], turns: list[W.Turn], save: Callable[[], None]) -> None:
     """The turns in ``order`` ((system, config) pairs), each in a fresh namespace deleted
     (and waited for) before the next; each turn's figures and load go into ``turns`` as it
     runs (kept as far as they got if it fails or is interrupted), then ``save()``."""
-    with bench_env("kl-argo", pod_ms=0) as parent, argo_crds():
+    with bench_env("kl-argo", pod_ms=0) as parent, (
+            argo_crds() if binary is not None else contextlib.nullcontext()):
         for i, (name, config) in enumerate(order):
             k_env, a_env, a_args = setups[config]
             turn = W.Turn(name, config)
@@ -814,8 +832,10 @@ def run_turns(order: list[tuple[str, str]],
             sampler = LoadSampler()
             try:
                 with turn_namespace(parent, f"{i + 1}-{config[:3]}-{name[:2]}") as bench:
-                    system: System = (KubelineSystem(bench, k_env) if name == "kubeline"
-                                      else ArgoSystem(bench, binary, a_env, a_args))
+                    assert name == "kubeline" or binary is not None
+                    system: System = (ArgoSystem(bench, binary, a_env, a_args)
+                                      if name == "argo" and binary is not None
+                                      else KubelineSystem(bench, k_env))
                     log(f"turn {i + 1}/{len(order)}: {name} {config} in {bench.namespace}; "
                         f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
                     try:
@@ -885,18 +905,26 @@ def main() -> None:
                         help="at least this many step transitions per concurrency level")
     parser.add_argument("--admit-runs", type=int, default=20)
     parser.add_argument("--fan-runs", type=int, default=3)
+    parser.add_argument("--phases", default=",".join(W.PHASES),
+                        help="the phases each turn measures, comma-separated (default all; "
+                        "e.g. chain200,throughput with --order kubeline:matched: Kubeline's "
+                        "200-step run and requests per step only, no Argo)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
+    try:
+        phases = W.parse_phases(args.phases)
+    except ValueError as exc:
+        sys.exit(f"--phases: {exc}")
     configs = [c for c in args.configs.split(",") if c]
     if args.short:
         plan = Plan(admit_runs=3, admit_interval=0.3, levels=[1, 10], samples=2, fan_runs=1,
                     long_steps=200, long_cap=30, duration=20, warmup=5, inflight=args.inflight,
-                    idle=3)
+                    idle=3, phases=phases)
     else:
         plan = Plan(admit_runs=args.admit_runs, admit_interval=0.5, levels=[1, 10, 100],
                     samples=args.samples, fan_runs=args.fan_runs, long_steps=200,
                     long_cap=args.long_cap, duration=args.duration,
-                    warmup=15, inflight=args.inflight, idle=10)
+                    warmup=15, inflight=args.inflight, idle=10, phases=phases)
     budget = {"KUBELINE_API_QPS": f"{args.qps:g}", "KUBELINE_API_BURST": str(args.burst)}
     all_setups = {
         "defaults": ({}, {}, []),
@@ -915,7 +943,8 @@ def main() -> None:
         sys.exit(f"--order: {exc}")
     titles = {"defaults": "defaults",
               "matched": f"{args.qps:g} QPS/{args.burst} burst, Argo requeue {args.tuned_requeue}"}
-    binary = argo_binary()
+    with_argo = any(system == "argo" for system, _ in order)
+    binary = argo_binary() if with_argo else None  # a Kubeline-only run needs no Argo
     wait_for_apiserver()
     turns: list[W.Turn] = []
     t_start = time.monotonic()
@@ -951,12 +980,13 @@ def main() -> None:
     print()
     print(W.turn_table(turns))
     print()
-    print("Medians over the turns (each column says how many):")
-    print()
-    print(W.table(results, cols, capped, counts))
-    for c in configs:
-        behind = W.behind(results, c, capped.get(c))
-        print(f"{c}: Kubeline behind or level on: {', '.join(behind) if behind else 'none'}")
+    if with_argo:
+        print("Medians over the turns (each column says how many):")
+        print()
+        print(W.table(results, cols, capped, counts))
+        for c in configs:
+            behind = W.behind(results, c, capped.get(c))
+            print(f"{c}: Kubeline behind or level on: {', '.join(behind) if behind else 'none'}")
     print(f"(machine: {os.cpu_count()} cores; load average now "
           f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}; bench took "
           f"{(time.monotonic() - t_start) / 60:.1f} min)")

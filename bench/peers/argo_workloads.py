@@ -284,6 +284,20 @@ def parse_order(text: str, configs: list[str]) -> list[tuple[str, str]]:
     return out
 
 
+PHASES = ("admission", "transitions", "fanout", "chain200", "throughput")
+
+
+def parse_phases(text: str) -> frozenset[str]:
+    """``chain200,throughput`` -> the phases a turn measures (the warm-up always runs); a
+    clear error on an unknown one."""
+    got = [p.strip() for p in text.split(",") if p.strip()]
+    unknown = [p for p in got if p not in PHASES]
+    if unknown or not got:
+        raise ValueError(f"unknown phase(s) {', '.join(unknown) or '(none given)'}: expected "
+                         f"some of {', '.join(PHASES)}")
+    return frozenset(got)
+
+
 def default_order(configs: list[str], kubeline_same: dict[str, str]) -> list[tuple[str, str]]:
     """Kubeline and Argo alternating: before each Argo turn a Kubeline turn under settings
     equal to that configuration's (``kubeline_same[config]``: the configuration whose Kubeline

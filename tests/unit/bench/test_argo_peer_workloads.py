@@ -144,6 +144,14 @@ def test_parse_order_and_its_errors():
             W.parse_order(bad, ["matched", "defaults"])
 
 
+def test_parse_phases_and_its_errors():
+    assert W.parse_phases("chain200, throughput,") == {"chain200", "throughput"}
+    assert W.parse_phases(",".join(W.PHASES)) == set(W.PHASES)
+    for bad in ("", ",", "chain200,latency"):
+        with pytest.raises(ValueError, match="expected some of admission"):
+            W.parse_phases(bad)
+
+
 def test_combine_takes_medians_over_the_turns_each_column_has():
     turns = [
         W.Turn("kubeline", "matched", {"throughput": 2000.0, "admit_p50": 30.0}),
