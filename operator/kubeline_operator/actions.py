@@ -183,6 +183,9 @@ class RecordOutputs:
     pod: str
     manifest_uri: str | None
     time: float
+    #: From the step's outputs-committed Event, before the Pod's exit was seen: a manifest
+    #: that is missing or does not parse leaves the step running (the exit path decides).
+    early: bool = False
 
 
 @dataclass(frozen=True)

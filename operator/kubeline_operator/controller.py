@@ -87,6 +87,9 @@ class Controller:
         # Input labels of each run's resolved steps (labels.input_labels), kept until the
         # run is forgotten: they go out with the next label patch (a no-op once on it).
         self._inputs: dict[RunKey, dict[str, str]] = {}
+        # Step Pods that announced their outputs committed (their Event), by run: pod name
+        # -> uid. In memory only: after a restart the Pods' exits complete the steps.
+        self.committed: dict[RunKey, dict[str, str]] = {}
         self.snapshots = SnapshotCache(api, stores)
         self.models = ModelControl(api, stores)
         self.effects = Effects(settings, api, stores, store, self.models)
@@ -137,11 +140,41 @@ class Controller:
         self.runs.pop(key, None)
         self._written.pop(key, None)
         self._inputs.pop(key, None)
+        self.committed.pop(key, None)
         self.status.forget(key)
 
     def wake(self, namespace: str, run: str) -> None:
         if (namespace, run) in self.runs:
             self.queue.add((namespace, run))
+
+    def outputs_committed(self, namespace: str, run: str, pod: str, uid: str) -> None:
+        """A step Pod's Event says its outputs manifest is written: plan its run now. Only
+        a Pod of that run that is still running counts (``with_commits``); the step is
+        completed only from its attempt's manifest, verified as on the exit path."""
+        key = (namespace, run)
+        if key not in self.runs or not any(p.name == pod and p.uid == uid and p.active
+                                           for p in self.stores.run_pods(namespace, run)):
+            return
+        self.committed.setdefault(key, {})[pod] = uid
+        self.queue.add(key)
+
+    def with_commits(self, key: RunKey, pods: list[PodObservation]) -> list[PodObservation]:
+        """The run's Pods, those that announced their outputs committed (and are still
+        running) counted as Succeeded; entries of Pods that ended or left are dropped."""
+        marks = self.committed.get(key)
+        if not marks:
+            return pods
+        out = []
+        for pod in pods:
+            if pod.active and marks.get(pod.name) == pod.uid and pod.uid:
+                pod = dataclasses.replace(pod, phase="Succeeded", committed=True)
+            out.append(pod)
+        live = {p.name for p in pods if p.active}
+        for name in [n for n in marks if n not in live]:
+            del marks[name]
+        if not marks:
+            self.committed.pop(key, None)
+        return out
 
     def wake_namespace(self, namespace: str) -> None:
         """Reconcile every known run of ``namespace`` (e.g. a snapshot there became valid)."""
@@ -244,7 +277,7 @@ class Controller:
                 name=name, created=created, spec=spec, status=status, now=now,
                 snapshot_name=snap.name, snapshot=snap.spec, pipeline=snap.pipeline,
                 snapshot_missing=snap.missing, snapshot_invalid=snap.invalid,
-                pods=self.stores.run_pods(namespace, name),
+                pods=self.with_commits(key, self.stores.run_pods(namespace, name)),
                 global_slots=max(self.settings.max_pods_global - self.stores.active_pods(), 0),
                 settings=self.settings.planner,
                 trigger=trigger,
@@ -276,6 +309,8 @@ class Controller:
                 self._set_phase(key, None)
                 return
             deferred |= outcome.deferred
+            for pod in outcome.unconfirmed:
+                self.committed.get(key, {}).pop(pod, None)
             if outcome.retry_after is not None:
                 self.queue.add_after(key, outcome.retry_after)
             changes = [a for a in last.actions if not isinstance(a, A.Effect)] + outcome.produced

@@ -96,6 +96,7 @@ class Outcome:
     run_deleted: bool = False
     deferred: set[str] = field(default_factory=set)  # steps whose outputs could not be read
     retry_after: float | None = None  # read them again after this many seconds
+    unconfirmed: set[str] = field(default_factory=set)  # Pods whose commit Event had no manifest
 
 
 class Effects:
@@ -204,8 +205,10 @@ class Effects:
         assert snap.spec is not None
         step = Dag.of(snap.spec).by_id[action.step]
         existing = self.stores.produced(run.namespace, run.name, step.id)
-        if action.manifest_uri is None and all(o.name in existing for o in step.outputs):
-            # No manifest named (e.g. a Pod that wrote none) and nothing left to record.
+        if (action.manifest_uri is None and not action.early
+                and all(o.name in existing for o in step.outputs)):
+            # No manifest named (e.g. a Pod that wrote none) and nothing left to record (a
+            # step announced committed is never completed without its manifest).
             return [A.MarkStepCompleted(step.id, {o.name: existing[o.name] for o in step.outputs},
                                         action.time)]
         manifest_uri = action.manifest_uri or pod_manifest_uri(
@@ -221,11 +224,20 @@ class Effects:
             raw = await asyncio.to_thread(self.store.read_bytes, manifest_uri)
             manifest = OutputsManifest.parse(raw, manifest_uri)
             outputs = parse_manifest(manifest, step, snap.spec.pipeline_name)
-        except FileNotFoundError:
-            return [A.MarkStepFailed(step.id, Reason.OUTPUTS_MISSING,
-                                     f"step pod {action.pod} succeeded but wrote no outputs "
-                                     f"manifest at {manifest_uri}", time.time())]
-        except (ManifestError, ValueError) as exc:
+        except (FileNotFoundError, ManifestError, ValueError) as exc:
+            if action.early:
+                # An outputs-committed Event without a valid manifest (yet): not trusted;
+                # the Pod's exit settles the step.
+                log.warning("step %s of %s/%s announced its outputs committed, but its "
+                            "manifest %s is missing or invalid (%s); waiting for its Pod",
+                            step.id, run.namespace, run.name, manifest_uri, exc)
+                outcome.deferred.add(step.id)
+                outcome.unconfirmed.add(action.pod)
+                return []
+            if isinstance(exc, FileNotFoundError):
+                return [A.MarkStepFailed(step.id, Reason.OUTPUTS_MISSING,
+                                         f"step pod {action.pod} succeeded but wrote no "
+                                         f"outputs manifest at {manifest_uri}", time.time())]
             return [A.MarkStepFailed(step.id, Reason.OUTPUTS_MISSING, str(exc), time.time())]
         except Exception as exc:  # S3 unreachable from the operator: retry, then fail
             tries = self.output_failures.get(fail_key, 0) + 1

@@ -21,6 +21,7 @@ from kubeline.resources.names import (
     ANNOTATION_OUTPUT,
     ANNOTATION_STEP_ID,
     COMPONENT_STEP,
+    EVENT_OUTPUTS_COMMITTED,
     GROUP,
     LABEL_COMPONENT,
     LABEL_RUN,
@@ -45,6 +46,7 @@ from kubeline_operator.timeutil import parse_time
 log = logging.getLogger("kubeline.operator")
 registry = kopf.get_default_registry()  # where the decorators below register
 STEP_PODS = {LABEL_COMPONENT: COMPONENT_STEP}
+EVENTS = ("v1", "events")  # core/v1 Events (not events.k8s.io)
 
 
 class NoDiffBase(kopf.DiffBaseStorage):
@@ -142,6 +144,9 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     settings.watching.label_selectors["pods"] = f"{LABEL_COMPONENT}=step,{owned}"
     settings.watching.label_selectors[GROUP, PIPELINE_RUNS] = owned
     settings.watching.label_selectors[GROUP, SCHEDULES] = owned
+    # Only the Events step Pods post when their outputs are committed, of any run.
+    settings.watching.field_selectors[EVENTS] = f"reason={EVENT_OUTPUTS_COMMITTED}"
+    settings.watching.label_selectors[EVENTS] = LABEL_RUN
     state = OperatorState.create(cfg)
     memo[MEMO_KEY] = state
     indexed = await index_existing_runs(state, cfg.namespaces, owned)
@@ -288,6 +293,24 @@ async def pod_event(body: Any, namespace: str | None, event: kopf.RawEvent, **kw
     if (pod is not None and pod.terminal) or event.get("type") == "DELETED":
         state.controller.pod_freed()
     state.controller.wake(namespace, run)
+
+
+@kopf.on.event(*EVENTS, labels={LABEL_RUN: kopf.PRESENT})
+async def outputs_committed_event(body: Any, namespace: str | None, event: kopf.RawEvent,
+                                  **kwargs: Any) -> None:
+    """A step Pod's outputs-committed Event (the watch's field selector lets only those
+    through): the run is planned now, its Pod counted done once its manifest verifies."""
+    state = _bind(kwargs)
+    if state is None or namespace is None or event.get("type") != "ADDED":
+        return
+    if body.get("reason") != EVENT_OUTPUTS_COMMITTED:
+        return
+    target = body.get("involvedObject") or {}
+    run = (body.get("metadata", {}).get("annotations") or {}).get(LABEL_RUN)
+    if target.get("kind") != "Pod" or target.get("namespace", namespace) != namespace or not run:
+        return
+    state.controller.outputs_committed(namespace, run, target.get("name", ""),
+                                       target.get("uid", ""))
 
 
 @kopf.on.event(GROUP, "v1alpha1", "snapshots")

@@ -66,6 +66,10 @@ class PodObservation:
     waiting_message: str | None = None
     pod_reason: str | None = None  # Evicted, DeadlineExceeded, ...
     pod_message: str | None = None
+    uid: str = ""
+    #: The Pod announced its outputs committed (its Event) and has not exited yet: counted
+    #: as Succeeded by the controller (``phase``), its manifest verified before the step is.
+    committed: bool = False
 
     @property
     def terminal(self) -> bool:
@@ -132,6 +136,7 @@ def observe_pod(pod: Mapping[str, Any]) -> PodObservation | None:
         waiting_message=waiting_message,
         pod_reason=status.get("reason"),
         pod_message=status.get("message"),
+        uid=meta.get("uid", ""),
     )
 
 

@@ -384,7 +384,8 @@ def _plan_running(
     if pod.phase == "Succeeded":
         msg = parse_termination_message(pod.termination_message)
         manifest = msg.manifest if msg is not None else None
-        out.actions.append(RecordOutputs(step.id, attempt, pod.name, manifest, pod.finished or now))
+        out.actions.append(RecordOutputs(step.id, attempt, pod.name, manifest, pod.finished or now,
+                                         early=pod.committed))
         return ("done", "", "")
     if pod.phase == "Failed":
         reason, message = classify_failure(pod)

@@ -23,6 +23,8 @@ from kubeline.resources.names import (
     COMPONENT_STEP,
     ENV_API_ACCESS,
     ENV_CODE_DIR,
+    ENV_POD_NAME,
+    ENV_POD_UID,
     IMAGE_UID,
     LABEL_ATTEMPT,
     LABEL_COMPONENT,
@@ -231,6 +233,11 @@ def build_step_pod(
             },
         })
     env.append({"name": ENV_API_ACCESS, "value": settings.api_access})
+    if settings.api_access != "none":  # the Pod names itself in its outputs-committed Event
+        env.append({"name": ENV_POD_NAME,
+                    "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}})
+        env.append({"name": ENV_POD_UID,
+                    "valueFrom": {"fieldRef": {"fieldPath": "metadata.uid"}}})
     env.append({"name": ENV_CODE_DIR, "value": STEP_CODE_DIR})
     reserved = {e["name"] for e in env}
     env.extend({"name": k, "value": v} for k, v in CACHE_ENV.items() if k not in step.env)

@@ -62,6 +62,16 @@ ENV_API_ACCESS = "KUBELINE_API_ACCESS"
 API_ACCESS_LEVELS = ("none", "read", "trigger")
 #: Where a step Pod's projected ServiceAccount token is mounted (the in-cluster default).
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+#: Env vars of step Pods (downward API): the Pod's own name and uid, which the Event below
+#: names as its involved object.
+ENV_POD_NAME = "KUBELINE_POD_NAME"
+ENV_POD_UID = "KUBELINE_POD_UID"
+#: Reason of the core/v1 Event a step Pod posts on itself once its outputs manifest is
+#: durably written (label and annotation ``LABEL_RUN``; the annotation holds the run's full
+#: name): the operator then records the step from the verified manifest without waiting for
+#: the kubelet to report the container's exit. Only a hint: a step is never completed
+#: without its attempt's manifest (docs/operator.md).
+EVENT_OUTPUTS_COMMITTED = "KubelineOutputsCommitted"
 #: Tags added after an object was created (``add_tags``): a JSON list of strings.
 ANNOTATION_TAGS = f"{GROUP}/tags"
 #: A step Pod's or ArtifactVersion's step invocation id (labels carry the DNS name).

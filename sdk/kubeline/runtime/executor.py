@@ -476,8 +476,15 @@ def main() -> int:
     from kubeline.runtime.log_capture import LogCapture, save_log
 
     capture = LogCapture().start()
+    code = EXIT_SETUP
     try:
-        return run_invocation(inv, store, termination_log)
+        code = run_invocation(inv, store, termination_log)
     finally:
         capture.stop()
         save_log(store, inv.outputs_uri, capture.text())
+    if code == EXIT_OK:  # everything is written, the log too: the operator may proceed
+        from kubeline.runtime.commit_signal import post_committed
+
+        _log(f"operator told the outputs are committed: "
+             f"{post_committed(inv.namespace, inv.run, layout.manifest_uri(inv.outputs_uri))}")
+    return code

@@ -305,7 +305,10 @@ def test_step_service_account_may_only_read_kubeline_objects_by_default() -> Non
     for sa in sas:
         ns = sa["metadata"]["namespace"]
         assert sa["automountServiceAccountToken"] is False  # the operator projects a token
-        assert _granted(objs, ns) == {("kubeline.dev", "*", v) for v in ("get", "list", "watch")}
+        # Read Kubeline objects; create Events (the runtime's outputs-committed Event on
+        # its own Pod). Nothing else: no Secrets, no Pods, no writes of Kubeline objects.
+        assert _granted(objs, ns) == {("kubeline.dev", "*", v) for v in ("get", "list", "watch")
+                                      } | {("", "events", "create")}
         roles = [o for o in by_kind(objs, "Role") if o["metadata"]["namespace"] == ns
                  and o["metadata"]["name"].startswith("kubeline-step")]
         assert [r["metadata"]["name"] for r in roles] == ["kubeline-step-read"]
@@ -326,7 +329,8 @@ def test_steps_may_opt_in_to_triggering_runs() -> None:
         assert ("kubeline.dev", "pipelineruns", "create") in granted
         assert ("kubeline.dev", "*", "get") in granted
         assert not {r for _, r, _ in granted} & {"pods", "secrets", "pipelineruns/status"}
-        assert {g for g, _, _ in granted} == {"kubeline.dev"}
+        assert {(g, r, v) for g, r, v in granted if g != "kubeline.dev"} == {
+            ("", "events", "create")}  # the outputs-committed Event, as without the opt-in
     sa = [o for o in by_kind(objs, "ServiceAccount") if o["metadata"]["name"] == "kubeline-step"]
     assert all(s["automountServiceAccountToken"] is False for s in sa)
     assert env(objs)["KUBELINE_STEP_API_ACCESS"] == "trigger"
@@ -652,7 +656,8 @@ def test_step_model_promotion_is_opt_in_and_least_privilege() -> None:
     assert ("modelversions", "patch") not in granted()
     promoting = granted("steps.allowModelPromotion=true")
     assert ("modelversions", "patch") in promoting
-    assert not {(r, v) for r, v in promoting if v in ("create", "delete", "update")}
+    assert not {(r, v) for r, v in promoting if v in ("create", "delete", "update")} - {
+        ("events", "create")}  # the outputs-committed Event, as without the opt-in
     assert not granted("steps.allowModelPromotion=true", "steps.apiAccess=none")
 
 

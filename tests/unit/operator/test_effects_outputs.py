@@ -43,12 +43,33 @@ class Reader:
         return self.files[uri]
 
 
-def _record(reader: Reader, manifest_uri: str | None) -> list[A.Action]:
+def _record(reader: Reader, manifest_uri: str | None, early: bool = False,
+            outcome: Outcome | None = None) -> list[A.Action]:
     effects = Effects(OperatorSettings(s3_bucket="b"), api=None,  # type: ignore[arg-type]
                       stores=Stores(), store=reader, models=None)  # type: ignore[arg-type]
-    action = A.RecordOutputs("report", 1, "p-1-report-1", manifest_uri, 5.0)
+    action = A.RecordOutputs("report", 1, "p-1-report-1", manifest_uri, 5.0, early=early)
     snap = Snap("s", SNAP, "p")
-    return asyncio.run(effects.record_outputs(RUN, snap, PipelineRunStatus(), action, Outcome()))
+    return asyncio.run(effects.record_outputs(RUN, snap, PipelineRunStatus(), action,
+                                              outcome or Outcome()))
+
+
+def test_an_early_commit_completes_the_step_from_its_attempts_manifest() -> None:
+    """The outputs-committed Event: the manifest read is the attempt's own, as on exit."""
+    manifest = OutputsManifest(outputs={}, step_metadata={"rows": 3})
+    reader = Reader({URI: manifest.to_json().encode()})
+    (done,) = _record(reader, None, early=True)
+    assert reader.reads == [URI]  # never completed without reading it (no outputs here)
+    assert isinstance(done, A.MarkStepCompleted)
+
+
+@pytest.mark.parametrize("files", [{}, {URI: b"{not json"}])
+def test_an_early_commit_without_a_valid_manifest_leaves_the_step_running(
+        files: dict[str, bytes]) -> None:
+    """A forged or early Event: no status change, the Pod's commit is dropped (its exit
+    decides), and this pass records nothing more for the step."""
+    outcome = Outcome()
+    assert _record(Reader(files), None, early=True, outcome=outcome) == []
+    assert outcome.unconfirmed == {"p-1-report-1"} and outcome.deferred == {"report"}
 
 
 def test_a_step_without_outputs_gets_its_logged_metadata() -> None:

@@ -253,6 +253,10 @@ def test_step_pod_reads_the_api_through_a_short_lived_projected_token() -> None:
                      "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}
     env = {e["name"]: e.get("value") for e in spec["containers"][0]["env"]}
     assert env["KUBELINE_API_ACCESS"] == "read"
+    # The Pod's own name and uid, for the Event it posts when its outputs are committed.
+    refs = {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"]
+            for e in spec["containers"][0]["env"] if "fieldRef" in e.get("valueFrom", {})}
+    assert refs == {"KUBELINE_POD_NAME": "metadata.name", "KUBELINE_POD_UID": "metadata.uid"}
 
     bound = replace(SETTINGS, token_audience="https://kubernetes.default.svc",
                     token_expiration_seconds=900)
@@ -266,6 +270,7 @@ def test_step_pod_reads_the_api_through_a_short_lived_projected_token() -> None:
     assert none["spec"]["automountServiceAccountToken"] is False
     env = {e["name"]: e.get("value") for e in none["spec"]["containers"][0]["env"]}
     assert env["KUBELINE_API_ACCESS"] == "none"
+    assert "KUBELINE_POD_UID" not in env  # no token, no Event: the exit completes the step
 
 
 def test_operator_settings_for_step_api_access() -> None:
