@@ -3,7 +3,8 @@
 Each step attempt yields a :class:`StepMarks`: when the Pod was created and seen
 Succeeded (the bench's Pod watch), the runtime's marks (the outputs manifest's
 ``timings``: process start, runtime entered, user module imported, function entered and
-returned, outputs written), when the container's process exited (containerd's task exit
+returned, outputs written), when its outputs-committed Event was seen, when the
+container's process exited (containerd's task exit
 event) and when the Pod was first seen with its container terminated, when the operator
 observed the end (the step's precise ``status.steps[].endTime``) and when the next step's
 Pod was created (or, for the last step, when the pipeline call returned). All are epoch
@@ -26,6 +27,9 @@ PHASES: tuple[tuple[str, str, str], ...] = (
     ("  outputs written -> container exited", "outputs_written", "container_exited"),
     ("  container exited -> exit seen in the API", "container_exited", "terminated_seen"),
     ("  exit seen in the API -> Pod Succeeded", "terminated_seen", "pod_succeeded"),
+    ("outputs written -> commit Event seen", "outputs_written", "commit_seen"),
+    ("commit Event seen -> next Pod created", "commit_seen", "next"),
+    ("outputs written -> next Pod created", "outputs_written", "next"),
     ("Pod Succeeded -> operator observed", "pod_succeeded", "operator_observed"),
     ("operator observed -> next Pod created", "operator_observed", "next"),
     ("Pod Succeeded -> next Pod created (both)", "pod_succeeded", "next"),
@@ -54,6 +58,7 @@ class StepMarks:
     container_exited: float | None = None  # containerd's task exit event
     terminated_seen: float | None = None  # the Pod first seen with its container terminated
     pod_succeeded: float | None = None
+    commit_seen: float | None = None  # the step's outputs-committed Event first seen
     operator_observed: float | None = None
     next: float | None = None  # next Pod created; for the last step: the call returned
 

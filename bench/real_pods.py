@@ -118,6 +118,65 @@ class PodWatch:
             time.sleep(0.05)
 
 
+class CommitEvents:
+    """When each step Pod's outputs-committed Event was first seen (a watch like the
+    operator's: the reason as a field selector)."""
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+        self.seen: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> CommitEvents:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        from kubeline.resources.names import EVENT_OUTPUTS_COMMITTED
+        from kubernetes import watch
+
+        core = core_api()
+        while not self._stop.is_set():
+            try:
+                for ev in watch.Watch().stream(
+                        core.list_namespaced_event, self.namespace, timeout_seconds=60,
+                        field_selector=f"reason={EVENT_OUTPUTS_COMMITTED}"):
+                    self.seen.setdefault(ev["object"].involved_object.name, time.time())
+                    if self._stop.is_set():
+                        break
+            except Exception as exc:  # a dropped watch is reopened
+                print(f"event watch: {exc!r}; reopening", file=sys.stderr)
+                time.sleep(0.2)
+
+
+def grant_chart_step_rbac(namespace: str, commit_events: bool = True) -> None:
+    """The chart's step ServiceAccount Role (default values) in the bench namespace, as in
+    each of a release's stepNamespaces; ``commit_events=False`` withholds its Events right
+    (the A arm of the outputs-committed lever: steps then finish on their Pod's exit)."""
+    import yaml
+    from kubeline.dev.gobuild import tool_path
+    from kubernetes import client
+
+    rendered = subprocess.run(
+        [str(tool_path("helm")), "template", "kubeline", str(ROOT / "charts" / "kubeline"),
+         "--kube-version", "1.34.0", "--set-json", f'stepNamespaces=["{namespace}"]',
+         "--show-only", "templates/steps.yaml"],
+        check=True, capture_output=True, text=True).stdout
+    docs = [d for d in yaml.safe_load_all(rendered) if d]
+    rbac = client.RbacAuthorizationV1Api(core_api().api_client)
+    for doc in docs:  # the ServiceAccount exists already (make_namespace)
+        if doc["kind"] == "Role":
+            if not commit_events:
+                doc["rules"] = [r for r in doc["rules"] if "events" not in r["resources"]]
+            rbac.create_namespaced_role(namespace, doc)
+        elif doc["kind"] == "RoleBinding":
+            rbac.create_namespaced_role_binding(namespace, doc)
+
+
 class ContainerExits:
     """When containerd saw each container's process exit (``ctr events``, /tasks/exit)."""
 
@@ -160,7 +219,8 @@ def parse_rfc3339(text: str) -> float:
 
 
 def run_marks(run_name: str, namespace: str, watch: PodWatch, store: Any,
-              returned: float, exits: ContainerExits | None = None) -> list[StepMarks]:
+              returned: float, exits: ContainerExits | None = None,
+              commits: CommitEvents | None = None) -> list[StepMarks]:
     """The marks of every executed step of a finished run, in DAG order (a chain here)."""
     from kubeline.resources.manifest import OutputsManifest, TerminationMessage
     from kubeline.resources.names import GROUP, VERSION
@@ -178,7 +238,8 @@ def run_marks(run_name: str, namespace: str, watch: PodWatch, store: Any,
         marks = StepMarks(step=ss["name"], pod_created=watch.created.get(pod),
                           terminated_seen=watch.terminated.get(pod),
                           container_exited=exits.exited.get(cid) if exits and cid else None,
-                          pod_succeeded=watch.succeeded.get(pod))
+                          pod_succeeded=watch.succeeded.get(pod),
+                          commit_seen=commits.seen.get(pod) if commits else None)
         obj = watch.bodies.get(pod)
         term = (obj.status.container_statuses[0].state.terminated
                 if obj and obj.status.container_statuses else None)
@@ -269,6 +330,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the namespace")
     parser.add_argument("--image", default="",
                         help="step image (A/B of runtime changes with one operator)")
+    parser.add_argument("--withhold-commit-events", action="store_true",
+                        help="step Role without the Events right (A arm: steps finish on "
+                             "their Pod's exit, not on their outputs-committed Event)")
     args = parser.parse_args()
     only = set(args.only.split(","))
     if not os.environ.get("KUBELINE_S3_BUCKET"):
@@ -288,11 +352,13 @@ def main() -> None:
     assert settings is not None
     store = ArtifactStore.from_settings(settings)
     namespace = make_namespace(core)
+    grant_chart_step_rbac(namespace, commit_events=not args.withhold_commit_events)
     os.environ["KUBELINE_NAMESPACE"] = namespace
     workdir = Path(tempfile.mkdtemp(prefix="kl-realpods-"))
     sys.path.insert(0, str(IRIS))
     try:
-        with PodWatch(namespace) as watch, ContainerExits() as exits:
+        with PodWatch(namespace) as watch, ContainerExits() as exits, \
+                CommitEvents(namespace) as commits:
             iris = load_module(IRIS / "run.py", f"iris_run_{uuid.uuid4().hex[:6]}")
             image = {"image": args.image} if args.image else {}
             base = iris.training_pipeline.with_options(**image)
@@ -306,7 +372,8 @@ def main() -> None:
                     if run.status != "completed":
                         sys.exit(f"iris run {run.name} ended {run.status}")
                     times.append(seconds)
-                    runs.append(run_marks(run.name, namespace, watch, store, returned, exits))
+                    runs.append(run_marks(run.name, namespace, watch, store, returned, exits,
+                                         commits))
                 if "iris" in only:
                     print_call("iris uncached", times)
                     print_phases("iris", runs)
@@ -330,7 +397,8 @@ def main() -> None:
                     if run.status != "completed":
                         sys.exit(f"chain run {run.name} ended {run.status}")
                     times.append(seconds)
-                    runs.append(run_marks(run.name, namespace, watch, store, returned, exits))
+                    runs.append(run_marks(run.name, namespace, watch, store, returned, exits,
+                                         commits))
                 print_call("10-step chain uncached", times)
                 print_phases("10-step chain", runs)
     finally:
