@@ -492,12 +492,28 @@ def _abort(state: RunState, phase: str, reason: str, message: str) -> Plan:
     return out
 
 
+#: Seconds a Pod whose step completed (its outputs-committed Event came before its exit)
+#: may take to exit on its own after its run finished, before it is deleted.
+COMMITTED_EXIT_GRACE_SECONDS = 30.0
+
+
 def _plan_finished(state: RunState) -> Plan:
-    """A finished run: make sure no Pod is left running; apply the TTL."""
+    """A finished run: make sure no Pod is left running; apply the TTL.
+
+    The Pod of a completed step may still be exiting (the step was recorded from its
+    outputs-committed Event): it is left to exit for ``COMMITTED_EXIT_GRACE_SECONDS`` after
+    the step ended, then deleted like any other."""
     out = Plan()
+    completed = {ss.pod: parse_time(ss.end_time) for ss in state.status.steps
+                 if ss.phase == "completed" and ss.pod}
     for pod in state.pods:
-        if pod.active:
-            out.actions.append(DeletePod(pod.name, Reason.RUN_FINISHED))
+        if not pod.active:
+            continue
+        ended = completed.get(pod.name)
+        if ended is not None and state.now < ended + COMMITTED_EXIT_GRACE_SECONDS:
+            out.wake(ended + COMMITTED_EXIT_GRACE_SECONDS - state.now)
+            continue
+        out.actions.append(DeletePod(pod.name, Reason.RUN_FINISHED))
     ttl = state.spec.ttl_seconds_after_finished
     end = parse_time(state.status.end_time)
     if ttl is None or end is None:

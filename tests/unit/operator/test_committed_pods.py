@@ -68,3 +68,27 @@ def test_observe_pod_keeps_the_uid() -> None:
     pod = observe_pod({"metadata": {"name": "p", "uid": "u-9", "labels": {
         "kubeline.dev/run": "r", "kubeline.dev/step": "s"}}, "status": {"phase": "Running"}})
     assert pod is not None and pod.uid == "u-9" and not pod.committed
+
+
+def test_a_finished_runs_committed_pod_may_exit_on_its_own_first() -> None:
+    """The run finished while the Pod of its last step was still exiting (recorded from its
+    Event): it is not deleted for the grace period, then it is; other Pods are at once."""
+    from types import SimpleNamespace
+
+    from kubeline.resources.models import PipelineRunSpec, PipelineRunStatus, StepStatus
+    from kubeline_operator.planner import COMMITTED_EXIT_GRACE_SECONDS, _plan_finished
+
+    status = PipelineRunStatus(phase="completed", steps=[
+        StepStatus(name="train", phase="completed", pod=POD.name,
+                   end_time="2026-12-01T19:00:00.000000Z")])
+    other = dataclasses.replace(POD, name="p-1-stray-1", uid="u-3")
+    ended = 1796151600.0  # 2026-12-01T19:00:00Z
+
+    def deleted(now: float) -> tuple[list[str], float | None]:
+        state = SimpleNamespace(pods=[POD, other], status=status, now=now,
+                                spec=PipelineRunSpec())
+        out = _plan_finished(state)  # type: ignore[arg-type]
+        return [a.pod for a in out.actions if isinstance(a, A.DeletePod)], out.requeue_after
+
+    assert deleted(ended + 1) == (["p-1-stray-1"], COMMITTED_EXIT_GRACE_SECONDS - 1)
+    assert deleted(ended + COMMITTED_EXIT_GRACE_SECONDS)[0] == [POD.name, "p-1-stray-1"]
