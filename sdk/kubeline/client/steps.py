@@ -296,6 +296,12 @@ class StepView:
                 return self.run._client.kube.pod_logs(self.pod, tail_lines=tail_lines)
             except NotFoundError:
                 pass  # the Pod is gone: read the saved log
+            except KubelineError as exc:
+                # A step recorded from its outputs-committed Event can be completed before
+                # the kubelet has reported its container at all ("waiting to start"); the
+                # log it saved before the Event is complete.
+                if "waiting to start" not in str(exc) or self.status != "completed":
+                    raise
         text = self.saved_log(wanted)
         if text is None:
             raise NotFoundError(
