@@ -25,10 +25,11 @@ from kubeline.resources.models import (
     SnapshotSpec,
     TriggerProvenance,
 )
+from kubeline.resources.names import PIPELINE_RUNS
 
 from kubeline_operator import actions as A
 from kubeline_operator import bookkeeping, metrics
-from kubeline_operator.api import OperatorApi
+from kubeline_operator.api import Gone, OperatorApi
 from kubeline_operator.dag import Dag
 from kubeline_operator.effects import ArtifactReader, Effects
 from kubeline_operator.events import EventPoster
@@ -88,7 +89,7 @@ class Controller:
         # run is forgotten: they go out with the next label patch (a no-op once on it).
         self._inputs: dict[RunKey, dict[str, str]] = {}
         # Step Pods that announced their outputs committed (their Event), by run: pod name
-        # -> uid. In memory only: after a restart the Pods' exits complete the steps.
+        # -> uid. In memory only (a restarted operator counts the Events it lists anew).
         self.committed: dict[RunKey, dict[str, str]] = {}
         self.snapshots = SnapshotCache(api, stores)
         self.models = ModelControl(api, stores)
@@ -160,14 +161,15 @@ class Controller:
 
     def with_commits(self, key: RunKey, pods: list[PodObservation]) -> list[PodObservation]:
         """The run's Pods, those that announced their outputs committed (and are still
-        running) counted as Succeeded; entries of Pods that ended or left are dropped."""
+        running) flagged ``committed`` (their phase stays the Pod's own); entries of Pods
+        that ended or left are dropped."""
         marks = self.committed.get(key)
         if not marks:
             return pods
         out = []
         for pod in pods:
             if pod.active and marks.get(pod.name) == pod.uid and pod.uid:
-                pod = dataclasses.replace(pod, phase="Succeeded", committed=True)
+                pod = dataclasses.replace(pod, committed=True)
             out.append(pod)
         live = {p.name for p in pods if p.active}
         for name in [n for n in marks if n not in live]:
@@ -225,10 +227,11 @@ class Controller:
             metrics.RUNS_BY_PHASE.labels(phase).set(self.phase_counts[phase])
 
     # ------------------------------------------------------------------ reconcile
-    def _trigger_provenance(self, namespace: str, meta: dict[str, Any], spec: PipelineRunSpec,
-                            status: PipelineRunStatus) -> TriggerProvenance | None:
-        """Whether spec.triggeredBy is verified; checked once, before the run starts (the
-        triggering step is still running then, so its run's status names its Pod)."""
+    async def _trigger_provenance(self, namespace: str, meta: dict[str, Any],
+                                  spec: PipelineRunSpec, status: PipelineRunStatus
+                                  ) -> TriggerProvenance | None:
+        """Whether spec.triggeredBy is verified; checked once, before the run starts (its
+        run's status names the triggering step's Pod from the time that Pod is created)."""
         if spec.triggered_by is None or status.steps or status.triggered_by is not None:
             return status.triggered_by
         key = (namespace, spec.triggered_by.run)
@@ -236,6 +239,14 @@ class Controller:
         pending = self.status.pending(key)
         if triggering is not None and pending is not None:  # newer than the body seen
             triggering = {**triggering, "status": pending.to_k8s()}
+        if triggering is None:
+            # Not held here: e.g. it finished and was forgotten before this run was seen
+            # (with the outputs-committed Event, a run can finish a few tens of ms after
+            # the triggering step's last call).
+            try:
+                triggering = await self.api.get(PIPELINE_RUNS, namespace, key[1])
+            except Gone:
+                triggering = None
         return check_trigger(spec.triggered_by, meta.get("annotations") or {}, triggering,
                              self.settings.provenance_policy)
 
@@ -259,7 +270,7 @@ class Controller:
         run_ref = RunRef(name=name, uid=meta.get("uid", ""), namespace=namespace,
                          pipeline=snap.pipeline or "", snapshot=snap.name or "",
                          model=status.model)
-        trigger = self._trigger_provenance(namespace, meta, spec, status)
+        trigger = await self._trigger_provenance(namespace, meta, spec, status)
         models: ModelResolution | None = None
         deferred: set[str] = set()
         flush = False

@@ -299,9 +299,11 @@ async def pod_event(body: Any, namespace: str | None, event: kopf.RawEvent, **kw
 async def outputs_committed_event(body: Any, namespace: str | None, event: kopf.RawEvent,
                                   **kwargs: Any) -> None:
     """A step Pod's outputs-committed Event (the watch's field selector lets only those
-    through): the run is planned now, its Pod counted done once its manifest verifies."""
+    through): the run is planned now, its Pod counted done once its manifest verifies.
+    Events listed when the watch (re)starts (type None: an operator restart, a watch that
+    expired) count too: one still names its Pod by uid, and only a Pod still running does."""
     state = _bind(kwargs)
-    if state is None or namespace is None or event.get("type") != "ADDED":
+    if state is None or namespace is None or event.get("type") not in ("ADDED", None):
         return
     if body.get("reason") != EVENT_OUTPUTS_COMMITTED:
         return

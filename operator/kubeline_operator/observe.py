@@ -67,8 +67,10 @@ class PodObservation:
     pod_reason: str | None = None  # Evicted, DeadlineExceeded, ...
     pod_message: str | None = None
     uid: str = ""
-    #: The Pod announced its outputs committed (its Event) and has not exited yet: counted
-    #: as Succeeded by the controller (``phase``), its manifest verified before the step is.
+    #: The Pod announced its outputs committed (its Event) and has not exited yet
+    #: (``controller.with_commits``): the planner records its step from the manifest,
+    #: verified, as for a Pod that Succeeded. ``phase`` stays the Pod's own: it is still
+    #: running, holds its slot, and is cleaned up as a live Pod once its step is done.
     committed: bool = False
 
     @property

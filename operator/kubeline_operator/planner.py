@@ -355,6 +355,7 @@ def _plan_steps(state: RunState) -> Plan:
         if step.timeout_seconds:
             out.wake(step.timeout_seconds)
 
+    _stop_lingering_pods(state, out, Reason.POD_LINGERED)
     if failure is not None:
         _fail_run(state, dag, failure, handled, out)
         return out
@@ -381,7 +382,7 @@ def _plan_running(
             step, attempt, Reason.POD_DELETED,
             f"step pod {name} (attempt {attempt}) was deleted before it finished", now, out,
         )
-    if pod.phase == "Succeeded":
+    if pod.phase == "Succeeded" or pod.committed:
         msg = parse_termination_message(pod.termination_message)
         manifest = msg.manifest if msg is not None else None
         out.actions.append(RecordOutputs(step.id, attempt, pod.name, manifest, pod.finished or now,
@@ -492,28 +493,42 @@ def _abort(state: RunState, phase: str, reason: str, message: str) -> Plan:
     return out
 
 
-#: Seconds a Pod whose step completed (its outputs-committed Event came before its exit)
-#: may take to exit on its own after its run finished, before it is deleted.
+#: Seconds the Pod of a completed step may go on running after the step ended (it was
+#: recorded from its outputs-committed Event, before its exit), before it is deleted.
 COMMITTED_EXIT_GRACE_SECONDS = 30.0
+
+
+def _stop_lingering_pods(state: RunState, out: Plan, reason: str) -> set[str]:
+    """The live Pods of completed steps (recorded from their outputs-committed Event, so
+    possibly still exiting): each is left to exit on its own for
+    ``COMMITTED_EXIT_GRACE_SECONDS`` after its step ended (the run is looked at again
+    then), and deleted with ``reason`` past it (e.g. a process that hangs after its outputs
+    were committed: a non-daemon thread). Returns the names of the Pods so handled."""
+    ended = {ss.pod: parse_time(ss.end_time) for ss in state.status.steps
+             if ss.phase == "completed" and ss.pod}
+    handled = set()
+    for pod in state.pods:
+        if not pod.active or pod.name not in ended:
+            continue
+        handled.add(pod.name)
+        end = ended[pod.name]
+        if end is not None and state.now < end + COMMITTED_EXIT_GRACE_SECONDS:
+            out.wake(end + COMMITTED_EXIT_GRACE_SECONDS - state.now)
+        else:
+            out.actions.append(DeletePod(pod.name, reason))
+    return handled
 
 
 def _plan_finished(state: RunState) -> Plan:
     """A finished run: make sure no Pod is left running; apply the TTL.
 
     The Pod of a completed step may still be exiting (the step was recorded from its
-    outputs-committed Event): it is left to exit for ``COMMITTED_EXIT_GRACE_SECONDS`` after
-    the step ended, then deleted like any other."""
+    outputs-committed Event): it gets the grace of ``_stop_lingering_pods`` first."""
     out = Plan()
-    completed = {ss.pod: parse_time(ss.end_time) for ss in state.status.steps
-                 if ss.phase == "completed" and ss.pod}
+    lingering = _stop_lingering_pods(state, out, Reason.RUN_FINISHED)
     for pod in state.pods:
-        if not pod.active:
-            continue
-        ended = completed.get(pod.name)
-        if ended is not None and state.now < ended + COMMITTED_EXIT_GRACE_SECONDS:
-            out.wake(ended + COMMITTED_EXIT_GRACE_SECONDS - state.now)
-            continue
-        out.actions.append(DeletePod(pod.name, Reason.RUN_FINISHED))
+        if pod.active and pod.name not in lingering:
+            out.actions.append(DeletePod(pod.name, Reason.RUN_FINISHED))
     ttl = state.spec.ttl_seconds_after_finished
     end = parse_time(state.status.end_time)
     if ttl is None or end is None:

@@ -67,6 +67,8 @@ class Reason(StrEnum):
     # Why a Pod or run is deleted (Pod deletion and DeleteRun reasons).
     RUN_FINISHED = "RunFinished"
     TTL_EXPIRED = "TTLExpired"
+    # The Pod of a completed step still running well after its outputs were committed.
+    POD_LINGERED = "PodLingered"
 
 
 class EventReason(StrEnum):

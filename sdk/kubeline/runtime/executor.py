@@ -477,14 +477,31 @@ def main() -> int:
 
     capture = LogCapture().start()
     code = EXIT_SETUP
+    saved: str | None = None
     try:
         code = run_invocation(inv, store, termination_log)
     finally:
         capture.stop()
-        save_log(store, inv.outputs_uri, capture.text())
-    if code == EXIT_OK:  # everything is written, the log too: the operator may proceed
-        from kubeline.runtime.commit_signal import post_committed
-
-        _log(f"operator told the outputs are committed: "
-             f"{post_committed(inv.namespace, inv.run, layout.manifest_uri(inv.outputs_uri))}")
+        saved = save_log(store, inv.outputs_uri, capture.text())
+    if code == EXIT_OK:
+        tell_outputs_committed(inv, saved is not None)
     return code
+
+
+def tell_outputs_committed(inv: Invocation, log_saved: bool) -> None:
+    """Everything is written: let the operator record the step before this process exits.
+
+    Not when the step log could not be saved (a step recorded early must have it: its Pod
+    may not be readable yet); the Pod's exit then completes the step. What the step printed
+    is flushed to the container's log first (an image without ``PYTHONUNBUFFERED`` would
+    hold it until the exit, after the step counted as done)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    if not log_saved:
+        _log("operator not told the outputs are committed: the step log was not saved")
+        return
+    from kubeline.runtime.commit_signal import post_committed
+
+    _log(f"operator told the outputs are committed: "
+         f"{post_committed(inv.namespace, inv.run, layout.manifest_uri(inv.outputs_uri))}")

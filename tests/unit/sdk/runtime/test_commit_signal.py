@@ -43,3 +43,32 @@ def test_without_access_nothing_is_sent_and_nothing_raises(monkeypatch: pytest.M
                                                            ) -> None:
     monkeypatch.setenv("KUBELINE_API_ACCESS", "none")
     assert commit_signal.post_committed("ml", "r", "s3://b/m.json") == "not sent (no API access)"
+
+
+def test_the_step_tells_only_once_its_log_is_saved_and_its_output_flushed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step recorded from its Event may be done before its Pod is readable: its saved log
+    must exist (else the Pod's exit completes it), and what it printed is flushed first."""
+    import io
+    import sys
+    from types import SimpleNamespace
+
+    from kubeline.runtime import executor
+
+    order: list[str] = []
+
+    class Stream(io.StringIO):
+        def flush(self) -> None:
+            order.append("flush")
+
+    monkeypatch.setattr(sys, "stdout", Stream())
+    monkeypatch.setattr(sys, "stderr", Stream())
+    monkeypatch.setattr(commit_signal, "post_committed",
+                        lambda ns, run, uri: order.append(f"post {ns} {run} {uri}") or "sent")
+    inv = SimpleNamespace(namespace="ml", run="r-1", outputs_uri="s3://b/ml/p/r-1/train/1")
+    executor.tell_outputs_committed(inv, log_saved=False)  # type: ignore[arg-type]
+    assert not [o for o in order if o.startswith("post")]
+    order.clear()
+    executor.tell_outputs_committed(inv, log_saved=True)  # type: ignore[arg-type]
+    assert order[:2] == ["flush", "flush"]
+    assert order[2].startswith("post ml r-1 s3://b/ml/p/r-1/train/1/")
