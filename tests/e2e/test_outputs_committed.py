@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from polling import wait_for
 from step_rbac import chart_step_rbac
 
 pytestmark = pytest.mark.e2e
@@ -73,6 +75,26 @@ def downstream(report: dict) -> dict:
 @pipeline(enable_cache=False)
 def committed_pipe():
     downstream(announce_early())
+
+
+@step(enable_cache=False, timeout=120)
+def lingers() -> int:
+    """Returns, but its process never exits: a non-daemon thread goes on."""
+    import threading
+
+    threading.Thread(target=time.sleep, args=(3600,), daemon=False).start()
+    print("lingers returned")
+    return 5
+
+
+@step(enable_cache=False)
+def after(x: int) -> int:
+    return x + 1
+
+
+@pipeline(enable_cache=False)
+def lingering_pipe():
+    after(lingers())
 '''
 
 
@@ -121,3 +143,33 @@ def test_steps_announce_their_outputs_and_an_early_announcement_completes_nothin
         assert event["metadata"]["annotations"]["kubeline.dev/run"] == run.name
         assert event["involvedObject"]["kind"] == "Pod" and event["type"] == "Normal"
     assert events[run.steps["announce_early"].pod]["count"] >= 1
+
+
+def test_a_step_whose_process_hangs_after_its_outputs_completes_and_its_pod_is_stopped(
+        pipes: Any, step_namespace: str, cluster: Any) -> None:
+    """A step that returned but whose process cannot exit (a non-daemon thread) is done once
+    its outputs are committed: the run goes on and finishes (without the Event the step would
+    run into its timeout). Its Pod is left running for the grace, then deleted."""
+    from kubeline_operator.planner import COMMITTED_EXIT_GRACE_SECONDS
+
+    run = pipes.lingering_pipe()
+    assert run.status == "completed", (run.status, run.message)
+    assert run.steps["after"].output.load() == 6
+    lingering = run.steps["lingers"]
+    assert lingering.end_time is not None
+    ended = lingering.end_time.timestamp()
+    assert "lingers returned" in lingering.logs()
+
+    def pod() -> dict[str, Any] | None:
+        got = cluster.kubectl("get", "pod", lingering.pod, "-n", step_namespace, "-o", "json",
+                              check=False)
+        return json.loads(got.stdout) if got.returncode == 0 else None
+
+    now = pod()
+    assert now is not None and not now["metadata"].get("deletionTimestamp"), now
+    assert now["status"].get("phase") in ("Pending", "Running"), now["status"]
+    wait_for(f"the lingering Pod {lingering.pod} to be deleted",
+             lambda: (p := pod()) is None or bool(p["metadata"].get("deletionTimestamp")),
+             timeout=COMMITTED_EXIT_GRACE_SECONDS + 45, interval=1)
+    assert time.time() >= ended + COMMITTED_EXIT_GRACE_SECONDS - 1, "deleted before the grace"
+    assert "lingers returned" in lingering.logs()  # still, as the Pod goes (then: saved)
