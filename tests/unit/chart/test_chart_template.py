@@ -316,6 +316,25 @@ def test_step_service_account_may_only_read_kubeline_objects_by_default() -> Non
     assert env(objs)["KUBELINE_STEP_TOKEN_EXPIRATION_SECONDS"] == "600"
 
 
+def test_steps_may_post_events_only_with_the_policy_that_confines_them() -> None:
+    """The step Role's one Events right (the outputs-committed Event) comes with the
+    <release>-step-events policy, which admits only that reason on the requester's own Pod;
+    without the policy (steps.provenancePolicy=false) steps get no Events right at all."""
+    objs = render("stepNamespaces={ml}")
+    assert ("", "events", "create") in _granted(objs, "ml")
+    policy = one(objs, "ValidatingAdmissionPolicy", "kubeline-step-events")["spec"]
+    assert "':kubeline-step'" in policy["matchConditions"][0]["expression"]
+    (check,) = policy["validations"]
+    assert "object.reason == 'KubelineOutputsCommitted'" in check["expression"]
+    assert "object.involvedObject.uid == variables.uid" in check["expression"]
+    binding = one(objs, "ValidatingAdmissionPolicyBinding", "kubeline-step-events")["spec"]
+    assert binding["validationActions"] == ["Deny"]
+    off = render("stepNamespaces={ml}", "steps.provenancePolicy=false")
+    assert not {r for _, r, _ in _granted(off, "ml")} & {"events"}
+    assert "kubeline-step-events" not in {o["metadata"]["name"] for o in
+                                          by_kind(off, "ValidatingAdmissionPolicy")}
+
+
 def test_step_api_access_none_grants_nothing() -> None:
     objs = render("stepNamespaces={default}", "steps.apiAccess=none")
     assert _granted(objs, "default") == set()
