@@ -408,6 +408,29 @@ def test_step_logs(client: Client, kube: FakeKube) -> None:
     assert step.logs(tail_lines=1) == "Train accuracy: 0.97\n"
 
 
+def test_a_completed_steps_log_is_the_saved_one_while_its_pod_cannot_serve_it_yet(
+        client: Client, kube: FakeKube, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step recorded from its outputs-committed Event may be completed before the kubelet
+    reports its container at all: its Pod refuses the log ("waiting to start"), the log it
+    saved first is complete. A running step's refusal is the caller's to see."""
+    from kubeline.client.steps import StepView
+
+    step = client.get_pipeline_run(R1).steps["svc_trainer"]
+    assert step.status == "completed"
+
+    def refuse(pod: str, tail_lines: int | None = None) -> str:
+        raise KubelineError(f'pods/{pod}: API error 400: container "step" in pod "{pod}" is '
+                            "waiting to start: ContainerCreating")
+
+    monkeypatch.setattr(kube, "pod_logs", refuse)
+    monkeypatch.setattr(StepView, "saved_log", lambda self, attempt=None: "a\nb\nsaved\n")
+    assert step.logs() == "a\nb\nsaved\n"
+    assert step.logs(tail_lines=1) == "saved\n"
+    monkeypatch.setattr(StepView, "status", property(lambda self: "running"))
+    with pytest.raises(KubelineError, match="waiting to start"):
+        step.logs()
+
+
 # ----------------------------------------------------------------------------- artifacts
 
 
