@@ -43,8 +43,12 @@ def test_step_service_account_reads_kubeline_objects_only(cluster: Any,
     for verb, resource in (("get", "secrets"), ("list", "secrets"), ("create", "pods"),
                            ("get", "pods"), ("create", "pipelineruns.kubeline.dev"),
                            ("patch", "pipelineruns.kubeline.dev"),
-                           ("update", "pipelineruns.kubeline.dev/status")):
+                           ("update", "pipelineruns.kubeline.dev/status"),
+                           ("list", "events"), ("patch", "events")):
         assert not can_i(cluster, step_namespace, verb, resource), (verb, resource)
+    # Events: create only, for the outputs-committed Event (an admission policy confines it
+    # to that reason on the step's own Pod: tests/e2e/test_outputs_committed.py).
+    assert can_i(cluster, step_namespace, "create", "events")
     assert not can_i(cluster, "default", "list", "pipelineruns.kubeline.dev")  # own namespace only
     chart_step_rbac(cluster, step_namespace, "steps.allowTriggeringRuns=true")
     assert can_i(cluster, step_namespace, "create", "pipelineruns.kubeline.dev")
