@@ -1,7 +1,9 @@
 """ZenML's "Client" page (docs/book/how-to/client/client.md): its snippets with the imports
 changed, run against the runs that exist. ``client_page(run_name)`` returns what each gave.
 Snippets about things Kubeline does not have (stacks other than its one, users' artifacts,
-stack ids) are left out; docs/authoring.md lists those differences.
+stack ids) are left out; docs/authoring.md lists those differences. The page's second page
+and its "iterate through all results" loop ask for a page past the last one when there are
+few runs: a ValueError in ZenML and here, so they run inside ``try``.
 """
 
 from kubeline.client import Client
@@ -57,17 +59,25 @@ def client_page(run_name: str) -> dict:
     first_page = client.list_pipeline_runs(size=20, page=1)
 
     # Get the second page
-    second_page = client.list_pipeline_runs(size=20, page=2)
+    try:
+        second_page = client.list_pipeline_runs(size=20, page=2)
+    except ValueError:  # 20 runs or fewer: there is no second page (in ZenML too)
+        second_page = []
 
     # Iterate through all results across pages
     all_runs = []
     page = 1
-    while True:
-        runs_page = client.list_pipeline_runs(size=20, page=page)
-        if not runs_page:
-            break
-        all_runs.extend(runs_page)
-        page += 1
+    try:
+        while True:
+            runs_page = client.list_pipeline_runs(size=20, page=page)
+            if not runs_page:
+                break
+            all_runs.extend(runs_page)
+            page += 1
+    except ValueError as past_the_last_page:
+        # As in ZenML (its store refuses a page past the last one with "Invalid page"),
+        # this loop ends with a ValueError once there are runs, having read them all.
+        seen["past_last_page"] = str(past_the_last_page)
     seen["pages"] = (len(first_page), len(second_page), len(all_runs))
 
     # Get a pipeline run

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import click
 
-from kubeline.cli.output import ago, as_list, emit_data, emit_table, get_client, output_option
+from kubeline.cli.output import (
+    ago,
+    as_list,
+    emit_data,
+    emit_table,
+    every,
+    get_client,
+    output_option,
+)
 
 
 @click.group()
@@ -18,8 +26,7 @@ def artifact() -> None:
 @click.pass_context
 def list_artifacts(ctx: click.Context, name: str | None, output: str) -> None:
     """List artifacts with their version counts and latest version."""
-    arts = get_client(ctx).list_artifacts(name=f"contains:{name}" if name else None,
-                                          size=10_000)
+    arts = every(get_client(ctx).list_artifacts, name=f"contains:{name}" if name else None)
     if output != "table":
         emit_data({"artifacts": [
             {"name": a.name, "versions": list(a.versions), "latest": a.latest.version}
@@ -40,7 +47,7 @@ def list_artifacts(ctx: click.Context, name: str | None, output: str) -> None:
 @click.pass_context
 def list_versions(ctx: click.Context, name: str, output: str) -> None:
     """List the versions of artifact NAME, newest first."""
-    page = get_client(ctx).list_artifact_versions(name=name, size=10_000)
+    page = every(get_client(ctx).list_artifact_versions, name=name)
     if output != "table":
         emit_data(as_list([v.object for v in page]), output)
         return

@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import click
 
-from kubeline.cli.output import ago, as_list, emit_data, emit_table, get_client, output_option
-from kubeline.constants import PAGE_SIZE_MAXIMUM
+from kubeline.cli.output import (
+    ago,
+    as_list,
+    emit_data,
+    emit_table,
+    every,
+    get_client,
+    output_option,
+)
 
 STAGE_CHOICES = ("none", "staging", "production", "archived")
 
@@ -21,7 +28,7 @@ def model() -> None:
 @click.pass_context
 def list_models(ctx: click.Context, output: str) -> None:
     """List models with their latest and production versions."""
-    models = get_client(ctx).list_models(sort_by="name", size=PAGE_SIZE_MAXIMUM)
+    models = every(get_client(ctx).list_models, sort_by="name")
     if output != "table":
         emit_data(as_list([m.object for m in models]), output)
         return
@@ -44,7 +51,7 @@ def version() -> None:
 @click.pass_context
 def list_versions(ctx: click.Context, name: str, stage: str | None, output: str) -> None:
     """List the versions of model NAME, oldest first."""
-    versions = get_client(ctx).list_model_versions(name, stage=stage, size=PAGE_SIZE_MAXIMUM)
+    versions = every(get_client(ctx).list_model_versions, model_name_or_id=name, stage=stage)
     if output != "table":
         emit_data(as_list([v.object for v in versions]), output)
         return

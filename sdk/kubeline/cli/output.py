@@ -30,6 +30,15 @@ def get_client(ctx: click.Context) -> Client:
     return obj["client"]
 
 
+def every(list_method: Callable[..., Any], **filters: Any) -> list[Any]:
+    """Every item of a ``Client.list_*`` listing: all its pages at the largest page size
+    (a listing never stops at one page's worth)."""
+    from kubeline.constants import PAGE_SIZE_MAXIMUM
+    from kubeline.utils.pagination_utils import depaginate
+
+    return depaginate(list_method, size=PAGE_SIZE_MAXIMUM, **filters)
+
+
 def emit_data(data: Any, fmt: str) -> None:
     """Print plain data as JSON or YAML."""
     if fmt == "json":

@@ -9,7 +9,15 @@ from typing import Any
 
 import click
 
-from kubeline.cli.output import ago, as_list, emit_data, emit_table, get_client, output_option
+from kubeline.cli.output import (
+    ago,
+    as_list,
+    emit_data,
+    emit_table,
+    every,
+    get_client,
+    output_option,
+)
 from kubeline.resources.phases import UNSUCCESSFUL_RUN_PHASES
 
 
@@ -24,7 +32,7 @@ def pipeline() -> None:
 @click.pass_context
 def list_pipelines(ctx: click.Context, name: str | None, output: str) -> None:
     """List pipelines."""
-    page = get_client(ctx).list_pipelines(name=f"contains:{name}" if name else None, size=10_000)
+    page = every(get_client(ctx).list_pipelines, name=f"contains:{name}" if name else None)
     if output != "table":
         emit_data(as_list([p.object for p in page]), output)
         return
@@ -49,10 +57,9 @@ def list_runs_impl(ctx: click.Context, pipeline_name: str | None, status: str | 
     rows = [(r.name, r.pipeline_object_name, r.index, r.status, r.progress,
              _duration(r.duration), ago(r.created)) for r in result]
     more = f" (page {result.index} of {result.total_pages})" if result.total_pages > 1 else ""
-    empty = (f"No runs on page {page}: {result.total} run(s) make {result.total_pages} "
-             "page(s)." if result.total else "No runs found.")
     emit_table(f"{result.total} run(s){more}" if result.total else None,
-               ["NAME", "PIPELINE", "#", "STATUS", "STEPS", "DURATION", "AGE"], rows, empty)
+               ["NAME", "PIPELINE", "#", "STATUS", "STEPS", "DURATION", "AGE"], rows,
+               "No runs found.")
 
 
 def _duration(seconds: float | None) -> str:

@@ -7,7 +7,15 @@ from typing import Any
 
 import click
 
-from kubeline.cli.output import ago, as_list, emit_data, emit_table, get_client, output_option
+from kubeline.cli.output import (
+    ago,
+    as_list,
+    emit_data,
+    emit_table,
+    every,
+    get_client,
+    output_option,
+)
 
 
 @click.group()
@@ -35,7 +43,7 @@ def _time(value: Any) -> str:
 @click.pass_context
 def list_schedules(ctx: click.Context, pipeline_name: str | None, output: str) -> None:
     """List schedules, newest first."""
-    page = get_client(ctx).list_schedules(pipeline=pipeline_name, size=10_000)
+    page = every(get_client(ctx).list_schedules, pipeline=pipeline_name)
     if output != "table":
         emit_data(as_list([s.object for s in page]), output)
         return

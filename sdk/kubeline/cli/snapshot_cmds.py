@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import click
 
-from kubeline.cli.output import ago, as_list, emit_data, emit_table, get_client, output_option
+from kubeline.cli.output import (
+    ago,
+    as_list,
+    emit_data,
+    emit_table,
+    every,
+    get_client,
+    output_option,
+)
 
 
 def list_snapshots_impl(ctx: click.Context, pipeline_name: str | None, output: str) -> None:
-    page = get_client(ctx).list_snapshots(pipeline=pipeline_name, size=10_000)
+    page = every(get_client(ctx).list_snapshots, pipeline=pipeline_name)
     if output != "table":
         emit_data(as_list([s.object for s in page]), output)
         return

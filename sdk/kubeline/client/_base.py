@@ -347,10 +347,15 @@ def check_page_size(page: int, size: int) -> None:
 
 
 def page_of(items: list[T], page: int, size: int) -> Page[T]:
-    """Page ``page`` of ``items`` at ``size`` per page. A page past the last one is empty
-    (ZenML's Client docs walk pages until one is empty; its SQL store raises instead, see
-    docs/authoring.md)."""
+    """Page ``page`` of ``items`` at ``size`` per page. A page past the last one raises
+    ``PaginationError`` (a ``ValueError``), as ZenML's store does; an empty listing has one
+    (empty) page."""
     check_page_size(page, size)
+    total_pages = max(1, -(-len(items) // size))
+    if page > total_pages:
+        raise PaginationError(
+            f"Invalid page {page}: at page size {size} the {len(items)} item(s) of this "
+            f"listing make {total_pages} page(s), so the last page is {total_pages}")
     return Page(items[(page - 1) * size: page * size], index=page, size=size, total=len(items))
 
 

@@ -24,6 +24,7 @@ from kubeline.ui import compare as compare_mod
 from kubeline.ui import lineage
 from kubeline.ui.access import can_i
 from kubeline.ui.payloads import artifact_detail
+from kubeline.utils.pagination_utils import depaginate
 
 ARTIFACT_PAGE = 500  # ArtifactVersions read per page of the artifacts list
 MAX_COMPARED_OUTPUTS = 40  # outputs' metadata read for a comparison
@@ -160,15 +161,16 @@ def routes(ui: Any) -> list[Route]:
 
     async def models(request: Request) -> Response:
         return await ui.call(request, counted(lambda c: {
-            "items": [model_row(m) for m in c.list_models(sort_by="name",
-                                                          size=PAGE_SIZE_MAXIMUM)]}))
+            "items": [model_row(m) for m in depaginate(c.list_models, sort_by="name",
+                                                                   size=PAGE_SIZE_MAXIMUM)]}))
 
     async def model_page(request: Request) -> Response:
         name = request.path_params["name"]
 
         def fn(client: Any) -> dict[str, Any]:
             model = client.get_model(name)
-            versions = client.list_model_versions(model.name, size=PAGE_SIZE_MAXIMUM)
+            versions = depaginate(client.list_model_versions, model_name_or_id=model.name,
+                                  size=PAGE_SIZE_MAXIMUM)
             return {"model": model_row(model), "versions": [version_row(v) for v in versions],
                     "promotion": promotion_access(client, read_only)}
 

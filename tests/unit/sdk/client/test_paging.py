@@ -1,20 +1,24 @@
 """ZenML's page sizes and limits (``zenml.constants``, ``BaseFilter``): a listing without a
-size returns 20 items, a size outside 1..10000 or a page below 1 is a ``ValueError``;
-``pipeline.runs`` is the 20 newest runs."""
+size returns 20 items, a size outside 1..10000, a page below 1 or past the last page is a
+``ValueError``; ``pipeline.runs`` is the 20 newest runs."""
 
 from __future__ import annotations
 
 import copy
 import inspect
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fake_kube import R1, FakeKube, P, load_objects
 from kubeline.client import Client
+from kubeline.client._base import Page
 from kubeline.constants import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAXIMUM, PAGINATION_STARTING_PAGE
 from kubeline.errors import ConfigurationError, NotFoundError, PaginationError
 from kubeline.resources import names as n
+from kubeline.utils.pagination_utils import depaginate
 
 RUNS = 25
 
@@ -90,20 +94,70 @@ def test_25_runs_make_a_first_page_of_20_and_a_second_of_5(client: Client) -> No
     assert (everything.total_pages, everything.max_size) == (1, PAGE_SIZE_MAXIMUM)
 
 
-def test_a_page_past_the_last_one_is_empty_so_the_docs_loop_ends(client: Client) -> None:
-    """ZenML's Client page walks ``page=1, 2, ...`` until a page is empty."""
-    past = client.list_pipeline_runs(page=3)
-    assert (list(past), past.index, past.total, past.total_pages) == ([], 3, RUNS, 2)
-    walked, page = [], 1
-    while True:
-        runs_page = client.list_pipeline_runs(size=20, page=page)
-        if not runs_page:
-            break
-        walked.extend(runs_page)
-        page += 1
-    assert (len(walked), page) == (RUNS, 3)
+def listings(client: Client, page: int, size: int) -> dict[str, Callable[[], Page[Any]]]:
+    """Every paged listing of the Client, at ``page`` and ``size``."""
+    return {
+        "list_pipeline_runs": lambda: client.list_pipeline_runs(page=page, size=size),
+        "list_pipelines": lambda: client.list_pipelines(page=page, size=size),
+        "list_snapshots": lambda: client.list_snapshots(page=page, size=size),
+        "list_schedules": lambda: client.list_schedules(page=page, size=size),
+        "list_artifacts": lambda: client.list_artifacts(page=page, size=size),
+        "list_artifact_versions": lambda: client.list_artifact_versions(page=page, size=size),
+        "list_run_steps": lambda: client.list_run_steps(pipeline_run_id=R1, page=page,
+                                                        size=size),
+        "list_models": lambda: client.list_models(page=page, size=size),
+        "list_model_versions": lambda: client.list_model_versions("m-01", page=page, size=size),
+    }
+
+
+def test_a_page_past_the_last_one_is_a_value_error(client: Client) -> None:
+    """ZenML's store (``SqlZenStore.filter_and_paginate``) raises ``ValueError("Invalid page
+    ...")`` for a page past the last one, whatever the listing; its REST client re-raises it
+    as a ``ValueError``. An empty listing has one empty page, as there."""
+    for name in listings(client, 1, 20):
+        last = listings(client, 1, 20)[name]().total_pages
+        assert len(listings(client, last, 20)[name]()) >= 1 or last == 1, name
+        with pytest.raises(ValueError, match=f"Invalid page {last + 1}: ") as caught:
+            listings(client, last + 1, 20)[name]()
+        assert isinstance(caught.value, PaginationError), name
+        assert f"the last page is {last}" in str(caught.value), name
+    with pytest.raises(PaginationError, match=r"25 item.* make 2 page.*the last page is 2"):
+        client.list_pipeline_runs(page=3)
     empty = client.list_pipeline_runs(name="no-such-run")
-    assert (list(empty), empty.total, empty.total_pages) == ([], 0, 1)
+    assert (list(empty), empty.index, empty.total, empty.total_pages) == ([], 1, 0, 1)
+    with pytest.raises(PaginationError, match="Invalid page 2"):
+        client.list_pipeline_runs(name="no-such-run", page=2)
+
+
+def test_the_client_pages_loop_raises_past_the_last_page_as_in_zenml(client: Client) -> None:
+    """The loop of ZenML's "Client" page ("next page until one is empty") ends with that
+    ``ValueError`` in ZenML when there are runs; so it does here, after every run was read."""
+    walked, page = [], 1
+    with pytest.raises(ValueError, match="Invalid page 3"):
+        while True:
+            runs_page = client.list_pipeline_runs(size=20, page=page)
+            if not runs_page:
+                break
+            walked.extend(runs_page)
+            page += 1
+    assert (len(walked), page) == (RUNS, 3)
+
+
+def test_depaginate_reads_every_page_and_none_past_the_last(client: Client,
+                                                            kube: FakeKube) -> None:
+    """``kubeline.utils.pagination_utils.depaginate`` (ZenML's): pages 1..total_pages."""
+    seen: list[int] = []
+
+    def listing(**kwargs: Any) -> Page[Any]:
+        seen.append(kwargs["page"])
+        return client.list_pipeline_runs(**kwargs)
+
+    runs = depaginate(listing, size=7, sort_by="asc:index")
+    assert [r.index for r in runs] == list(range(1, RUNS + 1))
+    assert seen == [1, 2, 3, 4]  # 25 runs at 7 a page: 4 pages, never a 5th
+    assert [m.name for m in depaginate(client.list_models, sort_by="name", page=9)][:2] == [
+        "iris_classifier", "m-01"]  # a page given is ignored: all pages are read
+    assert depaginate(client.list_pipeline_runs, name="no-such-run") == []
 
 
 @pytest.mark.parametrize("page, size, message", [
@@ -114,18 +168,7 @@ def test_a_page_past_the_last_one_is_empty_so_the_docs_loop_ends(client: Client)
 ])
 def test_sizes_and_pages_out_of_range_are_value_errors(client: Client, page: int, size: int,
                                                         message: str) -> None:
-    listings = [
-        lambda: client.list_pipeline_runs(page=page, size=size),
-        lambda: client.list_pipelines(page=page, size=size),
-        lambda: client.list_snapshots(page=page, size=size),
-        lambda: client.list_schedules(page=page, size=size),
-        lambda: client.list_artifacts(page=page, size=size),
-        lambda: client.list_artifact_versions(page=page, size=size),
-        lambda: client.list_run_steps(pipeline_run_id=R1, page=page, size=size),
-        lambda: client.list_models(page=page, size=size),
-        lambda: client.list_model_versions("m-01", page=page, size=size),
-    ]
-    for listing in listings:
+    for listing in listings(client, page, size).values():
         with pytest.raises(ValueError, match=message) as caught:
             listing()
         assert isinstance(caught.value, PaginationError)
@@ -228,11 +271,12 @@ def test_cli_lists_every_model_version_run_and_artifact_version(kube: FakeKube) 
     assert len(artifacts) == RUNS
     past = CliRunner().invoke(cli, ["pipeline", "runs", "list", "--size", "20", "--page", "3"],
                               obj={"client": Client(kube=kube)})  # type: ignore[arg-type]
-    assert "No runs on page 3: 25 run(s) make 2 page(s)." in past.output
+    assert past.exit_code == 1
+    assert "Error: Invalid page 3: at page size 20 the 25 item(s)" in past.output
 
 
-def test_ui_lists_every_model_and_version(kube: FakeKube, tmp_path: Path) -> None:
-    """The dashboard's model list and model page show all 26 models and 25 versions."""
+def ui_http(kube: FakeKube, tmp_path: Path) -> Any:
+    """The dashboard's HTTP API over ``kube`` (read-only: no access reviews)."""
     import warnings
 
     from kubeline.ui.app import make_app
@@ -255,9 +299,38 @@ def test_ui_lists_every_model_and_version(kube: FakeKube, tmp_path: Path) -> Non
 
     kube._call = lambda *args, **kwargs: None  # type: ignore[attr-defined]  # counted wraps it
     (tmp_path / "index.html").write_text("<!doctype html><div id=root></div>")
-    http = TestClient(make_app(Local("local", kube.namespace), static_dir=tmp_path),
+    return TestClient(make_app(Local("local", kube.namespace), static_dir=tmp_path),
                       base_url="http://127.0.0.1:8050")
+
+
+def test_ui_lists_every_model_and_version(kube: FakeKube, tmp_path: Path) -> None:
+    """The dashboard's model list and model page show all 26 models and 25 versions."""
+    http = ui_http(kube, tmp_path)
     models = http.get("/api/models").json()["items"]
     assert len(models) == RUNS + 1
     versions = http.get("/api/models/m-01").json()["versions"]
     assert len(versions) == RUNS
+
+
+def test_cli_and_ui_lists_go_past_one_page_of_10000(kube: FakeKube, tmp_path: Path) -> None:
+    """More items than the largest page (10,000): the CLI's lists and the dashboard's model
+    list page through all of them (they stopped at 10,000 without a word before)."""
+    from click.testing import CliRunner
+    from kubeline.cli.main import cli
+
+    extra = PAGE_SIZE_MAXIMUM + 5
+    model = kube.store[n.MODELS]["m-01"]
+    for number in range(extra):
+        name = f"z-{number:05d}"
+        kube.store[n.MODELS][name] = {
+            "metadata": {"name": name, "uid": f"uid-z-{number}",
+                         "creationTimestamp": "2025-02-03T00:00:00Z"},
+            "spec": {**model["spec"], "name": name}, "status": {}}
+    result = CliRunner().invoke(cli, ["model", "list", "-o", "json"],
+                                obj={"client": Client(kube=kube)})  # type: ignore[arg-type]
+    assert result.exit_code == 0, result.output
+    names = [m["spec"]["name"] for m in json.loads(result.output)["items"]]
+    assert len(names) == RUNS + 1 + extra and names[-1] == f"z-{extra - 1:05d}"
+    rows = ui_http(kube, tmp_path).get("/api/models").json()["items"]
+    assert len(rows) == RUNS + 1 + extra
+    assert rows[-1]["name"] == f"z-{extra - 1:05d}"
