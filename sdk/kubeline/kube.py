@@ -33,6 +33,8 @@ from kubeline.resources.names import (
 )
 
 _IN_CLUSTER_NS = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+#: Accept header for a list of object metadata only (``PartialObjectMetadataList``).
+METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 
 
 @dataclass
@@ -148,6 +150,26 @@ class Kube:
             token = page.get("metadata", {}).get("continue")
             if not token:
                 return
+
+    def count(self, plural: str, label_selector: str | None = None, page_size: int = 500
+              ) -> int:
+        """How many objects match ``label_selector``: metadata-only pages (the API server
+        sends no spec or status), ``limit``/``continue``. The API server gives no count of a
+        label-selected list, so this reads every matching object's metadata."""
+        kw: dict[str, Any] = {"limit": page_size, "_headers": {"Accept": METADATA_ONLY}}
+        if label_selector:
+            kw["label_selector"] = label_selector
+        total = 0
+        token: str | None = None
+        while True:
+            if token:
+                kw["_continue"] = token
+            page = self._call(plural, self.custom.list_namespaced_custom_object,
+                              GROUP, VERSION, self.namespace, plural, **kw)
+            total += len(page.get("items") or [])
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return total
 
     def watch(
         self, plural: str, name: str, resource_version: str | None = None,

@@ -22,11 +22,13 @@ from typing import Any
 import pytest
 import yaml
 from kubeline.client import Client
+from kubeline.client.runs import RunView
 from kubeline.errors import ConfigurationError, NotFoundError, PermissionDeniedError
-from kubeline.kube import Kube
+from kubeline.kube import METADATA_ONLY, Kube
 from kubeline.resources import names as n
 from kubeline.resources.invocation import Invocation
 from kubeline.resources.models import StepSpec
+from kubeline.utils.pagination_utils import depaginate
 
 pytestmark = pytest.mark.integration
 
@@ -139,6 +141,52 @@ def test_trigger_snapshot_creates_a_valid_run_and_links_its_trigger(
     assert stored["spec"]["triggeredBy"] == {"run": R1, "step": "evaluator"}
     assert run.name in [r.name for r in client.get_pipeline_run(R1).triggered_runs]
     assert client.get_pipeline_run(run.name).triggered_by.step.name == "evaluator"
+
+
+def test_pages_num_runs_and_steps_answer_as_zenmls_on_the_real_server(recorded: Kube,
+                                                                      crds: Any) -> None:
+    """A page past the last one is ZenML's ``ValueError``; ``depaginate`` reads every page;
+    ``num_runs`` counts the runs that exist (metadata-only pages from the API server) on
+    each access; ``run.steps`` reads the run afresh while it is unfinished."""
+    client = Client(kube=recorded)
+    with pytest.raises(ValueError, match=r"Invalid page 2: at page size 20 the 3 item"):
+        client.list_pipeline_runs(pipeline="training_pipeline", page=2)
+    runs = depaginate(client.list_pipeline_runs, pipeline="training_pipeline", size=2,
+                      sort_by="asc:index")
+    assert [r.name for r in runs] == [R1, R2, R3]
+    past = _cli(crds.kubeconfig, "-n", recorded.namespace, "pipeline", "runs", "list",
+                "--size", "2", "--page", "3")
+    assert past.returncode == 1
+    assert "Invalid page 3" in past.stderr and "the last page is 2" in past.stderr
+
+    pipeline = client.get_pipeline("training_pipeline")
+    assert pipeline.num_runs == 3
+    selector = f"{n.LABEL_PIPELINE}={pipeline.object_name}"
+    recorded.requests = 0
+    assert recorded.count(n.PIPELINE_RUNS, selector, page_size=2) == 3
+    assert recorded.requests == 2  # pages of 2
+    page = recorded._call("runs", recorded.custom.list_namespaced_custom_object, n.GROUP,
+                          n.VERSION, recorded.namespace, n.PIPELINE_RUNS,
+                          _headers={"Accept": METADATA_ONLY}, limit=1)
+    assert page["kind"] == "PartialObjectMetadataList"
+    assert set(page["items"][0]) == {"apiVersion", "kind", "metadata"}  # no spec, no status
+    client.delete_pipeline_run(R1)
+    assert pipeline.num_runs == 2  # counted afresh: the deleted run no longer counts
+
+    # A view read while the run was running (the operator watches this namespace too, so
+    # the view is made from the object as it was, not by racing it): its steps are the
+    # server's now, its own fields stay as read.
+    held = copy.deepcopy(recorded.get(n.PIPELINE_RUNS, R3))
+    held["status"]["phase"] = "running"
+    held["status"]["steps"][1].update(phase="running", message=None)
+    run = RunView(client, held)
+    recorded.requests = 0
+    assert run.steps["svc_trainer"].status == "failed"  # read afresh: one GET
+    assert run.steps["svc_trainer"].message == "ValueError: gamma too large"
+    assert recorded.requests == 1  # the second access knows the run finished
+    assert run.status == "running"  # as read, as ZenML's
+    recorded.requests = 0
+    assert run.steps["evaluator"].status == "skipped" and recorded.requests == 0
 
 
 def test_cancel_patches_the_one_mutable_field_and_delete_removes(recorded: Kube) -> None:

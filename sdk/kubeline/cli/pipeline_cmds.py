@@ -36,7 +36,7 @@ def list_pipelines(ctx: click.Context, name: str | None, output: str) -> None:
     if output != "table":
         emit_data(as_list([p.object for p in page]), output)
         return
-    rows = [(p.name, p.num_runs, p.k8s_status.get("lastRun"), p.latest_snapshot_name,
+    rows = [(p.name, p.st.run_count, p.k8s_status.get("lastRun"), p.latest_snapshot_name,
              ago(p.created)) for p in page]
     emit_table(None, ["NAME", "RUNS", "LAST RUN", "LATEST SNAPSHOT", "AGE"], rows,
                "No pipelines yet: run one, or create a snapshot.")

@@ -104,7 +104,7 @@ class ArtifactVersionView(View):
     def producer_step(self) -> StepView | None:
         """The step run that produced this version."""
         run = self.producer_run
-        return run.steps[self.sp.producer.step] if run else None
+        return run._steps_read[self.sp.producer.step] if run else None
 
     @property
     def artifact(self) -> ArtifactView:

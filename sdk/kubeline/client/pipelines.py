@@ -48,7 +48,12 @@ class PipelineView(View):
 
     @property
     def num_runs(self) -> int:
-        return self.st.run_count
+        """How many runs of this pipeline exist now, counted afresh on each access as
+        ZenML's (``list_pipeline_runs(pipeline=...).total``): a metadata-only,
+        label-selected list. Deleted runs no longer count; ``st.run_count`` is how many
+        were ever started (the operator's counter, which also numbers them)."""
+        selector = f"{names.LABEL_PIPELINE}={names.label_value(self.object_name)}"
+        return self._client.kube.count(names.PIPELINE_RUNS, label_selector=selector)
 
     @property
     def latest_snapshot_name(self) -> str | None:
@@ -69,7 +74,7 @@ class PipelineView(View):
     def _fresh_status(self) -> PipelineStatusView:
         """The run pointers as they are now: the Pipeline re-read (one GET), as ZenML's
         ``runs`` / ``last_run`` query the store on every access. The view keeps the object
-        read (``.object``, ``num_runs`` then show it too)."""
+        read (``.object`` then shows it too)."""
         self._obj = self._client.kube.get(self.plural, self.object_name)
         return self.st
 
@@ -143,7 +148,7 @@ class PipelineView(View):
         return self._client._latest_snapshot(self)
 
     def __repr__(self) -> str:
-        return f"PipelineView({self.name!r}, runs={self.num_runs})"
+        return f"PipelineView({self.name!r})"
 
 
 def newest_first(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:

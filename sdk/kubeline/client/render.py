@@ -51,7 +51,7 @@ def run_summary(run: RunView, resolve_outputs: bool = True) -> dict[str, Any]:
         "durationSeconds": run.duration, "failedStep": run.failed_step, "message": run.message,
         "reason": run.status_reason, "config": run.spec.get("config") or {},
         "triggeredBy": run.spec.get("triggeredBy"),
-        "steps": [step_summary(s, resolve_outputs) for s in run.steps.values()],
+        "steps": [step_summary(s, resolve_outputs) for s in run._steps_read.values()],
     }
     return {k: v for k, v in data.items() if v is not None}
 
@@ -82,7 +82,7 @@ def lineage_tree(run: RunView) -> Any:
         by_dns = {s["name"]: s["id"] for s in snapshot_steps.values()}
     except KubelineError:
         snapshot_steps, by_dns = {}, {}
-    for view in run.steps.values():
+    for view in run._steps_read.values():
         label = (f"[bold]{escape(view.name)}[/] "
                  f"{styled(escape(step_line(view._status)), STEP_STYLE.get(view.status))}")
         if view.status not in ("pending", "cached") or view.duration:

@@ -24,7 +24,7 @@ from kubeline.client.waiting import wait_for_run
 from kubeline.errors import KubelineError, NotFoundError
 from kubeline.resources import names
 from kubeline.resources.models import RunConfiguration, SnapshotSpec
-from kubeline.resources.phases import SUCCESS_PHASES
+from kubeline.resources.phases import SUCCESS_PHASES, is_terminal_run
 from kubeline.resources.read import (
     PipelineRunSpecView,
     PipelineRunStatusView,
@@ -76,7 +76,8 @@ def step_settings(step: dict[str, Any] | StepSpecView,
 
 
 class RunView(View):
-    """A PipelineRun. Everything but ``steps`` and times is read lazily and cached."""
+    """A PipelineRun. Its fields are as read (``refresh()`` re-reads); ``steps`` reads afresh
+    while the run is unfinished."""
 
     plural = names.PIPELINE_RUNS
 
@@ -279,7 +280,7 @@ class RunView(View):
                     values[out] = value
             # What the steps logged, in DAG order: run-level metadata under its own key,
             # each step's own metadata as "<step>::<key>" (ZenML's pattern).
-            for step in self.steps.values():
+            for step in self._steps_read.values():
                 own, run_level = step.logged_metadata
                 values.update(run_level)
                 values.update({f"{step.name}::{k}": v for k, v in own.items()})
@@ -290,13 +291,32 @@ class RunView(View):
     # ------------------------------------------------------------ steps
     @property
     def steps(self) -> LazyMapping[StepView]:
-        """The run's steps by invocation id, in DAG order (no request)."""
+        """The run's steps by invocation id, in DAG order, read afresh on each access as
+        ZenML's (it lists the run's steps each time): while the run is unfinished, one GET
+        of the run (the run's other fields stay as read; ``refresh()`` re-reads them). A
+        finished run's steps no longer change, so once a read shows it finished, no request
+        and the same mapping (its step views keep what they read)."""
+        final = self._cache.get("steps_final")
+        if final is not None:
+            return final
+        if is_terminal_run(self.st.phase):
+            self._cache["steps_final"] = self._steps_read
+            return self._steps_read
+        obj = self._client.kube.get(self.plural, self.object_name)
+        steps = self._steps_of(obj)
+        if is_terminal_run(PipelineRunStatusView(obj.get("status")).phase):
+            self._cache["steps_final"] = steps
+        return steps
 
-        def build() -> LazyMapping[StepView]:
-            by_id = {s.name: s.raw for s in self.st.steps}
-            return LazyMapping(list(by_id), lambda k: StepView(self, by_id[k]), "step")
+    @property
+    def _steps_read(self) -> LazyMapping[StepView]:
+        """The steps of the run object as read (no request): what the Client's own views
+        (rendering, the UI, lineage links) use, so that they cost no GET per step."""
+        return self._cached("steps_read", lambda: self._steps_of(self._obj))
 
-        return self._cached("steps", build)
+    def _steps_of(self, obj: dict[str, Any]) -> LazyMapping[StepView]:
+        by_id = {s.name: s.raw for s in PipelineRunStatusView(obj.get("status")).steps}
+        return LazyMapping(list(by_id), lambda k: StepView(self, by_id[k]), "step")
 
     @property
     def step_statuses(self) -> list[dict[str, Any]]:
@@ -349,7 +369,7 @@ class RunView(View):
         def build() -> TriggerInfo:
             run = self._client._run_by_object_name(ref.run)
             checked = self.st.triggered_by
-            return TriggerInfo(run=run, step=run.steps[ref.step],
+            return TriggerInfo(run=run, step=run._steps_read[ref.step],
                                verified=checked.verified if checked else None,
                                provenance=checked.message if checked else None)
 

@@ -113,7 +113,7 @@ class StepView:
 
         def find() -> StepView:
             run = self.run._client._run_by_object_name(ref["run"])
-            return run.steps[ref["step"]]
+            return run._steps_read[ref["step"]]
 
         return self._cached("original", find)
 
@@ -268,12 +268,12 @@ class StepView:
         for step in SnapshotSpecView(self.run.snapshot.spec).steps:
             if upstream in (step.name, step.id):
                 producer = step.id
-        if producer is None or producer not in self.run.steps:
+        if producer is None or producer not in self.run._steps_read:
             raise NotFoundError(
                 f"input {arg!r} of step {self.name} comes from step {upstream!r}, "
                 f"which has no record in run {self.run.name}"
             )
-        return self.run.steps[producer].outputs[source.output or ""]
+        return self.run._steps_read[producer].outputs[source.output or ""]
 
     # ------------------------------------------------------------ logs
     def logs(self, tail_lines: int | None = None, attempt: int | None = None) -> str:

@@ -421,9 +421,9 @@ def make_app(connector: Connector, static_dir: Path | None = None) -> Starlette:
 
         def fn(client: Any) -> dict[str, Any]:
             run = load_run(client, name)
-            if sid not in run.steps:
+            if sid not in run._steps_read:
                 raise NotFoundError(f"run {name} has no step {sid!r}")
-            step = run.steps[sid]
+            step = run._steps_read[sid]
             spec = snapshot_spec(run)
             this = step_record(run, spec, sid)
             cfg = run.config
@@ -469,9 +469,9 @@ def make_app(connector: Connector, static_dir: Path | None = None) -> Starlette:
 
         def locate() -> dict[str, Any]:
             run = load_run(client, name)
-            if sid not in run.steps:
+            if sid not in run._steps_read:
                 raise NotFoundError(f"run {name} has no step {sid!r}")
-            step = run.steps[sid]
+            step = run._steps_read[sid]
             attempt = int(attempt_q) if attempt_q else step.attempts
             spec = snapshot_spec(run)
             step_name = next((s["name"] for s in (spec or {}).get("steps") or []

@@ -63,7 +63,7 @@ def compare(runs: list[ComparedRun]) -> dict[str, Any]:
             rec, st = records[i][sid], statuses[i].get(sid) or {}
             changes = (changes_between(first, rec) if i and first and rec and first.parts
                        and rec.parts else [])
-            step = c.run.steps.get(sid)
+            step = c.run._steps_read.get(sid)
             cells.append({
                 "status": st.get("phase"), "duration": step.duration if step else None,
                 "cacheKey": rec.key if rec else None, "cachedFrom": st.get("cachedFrom"),

@@ -72,6 +72,13 @@ class FakeKube:
             if not token:
                 return
 
+    def count(self, plural: str, label_selector: str | None = None, page_size: int = 500
+              ) -> int:
+        """As ``Kube.count``: one request per page of matching objects."""
+        found = sum(1 for o in self.store[plural].values() if _selected(o, label_selector))
+        self.requests += max(1, -(-found // page_size))
+        return found
+
     def create(self, plural: str, body: dict[str, Any]) -> dict[str, Any]:
         self.requests += 1
         name = body["metadata"]["name"]

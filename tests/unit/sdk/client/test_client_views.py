@@ -160,6 +160,53 @@ def test_pipeline_run_pointers_are_read_afresh_on_each_access(
     assert pipeline.num_runs == 5  # the status read last
 
 
+def test_num_runs_counts_the_runs_that_exist_on_each_access(client: Client,
+                                                           kube: FakeKube) -> None:
+    """ZenML's ``num_runs`` is ``list_pipeline_runs(pipeline_id=..., size=1).total`` on every
+    access: a run made after ``get_pipeline`` counts, a deleted one no longer does (the
+    operator's ``runCount`` only grows: it numbers the runs)."""
+    pipeline = client.get_pipeline("training_pipeline")
+    assert pipeline.num_runs == 3
+    add_run(kube, "training-pipeline-new-ok", "completed")
+    before = kube.requests
+    assert pipeline.num_runs == 4
+    assert kube.requests - before == 1  # one metadata-only, label-selected list
+    del kube.store[n.PIPELINE_RUNS][R1]
+    assert pipeline.num_runs == 3
+    assert client.get_pipeline("training_pipeline").st.run_count == 4  # runs started
+    assert pipeline.num_runs == client.list_pipeline_runs(pipeline="training_pipeline").total
+    other = copy.deepcopy(kube.store[n.PIPELINE_RUNS][R2])
+    other["metadata"].update(name="another-pipeline-run", labels={n.LABEL_PIPELINE: "other"})
+    kube.store[n.PIPELINE_RUNS]["another-pipeline-run"] = other
+    assert pipeline.num_runs == 3  # only this pipeline's runs
+
+
+def test_run_steps_are_read_afresh_until_the_run_is_finished(client: Client,
+                                                            kube: FakeKube) -> None:
+    """ZenML's ``run.steps`` lists the run's steps on each access; the run's own fields are
+    as read. A finished run's steps no longer change, so they cost no request then."""
+    stored = kube.store[n.PIPELINE_RUNS][R3]
+    stored["status"]["phase"] = "running"
+    stored["status"]["steps"][1]["phase"] = "running"
+    run = client.get_pipeline_run(R3)
+    before = kube.requests
+    assert run.steps["svc_trainer"].status == "running"
+    assert kube.requests - before == 1  # the run, re-read
+    stored["status"]["steps"][1]["phase"] = "failed"
+    assert run.steps["svc_trainer"].status == "failed"  # a step that ended since the fetch
+    assert run.status == "running"  # the run's own fields stay as read, as ZenML's
+    stored["status"]["phase"] = "failed"
+    assert list(run.steps) == ["training_data_loader", "svc_trainer", "evaluator"]
+    before = kube.requests
+    finished = run.steps
+    assert finished is run.steps and finished["evaluator"].status == "skipped"
+    assert kube.requests == before  # once read finished: no request, the same mapping
+    assert run.refresh().status == "failed"
+    done = client.get_pipeline_run(R1)  # read finished: its steps are what was read
+    before = kube.requests
+    assert done.steps["svc_trainer"].status == "completed" and kube.requests == before
+
+
 def test_pipeline_runs_skip_deleted_and_fall_back_without_pointers(
         client: Client, kube: FakeKube) -> None:
     del kube.store[n.PIPELINE_RUNS][R3]

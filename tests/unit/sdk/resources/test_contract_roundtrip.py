@@ -203,9 +203,9 @@ def test_logged_metadata_reaches_status_and_views(store, tmp_path: Path, size: i
         assert entry.metadata is None and entry.run_metadata is None
         assert entry.metadata_uri == msg.manifest
 
-    # The Client reads the same values either way.
+    # The Client reads the same values either way (of the run once finished: no re-read).
     obj = {"metadata": {"name": run.name, "namespace": "ml", "uid": run.uid},
-           "spec": {"snapshot": "s"}, "status": status.to_k8s()}
+           "spec": {"snapshot": "s"}, "status": {**status.to_k8s(), "phase": "completed"}}
     view = RunView(SimpleNamespace(kube=None), obj)  # type: ignore[arg-type]
     assert view.steps["logs_metadata"].run_metadata["notes"].value == "n" * size
     assert view.steps["logs_metadata"].run_metadata["accuracy"].value == 0.93

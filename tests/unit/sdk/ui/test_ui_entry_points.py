@@ -49,7 +49,7 @@ def test_logs_of_a_cache_hit_name_the_run_they_came_from() -> None:
     from kubeline.errors import NotFoundError
 
     steps = [{"name": "load", "phase": "cached", "cachedFrom": {"run": "p-1", "step": "load"}}]
-    obj = {"metadata": {"name": "p-2"}, "spec": {}, "status": {"steps": steps}}
+    obj = {"metadata": {"name": "p-2"}, "spec": {}, "status": {"phase": "cached", "steps": steps}}
     run = RunView(None, obj)  # type: ignore[arg-type]
     with pytest.raises(NotFoundError, match=r"`kubeline run logs p-1 load`"):
         run.steps["load"].logs()
