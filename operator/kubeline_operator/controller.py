@@ -5,10 +5,11 @@ when a planner deadline (retry, timeout, grace, TTL) comes due. One pass plans a
 executes repeatedly until the plan changes nothing more, then hands the status to the
 status writer (batched, guarded by the run's resourceVersion). Pods are created before
 the status says so, so a crash in between leaves a Pod that the next pass adopts, never
-a missing one; but steps that finished are written before any further Pod is created, since
-a step may read its run's upstream steps through the API. The pieces: ``snapshots``
-(which snapshot a run executes), ``effects`` (Pods, outputs, labels), ``status_writer``,
-``narration`` (Events told from the changes).
+a missing one; nor does a Pod wait for the write: a step that reads its own run through
+the API waits until the status shows its upstream steps finished (the Client does, from
+the invocation's ``upstream``). The pieces: ``snapshots`` (which snapshot a run executes),
+``effects`` (Pods, outputs, labels), ``status_writer``, ``narration`` (Events told from
+the changes).
 """
 
 from __future__ import annotations
@@ -48,7 +49,6 @@ from kubeline_operator.snapshots import SnapshotCache
 from kubeline_operator.status_writer import (
     RunKey,
     StatusWriter,
-    completions_unwritten,
     resource_version,
     stored_status,
 )
@@ -273,7 +273,6 @@ class Controller:
         trigger = await self._trigger_provenance(namespace, meta, spec, status)
         models: ModelResolution | None = None
         deferred: set[str] = set()
-        flush = False
         admission: asyncio.Future[Any] | None = None
         # A new run's bookkeeping (its index on the Pipeline, its lookup labels, the
         # Snapshot's run count) and the pass's Events go out once the pass's Pods are
@@ -307,13 +306,6 @@ class Controller:
             if any(isinstance(a, A.RecordOutputs) and a.step in deferred for a in last.actions):
                 last.actions = [a for a in last.actions
                                 if not (isinstance(a, A.RecordOutputs) and a.step in deferred)]
-            if (any(isinstance(a, A.CreatePod) for a in last.actions)
-                    and completions_unwritten(persisted, status)):
-                # A step may read its run through the API (ZenML's get_step_context() and
-                # Client): the steps finished so far, with their outputs, are written before
-                # any further Pod starts; the next pass (right after the write) creates it.
-                flush = True
-                break
             outcome = await self.effects.execute(run_ref, snap, status, last.actions)
             if outcome.run_deleted:
                 self._forget(key)
@@ -355,7 +347,7 @@ class Controller:
         if new_status == original:
             self.status.forget(key)
         else:
-            wait = self.status.hold(key, status, final=flush or status.phase in TERMINAL_RUN)
+            wait = self.status.hold(key, status, final=status.phase in TERMINAL_RUN)
             if wait > 0:
                 self.queue.add_after(key, wait)
                 self._after_pass(key, status, last)
@@ -382,8 +374,6 @@ class Controller:
             if finished and status.pipeline:
                 bookkeeping.record_finish(self.api, namespace, status.pipeline, name,
                                           status.phase in ("completed", "cached"))
-            if flush:
-                self.queue.add(key)  # the Pods held back for the write
         self._after_pass(key, status, last)
 
     def _after_pass(self, key: RunKey, status: PipelineRunStatus, last: Plan) -> None:

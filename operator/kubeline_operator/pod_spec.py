@@ -43,6 +43,7 @@ from kubeline.resources.names import (
 )
 
 from kubeline_operator.actions import ArtifactInfo
+from kubeline_operator.dag import Dag
 
 #: Secret key -> environment variable (kubeline.resources.names.S3_SECRET_ENV).
 S3_SECRET_KEYS = S3_SECRET_ENV
@@ -117,6 +118,7 @@ def invocation(
         snapshot=run.snapshot,
         attempt=attempt,
         step=step,
+        upstream=list(Dag.of(snapshot).upstream.get(step.id, ())),
         parameters=dict(parameters),
         inputs={name: info.to_invocation() for name, info in inputs.items()},
         outputs_uri=outputs,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from kubeline.resources import layout
 from kubeline.resources import names as N
+from kubeline.resources.invocation import UPSTREAM_STATUS_WAIT_SECONDS
 from kubeline.resources.names import API_ACCESS_LEVELS, LABEL_OPERATOR_CLASS
 
 from kubeline_operator.planner import PlannerSettings
@@ -32,6 +33,18 @@ def _float(env: dict[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise ValueError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _status_batch_seconds(env: dict[str, str]) -> float:
+    """How long a status change waits for the next ones: shorter than a step that reads its
+    own run waits for the record of its upstream steps."""
+    seconds = _float(env, N.ENV_STATUS_BATCH_SECONDS, 1.0)
+    if not 0 <= seconds < UPSTREAM_STATUS_WAIT_SECONDS:
+        raise ValueError(
+            f"{N.ENV_STATUS_BATCH_SECONDS} must be at least 0 and below "
+            f"{UPSTREAM_STATUS_WAIT_SECONDS:g} (a step that reads its own run waits that long "
+            f"for the run's status to record its upstream steps), got {seconds:g}")
+    return seconds
 
 
 def _bool(env: dict[str, str], name: str) -> bool:
@@ -168,7 +181,7 @@ class OperatorSettings:
             api_burst=_int(env, N.ENV_API_BURST, max(int(qps * 2), 1)),
             event_qps=_float(env, N.ENV_EVENT_QPS, 10.0),
             workers=_int(env, N.ENV_WORKERS, 32),
-            status_batch_seconds=_float(env, N.ENV_STATUS_BATCH_SECONDS, 1.0),
+            status_batch_seconds=_status_batch_seconds(env),
             s3_bucket=env.get(N.ENV_S3_BUCKET, ""),
             health_port=_int(env, N.ENV_HEALTH_PORT, 8080),
             metrics_port=_int(env, N.ENV_METRICS_PORT, 9090),

@@ -1,9 +1,9 @@
 """Writing a run's status: the one writer of ``PipelineRun.status``.
 
-Writes are batched: a change waits up to ``batch_seconds`` for the next ones; a run's end
-is written at once, and so are finished steps before a Pod that may read them is created
-(``completions_unwritten``). Each write is a
-JSON merge patch through the status subresource, guarded by the run's
+Writes are batched: a change waits up to ``batch_seconds`` for the next ones (Pods are
+never delayed, only the record of them: a step that reads its own run waits for the record
+of its upstream steps, ``kubeline.client.own_run``); a run's end is written at once. Each
+write is a JSON merge patch through the status subresource, guarded by the run's
 ``resourceVersion``; a conflict means someone changed the run (e.g. set ``spec.cancel``):
 the caller re-plans from the fresh copy.
 """
@@ -17,7 +17,6 @@ from typing import Any
 from kubeline.resources.json_values import merge_patch
 from kubeline.resources.models import PipelineRunStatus
 from kubeline.resources.names import PIPELINE_RUNS
-from kubeline.resources.phases import SUCCESS_PHASES
 
 from kubeline_operator.api import Conflict, Gone, OperatorApi
 
@@ -38,12 +37,6 @@ def stored_status(body: dict[str, Any]) -> PipelineRunStatus:
         return PipelineRunStatus.model_validate(body.get("status") or {})
     except ValueError:
         return PipelineRunStatus()
-
-
-def completions_unwritten(stored: PipelineRunStatus, status: PipelineRunStatus) -> bool:
-    """Whether ``status`` has a step finished (completed or cached) that ``stored`` has not."""
-    done = {s.name for s in stored.steps if s.phase in SUCCESS_PHASES}
-    return any(s.phase in SUCCESS_PHASES and s.name not in done for s in status.steps)
 
 
 @dataclass(frozen=True)

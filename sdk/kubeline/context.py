@@ -216,6 +216,32 @@ def get_step_context() -> StepContext:
     return ctx
 
 
+@dataclass(frozen=True)
+class OwnRun:
+    """The run this process runs a step of (in a step Pod) and that step's upstream steps
+    (ids): what the Client waits for when the step reads its own run
+    (``kubeline.client.own_run``)."""
+
+    name: str
+    uid: str
+    namespace: str
+    upstream: tuple[str, ...] = ()
+
+
+_OWN_RUN: OwnRun | None = None  # process-wide: threads the step starts read the same run
+
+
+def set_own_run(run: OwnRun | None) -> None:
+    """Set (the step runtime, while a step runs) or clear the process's own run."""
+    global _OWN_RUN
+    _OWN_RUN = run
+
+
+def own_run() -> OwnRun | None:
+    """The run a step of which this process is running, if any."""
+    return _OWN_RUN
+
+
 def set_step_context(ctx: StepContext | None) -> contextvars.Token[StepContext | None]:
     return _STEP_CONTEXT.set(ctx)
 

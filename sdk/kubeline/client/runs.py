@@ -17,6 +17,7 @@ from kubeline.client._base import (
     parse_time,
 )
 from kubeline.client.configs import RunConfigView, StepConfigView
+from kubeline.client.own_run import settled
 from kubeline.client.steps import StepView
 from kubeline.client.trigger import LABEL_TRIGGERED_BY_RUN
 from kubeline.client.visualize import in_notebook
@@ -34,6 +35,7 @@ from kubeline.resources.read import (
 from kubeline.resources.run_config import effective_enable_cache, pipeline_enable_cache
 
 if TYPE_CHECKING:
+    from kubeline.client.client import Client
     from kubeline.client.pipelines import PipelineView
     from kubeline.client.schedules import ScheduleView
     from kubeline.client.snapshots import SnapshotView
@@ -77,9 +79,22 @@ def step_settings(step: dict[str, Any] | StepSpecView,
 
 class RunView(View):
     """A PipelineRun. Its fields are as read (``refresh()`` re-reads); ``steps`` reads afresh
-    while the run is unfinished."""
+    while the run is unfinished.
+
+    Inside a step Pod, a view of the step's own run shows its upstream steps finished: it
+    waits for the operator's record of them when the object read does not yet
+    (``kubeline.client.own_run``)."""
 
     plural = names.PIPELINE_RUNS
+
+    def __init__(self, client: Client, obj: dict[str, Any]) -> None:
+        super().__init__(client, settled(obj, lambda: client.kube))
+
+    def refresh(self) -> RunView:
+        """Re-read the run from the API server; returns ``self``."""
+        super().refresh()
+        self._obj = settled(self._obj, lambda: self._client.kube)
+        return self
 
     @property
     def st(self) -> PipelineRunStatusView:
@@ -302,7 +317,8 @@ class RunView(View):
         if is_terminal_run(self.st.phase):
             self._cache["steps_final"] = self._steps_read
             return self._steps_read
-        obj = self._client.kube.get(self.plural, self.object_name)
+        obj = settled(self._client.kube.get(self.plural, self.object_name),
+                      lambda: self._client.kube)
         steps = self._steps_of(obj)
         if is_terminal_run(PipelineRunStatusView(obj.get("status")).phase):
             self._cache["steps_final"] = steps

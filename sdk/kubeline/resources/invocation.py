@@ -1,7 +1,10 @@
 """The invocation: what the operator hands a step Pod (env ``KUBELINE_INVOCATION``, JSON).
 
 Produced by ``kubeline_operator.pod_spec``; consumed by ``kubeline.runtime`` and, inside
-a step, by ``trigger_pipeline`` (to record which run and step triggered a run).
+a step, by ``trigger_pipeline`` (to record which run and step triggered a run) and by the
+Client when the step reads its own run (``upstream``: it waits, at most
+``UPSTREAM_STATUS_WAIT_SECONDS``, until the run's status shows those steps finished; the
+operator writes the status batched, after the Pods it creates).
 """
 
 from __future__ import annotations
@@ -13,6 +16,11 @@ from pydantic import ConfigDict, Field
 from kubeline.resources.models import CodeArchive, ModelConfig, StepSpec
 from kubeline.resources.names import ENV_INVOCATION
 from kubeline.resources.wire import WireError, WireModel
+
+#: How long a step that reads its own run waits for the run's status to show its upstream
+#: steps finished before it fails saying so (the operator writes a finished step within its
+#: status batch delay, ``KUBELINE_STATUS_BATCH_SECONDS``, which must be shorter).
+UPSTREAM_STATUS_WAIT_SECONDS = 120.0
 
 
 class InvocationError(WireError):
@@ -53,6 +61,9 @@ class Invocation(WireModel):
     snapshot: str = ""
     attempt: int = Field(1, ge=1)
     step: StepSpec
+    #: Ids of the steps this one waits for (inputs and ``after``): finished before its Pod
+    #: was created, though perhaps not yet in the run's stored status.
+    upstream: list[str] = Field(default_factory=list)
     parameters: dict[str, Any] = Field(default_factory=dict)  # effective, after overrides
     inputs: dict[str, InputArtifact] = Field(default_factory=dict)  # by argument name
     outputs_uri: str = Field(min_length=1)  # layout.attempt_uri(...)

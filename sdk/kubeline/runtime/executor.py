@@ -308,7 +308,7 @@ def run_invocation(inv: Invocation | dict[str, Any], store: Any,
                    termination_log: str = DEFAULT_TERMINATION_LOG) -> int:
     """Run an invocation (parsed, or its wire form) against ``store``; writes the
     termination message."""
-    from kubeline.context import reset_step_context, set_step_context
+    from kubeline.context import OwnRun, reset_step_context, set_own_run, set_step_context
     from kubeline.materializers.step_temp_folders import begin_step_folders, remove_step_folders
 
     if not isinstance(inv, Invocation):
@@ -327,6 +327,7 @@ def run_invocation(inv: Invocation | dict[str, Any], store: Any,
     timings.code_ready = time.time()
     ctx = step_context_for(inv, store)
     token = set_step_context(ctx)
+    set_own_run(OwnRun(inv.run, inv.run_uid, inv.namespace, tuple(inv.upstream)))
     begin_step_folders()  # the folders inputs are loaded into go when the step ends (as ZenML)
     try:
         check_required_parameters(step, dict(inv.parameters))
@@ -363,6 +364,7 @@ def run_invocation(inv: Invocation | dict[str, Any], store: Any,
         return _fail(exc, termination_log, EXIT_STEP)
     finally:
         reset_step_context(token)
+        set_own_run(None)
         remove_step_folders()
     write_termination(termination_log, success_message(manifest_uri))
     _log(f"step {step.id} completed; manifest {manifest_uri}")

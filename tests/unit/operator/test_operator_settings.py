@@ -59,6 +59,9 @@ def test_default_pod_has_no_pinning_or_class_label():
     ({"KUBELINE_STEP_TOLERATIONS": "not json"}, "JSON list"),
     ({"KUBELINE_STEP_TOLERATIONS": '{"key": "a"}'}, "JSON list of toleration objects"),
     ({"KUBELINE_API_QPS": "fast"}, "KUBELINE_API_QPS must be a number"),
+    # a step that reads its own run waits at most 120 s for the record of its upstream steps
+    ({"KUBELINE_STATUS_BATCH_SECONDS": "120"}, "below 120 .*waits that long"),
+    ({"KUBELINE_STATUS_BATCH_SECONDS": "-1"}, "at least 0"),
 ])
 def test_bad_settings_say_what_to_fix(env, message):
     with pytest.raises(ValueError, match=message):

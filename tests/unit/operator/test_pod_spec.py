@@ -10,6 +10,7 @@ from kubeline.resources.models import (
     ResourceRequirements,
     RunModelVersion,
     SnapshotSpec,
+    StepInput,
     StepOutput,
     StepSpec,
 )
@@ -97,6 +98,22 @@ def test_invocation_matches_contract() -> None:
     # The step context's model is the run's resolved version, with its number.
     assert inv["model"] == {"name": "iris", "version": "1", "number": 1, "object": "iris-1-abc",
                             "tags": []}
+
+
+def test_invocation_names_the_upstream_steps_by_id() -> None:
+    """What a step that reads its own run waits to see finished in the run's status (the
+    status is written batched, after the Pod): inputs' steps and ``after``, by name or id,
+    once each."""
+    load = STEP.model_copy(update={"name": "load-data", "id": "load_data", "outputs": []})
+    evaluate = StepSpec(
+        name="evaluate", id="evaluate", function="evaluate", entrypoint="steps:evaluate",
+        code_hash="e" * 64, after=["load_data", "svc-trainer"],
+        inputs=[StepInput(name="model", step="svc-trainer", output="model")])
+    snap = SNAP.model_copy(update={"steps": [load, STEP, evaluate]})
+    inv = json.loads(env_of(build(snapshot=snap, step=evaluate))["KUBELINE_INVOCATION"]["value"])
+    assert inv["upstream"] == ["svc_trainer", "load_data"]
+    first = json.loads(env_of(build(snapshot=snap, step=load))["KUBELINE_INVOCATION"]["value"])
+    assert first["upstream"] == []
 
 
 def test_s3_env_from_secret_and_declared_env() -> None:

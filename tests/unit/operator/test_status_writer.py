@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from kubeline.resources.models import PipelineRunStatus
 from kubeline_operator.api import Conflict
-from kubeline_operator.status_writer import StatusWriter, completions_unwritten
+from kubeline_operator.status_writer import StatusWriter
 
 pytestmark = pytest.mark.unit
 KEY = ("ns", "run-1")
@@ -71,18 +71,3 @@ def test_conflict_drops_the_unwritten_status_when_someone_else_wrote_one() -> No
     assert result.conflict == api.fresh
     assert writer.pending(KEY) is None  # plan from the stored status, not from ours
 
-
-def _status(**phases: str) -> PipelineRunStatus:
-    return PipelineRunStatus.model_validate(
-        {"phase": "running", "steps": [{"name": n, "phase": p} for n, p in phases.items()]})
-
-
-def test_a_step_finished_since_the_stored_status_is_an_unwritten_completion() -> None:
-    stored = _status(load="completed", a="running", b="running")
-    assert not completions_unwritten(stored, stored)
-    assert completions_unwritten(stored, _status(load="completed", a="completed", b="running"))
-    assert completions_unwritten(stored, _status(load="completed", a="cached", b="running"))
-    # started or failed steps are no completion; one stored already is none either
-    assert not completions_unwritten(stored, _status(load="completed", a="failed", b="running",
-                                                     c="running"))
-    assert not completions_unwritten(_status(a="completed"), _status(a="completed", b="pending"))
