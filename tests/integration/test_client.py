@@ -218,6 +218,54 @@ def test_wait_follows_a_watch_until_the_operator_writes_the_end(recorded: Kube) 
     assert time.monotonic() - started < 10  # woken by the watch, not a long poll
 
 
+def test_a_step_reading_its_own_run_waits_on_a_watch_for_its_upstream_steps(
+        recorded: Kube) -> None:
+    """Inside the evaluator's Pod: the operator created it once svc_trainer finished but has
+    not written that yet (its status write is batched, after the Pods); the step's view of
+    its own run waits for the write and shows svc_trainer's outputs, as ZenML's does."""
+    from kubeline.client.own_run import wait_for_upstream
+    from kubeline.context import OwnRun, set_own_run
+    from kubeline.errors import KubelineError
+
+    done = next(o for o in OBJECTS if o["metadata"]["name"] == R1)["status"]
+    by_name = {s["name"]: s for s in done["steps"]}
+    before = {**done, "phase": "running", "endTime": None, "steps": [
+        by_name["training_data_loader"],
+        {"name": "svc_trainer", "phase": "running", "attempts": 1},
+        {"name": "evaluator", "phase": "pending"}]}
+    after = {**before, "steps": [by_name["training_data_loader"], by_name["svc_trainer"],
+                                 {"name": "evaluator", "phase": "running", "attempts": 1}]}
+    # no operator of the cluster plans this run (this test writes its status, as the one)
+    recorded.patch(n.PIPELINE_RUNS, R1, {"metadata": {"labels": {
+        n.LABEL_OPERATOR_CLASS: "no-operator-client-test"}}})
+    write_status(recorded, n.PIPELINE_RUNS, R1, before)
+    uid = recorded.get(n.PIPELINE_RUNS, R1)["metadata"]["uid"]
+
+    def operator_writes() -> None:
+        time.sleep(1.0)
+        write_status(Kube.connect(namespace=recorded.namespace), n.PIPELINE_RUNS, R1, after)
+
+    set_own_run(OwnRun(R1, uid, recorded.namespace, ("svc_trainer",)))
+    try:
+        stale = recorded.get(n.PIPELINE_RUNS, R1)
+        with pytest.raises(KubelineError, match=r"svc_trainer completed after 1s"):
+            wait_for_upstream(recorded, stale, ("svc_trainer",), 1)
+        thread = threading.Thread(target=operator_writes)
+        thread.start()
+        started = time.monotonic()
+        run = Client(kube=recorded).get_pipeline_run(R1)
+        waited = time.monotonic() - started
+        thread.join()
+        assert run.steps["svc_trainer"].status == "completed"
+        assert run.steps["svc_trainer"].outputs["trained_model"].name == "trained_model"
+        assert 0.8 < waited < 10, waited  # woken by the watch once the status was written
+        # any other run, or outside a step: read as it is, no waiting
+        other = Client(kube=recorded).get_pipeline_run(R2)
+        assert other.status == "cached"
+    finally:
+        set_own_run(None)
+
+
 def _cli(kubeconfig: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "KUBECONFIG": kubeconfig}
     return subprocess.run([sys.executable, "-m", "kubeline.cli.main", *args],
