@@ -306,7 +306,7 @@ class StepView:
         if text is None:
             raise NotFoundError(
                 f"the Pod of step {self.name} (attempt {wanted}) of run {self.run.name} is gone "
-                "and it saved no log (it was stopped from outside before it ended)"
+                "and it saved no log (it was killed before it ended, e.g. out of memory)"
             )
         if tail_lines:
             text = "".join(text.splitlines(keepends=True)[-tail_lines:])

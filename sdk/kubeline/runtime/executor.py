@@ -1,7 +1,8 @@
 """Run one step attempt: code -> inputs -> function -> outputs -> manifest -> termination message.
 
 Exit codes: 0 success; 1 the step failed (user code, its inputs or outputs);
-2 setup failed (bad invocation, code digest mismatch, artifact store unreachable).
+2 setup failed (bad invocation, code digest mismatch, artifact store unreachable);
+143 stopped by SIGTERM (its Pod is being deleted: ``kubeline.runtime.termination``).
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from kubeline.resources.manifest import (
 )
 from kubeline.resources.models import StepSpec, Visualization
 from kubeline.resources.names import ENV_CODE_DIR, ENV_INVOCATION, ENV_TERMINATION_LOG
+from kubeline.runtime import termination
 from kubeline.runtime.clock import RUNTIME_ENTERED, process_start_time
 from kubeline.runtime.messages import failure_message, success_message, write_termination
+from kubeline.runtime.termination import EXIT_TERMINATED, StepTerminated
 
 EXIT_OK, EXIT_STEP, EXIT_SETUP = 0, 1, 2
 DEFAULT_TERMINATION_LOG = "/dev/termination-log"
@@ -356,6 +359,8 @@ def run_invocation(inv: Invocation | dict[str, Any], store: Any,
         if is_last_attempt(inv):
             run_hook(step, "on_failure", exc)
         return _fail(exc, termination_log, EXIT_SETUP)
+    except StepTerminated as exc:  # stopped from outside: no on_failure hook, exit at once
+        return _fail(exc, termination_log, EXIT_TERMINATED)
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # includes SystemExit from user code: the step failed
@@ -367,6 +372,7 @@ def run_invocation(inv: Invocation | dict[str, Any], store: Any,
         set_own_run(None)
         remove_step_folders()
     write_termination(termination_log, success_message(manifest_uri))
+    termination.outcome_written(EXIT_OK)
     _log(f"step {step.id} completed; manifest {manifest_uri}")
     return EXIT_OK
 
@@ -432,6 +438,7 @@ def input_references(inv: Invocation) -> dict[str, Any]:
 def _fail(exc: BaseException, termination_log: str, code: int) -> int:
     traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
     write_termination(termination_log, failure_message(exc))
+    termination.outcome_written(code)
     _log(f"step failed: {type(exc).__name__}: {exc}")
     return code
 
@@ -443,12 +450,15 @@ def exit_now(code: int) -> NoReturn:
     0.3-0.8 s here, all of it before the kubelet can see the container exit. ``atexit``
     handlers (logging's flush among them) still run and the standard streams are flushed.
     While a non-daemon thread is alive the interpreter would wait for it, so this does too
-    (a normal exit)."""
+    (a normal exit), unless SIGTERM came (or comes while it waits): the Pod is being
+    deleted, so the process ends without waiting (``kubeline.runtime.termination``)."""
     import atexit
     import threading
 
+    termination.exiting(code)
     main_thread = threading.main_thread()
-    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not main_thread):
+    if not termination.signalled() and any(
+            t.is_alive() and not t.daemon for t in threading.enumerate() if t is not main_thread):
         sys.exit(code)
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
@@ -460,6 +470,14 @@ def exit_now(code: int) -> NoReturn:
 def main() -> int:
     """Entry point of ``python -m kubeline.runtime``."""
     termination_log = os.environ.get(ENV_TERMINATION_LOG) or DEFAULT_TERMINATION_LOG
+    termination.install(termination_log)
+    try:
+        return _run_step_process(termination_log)
+    except StepTerminated as exc:  # before the step ran, or in its failure path
+        return _fail(exc, termination_log, EXIT_TERMINATED)
+
+
+def _run_step_process(termination_log: str) -> int:
     try:
         inv = parse_invocation(os.environ.get(ENV_INVOCATION))
         from kubeline.artifact_store import ArtifactStore, S3Settings, set_default_store

@@ -5,8 +5,9 @@ The runtime tees everything the step prints (``sys.stdout`` and ``sys.stderr``, 
 the attempt ends (success or failure), saves it as ``<outputsUri>/step.log``
 (``ArtifactStore.step_log_uri``). The step saves its own log, rather than the operator
 reading Pod logs: the operator would need ``pods/log`` rights and one more request per
-step on its hot path; the Pod already holds the text. A Pod killed from outside
-(OOM, eviction) saves nothing: its log is then only in the Pod, while it exists.
+step on its hot path; the Pod already holds the text. A process killed outright
+(out of memory, SIGKILL) saves nothing: its log is then only in the Pod, while it exists;
+one stopped by SIGTERM (a deleted or evicted Pod) saves it (``runtime.termination``).
 """
 
 from __future__ import annotations
