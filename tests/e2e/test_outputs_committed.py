@@ -171,5 +171,11 @@ def test_a_step_whose_process_hangs_after_its_outputs_completes_and_its_pod_is_s
     wait_for(f"the lingering Pod {lingering.pod} to be deleted",
              lambda: (p := pod()) is None or bool(p["metadata"].get("deletionTimestamp")),
              timeout=COMMITTED_EXIT_GRACE_SECONDS + 45, interval=1)
+    deleted = time.monotonic()
     assert time.time() >= ended + COMMITTED_EXIT_GRACE_SECONDS - 1, "deleted before the grace"
     assert "lingers returned" in lingering.logs()  # still, as the Pod goes (then: saved)
+    # SIGTERM ends a process that only waits for its threads at once (not after the
+    # Pod's 30 s termination grace): the Pod is gone in seconds.
+    wait_for(f"the lingering Pod {lingering.pod} to be gone", lambda: pod() is None,
+             timeout=20, interval=0.5)
+    assert time.monotonic() - deleted < 15, "the deleted Pod took its whole grace to go"
