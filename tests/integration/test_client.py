@@ -189,6 +189,37 @@ def test_pages_num_runs_and_steps_answer_as_zenmls_on_the_real_server(recorded: 
     assert run.steps["evaluator"].status == "skipped" and recorded.requests == 0
 
 
+def test_a_by_name_input_is_the_version_its_step_took_on_the_real_server(
+        recorded: Kube) -> None:
+    """A step's input taken by name without a version is the version the operator resolved
+    for it (the run's ``input.kubeline.dev/<uid>`` label, made by the step's start), not the
+    newest version now, as ZenML records each input's version."""
+    client = Client(kube=recorded)
+    snapshot = copy.deepcopy(next(o for o in OBJECTS if o["kind"] == "Snapshot"))
+    snapshot["metadata"] = {"name": "by-name-snapshot", "labels": snapshot["metadata"]["labels"]}
+    evaluator = next(s for s in snapshot["spec"]["steps"] if s["id"] == "evaluator")
+    next(i for i in evaluator["inputs"] if i["name"] == "dataset")["artifact"] = {
+        "name": "iris_dataset"}
+    create_recorded(recorded, snapshot)
+    took = recorded.get(n.ARTIFACT_VERSIONS, next(
+        o["metadata"]["name"] for o in OBJECTS if o["kind"] == "ArtifactVersion"
+        and o["spec"]["version"] == "2022"))
+    assert client.get_artifact_version("iris_dataset").version == "2023"  # the newest now
+    # The run as the operator leaves it: labelled with the version it resolved, its
+    # evaluator started after both versions were made (held here: the shared operator
+    # reconciles runs in this namespace, so the run is not written to race it).
+    run = copy.deepcopy(recorded.get(n.PIPELINE_RUNS, R1))
+    run["spec"]["snapshot"] = run["status"]["snapshot"] = "by-name-snapshot"
+    run["metadata"]["labels"][n.input_artifact_label(took["metadata"]["uid"])] = "true"
+    started = time.strftime("%Y-%m-%dT%H:%M:%S.5Z", time.gmtime(time.time() + 1))
+    next(s for s in run["status"]["steps"] if s["name"] == "evaluator")["startTime"] = started
+    view = RunView(client, run)
+    recorded.requests = 0
+    dataset = view.steps["evaluator"].inputs["dataset"]
+    assert (dataset.version, dataset.id) == ("2022", took["metadata"]["uid"])
+    assert recorded.requests == 2  # the snapshot, the artifact's versions (label-selected)
+
+
 def test_cancel_patches_the_one_mutable_field_and_delete_removes(recorded: Kube) -> None:
     client = Client(kube=recorded)
     run = client.cancel_pipeline_run(R3)

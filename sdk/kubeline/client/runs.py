@@ -332,7 +332,8 @@ class RunView(View):
 
     def _steps_of(self, obj: dict[str, Any]) -> LazyMapping[StepView]:
         by_id = {s.name: s.raw for s in PipelineRunStatusView(obj.get("status")).steps}
-        return LazyMapping(list(by_id), lambda k: StepView(self, by_id[k]), "step")
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+        return LazyMapping(list(by_id), lambda k: StepView(self, by_id[k], labels), "step")
 
     @property
     def step_statuses(self) -> list[dict[str, Any]]:

@@ -27,9 +27,12 @@ if TYPE_CHECKING:
 class StepView:
     """A step run: its state lives in the run's status; outputs are ArtifactVersions."""
 
-    def __init__(self, run: RunView, status: Mapping[str, Any]) -> None:
+    def __init__(self, run: RunView, status: Mapping[str, Any],
+                 run_labels: Mapping[str, str] | None = None) -> None:
         self.run = run
         self._status = status
+        #: The run's labels read with this step's status (the operator's input labels).
+        self._run_labels = run.labels if run_labels is None else run_labels
         self.st = StepStatusView(status)  # typed (kubeline.resources.read)
         self._cache: dict[str, Any] = {}
 
@@ -262,6 +265,10 @@ class StepView:
             ref = source.artifact
             if ref.id:
                 return client.get_artifact_version(ref.id)
+            if ref.version is None:
+                taken = self._taken_by_name(ref.name)
+                if taken is not None:
+                    return taken
             return client.get_artifact_version(ref.name, ref.version)
         upstream = source.step
         producer = None
@@ -274,6 +281,25 @@ class StepView:
                 f"which has no record in run {self.run.name}"
             )
         return self.run._steps_read[producer].outputs[source.output or ""]
+
+    def _taken_by_name(self, artifact: str) -> ArtifactVersionView | None:
+        """The version a by-name input of ``artifact`` without a version took when the
+        operator resolved this step (``kubeline.resources.input_versions``): of the versions
+        the run's input labels name, the newest made by the step's start. None before the
+        step started, or for a run without input labels (then: the newest version now)."""
+        from kubeline.client.artifacts import ArtifactVersionView
+        from kubeline.resources import names
+        from kubeline.resources.input_versions import input_version_uids, version_taken_by_name
+
+        uids = input_version_uids(self._run_labels)
+        if not uids or self.st.start_time is None:
+            return None
+        client = self.run._client
+        selector = f"{names.LABEL_ARTIFACT}={names.label_value(artifact)}"
+        candidates = [o for o in client.kube.iter(names.ARTIFACT_VERSIONS, selector)
+                      if o["metadata"].get("uid") in uids]
+        taken = version_taken_by_name(candidates, artifact, self.st.start_time)
+        return ArtifactVersionView(client, dict(taken)) if taken is not None else None
 
     # ------------------------------------------------------------ logs
     def logs(self, tail_lines: int | None = None, attempt: int | None = None) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from kubeline.resources import names
+from kubeline.resources.input_versions import input_version_uids, version_taken_by_name
 
 MAX_NODES = 150
 MAX_RUN_HOPS = 8  # runs followed upstream from the start
@@ -176,17 +177,36 @@ def _consumer_runs(reader: Reader, label_key: str) -> list[Any]:
     return list(runs.values())
 
 
-def _takes(av: Any, run: Any) -> Any:
-    """Does a step input of ``run`` (a consumer of ``av`` by its labels) take ``av``?"""
+def _takes(reader: Reader, av: Any, run: Any) -> Any:
+    """Does a step input of ``run`` (a consumer of ``av`` by its labels) take ``av``? A
+    by-name input without a version took the version
+    :func:`~kubeline.resources.input_versions.version_taken_by_name` names (the run may have
+    taken several versions of the artifact: only that one is this input's)."""
     models = {(m.get("step"), m.get("input")) for m in run.k8s_status.get("modelArtifacts") or []
               if m.get("artifactVersion") == av.object_name}
+    started = {s.get("name"): s.get("startTime") for s in run.k8s_status.get("steps") or []}
+    candidates: list[Any] = []
+
+    def taken_by_name(step_id: str) -> str | None:
+        if not candidates:
+            for uid in sorted(input_version_uids(run.labels)):
+                version = av if uid == av.id else reader.artifact_by_uid(uid)
+                if version is not None and version.name == av.name:
+                    candidates.append(version.object)
+        taken = version_taken_by_name(candidates, av.name, started.get(step_id))
+        return (taken.get("metadata") or {}).get("uid") if taken is not None else None
 
     def match(step: dict[str, Any], inp: dict[str, Any]) -> bool:
         ref = inp.get("artifact") or {}
         if ref.get("id"):
             return bool(ref["id"] == av.id)
-        if ref.get("name"):  # by name: the run's label says which version it resolved to
-            return bool(ref["name"] == av.name and ref.get("version") in (None, av.version))
+        if ref.get("name"):  # by name: the run's labels say which versions it resolved to
+            if ref["name"] != av.name:
+                return False
+            if ref.get("version") is not None:
+                return bool(ref["version"] == av.version)
+            taken = taken_by_name(step["id"])
+            return taken is None or taken == av.id  # None: not told (no start time)
         return (step["id"], inp["name"]) in models
 
     return match
@@ -208,7 +228,7 @@ def downstream_of_artifact(reader: Reader, g: Graph, av: Any, root: str) -> None
     if not av.id:
         return
     for run in _consumer_runs(reader, names.input_artifact_label(av.id)):
-        for sid, arg in _consumer_steps(reader.snapshot_spec(run), _takes(av, run)):
+        for sid, arg in _consumer_steps(reader.snapshot_spec(run), _takes(reader, av, run)):
             g.edge(root, _step_node(g, run, sid, "downstream", depth), arg)
 
 

@@ -207,6 +207,40 @@ def test_run_steps_are_read_afresh_until_the_run_is_finished(client: Client,
     assert done.steps["svc_trainer"].status == "completed" and kube.requests == before
 
 
+def test_a_by_name_input_is_the_version_the_step_took_not_the_newest_now(
+        client: Client, kube: FakeKube) -> None:
+    """ZenML records the version each input took. Here a by-name input (no version) took
+    the version the operator resolved when the step started, named by the run's input
+    labels: the newest of those made by the step's start, not the newest version now."""
+    snapshot = kube.store[n.SNAPSHOTS][SNAP]
+    evaluator = next(s for s in snapshot["spec"]["steps"] if s["id"] == "evaluator")
+    dataset = next(i for i in evaluator["inputs"] if i["name"] == "dataset")
+    dataset["artifact"] = {"name": "iris_dataset"}  # by name, no version
+    versions = {o["spec"]["version"]: o for o in kube.store[n.ARTIFACT_VERSIONS].values()
+                if o["spec"].get("artifactName") == "iris_dataset"}
+    run = kube.store[n.PIPELINE_RUNS][R1]  # its evaluator started 2025-03-01T09:02:41Z
+    run["metadata"]["labels"][n.input_artifact_label(versions["2022"]["metadata"]["uid"])] = (
+        "true")
+    versions["2023"]["metadata"]["creationTimestamp"] = "2025-03-05T00:00:00Z"  # made later
+
+    def took() -> str:
+        return client.get_pipeline_run(R1).steps["evaluator"].inputs["dataset"].version
+
+    assert client.get_artifact_version("iris_dataset").version == "2023"  # the newest now
+    assert took() == "2022"  # what the step took
+    # Two steps of a run took two versions by name: the one made by this step's start.
+    run["metadata"]["labels"][n.input_artifact_label(versions["2023"]["metadata"]["uid"])] = (
+        "true")
+    assert took() == "2022"
+    versions["2023"]["metadata"]["creationTimestamp"] = "2025-03-01T09:02:00Z"  # before it
+    assert took() == "2023"
+    # A run without input labels (an older operator): the newest version now, as before.
+    run["metadata"]["labels"] = {k: v for k, v in run["metadata"]["labels"].items()
+                                 if not k.startswith(n.LABEL_PREFIX_INPUT_ARTIFACT)}
+    versions["2023"]["metadata"]["creationTimestamp"] = "2025-03-05T00:00:00Z"
+    assert took() == "2023"
+
+
 def test_pipeline_runs_skip_deleted_and_fall_back_without_pointers(
         client: Client, kube: FakeKube) -> None:
     del kube.store[n.PIPELINE_RUNS][R3]

@@ -77,9 +77,18 @@ def test_compare_highlights_the_differing_parameter_and_the_cache_miss() -> None
 
 
 class _AV:
-    def __init__(self, object_name: str, uid: str, producer: dict[str, str] | None) -> None:
+    def __init__(self, object_name: str, uid: str, producer: dict[str, str] | None,
+                 name: str | None = None, version: str = "1",
+                 created: str = "2026-01-01T00:00:00Z") -> None:
         self.object_name, self.id, self.producer = object_name, uid, producer
-        self.name, self.version, self.data_type = object_name, "1", "t"
+        self.name, self.version, self.data_type = name or object_name, version, "t"
+        self.created = created
+
+    @property
+    def object(self) -> dict[str, Any]:
+        return {"metadata": {"name": self.object_name, "uid": self.id,
+                             "creationTimestamp": self.created},
+                "spec": {"artifactName": self.name, "version": self.version}}
 
 
 class _Reader:
@@ -167,8 +176,37 @@ def test_a_labelled_run_whose_step_took_another_version_by_name_is_not_a_consume
     other.version = "2"  # the kubectl Snapshot pins no version; the run's label names "uid-ds"
     spec = {"steps": [{"name": "l", "id": "l", "inputs": [
         {"name": "d", "artifact": {"name": "ds-1", "version": "1"}}]}]}
-    match = lineage._takes(other, reader.runs["k-1"])
+    match = lineage._takes(reader, other, reader.runs["k-1"])
     assert lineage._consumer_steps(spec, match) == []
+
+
+def test_by_name_inputs_of_one_artifact_show_only_the_version_each_took() -> None:
+    """One step takes ``ds`` version 1 by name and version, another ``ds`` by name alone
+    (the newest when it started: version 2), a third ``ds`` by name alone before version 2
+    existed: the run's labels name both versions; each version's consumers are only the
+    inputs that took it, as ZenML records each input's own version."""
+    reader = _Reader()
+    v1 = _AV("ds-v1", "uid-v1", None, name="ds", version="1", created="2026-01-01T10:00:00Z")
+    v2 = _AV("ds-v2", "uid-v2", None, name="ds", version="2", created="2026-01-01T10:05:00Z")
+    reader.avs.update({"ds-v1": v1, "ds-v2": v2})
+    labels = {names.input_artifact_label("uid-v1"): "true",
+              names.input_artifact_label("uid-v2"): "true"}
+    run = _run("r-2", "two", [
+        {"name": "early", "phase": "completed", "startTime": "2026-01-01T10:01:00.5Z"},
+        {"name": "pinned", "phase": "completed", "startTime": "2026-01-01T10:06:00.5Z"},
+        {"name": "newest", "phase": "completed", "startTime": "2026-01-01T10:06:00.7Z"},
+    ], labels=labels)
+    spec = {"steps": [
+        {"name": "early", "id": "early", "inputs": [{"name": "d", "artifact": {"name": "ds"}}]},
+        {"name": "pinned", "id": "pinned", "inputs": [
+            {"name": "a", "artifact": {"name": "ds", "version": "1"}},
+            {"name": "b", "artifact": {"name": "ds"}}]},
+        {"name": "newest", "id": "newest", "inputs": [{"name": "d", "artifact": {"name": "ds"}}]},
+    ]}
+    assert lineage._consumer_steps(spec, lineage._takes(reader, v1, run)) == [
+        ("early", "d"), ("pinned", "a")]
+    assert lineage._consumer_steps(spec, lineage._takes(reader, v2, run)) == [
+        ("pinned", "b"), ("newest", "d")]
 
 
 def test_the_walk_is_bounded() -> None:
