@@ -334,3 +334,36 @@ def test_cli_and_ui_lists_go_past_one_page_of_10000(kube: FakeKube, tmp_path: Pa
     rows = ui_http(kube, tmp_path).get("/api/models").json()["items"]
     assert len(rows) == RUNS + 1 + extra
     assert rows[-1]["name"] == f"z-{extra - 1:05d}"
+
+
+@pytest.mark.parametrize("variable", ["ZENML_PAGINATION_DEFAULT_LIMIT",
+                                      "KUBELINE_PAGINATION_DEFAULT_LIMIT"])
+def test_the_pagination_limit_variable_sets_the_default_and_largest_page(variable: str) -> None:
+    """ZenML's ``ZENML_PAGINATION_DEFAULT_LIMIT`` sets both ``PAGE_SIZE_DEFAULT`` and
+    ``PAGE_SIZE_MAXIMUM`` (``zenml.constants``); a value that is no whole number is refused
+    naming the variable, where ZenML would ignore it."""
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import inspect; from kubeline.client import Client; "
+        "from kubeline.client._base import check_page_size; "
+        "from kubeline.constants import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAXIMUM; "
+        "print(PAGE_SIZE_DEFAULT, PAGE_SIZE_MAXIMUM, "
+        "inspect.signature(Client.list_pipeline_runs).parameters['size'].default); "
+        "check_page_size(1, 50)\n"
+        "try:\n    check_page_size(1, 51)\nexcept ValueError as e:\n    print(e)")
+
+    def run(value: str) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.endswith("PAGINATION_DEFAULT_LIMIT")}
+        return subprocess.run([sys.executable, "-c", probe], env={**env, variable: value},
+                              capture_output=True, text=True, timeout=60)
+
+    done = run("50")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "50 50 50", "size must be between 1 and 50 (PAGE_SIZE_MAXIMUM), got 51"]
+    refused = run("lots")
+    assert refused.returncode == 1
+    assert f"{variable}='lots': the page size must be a whole number" in refused.stderr
