@@ -5,7 +5,7 @@ VENV ?= $(CACHE)/venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup lock demo test test-unit lint crds cluster-up cluster-down image bench ui
+.PHONY: setup lock demo test test-unit lint crds cluster-up cluster-down image bench bench-startup ui
 
 setup:
 	@KUBELINE_VENV=$(VENV) ./scripts/install-prereqs.sh
@@ -55,4 +55,13 @@ bench: setup
 	@$(PY) bench/admission_cost.py
 	@eval "$$($(VENV)/bin/kubeline dev env)"; set -e; \
 	for b in $(BENCH_CLUSTER); do echo "== bench/$$b.py"; $(PY) bench/$$b.py; done; \
-	echo "== bench/peers/zenml_local.py"; $(PY) bench/peers/zenml_local.py
+	echo "== bench/peers/zenml_local.py"; $(PY) bench/peers/zenml_local.py; \
+	echo "== bench/peers/argo.py (about 35 minutes)"; $(PY) bench/peers/argo.py
+	@echo "== bench/s3_identity_overhead.py"; $(PY) bench/s3_identity_overhead.py
+
+## Local cluster start-up, cold and warm: it needs the cluster's ports, so it stops the
+## local cluster first and brings it up again after.
+bench-startup: setup
+	@$(VENV)/bin/kubeline dev down
+	@$(PY) bench/cluster_startup.py
+	@$(VENV)/bin/kubeline dev up
