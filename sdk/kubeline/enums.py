@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Final
 
 from kubeline.resources.phases import SUCCESS_PHASES, TERMINAL_STEP_PHASES
 
@@ -47,7 +48,14 @@ class ArtifactType(StrEnum):
 
 
 class ExecutionStatus(StrEnum):
-    """Phases of runs and steps, as stored in PipelineRun status."""
+    """Phases of runs and steps, as stored in PipelineRun status, under ZenML's names too.
+
+    ``STOPPED`` is a second name for ``CANCELLED`` (value ``"cancelled"``). ZenML's states
+    Kubeline never reports (``PROVISIONING``, ``RETRIED``, ``PAUSED``, ``RESUMING``,
+    ``STOPPING``) are members of their own, so they import and compare unequal to every
+    stored phase. ``ExecutionStatus("stopped")`` / ``("initializing")`` parse ZenML's
+    values. docs/authoring.md lists the differences.
+    """
 
     INITIALIZING = "initialized"
     PENDING = "pending"
@@ -57,7 +65,19 @@ class ExecutionStatus(StrEnum):
     FAILED = "failed"
     CACHED = "cached"
     CANCELLED = "cancelled"
+    STOPPED = "cancelled"  # ZenML's name: an alias, the same member as CANCELLED
     SKIPPED = "skipped"
+    # ZenML's states that Kubeline never stores (not in kubeline.resources.phases).
+    PROVISIONING = "provisioning"
+    RETRIED = "retried"
+    PAUSED = "paused"
+    RESUMING = "resuming"
+    STOPPING = "stopping"
+
+    @classmethod
+    def _missing_(cls, value: object) -> ExecutionStatus | None:
+        """ZenML's values of the states Kubeline stores under another value."""
+        return _ZENML_VALUES.get(value) if isinstance(value, str) else None
 
     @property
     def is_successful(self) -> bool:
@@ -69,7 +89,25 @@ class ExecutionStatus(StrEnum):
 
     @property
     def is_finished(self) -> bool:
-        return self in TERMINAL_STEP_PHASES
+        """Finished: a terminal phase, or ZenML's ``RETRIED`` (an attempt that was retried)."""
+        return self in TERMINAL_STEP_PHASES or self is ExecutionStatus.RETRIED
+
+
+#: ZenML's ``ExecutionStatus`` values that Kubeline stores as another value.
+_ZENML_VALUES: Final = {
+    "stopped": ExecutionStatus.CANCELLED,
+    "initializing": ExecutionStatus.INITIALIZING,
+}
+#: Members for ZenML's states that no Kubeline run or step is ever in.
+NEVER_REPORTED: Final = frozenset(
+    {
+        ExecutionStatus.PROVISIONING,
+        ExecutionStatus.RETRIED,
+        ExecutionStatus.PAUSED,
+        ExecutionStatus.RESUMING,
+        ExecutionStatus.STOPPING,
+    }
+)
 
 
 class VisualizationType(StrEnum):

@@ -114,7 +114,7 @@ class RunView(View):
 
     @property
     def status(self) -> str:
-        """initialized, running, completed, failed, cached or cancelled: an
+        """initialized, running, completed, failed, cached or cancelled (ZenML's STOPPED): an
         ``ExecutionStatus`` (a string, with ZenML's ``.is_finished`` / ``.is_successful``)."""
         return as_status(self.st.phase)
 
