@@ -125,8 +125,10 @@ class Kube:
     def list(
         self, plural: str, label_selector: str | None = None, limit: int | None = None,
         continue_token: str | None = None, field_selector: str | None = None,
+        metadata_only: bool = False,
     ) -> dict[str, Any]:
-        kw: dict[str, Any] = {}
+        """One list call; ``metadata_only``: the items' metadata only (no spec or status)."""
+        kw: dict[str, Any] = {"_headers": {"Accept": METADATA_ONLY}} if metadata_only else {}
         if label_selector:
             kw["label_selector"] = label_selector
         if field_selector:
@@ -140,12 +142,13 @@ class Kube:
             GROUP, VERSION, self.namespace, plural, **kw,
         )
 
-    def iter(self, plural: str, label_selector: str | None = None, page_size: int = 500
-             ) -> Iterator[dict[str, Any]]:
+    def iter(self, plural: str, label_selector: str | None = None, page_size: int = 500,
+             metadata_only: bool = False) -> Iterator[dict[str, Any]]:
         """All objects, fetched page by page with ``limit``/``continue``."""
         token: str | None = None
         while True:
-            page = self.list(plural, label_selector, limit=page_size, continue_token=token)
+            page = self.list(plural, label_selector, limit=page_size, continue_token=token,
+                             metadata_only=metadata_only)
             yield from page.get("items", [])
             token = page.get("metadata", {}).get("continue")
             if not token:
@@ -156,20 +159,7 @@ class Kube:
         """How many objects match ``label_selector``: metadata-only pages (the API server
         sends no spec or status), ``limit``/``continue``. The API server gives no count of a
         label-selected list, so this reads every matching object's metadata."""
-        kw: dict[str, Any] = {"limit": page_size, "_headers": {"Accept": METADATA_ONLY}}
-        if label_selector:
-            kw["label_selector"] = label_selector
-        total = 0
-        token: str | None = None
-        while True:
-            if token:
-                kw["_continue"] = token
-            page = self._call(plural, self.custom.list_namespaced_custom_object,
-                              GROUP, VERSION, self.namespace, plural, **kw)
-            total += len(page.get("items") or [])
-            token = (page.get("metadata") or {}).get("continue")
-            if not token:
-                return total
+        return sum(1 for _ in self.iter(plural, label_selector, page_size, metadata_only=True))
 
     def watch(
         self, plural: str, name: str, resource_version: str | None = None,

@@ -116,7 +116,7 @@ class Client(ModelOps):
     def _find_by_uid(self, plural: str, uid: str) -> dict[str, Any] | None:
         """By selectable field (runs: ``status.uid``) or ``kubeline.dev/uid`` label, one
         request each; else a paged scan of the namespace (objects no operator has seen)."""
-        lookups = [{"label_selector": f"{LABEL_UID}={uid}"}]
+        lookups: list[dict[str, Any]] = [{"label_selector": f"{LABEL_UID}={uid}"}]
         if plural == names.PIPELINE_RUNS:
             lookups.insert(0, {"field_selector": f"status.uid={uid}"})
         for how in lookups:
